@@ -1,0 +1,3 @@
+from ctxtop.cli import main
+
+raise SystemExit(main())

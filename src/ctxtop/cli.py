@@ -1,0 +1,134 @@
+"""Command-line entry point: argument parsing and wiring only.
+
+Each subcommand names a handler ``module:function`` under ``ctxtop.commands``; handlers are imported lazily
+so that a hook or the statusline never pays for Textual, watchdog or the Anthropic SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ctxtop import __version__
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--claude-dir",
+        action="append",
+        metavar="DIR",
+        help="a Claude Code config dir to read (repeatable); overrides $CLAUDE_CONFIG_DIR and ~/.claude",
+    )
+    parser.add_argument("--api-logs", metavar="DIR", help="directory of API session logs (ctxtop.api)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="directory for ctxtop's index")
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    parser.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD, local time)")
+    parser.add_argument("--until", metavar="DATE", help="last day to include (YYYY-MM-DD, local time)")
+    parser.add_argument("--project", metavar="SUBSTR", help="only projects whose path contains SUBSTR")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _common(common)
+    parser = argparse.ArgumentParser(
+        prog="ctxtop",
+        description="Context fill, re-reads and spend of your Claude Code and Anthropic API sessions. "
+        "With no command, opens the live TUI.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"ctxtop {__version__}")
+    parser.set_defaults(handler="tui:run")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    report = sub.add_parser("report", help="print reports (sessions, daily, projects, models, noise)")
+    report_sub = report.add_subparsers(dest="report", metavar="REPORT", required=True)
+    for name, text in (
+        ("sessions", "one row per session"),
+        ("daily", "totals per day"),
+        ("projects", "totals per project"),
+        ("models", "totals per model"),
+    ):
+        p = report_sub.add_parser(name, help=text, parents=[common])
+        _report_options(p)
+        p.set_defaults(handler="report:run")
+    noise = report_sub.add_parser("noise", help="what the bash-output filter removed and saved", parents=[common])
+    _report_options(noise)
+    noise.set_defaults(handler="noise:run")
+
+    doctor = sub.add_parser("doctor", help="where ctxtop looks, what it found, index and compaction state",
+                            parents=[common])
+    doctor.add_argument("--json", action="store_true", help="print JSON")
+    doctor.set_defaults(handler="doctor:run")
+
+    claude = sub.add_parser("claude", help="install or remove ctxtop's Claude Code settings and hooks")
+    claude_sub = claude.add_subparsers(dest="claude_command", metavar="ACTION", required=True)
+    install = claude_sub.add_parser("install", help="merge ctxtop's env, hooks and statusline into settings.json",
+                                    parents=[common])
+    install.add_argument("--scope", choices=("user", "project", "local"), default="user")
+    install.add_argument("--threshold", type=float, metavar="PCT",
+                         help="compact at PCT%% of the context window (default: the config's, 60)")
+    install.add_argument("--window", type=int, metavar="TOKENS",
+                         help="context window to configure (default: the one in effect, else 200000)")
+    install.add_argument("--statusline", action="store_true", help="also set ctxtop as the statusLine")
+    install.add_argument("--filter", choices=("post", "wrap"), help="also install the bash-output filter hook")
+    install.add_argument("--no-compaction", action="store_true",
+                         help="do not set the compaction env values and note hooks")
+    install.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
+    install.add_argument("--settings", metavar="FILE", help="settings.json to edit (overrides --scope)")
+    install.set_defaults(handler="claude:install")
+    uninstall = claude_sub.add_parser("uninstall", help="remove only ctxtop's entries from settings.json",
+                                      parents=[common])
+    uninstall.add_argument("--scope", choices=("user", "project", "local"), default="user")
+    uninstall.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
+    uninstall.add_argument("--settings", metavar="FILE", help="settings.json to edit (overrides --scope)")
+    uninstall.set_defaults(handler="claude:uninstall")
+
+    hook = sub.add_parser("hook", help="Claude Code hook entry points (read the hook's JSON on stdin)")
+    hook.add_argument("event", choices=("pre-compact", "session-start", "post-tool-use", "pre-tool-use"))
+    hook.set_defaults(handler="hook:run")
+
+    statusline = sub.add_parser("statusline", help="one status line for Claude Code's statusLine (JSON on stdin)",
+                                parents=[common])
+    statusline.set_defaults(handler="statusline:run")
+
+    notes = sub.add_parser("notes", help="show a session's state-preserving notes")
+    notes.add_argument("session_id", nargs="?", help="session id (default: the most recent notes)")
+    notes.add_argument("--pin", metavar="LINE", action="append", help="pin a line that must survive compaction")
+    notes.add_argument("--unpin", metavar="LINE", action="append", help="remove a pinned line")
+    notes.set_defaults(handler="notes:run")
+
+    run = sub.add_parser("run", help="run a command and print its output filtered; exits with its exit code")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    run.set_defaults(handler="run:run")
+
+    filt = sub.add_parser("filter", help="filter noisy output read from stdin")
+    filt.add_argument("--command", metavar="CMD", help="the command that produced the output (picks rules)")
+    filt.add_argument("--no-save", action="store_true", help="do not save the raw output")
+    filt.set_defaults(handler="run:filter_stdin")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module_name, _, func_name = args.handler.partition(":")
+    module = importlib.import_module(f"ctxtop.commands.{module_name}")
+    try:
+        return int(getattr(module, func_name)(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `ctxtop report sessions | head` must not print a traceback.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
