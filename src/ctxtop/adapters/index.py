@@ -1,0 +1,446 @@
+"""The incremental SQLite index: per-file offsets, deduplicated requests, per-session cached stats.
+
+A second run reads only the bytes appended since the first; a truncated or replaced file is read again from
+the start (its session's rows are dropped and its files re-read); a half-written last line waits for its
+newline. Requests are deduplicated globally on ``message.id:requestId``, keeping the copy with the largest
+token total (earlier copies of a response often carry a stale, smaller ``output_tokens``); a request stays
+with the session that first showed it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ctxtop.adapters.sources import Sources, context_for, iter_files
+from ctxtop.adapters.tailer import FileState, read_appended
+from ctxtop.core import metrics
+from ctxtop.core.metrics import Compaction, Req, SessionStats
+from ctxtop.core.pricing import PriceBook
+from ctxtop.core.records import CompactRecord, Meta, RequestRecord, ToolResult, ToolUse, parse_api, parse_claude
+from ctxtop.core.usage import Tokens
+
+SCHEMA_VERSION = 3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, source TEXT, session_id TEXT, chain TEXT,
+    dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB,
+    lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS requests (
+    key TEXT PRIMARY KEY, session_id TEXT, chain TEXT, ts REAL, seq INTEGER, model TEXT,
+    i INTEGER, o INTEGER, cr INTEGER, w5 INTEGER, w1 INTEGER,
+    bi INTEGER, bo INTEGER, bcr INTEGER, bw5 INTEGER, bw1 INTEGER,
+    ws INTEGER, wf INTEGER, tier TEXT, speed TEXT, compaction INTEGER, total INTEGER, file TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_session ON requests(session_id);
+CREATE INDEX IF NOT EXISTS requests_file ON requests(file);
+CREATE TABLE IF NOT EXISTS compacts (
+    session_id TEXT, chain TEXT, ts REAL, trigger TEXT, pre INTEGER, post INTEGER, file TEXT,
+    UNIQUE(session_id, chain, ts)
+);
+CREATE TABLE IF NOT EXISTS tools (
+    tool_use_id TEXT PRIMARY KEY, session_id TEXT, name TEXT, command TEXT, ts REAL,
+    result_chars INTEGER DEFAULT 0, is_error INTEGER DEFAULT 0, file TEXT
+);
+CREATE INDEX IF NOT EXISTS tools_session ON tools(session_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, source TEXT, cwd TEXT, git_branch TEXT, version TEXT,
+    project_dir TEXT, last_ts REAL, dirty INTEGER DEFAULT 1, stats TEXT
+);
+"""
+
+Progress = Callable[[int, int, int, int], None]
+"""(files done, files total, bytes done, bytes total)"""
+
+
+@dataclass(slots=True)
+class UpdateResult:
+    files_read: int = 0
+    bytes_read: int = 0
+    lines: int = 0
+    malformed: int = 0
+    changed_sessions: set[str] = field(default_factory=set)
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class FileInfo:
+    path: str
+    source: str
+    session_id: str
+    size: int
+    offset: int
+    lines: int
+    malformed: int
+    last_error: str | None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    conn = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class Index:
+    """One SQLite file; safe to use from one thread at a time (the UI runs it in a worker)."""
+
+    def __init__(self, db_path: Path, prices: PriceBook | None = None) -> None:
+        self.path = db_path
+        self.prices = prices or PriceBook()
+        self.conn = _connect(db_path)
+        version = None
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            version = int(row[0]) if row else None
+        except sqlite3.Error:
+            version = None
+        if version != SCHEMA_VERSION:
+            # The index is a cache: a schema change rebuilds it from the transcripts.
+            for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+                self.conn.execute(f"DROP TABLE IF EXISTS {name}")
+        self.conn.executescript(SCHEMA)
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---------------------------------------------------------------- reading files
+
+    def update(
+        self,
+        sources: Sources,
+        only: Iterable[Path] | None = None,
+        progress: Progress | None = None,
+    ) -> UpdateResult:
+        """Read what is new in every source file (or only in ``only``) and refresh the changed sessions."""
+        started = time.perf_counter()
+        result = UpdateResult()
+        known = {
+            row[0]: FileState(row[1], row[2], row[3], row[4], row[5], row[6] or b"")
+            for row in self.conn.execute("SELECT path, dev, ino, size, mtime_ns, offset, partial FROM files")
+        }
+        if only is None:
+            todo = list(iter_files(sources))
+        else:
+            api_roots = [str(d) for d in sources.api_log_dirs]
+            todo = [(p, "api" if any(str(p).startswith(r) for r in api_roots) else "claude") for p in only]
+        pending: list[tuple[Path, str, os.stat_result]] = []
+        for path, source in todo:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            state = known.get(str(path))
+            if state is not None and (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
+                state.dev,
+                state.ino,
+                state.size,
+                state.mtime_ns,
+            ):
+                continue
+            pending.append((path, source, st))
+        total_bytes = sum(max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending)
+        done_bytes = 0
+        self.conn.execute("BEGIN")
+        try:
+            for n, (path, source, st) in enumerate(pending, 1):
+                before = known.get(str(path))
+                read = self._read_file(path, source, before, result)
+                done_bytes += read
+                if progress is not None:
+                    progress(n, len(pending), done_bytes, total_bytes)
+            self._refresh(result.changed_sessions)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _read_file(self, path: Path, source: str, state: FileState | None, result: UpdateResult) -> int:
+        ctx = context_for(path, source)
+        spath = str(path)
+        try:
+            read = read_appended(spath, state)
+        except OSError as exc:
+            self.conn.execute(
+                "INSERT INTO files(path, source, session_id, chain, last_error) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(path) DO UPDATE SET last_error=excluded.last_error",
+                (spath, source, ctx.session_id, ctx.chain, str(exc)),
+            )
+            return 0
+        if read.reset:
+            self._forget_session_files(ctx.session_id, except_path=spath, result=result)
+            for table in ("requests", "compacts", "tools"):
+                self.conn.execute(f"DELETE FROM {table} WHERE file=?", (spath,))
+            self.conn.execute("UPDATE files SET lines=0, malformed=0 WHERE path=?", (spath,))
+        parse = parse_api if source == "api" else parse_claude
+        malformed = 0
+        offset = read.start_offset
+        requests: list[tuple] = []
+        compacts: list[tuple] = []
+        tool_uses: list[tuple] = []
+        tool_results: list[tuple] = []
+        metas: dict[str, Meta] = {}
+        sessions: set[str] = {ctx.session_id}
+        loads = json.loads
+        for raw in read.lines:
+            line_offset = offset
+            offset += len(raw) + 1
+            if not raw.strip():
+                continue
+            try:
+                obj = loads(raw)
+            except ValueError:
+                malformed += 1
+                continue
+            if not isinstance(obj, dict):
+                malformed += 1
+                continue
+            for fact in parse(obj, ctx, f"{spath}:{line_offset}"):
+                if isinstance(fact, RequestRecord):
+                    u = fact.usage
+                    t, b = u.tokens, u.billed
+                    self._seq += 1
+                    requests.append(
+                        (
+                            fact.key, fact.session_id, fact.chain, fact.ts, self._seq, fact.model,
+                            t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h,
+                            b.input, b.output, b.cache_read, b.cache_write_5m, b.cache_write_1h,
+                            u.web_search, u.web_fetch, u.service_tier, u.speed, int(fact.is_compaction_call),
+                            b.total, spath,
+                        )
+                    )  # fmt: skip
+                    sessions.add(fact.session_id)
+                elif isinstance(fact, Meta):
+                    prev = metas.get(fact.session_id)
+                    if prev is None or fact.ts >= prev.ts:
+                        metas[fact.session_id] = fact
+                elif isinstance(fact, CompactRecord):
+                    compacts.append(
+                        (fact.session_id, fact.chain, fact.ts, fact.trigger, fact.pre_tokens, fact.post_tokens, spath)
+                    )
+                elif isinstance(fact, ToolUse):
+                    tool_uses.append((fact.tool_use_id, fact.session_id, fact.name, fact.command, fact.ts, spath))
+                elif isinstance(fact, ToolResult):
+                    tool_results.append(
+                        (fact.tool_use_id, fact.session_id, fact.chars, int(fact.is_error), fact.ts, spath)
+                    )
+        c = self.conn
+        c.executemany(
+            "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(key) DO UPDATE SET i=excluded.i, o=excluded.o, cr=excluded.cr, w5=excluded.w5, "
+            "w1=excluded.w1, bi=excluded.bi, bo=excluded.bo, bcr=excluded.bcr, bw5=excluded.bw5, bw1=excluded.bw1, "
+            "ws=excluded.ws, wf=excluded.wf, total=excluded.total, file=excluded.file "
+            "WHERE excluded.total > requests.total",
+            requests,
+        )
+        c.executemany("INSERT OR IGNORE INTO compacts VALUES (?,?,?,?,?,?,?)", compacts)
+        c.executemany(
+            "INSERT INTO tools(tool_use_id, session_id, name, command, ts, file) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(tool_use_id) DO UPDATE SET name=excluded.name, command=excluded.command",
+            tool_uses,
+        )
+        c.executemany(
+            "INSERT INTO tools(tool_use_id, session_id, result_chars, is_error, ts, file) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(tool_use_id) DO UPDATE SET result_chars=max(tools.result_chars, excluded.result_chars), "
+            "is_error=excluded.is_error",
+            tool_results,
+        )
+        for meta in metas.values():
+            c.execute(
+                "INSERT INTO sessions(session_id, source, cwd, git_branch, version, project_dir, last_ts, dirty) "
+                "VALUES (?,?,?,?,?,?,?,1) ON CONFLICT(session_id) DO UPDATE SET "
+                "cwd=coalesce(excluded.cwd, sessions.cwd), git_branch=coalesce(excluded.git_branch, sessions.git_branch), "
+                "version=coalesce(excluded.version, sessions.version), dirty=1",
+                (meta.session_id, ctx.source, meta.cwd, meta.git_branch, meta.version, path.parent.name, meta.ts),
+            )
+        for sid in sessions:
+            c.execute(
+                "INSERT INTO sessions(session_id, source, project_dir, dirty) VALUES (?,?,?,1) "
+                "ON CONFLICT(session_id) DO UPDATE SET dirty=1",
+                (sid, ctx.source, path.parent.name if ctx.chain == "main" else path.parent.parent.parent.name),
+            )
+        # A stale copy replaced by this file's larger one changes the session that owns it.
+        if requests:
+            c.execute(
+                "UPDATE sessions SET dirty=1 WHERE session_id IN "
+                "(SELECT DISTINCT session_id FROM requests WHERE file=?)",
+                (spath,),
+            )
+        s = read.state
+        c.execute(
+            "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, lines, "
+            "malformed, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL) ON CONFLICT(path) DO UPDATE SET "
+            "dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime_ns=excluded.mtime_ns, "
+            "offset=excluded.offset, partial=excluded.partial, lines=files.lines + excluded.lines, "
+            "malformed=files.malformed + excluded.malformed, last_error=NULL",
+            (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset, s.partial,
+             len(read.lines), malformed),
+        )  # fmt: skip
+        result.files_read += 1
+        nbytes = s.size - (read.start_offset + (len(state.partial) if state and not read.reset else 0))
+        result.bytes_read += max(nbytes, 0)
+        result.lines += len(read.lines)
+        result.malformed += malformed
+        result.changed_sessions |= sessions
+        return max(nbytes, 0)
+
+    def _forget_session_files(self, session_id: str, except_path: str, result: UpdateResult) -> None:
+        """A file of this session was truncated or replaced: re-read all its files from the start."""
+        rows = self.conn.execute("SELECT path FROM files WHERE session_id=? AND path<>?", (session_id, except_path))
+        for (other,) in rows.fetchall():
+            for table in ("requests", "compacts", "tools"):
+                self.conn.execute(f"DELETE FROM {table} WHERE file=?", (other,))
+            self.conn.execute(
+                "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, lines=0, malformed=0 WHERE path=?",
+                (other,),
+            )
+        result.changed_sessions.add(session_id)
+
+    # ---------------------------------------------------------------- session stats
+
+    def _load_requests(self, session_id: str) -> list[Req]:
+        rows = self.conn.execute(
+            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction "
+            "FROM requests WHERE session_id=? ORDER BY ts, seq",
+            (session_id,),
+        ).fetchall()
+        return [
+            Req(
+                chain=r[0], ts=r[1], model=r[2], tokens=Tokens(r[3], r[4], r[5], r[6], r[7]),
+                billed=Tokens(r[8], r[9], r[10], r[11], r[12]), web_search=r[13], web_fetch=r[14],
+                service_tier=r[15], speed=r[16], is_compaction_call=bool(r[17]),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def _compute(self, session_id: str, keep_turns: bool = False) -> SessionStats:
+        compactions = [
+            Compaction(ts, trig, pre, post)
+            for ts, trig, pre, post in self.conn.execute(
+                "SELECT ts, trigger, pre, post FROM compacts WHERE session_id=? AND chain='main' ORDER BY ts",
+                (session_id,),
+            )
+        ]
+        stats = metrics.compute(
+            session_id, self._load_requests(session_id), compactions, self.prices, keep_turns=keep_turns
+        )
+        row = self.conn.execute(
+            "SELECT source, cwd, git_branch, version, project_dir FROM sessions WHERE session_id=?", (session_id,)
+        ).fetchone()
+        if row:
+            stats.source = row[0] or "claude"
+            stats.cwd = row[1] or _decode_project(row[4])
+            stats.git_branch = row[2]
+            stats.version = row[3]
+        return stats
+
+    def _refresh(self, session_ids: Iterable[str]) -> None:
+        dirty = {r[0] for r in self.conn.execute("SELECT session_id FROM sessions WHERE dirty=1")}
+        for sid in dirty | set(session_ids):
+            stats = self._compute(sid)
+            self.conn.execute(
+                "UPDATE sessions SET stats=?, last_ts=?, dirty=0 WHERE session_id=?",
+                (json.dumps(metrics.to_json(stats), separators=(",", ":")), stats.last_ts, sid),
+            )
+
+    def reprice(self, prices: PriceBook) -> None:
+        """Price overrides changed: recompute every session's cached stats."""
+        self.prices = prices
+        self.conn.execute("UPDATE sessions SET dirty=1")
+        self.conn.execute("BEGIN")
+        self._refresh(())
+        self.conn.execute("COMMIT")
+
+    def sessions(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        project: str | None = None,
+        ids: Iterable[str] | None = None,
+    ) -> list[SessionStats]:
+        """Cached stats of sessions with activity in [since, until), newest activity first."""
+        sql = "SELECT stats FROM sessions WHERE stats IS NOT NULL AND last_ts IS NOT NULL"
+        args: list[object] = []
+        if until is not None:
+            sql += " AND last_ts IS NOT NULL"
+        if ids is not None:
+            wanted = list(ids)
+            sql += f" AND session_id IN ({','.join('?' * len(wanted))})"
+            args.extend(wanted)
+        sql += " ORDER BY last_ts DESC"
+        out: list[SessionStats] = []
+        for (blob,) in self.conn.execute(sql, args):
+            stats = metrics.from_json(json.loads(blob))
+            if since is not None and (stats.last_ts or 0) < since:
+                continue
+            if until is not None and (stats.first_ts or 0) >= until:
+                continue
+            if project and project.lower() not in (stats.cwd or "").lower():
+                continue
+            out.append(stats)
+        return out
+
+    def session(self, session_id: str) -> SessionStats | None:
+        """Full stats of one session, with the per-turn series (computed fresh, not cached)."""
+        if self.conn.execute("SELECT 1 FROM sessions WHERE session_id=?", (session_id,)).fetchone() is None:
+            return None
+        return self._compute(session_id, keep_turns=True)
+
+    def tool_outputs(self, session_id: str, limit: int = 10) -> list[tuple[str, str, int, bool, float]]:
+        """Largest tool results of a session: (tool, command, chars, is_error, ts)."""
+        return [
+            (r[0] or "?", r[1] or "", r[2], bool(r[3]), r[4])
+            for r in self.conn.execute(
+                "SELECT name, command, result_chars, is_error, ts FROM tools WHERE session_id=? "
+                "ORDER BY result_chars DESC LIMIT ?",
+                (session_id, limit),
+            )
+        ]
+
+    def subagents(self, session_id: str) -> list[tuple[str, int, int]]:
+        """(chain, requests, billed tokens) of every non-main chain of a session."""
+        return list(
+            self.conn.execute(
+                "SELECT chain, count(*), sum(bi+bo+bcr+bw5+bw1) FROM requests WHERE session_id=? AND chain<>'main' "
+                "GROUP BY chain ORDER BY 3 DESC",
+                (session_id,),
+            )
+        )
+
+    def files(self) -> list[FileInfo]:
+        return [
+            FileInfo(*row)
+            for row in self.conn.execute(
+                "SELECT path, source, session_id, size, offset, lines, malformed, last_error FROM files ORDER BY path"
+            )
+        ]
+
+    def transcript_path(self, session_id: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT path FROM files WHERE session_id=? AND chain='main' ORDER BY path LIMIT 1", (session_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+
+def _decode_project(project_dir: str | None) -> str | None:
+    if not project_dir:
+        return None
+    return project_dir.replace("-", "/") if project_dir.startswith("-") else project_dir

@@ -1,0 +1,350 @@
+"""Per-session numbers computed from deduplicated requests: spend, context fill, re-reads, cache health, burn.
+
+Re-read ratio (per chain: the main chain and each subagent chain separately). For request k of a chain let
+P_k = input + cache_read + cache_write and O_k = output; C_(k-1) = P_(k-1) + O_(k-1), reset to 0 at a
+compact boundary. Re-read tokens R_k = min(P_k, C_(k-1)). Session re-read ratio = ΣR / ΣP.
+Cache share of re-reads = Σcache_read / ΣR (capped at 1). Cache-miss cost: the re-read tokens that were not
+cache reads, priced at what the request paid for its non-cached prompt tokens minus the cache-read price.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ctxtop.core.pricing import NO_COST, SYNTHETIC, Cost, PriceBook, cost_at
+from ctxtop.core.records import MAIN
+from ctxtop.core.usage import ZERO, Tokens
+
+IDLE_GAP = 5 * 60
+"""A gap between requests longer than this is idle time: excluded from burn rate, and it expires a 5m cache."""
+CACHE_TTL_5M = 5 * 60
+CACHE_TTL_1H = 60 * 60
+
+
+@dataclass(slots=True)
+class Req:
+    """One deduplicated, billed request as the index stores it."""
+
+    chain: str
+    ts: float
+    model: str
+    tokens: Tokens
+    """Top-level usage: what this request's context held."""
+    billed: Tokens
+    """What was billed: ``tokens`` plus server-side compaction iterations."""
+    web_search: int = 0
+    web_fetch: int = 0
+    service_tier: str | None = None
+    speed: str | None = None
+    is_compaction_call: bool = False
+
+
+@dataclass(slots=True)
+class Compaction:
+    ts: float
+    trigger: str
+    pre_tokens: int
+    post_tokens: int
+
+
+@dataclass(slots=True)
+class Turn:
+    """One main-chain request, for the per-turn chart."""
+
+    ts: float
+    context: int
+    prompt: int
+    reread: int
+    cache_read: int
+    compacted_before: bool
+    cost: Decimal | None
+
+
+@dataclass(slots=True)
+class CacheExpiry:
+    ts: float
+    idle_seconds: float
+    tokens_rewritten: int
+    extra_cost: Decimal
+
+
+@dataclass(slots=True)
+class Bucket:
+    """Spend of one session on one local day with one model (the unit of the daily/models reports)."""
+
+    day: str
+    model: str
+    tokens: Tokens = ZERO
+    cost: Decimal = Decimal(0)
+    unknown_tokens: Tokens = ZERO
+    requests: int = 0
+
+
+def local_day(ts: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(ts))
+
+
+@dataclass(slots=True)
+class SessionStats:
+    session_id: str
+    source: str = "claude"
+    cwd: str | None = None
+    git_branch: str | None = None
+    version: str | None = None
+    models: list[str] = field(default_factory=list)
+    first_ts: float | None = None
+    last_ts: float | None = None
+    tokens: Tokens = ZERO
+    web_search: int = 0
+    web_fetch: int = 0
+    cost: Cost = NO_COST
+    """Cost of the requests whose model is priced."""
+    unknown_cost_tokens: Tokens = ZERO
+    """Tokens of requests whose model genai-prices does not know (never priced as another model)."""
+    unknown_models: list[str] = field(default_factory=list)
+    subagent_cost: Decimal = Decimal(0)
+    subagent_tokens: Tokens = ZERO
+    context_tokens: int = 0
+    context_model: str | None = None
+    prompt_tokens: int = 0
+    reread_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_miss_cost: Decimal = Decimal(0)
+    compactions: list[Compaction] = field(default_factory=list)
+    turns: int = 0
+    requests: int = 0
+    active_seconds: float = 0.0
+    expiries: list[CacheExpiry] = field(default_factory=list)
+    per_turn: list[Turn] = field(default_factory=list)
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+
+    @property
+    def cost_usd(self) -> Decimal | None:
+        """Known cost; None when nothing in the session could be priced."""
+        if self.unknown_cost_tokens.total and not self.cost.total and not self._any_priced:
+            return None
+        return self.cost.total
+
+    _any_priced: bool = True
+
+    @property
+    def reread_ratio(self) -> float:
+        return self.reread_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    @property
+    def cache_share_of_rereads(self) -> float:
+        if not self.reread_tokens:
+            return 0.0
+        return min(1.0, self.cache_read_tokens / self.reread_tokens)
+
+    @property
+    def burn_usd_per_hour(self) -> Decimal:
+        if self.active_seconds < 60:
+            return Decimal(0)
+        return self.cost.total * Decimal(3600) / Decimal(str(round(self.active_seconds, 3)))
+
+    @property
+    def tokens_per_minute(self) -> float:
+        if self.active_seconds < 60:
+            return 0.0
+        return self.tokens.total * 60 / self.active_seconds
+
+
+def _is_subagent(chain: str) -> bool:
+    return chain != MAIN
+
+
+def compute(
+    session_id: str,
+    requests: Sequence[Req],
+    compactions: Iterable[Compaction],
+    prices: PriceBook,
+    *,
+    keep_turns: bool = False,
+) -> SessionStats:
+    """All numbers of one session. ``requests`` must be in time order (ties in file order)."""
+    stats = SessionStats(session_id=session_id)
+    boundaries = sorted(compactions, key=lambda c: c.ts)
+    stats.compactions = list(boundaries)
+    previous: dict[str, tuple[float, int]] = {}  # chain -> (ts, context)
+    boundary_index: dict[str, int] = {}
+    any_priced = False
+    models: dict[str, Decimal] = {}
+    last_main_ts: float | None = None
+    for req in requests:
+        stats.requests += 1
+        stats.tokens = stats.tokens + req.billed
+        stats.web_search += req.web_search
+        stats.web_fetch += req.web_fetch
+        stats.first_ts = req.ts if stats.first_ts is None else min(stats.first_ts, req.ts)
+        stats.last_ts = req.ts if stats.last_ts is None else max(stats.last_ts, req.ts)
+        cost = prices.cost(req.model, req.ts, req.billed, req.web_search, req.service_tier, req.speed)
+        if cost is None:
+            stats.unknown_cost_tokens = stats.unknown_cost_tokens + req.billed
+            if req.model not in stats.unknown_models:
+                stats.unknown_models.append(req.model)
+        else:
+            any_priced = True
+            stats.cost = stats.cost + cost
+        if req.model != SYNTHETIC:
+            models[req.model] = models.get(req.model, Decimal(0)) + (cost.total if cost else Decimal(0))
+        day = local_day(req.ts)
+        bucket = stats.buckets.get(f"{day}|{req.model}")
+        if bucket is None:
+            bucket = stats.buckets[f"{day}|{req.model}"] = Bucket(day, req.model)
+        bucket.requests += 1
+        bucket.tokens = bucket.tokens + req.billed
+        if cost is None:
+            bucket.unknown_tokens = bucket.unknown_tokens + req.billed
+        else:
+            bucket.cost += cost.total
+        if _is_subagent(req.chain):
+            stats.subagent_tokens = stats.subagent_tokens + req.billed
+            if cost is not None:
+                stats.subagent_cost += cost.total
+        if req.model == SYNTHETIC:
+            # Claude Code's local placeholders: no request reached the API.
+            continue
+
+        # Re-reads, per chain; a compact boundary between two main-chain requests resets the context.
+        prompt = req.tokens.prompt
+        prev = previous.get(req.chain)
+        compacted = False
+        if req.chain == MAIN:
+            i = boundary_index.get(req.chain, 0)
+            while i < len(boundaries) and boundaries[i].ts <= req.ts:
+                if prev is not None and boundaries[i].ts >= prev[0]:
+                    compacted = True
+                i += 1
+            boundary_index[req.chain] = i
+        if _has_compaction(req):
+            compacted = True
+        carried = 0 if prev is None or compacted else prev[1]
+        reread = min(prompt, carried)
+        stats.prompt_tokens += prompt
+        stats.reread_tokens += reread
+        stats.cache_read_tokens += min(req.tokens.cache_read, prompt)
+        if cost is not None and reread > req.tokens.cache_read:
+            miss = reread - req.tokens.cache_read
+            rates = prices.rates(req.model, req.ts, prompt, req.service_tier, req.speed)
+            paid_tokens = req.tokens.input + req.tokens.cache_write
+            if rates is not None and paid_tokens:
+                paid = cost_at(rates, Tokens(req.tokens.input, 0, 0, req.tokens.cache_write_5m, req.tokens.cache_write_1h))
+                per_token = paid.total / paid_tokens
+                extra = miss * (per_token - rates.cache_read / Decimal(1_000_000))
+                if extra > 0:
+                    stats.cache_miss_cost += extra
+                    if prev is not None and req.chain == MAIN and not compacted:
+                        idle = req.ts - prev[0]
+                        ttl = CACHE_TTL_1H if req.tokens.cache_write_1h else CACHE_TTL_5M
+                        if idle > ttl:
+                            stats.expiries.append(CacheExpiry(req.ts, idle, miss, extra))
+        context = prompt + req.tokens.output
+        previous[req.chain] = (req.ts, context)
+        if req.chain == MAIN and not req.is_compaction_call:
+            stats.turns += 1
+            stats.context_tokens = context
+            stats.context_model = req.model
+            if last_main_ts is not None:
+                stats.active_seconds += min(req.ts - last_main_ts, IDLE_GAP)
+            last_main_ts = req.ts
+            if keep_turns:
+                stats.per_turn.append(
+                    Turn(req.ts, context, prompt, reread, req.tokens.cache_read, compacted,
+                         cost.total if cost else None)
+                )
+    stats._any_priced = any_priced or not stats.requests
+    stats.models = [m for m, _ in sorted(models.items(), key=lambda kv: -kv[1])]
+    return stats
+
+
+def _has_compaction(req: Req) -> bool:
+    """A request that ran a server-side compaction pass starts from a fresh, summarised context."""
+    return req.billed.total > req.tokens.total
+
+
+# --- storage codec: the index caches each session's stats as JSON and rebuilds only sessions that changed ---
+
+
+def _tok(t: Tokens) -> list[int]:
+    return [t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h]
+
+
+def _untok(v: list[int]) -> Tokens:
+    return Tokens(*v)
+
+
+def to_json(s: SessionStats) -> dict:
+    c = s.cost
+    return {
+        "v": 1,
+        "session_id": s.session_id,
+        "source": s.source,
+        "cwd": s.cwd,
+        "git_branch": s.git_branch,
+        "version": s.version,
+        "models": s.models,
+        "first_ts": s.first_ts,
+        "last_ts": s.last_ts,
+        "tokens": _tok(s.tokens),
+        "web_search": s.web_search,
+        "web_fetch": s.web_fetch,
+        "cost": [str(x) for x in (c.input, c.output, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.web_search)],
+        "unknown_cost_tokens": _tok(s.unknown_cost_tokens),
+        "unknown_models": s.unknown_models,
+        "subagent_cost": str(s.subagent_cost),
+        "subagent_tokens": _tok(s.subagent_tokens),
+        "context_tokens": s.context_tokens,
+        "context_model": s.context_model,
+        "prompt_tokens": s.prompt_tokens,
+        "reread_tokens": s.reread_tokens,
+        "cache_read_tokens": s.cache_read_tokens,
+        "cache_miss_cost": str(s.cache_miss_cost),
+        "compactions": [[x.ts, x.trigger, x.pre_tokens, x.post_tokens] for x in s.compactions],
+        "turns": s.turns,
+        "requests": s.requests,
+        "active_seconds": s.active_seconds,
+        "expiries": [[x.ts, x.idle_seconds, x.tokens_rewritten, str(x.extra_cost)] for x in s.expiries],
+        "any_priced": s._any_priced,
+        "buckets": [
+            [b.day, b.model, _tok(b.tokens), str(b.cost), _tok(b.unknown_tokens), b.requests]
+            for b in s.buckets.values()
+        ],
+    }
+
+
+def from_json(d: dict) -> SessionStats:
+    s = SessionStats(session_id=d["session_id"])
+    s.source = d["source"]
+    s.cwd = d["cwd"]
+    s.git_branch = d["git_branch"]
+    s.version = d["version"]
+    s.models = d["models"]
+    s.first_ts = d["first_ts"]
+    s.last_ts = d["last_ts"]
+    s.tokens = _untok(d["tokens"])
+    s.web_search = d["web_search"]
+    s.web_fetch = d["web_fetch"]
+    s.cost = Cost(*(Decimal(x) for x in d["cost"]))
+    s.unknown_cost_tokens = _untok(d["unknown_cost_tokens"])
+    s.unknown_models = d["unknown_models"]
+    s.subagent_cost = Decimal(d["subagent_cost"])
+    s.subagent_tokens = _untok(d["subagent_tokens"])
+    s.context_tokens = d["context_tokens"]
+    s.context_model = d["context_model"]
+    s.prompt_tokens = d["prompt_tokens"]
+    s.reread_tokens = d["reread_tokens"]
+    s.cache_read_tokens = d["cache_read_tokens"]
+    s.cache_miss_cost = Decimal(d["cache_miss_cost"])
+    s.compactions = [Compaction(*x) for x in d["compactions"]]
+    s.turns = d["turns"]
+    s.requests = d["requests"]
+    s.active_seconds = d["active_seconds"]
+    s.expiries = [CacheExpiry(x[0], x[1], x[2], Decimal(x[3])) for x in d["expiries"]]
+    s._any_priced = d["any_priced"]
+    for day, model, tok, cost, unknown, n in d["buckets"]:
+        s.buckets[f"{day}|{model}"] = Bucket(day, model, _untok(tok), Decimal(cost), _untok(unknown), n)
+    return s

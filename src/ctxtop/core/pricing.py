@@ -1,0 +1,240 @@
+"""Prices from genai-prices' bundled snapshot, as exact Decimals.
+
+Rules (each tested against real transcripts):
+- 1h cache writes at their own rate (2x input where the snapshot gives none: Anthropic's published rule);
+- a request whose prompt (input + cache read + cache write) exceeds a model's tier threshold is priced
+  entirely at the tier rate, for the models that have one;
+- ``service_tier`` "batch" at the snapshot's batch variant, ``speed`` "fast" at the fast variant;
+- an unknown model is never priced as another: its cost is None and callers count it separately;
+- user overrides (``[prices."model-prefix"]`` in the config TOML, USD per million tokens) win.
+
+genai-prices never fetches anything here: only ``data_snapshot.get_snapshot()`` is used, which is the snapshot
+bundled in the wheel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+from ctxtop.core.usage import Tokens
+
+MILLION = Decimal(1_000_000)
+THOUSAND = Decimal(1000)
+ZERO = Decimal(0)
+SYNTHETIC = "<synthetic>"
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """USD per million tokens (web search: per thousand requests) for one request's circumstances."""
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    web_search: Decimal = ZERO
+    source: str = "genai-prices"
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    input: Decimal = ZERO
+    output: Decimal = ZERO
+    cache_read: Decimal = ZERO
+    cache_write_5m: Decimal = ZERO
+    cache_write_1h: Decimal = ZERO
+    web_search: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return (
+            self.input + self.output + self.cache_read + self.cache_write_5m + self.cache_write_1h + self.web_search
+        )
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.input + other.input,
+            self.output + other.output,
+            self.cache_read + other.cache_read,
+            self.cache_write_5m + other.cache_write_5m,
+            self.cache_write_1h + other.cache_write_1h,
+            self.web_search + other.web_search,
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "input": str(self.input),
+            "output": str(self.output),
+            "cache_read": str(self.cache_read),
+            "cache_write_5m": str(self.cache_write_5m),
+            "cache_write_1h": str(self.cache_write_1h),
+            "web_search": str(self.web_search),
+        }
+
+
+NO_COST = Cost()
+
+
+def base_model(model: str) -> str:
+    """The model id without Claude Code's ``[1m]`` window marker."""
+    return model.split("[", 1)[0].strip()
+
+
+def _dec(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _tiered(value: object, prompt_tokens: int) -> Decimal | None:
+    """Resolve a genai-prices price that may be tiered: the whole request at the highest tier it crosses."""
+    if value is None:
+        return None
+    tiers = getattr(value, "tiers", None)
+    if tiers is None:
+        return _dec(value)
+    price = _dec(value.base)
+    for tier in tiers:
+        if prompt_tokens > tier.start:
+            price = _dec(tier.price)
+    return price
+
+
+@lru_cache(maxsize=256)
+def _model_info(model: str):  # type: ignore[no-untyped-def]
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    for provider in snapshot.providers:
+        if provider.id == "anthropic":
+            return provider.find_model(model)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _model_price(model: str, day: str, context: tuple[tuple[str, str], ...]):  # type: ignore[no-untyped-def]
+    info = _model_info(model)
+    if info is None:
+        return None
+    when = datetime.fromisoformat(day).replace(tzinfo=UTC, hour=12)
+    return info.get_prices(when, dict(context) or None)
+
+
+def context_window_listed(model: str) -> int | None:
+    """The largest context window genai-prices lists for ``model`` (not necessarily the one in effect)."""
+    info = _model_info(base_model(model).lower())
+    return getattr(info, "context_window", None) if info is not None else None
+
+
+def is_known(model: str) -> bool:
+    return model == SYNTHETIC or _model_info(base_model(model).lower()) is not None
+
+
+class PriceBook:
+    """Resolves rates per request, with user overrides keyed by model-id prefix."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, object]] | None = None) -> None:
+        self._overrides: list[tuple[str, Rates]] = []
+        for prefix, values in (overrides or {}).items():
+            try:
+                inp = Decimal(str(values["input"]))
+                out = Decimal(str(values["output"]))
+            except (KeyError, ArithmeticError, ValueError) as exc:
+                raise ValueError(f"price override for {prefix!r} needs numeric 'input' and 'output'") from exc
+
+            def get(key: str, default: Decimal) -> Decimal:
+                return Decimal(str(values[key])) if key in values else default
+
+            self._overrides.append(
+                (
+                    prefix.lower(),
+                    Rates(
+                        input=inp,
+                        output=out,
+                        cache_read=get("cache_read", inp / 10),
+                        cache_write_5m=get("cache_write_5m", inp * Decimal("1.25")),
+                        cache_write_1h=get("cache_write_1h", inp * 2),
+                        web_search=get("web_search", Decimal(10)),
+                        source="config override",
+                    ),
+                )
+            )
+        # Longest prefix first so "claude-opus-4-8" beats "claude-opus".
+        self._overrides.sort(key=lambda item: -len(item[0]))
+
+    def rates(
+        self,
+        model: str,
+        when: datetime | float,
+        prompt_tokens: int = 0,
+        service_tier: str | None = None,
+        speed: str | None = None,
+    ) -> Rates | None:
+        """Rates for one request, or None when the model is unknown."""
+        name = base_model(model).lower()
+        for prefix, rates in self._overrides:
+            if name.startswith(prefix):
+                return rates
+        if isinstance(when, (int, float)):
+            when = datetime.fromtimestamp(when, UTC)
+        context: list[tuple[str, str]] = []
+        if service_tier == "batch":
+            context.append(("processing", "batch"))
+        if speed and speed != "standard":
+            context.append(("speed", speed))
+        price = _model_price(name, when.astimezone(UTC).date().isoformat(), tuple(context))
+        if price is None:
+            return None
+        inp = _tiered(price.input_mtok, prompt_tokens) or ZERO
+        write_5m = _tiered(getattr(price, "cache_write_mtok", None), prompt_tokens)
+        write_1h = _tiered(getattr(price, "cache_write_1h_mtok", None), prompt_tokens)
+        read = _tiered(getattr(price, "cache_read_mtok", None), prompt_tokens)
+        return Rates(
+            input=inp,
+            output=_tiered(price.output_mtok, prompt_tokens) or ZERO,
+            cache_read=read if read is not None else inp,
+            cache_write_5m=write_5m if write_5m is not None else inp,
+            cache_write_1h=write_1h if write_1h is not None else inp * 2,
+            web_search=_dec(getattr(price, "web_searches_kcount", None)) or ZERO,
+        )
+
+    def cost(
+        self,
+        model: str,
+        when: datetime | float,
+        tokens: Tokens,
+        web_search: int = 0,
+        service_tier: str | None = None,
+        speed: str | None = None,
+    ) -> Cost | None:
+        """Exact cost of one request; ``None`` when the model is unknown; zero for ``<synthetic>``."""
+        if model == SYNTHETIC:
+            return NO_COST
+        rates = self.rates(model, when, tokens.prompt, service_tier, speed)
+        if rates is None:
+            return None
+        return cost_at(rates, tokens, web_search)
+
+
+def cost_at(rates: Rates, tokens: Tokens, web_search: int = 0) -> Cost:
+    return Cost(
+        input=tokens.input * rates.input / MILLION,
+        output=tokens.output * rates.output / MILLION,
+        cache_read=tokens.cache_read * rates.cache_read / MILLION,
+        cache_write_5m=tokens.cache_write_5m * rates.cache_write_5m / MILLION,
+        cache_write_1h=tokens.cache_write_1h * rates.cache_write_1h / MILLION,
+        web_search=web_search * rates.web_search / THOUSAND,
+    )
+
+
+def fmt_usd(value: Decimal | None, places: int = 2) -> str:
+    """Display rounding only; the stored value stays exact."""
+    if value is None:
+        return "unknown"
+    q = Decimal(1).scaleb(-places)
+    return f"${value.quantize(q):,}"
