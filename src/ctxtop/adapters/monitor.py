@@ -1,0 +1,62 @@
+"""The world as the CLI and the TUI see it: sources, config, index and compaction settings, wired once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctxtop.adapters import paths
+from ctxtop.adapters.claude_env import compaction_for
+from ctxtop.adapters.config import Config
+from ctxtop.adapters.index import Index, Progress, UpdateResult
+from ctxtop.adapters.sources import Sources
+from ctxtop.core.metrics import SessionStats
+from ctxtop.core.pricing import PriceBook
+from ctxtop.core.report import SessionView
+
+
+@dataclass
+class Monitor:
+    sources: Sources
+    config: Config
+    index: Index
+
+    @classmethod
+    def open(
+        cls,
+        claude_dirs: list[str] | None = None,
+        api_logs: str | None = None,
+        cache_dir: str | None = None,
+        config: Config | None = None,
+    ) -> Monitor:
+        config = config or Config.load()
+        claude_dirs = claude_dirs or config.get("sources.claude_dirs") or None
+        api_logs = api_logs or config.get("sources.api_logs") or None
+        sources = Sources.discover(claude_dirs, api_logs)
+        cache = Path(cache_dir).expanduser() if cache_dir else paths.cache_dir()
+        prices = PriceBook(config.price_overrides)
+        return cls(sources, config, Index(paths.index_file(cache), prices))
+
+    def refresh(self, only: list[Path] | None = None, progress: Progress | None = None) -> UpdateResult:
+        return self.index.update(self.sources, only=only, progress=progress)
+
+    def config_dir_for(self, stats: SessionStats) -> Path:
+        dirs = self.sources.claude_dirs
+        if len(dirs) > 1:
+            path = self.index.transcript_path(stats.session_id)
+            if path:
+                for d in dirs:
+                    if path.startswith(str(d) + os.sep):
+                        return d
+        return dirs[0] if dirs else Path.home() / ".claude"
+
+    def view(self, stats: SessionStats) -> SessionView:
+        model = stats.context_model or (stats.models[0] if stats.models else None)
+        info = compaction_for(model, self.config_dir_for(stats), stats.cwd, self.config.window_overrides)
+        return SessionView(stats, info, self.config.threshold)
+
+    def views(
+        self, since: float | None = None, until: float | None = None, project: str | None = None
+    ) -> list[SessionView]:
+        return [self.view(s) for s in self.index.sessions(since, until, project)]

@@ -1,0 +1,101 @@
+"""``ctxtop report sessions|daily|projects|models``: the scripting contract (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from typing import Any
+
+from ctxtop.commands._common import day_key, open_monitor, parse_day
+from ctxtop.core import report
+from ctxtop.core.pricing import fmt_usd
+
+GROUP_BY = {"daily": ("day", "date"), "projects": ("project", "project"), "models": ("model", "model")}
+
+
+def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = ";".join(json.dumps(v) if isinstance(v, dict) else str(v) for v in value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    if args.csv:
+        flat = [_flatten(r) for r in rows]
+        fields: list[str] = []
+        for r in flat:
+            fields.extend(k for k in r if k not in fields)
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(flat)
+        return
+    if not rows:
+        print("No sessions found. Run `ctxtop doctor` to see where ctxtop looked.")
+        return
+    cells = [[title for _, title in table]]
+    for r in rows:
+        cells.append([_cell(r, key) for key, _ in table])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(table))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+
+
+def _cell(row: dict[str, Any], key: str) -> str:
+    if key == "tokens.total":
+        t = row["tokens"]
+        return f"{sum(t.values()):,}"
+    if key == "cost_usd":
+        from decimal import Decimal
+
+        value = row["cost_usd"]
+        return fmt_usd(Decimal(value) if value is not None else None)
+    if key == "fill":
+        return "-" if row["fill"] is None else f"{row['fill'] * 100:.0f}%"
+    if key == "reread_ratio":
+        return f"{row['reread_ratio'] * 100:.0f}%"
+    if key == "models":
+        return ",".join(row["models"])[:28]
+    if key == "last_ts":
+        return (row["last_ts"] or "")[:16].replace("T", " ")
+    if key == "session_id":
+        return row["session_id"][:8]
+    if key == "project":
+        return (row.get("project") or "?")[-36:]
+    value = row.get(key)
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    monitor = open_monitor(args)
+    since = parse_day(args.since)
+    until = parse_day(args.until, end=True)
+    if args.report == "sessions":
+        rows = [v.as_dict() for v in monitor.views(since, until, args.project)]
+        _emit(
+            rows,
+            args,
+            [("session_id", "SESSION"), ("project", "PROJECT"), ("models", "MODEL"), ("last_ts", "LAST (UTC)"),
+             ("turns", "TURNS"), ("tokens.total", "TOKENS"), ("cost_usd", "COST"), ("fill", "FILL"),
+             ("reread_ratio", "RE-READ")],
+        )  # fmt: skip
+        return 0
+    by, label = GROUP_BY[args.report]
+    sessions = monitor.index.sessions(since, until, args.project)
+    totals = report.group(sessions, by, day_key(args.since), day_key(args.until))
+    rows = [t.as_dict(label) for t in totals]
+    _emit(rows, args, [(label, label.upper()), ("sessions", "SESSIONS"), ("requests", "REQUESTS"),
+                       ("tokens.total", "TOKENS"), ("cost_usd", "COST")])  # fmt: skip
+    return 0

@@ -1,0 +1,142 @@
+"""Rows of the reports, shared by ``ctxtop report`` and the TUI so both always show the same numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from ctxtop.core.compaction import CompactionInfo
+from ctxtop.core.metrics import SessionStats
+from ctxtop.core.usage import ZERO, Tokens
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session with the compaction settings that apply to it: everything a row shows."""
+
+    stats: SessionStats
+    compaction: CompactionInfo
+    threshold_pct: float
+
+    @property
+    def window(self) -> int | None:
+        return self.compaction.window
+
+    @property
+    def fill(self) -> float | None:
+        if not self.window:
+            return None
+        return self.stats.context_tokens / self.window
+
+    @property
+    def threshold_tokens(self) -> int | None:
+        return int(self.window * self.threshold_pct / 100) if self.window else None
+
+    @property
+    def room_before_compaction(self) -> int | None:
+        """Tokens left before the first of: ctxtop's threshold, Claude Code's own compaction point."""
+        limits = [x for x in (self.threshold_tokens, self.compaction.compact_at) if x is not None]
+        if not limits:
+            return None
+        return min(limits) - self.stats.context_tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.stats
+        t = s.tokens
+        return {
+            "session_id": s.session_id,
+            "source": s.source,
+            "project": s.cwd,
+            "git_branch": s.git_branch,
+            "models": s.models,
+            "first_ts": iso(s.first_ts),
+            "last_ts": iso(s.last_ts),
+            "tokens": t.as_dict(),
+            "web_search_requests": s.web_search,
+            "web_fetch_requests": s.web_fetch,
+            "cost_usd": _money(s.cost_usd),
+            "cost_breakdown_usd": s.cost.as_dict(),
+            "unpriced_tokens": s.unknown_cost_tokens.as_dict() if s.unknown_cost_tokens.total else None,
+            "unpriced_models": s.unknown_models,
+            "subagent_cost_usd": str(s.subagent_cost),
+            "subagent_tokens": s.subagent_tokens.as_dict(),
+            "context_tokens": s.context_tokens,
+            "context_window": self.window,
+            "context_window_source": self.compaction.window_source,
+            "fill": round(self.fill, 6) if self.fill is not None else None,
+            "threshold_pct": self.threshold_pct,
+            "compact_at_tokens": self.compaction.compact_at,
+            "reread_ratio": round(s.reread_ratio, 6),
+            "cache_share_of_rereads": round(s.cache_share_of_rereads, 6),
+            "cache_miss_cost_usd": str(s.cache_miss_cost),
+            "cache_expiries": len(s.expiries),
+            "compactions": len(s.compactions),
+            "compaction_tokens": [{"pre": c.pre_tokens, "post": c.post_tokens, "trigger": c.trigger} for c in s.compactions],
+            "turns": s.turns,
+            "requests": s.requests,
+            "active_minutes": round(s.active_seconds / 60, 2),
+            "burn_usd_per_hour": str(s.burn_usd_per_hour.quantize(Decimal("0.0001"))),
+            "tokens_per_minute": round(s.tokens_per_minute, 1),
+        }
+
+
+@dataclass(slots=True)
+class Total:
+    """Totals of one group (a day, a project, a model)."""
+
+    key: str
+    tokens: Tokens = ZERO
+    cost: Decimal = Decimal(0)
+    unknown_tokens: Tokens = ZERO
+    requests: int = 0
+    sessions: int = 0
+
+    def as_dict(self, label: str) -> dict[str, Any]:
+        return {
+            label: self.key,
+            "tokens": self.tokens.as_dict(),
+            "cost_usd": str(self.cost),
+            "unpriced_tokens": self.unknown_tokens.as_dict() if self.unknown_tokens.total else None,
+            "requests": self.requests,
+            "sessions": self.sessions,
+        }
+
+
+def group(
+    sessions: Iterable[SessionStats], by: str, since_day: str | None = None, until_day: str | None = None
+) -> list[Total]:
+    """Totals by "day", "model" or "project", counted per request day (a session spanning days splits)."""
+    totals: dict[str, Total] = {}
+    for s in sessions:
+        seen: set[str] = set()
+        for b in s.buckets.values():
+            if since_day and b.day < since_day or until_day and b.day > until_day:
+                continue
+            key = b.day if by == "day" else b.model if by == "model" else (s.cwd or "?")
+            total = totals.get(key)
+            if total is None:
+                total = totals[key] = Total(key)
+            total.tokens = total.tokens + b.tokens
+            total.cost += b.cost
+            total.unknown_tokens = total.unknown_tokens + b.unknown_tokens
+            total.requests += b.requests
+            if key not in seen:
+                seen.add(key)
+                total.sessions += 1
+    ordered = sorted(totals.values(), key=lambda t: t.key)
+    if by != "day":
+        ordered.sort(key=lambda t: -t.cost)
+    return ordered
