@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from ctxtop import __version__
 
 
+HOOK_EVENTS = ("pre-compact", "session-start", "post-tool-use", "pre-tool-use")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--claude-dir",
@@ -91,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     uninstall.set_defaults(handler="claude:uninstall")
 
     hook = sub.add_parser("hook", help="Claude Code hook entry points (read the hook's JSON on stdin)")
-    hook.add_argument("event", choices=("pre-compact", "session-start", "post-tool-use", "pre-tool-use"))
+    hook.add_argument("event", choices=HOOK_EVENTS)
     hook.set_defaults(handler="hook:run")
 
     statusline = sub.add_parser("statusline", help="one status line for Claude Code's statusLine (JSON on stdin)",
@@ -115,9 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fast_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """Hooks and the statusline run on every model turn: skip building the full parser for them."""
+    if len(argv) == 2 and argv[0] == "hook" and argv[1] in HOOK_EVENTS:
+        return argparse.Namespace(command="hook", event=argv[1], handler="hook:run")
+    if argv[:1] == ["statusline"] and all(a.startswith("--cache-dir=") for a in argv[1:]):
+        cache = argv[1].split("=", 1)[1] if len(argv) > 1 else None
+        return argparse.Namespace(
+            command="statusline", handler="statusline:run", cache_dir=cache, claude_dir=None, api_logs=None
+        )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _fast_args(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     module_name, _, func_name = args.handler.partition(":")
     module = importlib.import_module(f"ctxtop.commands.{module_name}")
     try:

@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,15 @@ from ctxtop.adapters.tailer import FileState, read_appended
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
-from ctxtop.core.records import CompactRecord, Meta, RequestRecord, ToolResult, ToolUse, parse_api, parse_claude
+from ctxtop.core.records import (
+    CompactRecord,
+    Meta,
+    RequestRecord,
+    ToolResult,
+    ToolUse,
+    parse_api,
+    parse_claude,
+)
 from ctxtop.core.usage import Tokens
 
 SCHEMA_VERSION = 3
@@ -51,6 +59,7 @@ CREATE TABLE IF NOT EXISTS tools (
     result_chars INTEGER DEFAULT 0, is_error INTEGER DEFAULT 0, file TEXT
 );
 CREATE INDEX IF NOT EXISTS tools_session ON tools(session_id);
+CREATE TABLE IF NOT EXISTS prices (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY, source TEXT, cwd TEXT, git_branch TEXT, version TEXT,
     project_dir TEXT, last_ts REAL, dirty INTEGER DEFAULT 1, stats TEXT
@@ -99,9 +108,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 class Index:
     """One SQLite file; safe to use from one thread at a time (the UI runs it in a worker)."""
 
-    def __init__(self, db_path: Path, prices: PriceBook | None = None) -> None:
+    def __init__(
+        self, db_path: Path, prices: PriceBook | None = None, price_overrides: dict | None = None
+    ) -> None:
         self.path = db_path
-        self.prices = prices or PriceBook()
         self.conn = _connect(db_path)
         version = None
         try:
@@ -116,6 +126,13 @@ class Index:
         self.conn.executescript(SCHEMA)
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+        self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
+        # Cached session costs depend on the user's price overrides: a change re-prices every session.
+        stamp = json.dumps(price_overrides or {}, sort_keys=True, default=str)
+        row = self.conn.execute("SELECT value FROM meta WHERE key='overrides'").fetchone()
+        if row is None or row[0] != stamp:
+            self.conn.execute("UPDATE sessions SET dirty=1")
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('overrides', ?)", (stamp,))
 
     def close(self) -> None:
         self.conn.close()
@@ -438,6 +455,59 @@ class Index:
             "SELECT path FROM files WHERE session_id=? AND chain='main' ORDER BY path LIMIT 1", (session_id,)
         ).fetchone()
         return row[0] if row else None
+
+
+class _PriceCache(MutableMapping):
+    """Resolved genai-prices entries persisted in the index, keyed to the installed genai-prices build."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.data: dict[str, object] | None = None
+
+    def _load(self) -> dict[str, object]:
+        if self.data is None:
+            stamp = _genai_stamp()
+            row = self.conn.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone()
+            if row is None or row[0] != stamp:
+                self.conn.execute("DELETE FROM prices")
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('genai_prices', ?)", (stamp,))
+            self.data = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM prices")}
+        return self.data
+
+    def __getitem__(self, key: str) -> object:
+        return self._load()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def __setitem__(self, key: str, value: object) -> None:
+        self._load()[key] = value
+        self.conn.execute("INSERT OR REPLACE INTO prices VALUES (?, ?)", (key, json.dumps(value)))
+
+    def __delitem__(self, key: str) -> None:
+        del self._load()[key]
+        self.conn.execute("DELETE FROM prices WHERE key=?", (key,))
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _genai_stamp() -> str:
+    """Identifies the installed genai-prices snapshot without importing it (that takes ~150 ms)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("genai_prices")
+    if spec is None or not spec.origin:
+        return "missing"
+    data = Path(spec.origin).with_name("data.py")
+    try:
+        st = data.stat()
+    except OSError:
+        return spec.origin
+    return f"{data}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def _decode_project(project_dir: str | None) -> str | None:

@@ -12,7 +12,6 @@ from ctxtop.adapters.config import Config
 from ctxtop.adapters.index import Index, Progress, UpdateResult
 from ctxtop.adapters.sources import Sources
 from ctxtop.core.metrics import SessionStats
-from ctxtop.core.pricing import PriceBook
 from ctxtop.core.report import SessionView
 
 
@@ -35,8 +34,7 @@ class Monitor:
         api_logs = api_logs or config.get("sources.api_logs") or None
         sources = Sources.discover(claude_dirs, api_logs)
         cache = Path(cache_dir).expanduser() if cache_dir else paths.cache_dir()
-        prices = PriceBook(config.price_overrides)
-        return cls(sources, config, Index(paths.index_file(cache), prices))
+        return cls(sources, config, Index(paths.index_file(cache), price_overrides=config.price_overrides))
 
     def refresh(self, only: list[Path] | None = None, progress: Progress | None = None) -> UpdateResult:
         return self.index.update(self.sources, only=only, progress=progress)

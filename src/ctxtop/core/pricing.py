@@ -14,7 +14,7 @@ bundled in the wheel.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -85,26 +85,6 @@ def base_model(model: str) -> str:
     return model.split("[", 1)[0].strip()
 
 
-def _dec(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _tiered(value: object, prompt_tokens: int) -> Decimal | None:
-    """Resolve a genai-prices price that may be tiered: the whole request at the highest tier it crosses."""
-    if value is None:
-        return None
-    tiers = getattr(value, "tiers", None)
-    if tiers is None:
-        return _dec(value)
-    price = _dec(value.base)
-    for tier in tiers:
-        if prompt_tokens > tier.start:
-            price = _dec(tier.price)
-    return price
-
-
 @lru_cache(maxsize=256)
 def _model_info(model: str):  # type: ignore[no-untyped-def]
     from genai_prices import data_snapshot
@@ -116,13 +96,41 @@ def _model_info(model: str):  # type: ignore[no-untyped-def]
     return None
 
 
-@lru_cache(maxsize=4096)
-def _model_price(model: str, day: str, context: tuple[tuple[str, str], ...]):  # type: ignore[no-untyped-def]
+PRICE_FIELDS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok",
+                "web_searches_kcount")  # fmt: skip
+
+Resolved = dict[str, tuple[str, list[tuple[int, str]]] | None]
+"""price field -> (base USD as text, [(tier start, USD as text)]); JSON-able, so it can be cached on disk."""
+
+
+def _resolve(model: str, day: str, context: tuple[tuple[str, str], ...]) -> Resolved | None:
     info = _model_info(model)
     if info is None:
         return None
     when = datetime.fromisoformat(day).replace(tzinfo=UTC, hour=12)
-    return info.get_prices(when, dict(context) or None)
+    price = info.get_prices(when, dict(context) or None)
+    out: Resolved = {}
+    for name in PRICE_FIELDS:
+        value = getattr(price, name, None)
+        if value is None:
+            out[name] = None
+        elif getattr(value, "tiers", None) is not None:
+            out[name] = (str(value.base), [(t.start, str(t.price)) for t in value.tiers])
+        else:
+            out[name] = (str(value), [])
+    return out
+
+
+def _pick(resolved: Resolved, name: str, prompt_tokens: int) -> Decimal | None:
+    """The whole request at the highest tier its prompt exceeds."""
+    entry = resolved.get(name)
+    if entry is None:
+        return None
+    price = entry[0]
+    for start, tier_price in entry[1]:
+        if prompt_tokens > start:
+            price = tier_price
+    return Decimal(price)
 
 
 def context_window_listed(model: str) -> int | None:
@@ -138,7 +146,14 @@ def is_known(model: str) -> bool:
 class PriceBook:
     """Resolves rates per request, with user overrides keyed by model-id prefix."""
 
-    def __init__(self, overrides: Mapping[str, Mapping[str, object]] | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[str, Mapping[str, object]] | None = None,
+        cache: MutableMapping[str, Resolved | None] | None = None,
+    ) -> None:
+        # ``cache`` (e.g. the index's price table) spares short-lived processes such as the statusline the
+        # ~150 ms it takes to load genai-prices' snapshot; it is keyed by model, day and variant.
+        self._cache: MutableMapping[str, Resolved | None] = cache if cache is not None else {}
         self._overrides: list[tuple[str, Rates]] = []
         for prefix, values in (overrides or {}).items():
             try:
@@ -147,7 +162,7 @@ class PriceBook:
             except (KeyError, ArithmeticError, ValueError) as exc:
                 raise ValueError(f"price override for {prefix!r} needs numeric 'input' and 'output'") from exc
 
-            def get(key: str, default: Decimal) -> Decimal:
+            def get(key: str, default: Decimal, values: Mapping[str, object] = values) -> Decimal:
                 return Decimal(str(values[key])) if key in values else default
 
             self._overrides.append(
@@ -187,20 +202,25 @@ class PriceBook:
             context.append(("processing", "batch"))
         if speed and speed != "standard":
             context.append(("speed", speed))
-        price = _model_price(name, when.astimezone(UTC).date().isoformat(), tuple(context))
-        if price is None:
+        day = when.astimezone(UTC).date().isoformat()
+        key = f"{name}|{day}|{','.join(f'{k}={v}' for k, v in context)}"
+        if key in self._cache:
+            resolved = self._cache[key]
+        else:
+            resolved = self._cache[key] = _resolve(name, day, tuple(context))
+        if resolved is None:
             return None
-        inp = _tiered(price.input_mtok, prompt_tokens) or ZERO
-        write_5m = _tiered(getattr(price, "cache_write_mtok", None), prompt_tokens)
-        write_1h = _tiered(getattr(price, "cache_write_1h_mtok", None), prompt_tokens)
-        read = _tiered(getattr(price, "cache_read_mtok", None), prompt_tokens)
+        inp = _pick(resolved, "input_mtok", prompt_tokens) or ZERO
+        write_5m = _pick(resolved, "cache_write_mtok", prompt_tokens)
+        write_1h = _pick(resolved, "cache_write_1h_mtok", prompt_tokens)
+        read = _pick(resolved, "cache_read_mtok", prompt_tokens)
         return Rates(
             input=inp,
-            output=_tiered(price.output_mtok, prompt_tokens) or ZERO,
+            output=_pick(resolved, "output_mtok", prompt_tokens) or ZERO,
             cache_read=read if read is not None else inp,
             cache_write_5m=write_5m if write_5m is not None else inp,
             cache_write_1h=write_1h if write_1h is not None else inp * 2,
-            web_search=_dec(getattr(price, "web_searches_kcount", None)) or ZERO,
+            web_search=_pick(resolved, "web_searches_kcount", 0) or ZERO,
         )
 
     def cost(

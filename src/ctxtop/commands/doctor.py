@@ -1,0 +1,123 @@
+"""``ctxtop doctor``: where ctxtop looks, what it found, index state, malformed lines, compaction settings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from ctxtop.adapters import paths
+from ctxtop.adapters.claude_env import compaction_for, settings_layers
+from ctxtop.commands._common import open_monitor
+
+
+def collect(args: argparse.Namespace) -> dict[str, Any]:
+    monitor = open_monitor(args)
+    index = monitor.index
+    files = index.files()
+    sessions = monitor.index.sessions()
+    claude = []
+    for d in monitor.sources.claude_dirs:
+        n = sum(1 for f in files if f.path.startswith(str(d) + os.sep))
+        claude.append({"dir": str(d), "exists": d.is_dir(), "transcripts": n})
+    api = [
+        {"dir": str(d), "exists": d.is_dir(), "logs": sum(1 for f in files if f.path.startswith(str(d) + os.sep))}
+        for d in monitor.sources.api_log_dirs
+    ]
+    # Compaction as Claude Code will apply it, per model seen and per settings layer found.
+    compaction = []
+    seen: set[tuple[str, str, str]] = set()
+    for s in sessions:
+        model = s.context_model or (s.models[0] if s.models else None)
+        if model is None:
+            continue
+        config_dir = monitor.config_dir_for(s)
+        info = compaction_for(model, config_dir, s.cwd, monitor.config.window_overrides)
+        key = (model, info.window_source, str(info.compact_at))
+        if key in seen:
+            continue
+        seen.add(key)
+        compaction.append(
+            {
+                "model": model,
+                "example_project": s.cwd,
+                "window": info.window,
+                "window_source": info.window_source,
+                "compact_at_tokens": info.compact_at,
+                "enabled": info.enabled,
+                "pct_override": info.pct_override,
+                "why": info.reason,
+            }
+        )
+    layers = []
+    for d in monitor.sources.claude_dirs:
+        for layer in settings_layers(d, None):
+            layers.append({"path": layer.path, "error": layer.error})
+    size = index.path.stat().st_size if index.path.exists() else 0
+    return {
+        "claude_config_dirs": claude,
+        "api_log_dirs": api,
+        "config_file": str(monitor.config.path),
+        "config_problems": monitor.config.problems,
+        "threshold_pct": monitor.config.threshold,
+        "index": {
+            "path": str(index.path),
+            "bytes": size,
+            "files": len(files),
+            "sessions": len(sessions),
+            "lines": sum(f.lines for f in files),
+        },
+        "malformed": [
+            {"path": f.path, "malformed_lines": f.malformed} for f in files if f.malformed
+        ],
+        "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error],
+        "pending_partial_lines": [f.path for f in files if f.size > f.offset],
+        "settings_files": layers,
+        "compaction": compaction,
+        "data_dir": str(paths.data_dir()),
+        "unpriced_models": sorted({m for s in sessions for m in s.unknown_models}),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    report = collect(args)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout.write
+    out("Claude Code config dirs:\n")
+    for d in report["claude_config_dirs"]:
+        state = f"{d['transcripts']} transcript files" if d["exists"] else "missing"
+        out(f"  {d['dir']}: {state}\n")
+    out("API session logs:\n")
+    for d in report["api_log_dirs"]:
+        out(f"  {d['dir']}: {d['logs'] if d['exists'] else 'missing'}{' files' if d['exists'] else ''}\n")
+    ix = report["index"]
+    out(f"Index: {ix['path']} ({ix['bytes'] / 1e6:.1f} MB): {ix['files']} files, {ix['lines']:,} lines, "
+        f"{ix['sessions']} sessions\n")  # fmt: skip
+    out(f"Config: {report['config_file']} (threshold {report['threshold_pct']:g}%)\n")
+    for problem in report["config_problems"]:
+        out(f"  problem: {problem}\n")
+    if report["malformed"]:
+        out("Malformed lines (skipped):\n")
+        for m in report["malformed"]:
+            out(f"  {m['malformed_lines']:>6}  {m['path']}\n")
+    else:
+        out("Malformed lines: none\n")
+    for u in report["unreadable"]:
+        out(f"Unreadable: {u['path']}: {u['error']}\n")
+    if report["pending_partial_lines"]:
+        out(f"Files with a half-written last line (waiting for its newline): {len(report['pending_partial_lines'])}\n")
+    for layer in report["settings_files"]:
+        out(f"Settings: {layer['path']}{' — ' + layer['error'] if layer['error'] else ''}\n")
+    out("Compaction (as Claude Code will apply it):\n")
+    for c in report["compaction"]:
+        at = f"{c['compact_at_tokens']:,}" if c["compact_at_tokens"] else "never (proactively)"
+        window = f"{c['window']:,}" if c["window"] else "unknown"
+        out(f"  {c['model']}: window {window} ({c['window_source']}); compacts at {at} — {c['why']}\n")
+    if report["unpriced_models"]:
+        out(f"Models without prices (cost shown as unknown): {', '.join(report['unpriced_models'])}\n")
+    return 0
