@@ -61,33 +61,49 @@ def build_parser() -> argparse.ArgumentParser:
         p = report_sub.add_parser(name, help=text, parents=[common])
         _report_options(p)
         p.set_defaults(handler="report:run")
-    noise = report_sub.add_parser("noise", help="what the bash-output filter removed and saved", parents=[common])
+    noise = report_sub.add_parser(
+        "noise", help="what the bash-output filter removed and saved", parents=[common]
+    )
     _report_options(noise)
     noise.set_defaults(handler="noise:run")
 
-    doctor = sub.add_parser("doctor", help="where ctxtop looks, what it found, index and compaction state",
-                            parents=[common])
+    doctor = sub.add_parser(
+        "doctor", help="where ctxtop looks, what it found, index and compaction state", parents=[common]
+    )
     doctor.add_argument("--json", action="store_true", help="print JSON")
     doctor.set_defaults(handler="doctor:run")
 
     claude = sub.add_parser("claude", help="install or remove ctxtop's Claude Code settings and hooks")
     claude_sub = claude.add_subparsers(dest="claude_command", metavar="ACTION", required=True)
-    install = claude_sub.add_parser("install", help="merge ctxtop's env, hooks and statusline into settings.json",
-                                    parents=[common])
+    install = claude_sub.add_parser(
+        "install", help="merge ctxtop's env, hooks and statusline into settings.json", parents=[common]
+    )
     install.add_argument("--scope", choices=("user", "project", "local"), default="user")
-    install.add_argument("--threshold", type=float, metavar="PCT",
-                         help="compact at PCT%% of the context window (default: the config's, 60)")
-    install.add_argument("--window", type=int, metavar="TOKENS",
-                         help="context window to configure (default: the one in effect, else 200000)")
+    install.add_argument(
+        "--threshold",
+        type=float,
+        metavar="PCT",
+        help="compact at PCT%% of the context window (default: the config's, 60)",
+    )
+    install.add_argument(
+        "--window",
+        type=int,
+        metavar="TOKENS",
+        help="context window to configure (default: the one in effect, else 200000)",
+    )
     install.add_argument("--statusline", action="store_true", help="also set ctxtop as the statusLine")
-    install.add_argument("--filter", choices=("post", "wrap"), help="also install the bash-output filter hook")
-    install.add_argument("--no-compaction", action="store_true",
-                         help="do not set the compaction env values and note hooks")
+    install.add_argument(
+        "--filter", choices=("post", "wrap"), help="also install the bash-output filter hook"
+    )
+    install.add_argument(
+        "--no-compaction", action="store_true", help="do not set the compaction env values and note hooks"
+    )
     install.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
     install.add_argument("--settings", metavar="FILE", help="settings.json to edit (overrides --scope)")
     install.set_defaults(handler="claude:install")
-    uninstall = claude_sub.add_parser("uninstall", help="remove only ctxtop's entries from settings.json",
-                                      parents=[common])
+    uninstall = claude_sub.add_parser(
+        "uninstall", help="remove only ctxtop's entries from settings.json", parents=[common]
+    )
     uninstall.add_argument("--scope", choices=("user", "project", "local"), default="user")
     uninstall.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
     uninstall.add_argument("--settings", metavar="FILE", help="settings.json to edit (overrides --scope)")
@@ -97,13 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     hook.add_argument("event", choices=HOOK_EVENTS)
     hook.set_defaults(handler="hook:run")
 
-    statusline = sub.add_parser("statusline", help="one status line for Claude Code's statusLine (JSON on stdin)",
-                                parents=[common])
+    statusline = sub.add_parser(
+        "statusline", help="one status line for Claude Code's statusLine (JSON on stdin)", parents=[common]
+    )
     statusline.set_defaults(handler="statusline:run")
 
     notes = sub.add_parser("notes", help="show a session's state-preserving notes")
     notes.add_argument("session_id", nargs="?", help="session id (default: the most recent notes)")
-    notes.add_argument("--pin", metavar="LINE", action="append", help="pin a line that must survive compaction")
+    notes.add_argument(
+        "--pin", metavar="LINE", action="append", help="pin a line that must survive compaction"
+    )
     notes.add_argument("--unpin", metavar="LINE", action="append", help="remove a pinned line")
     notes.set_defaults(handler="notes:run")
 

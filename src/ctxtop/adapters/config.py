@@ -165,7 +165,11 @@ class Config:
         table = self.data.get("windows")
         if not isinstance(table, dict):
             return {}
-        return {str(k): int(v) for k, v in table.items() if isinstance(v, int) and not isinstance(v, bool) and v > 0}
+        return {
+            str(k): int(v)
+            for k, v in table.items()
+            if isinstance(v, int) and not isinstance(v, bool) and v > 0
+        }
 
     @property
     def price_overrides(self) -> dict[str, dict[str, Any]]:

@@ -172,7 +172,9 @@ class Index:
             ):
                 continue
             pending.append((path, source, st))
-        total_bytes = sum(max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending)
+        total_bytes = sum(
+            max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending
+        )
         done_bytes = 0
         self.conn.execute("BEGIN")
         try:
@@ -251,10 +253,20 @@ class Index:
                         metas[fact.session_id] = fact
                 elif isinstance(fact, CompactRecord):
                     compacts.append(
-                        (fact.session_id, fact.chain, fact.ts, fact.trigger, fact.pre_tokens, fact.post_tokens, spath)
+                        (
+                            fact.session_id,
+                            fact.chain,
+                            fact.ts,
+                            fact.trigger,
+                            fact.pre_tokens,
+                            fact.post_tokens,
+                            spath,
+                        )
                     )
                 elif isinstance(fact, ToolUse):
-                    tool_uses.append((fact.tool_use_id, fact.session_id, fact.name, fact.command, fact.ts, spath))
+                    tool_uses.append(
+                        (fact.tool_use_id, fact.session_id, fact.name, fact.command, fact.ts, spath)
+                    )
                 elif isinstance(fact, ToolResult):
                     tool_results.append(
                         (fact.tool_use_id, fact.session_id, fact.chars, int(fact.is_error), fact.ts, spath)
@@ -286,13 +298,25 @@ class Index:
                 "VALUES (?,?,?,?,?,?,?,1) ON CONFLICT(session_id) DO UPDATE SET "
                 "cwd=coalesce(excluded.cwd, sessions.cwd), git_branch=coalesce(excluded.git_branch, sessions.git_branch), "
                 "version=coalesce(excluded.version, sessions.version), dirty=1",
-                (meta.session_id, ctx.source, meta.cwd, meta.git_branch, meta.version, path.parent.name, meta.ts),
+                (
+                    meta.session_id,
+                    ctx.source,
+                    meta.cwd,
+                    meta.git_branch,
+                    meta.version,
+                    path.parent.name,
+                    meta.ts,
+                ),
             )
         for sid in sessions:
             c.execute(
                 "INSERT INTO sessions(session_id, source, project_dir, dirty) VALUES (?,?,?,1) "
                 "ON CONFLICT(session_id) DO UPDATE SET dirty=1",
-                (sid, ctx.source, path.parent.name if ctx.chain == "main" else path.parent.parent.parent.name),
+                (
+                    sid,
+                    ctx.source,
+                    path.parent.name if ctx.chain == "main" else path.parent.parent.parent.name,
+                ),
             )
         # A stale copy replaced by this file's larger one changes the session that owns it.
         if requests:
@@ -321,7 +345,9 @@ class Index:
 
     def _forget_session_files(self, session_id: str, except_path: str, result: UpdateResult) -> None:
         """A file of this session was truncated or replaced: re-read all its files from the start."""
-        rows = self.conn.execute("SELECT path FROM files WHERE session_id=? AND path<>?", (session_id, except_path))
+        rows = self.conn.execute(
+            "SELECT path FROM files WHERE session_id=? AND path<>?", (session_id, except_path)
+        )
         for (other,) in rows.fetchall():
             for table in ("requests", "compacts", "tools"):
                 self.conn.execute(f"DELETE FROM {table} WHERE file=?", (other,))
@@ -360,7 +386,8 @@ class Index:
             session_id, self._load_requests(session_id), compactions, self.prices, keep_turns=keep_turns
         )
         row = self.conn.execute(
-            "SELECT source, cwd, git_branch, version, project_dir FROM sessions WHERE session_id=?", (session_id,)
+            "SELECT source, cwd, git_branch, version, project_dir FROM sessions WHERE session_id=?",
+            (session_id,),
         ).fetchone()
         if row:
             stats.source = row[0] or "claude"

@@ -43,7 +43,12 @@ def unchanged(path: str, state: FileState | None) -> bool:
         st = os.stat(path)
     except OSError:
         return False
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (state.dev, state.ino, state.size, state.mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
+        state.dev,
+        state.ino,
+        state.size,
+        state.mtime_ns,
+    )
 
 
 def read_appended(path: str, state: FileState | None, max_bytes: int | None = None) -> ReadResult:
@@ -53,7 +58,9 @@ def read_appended(path: str, state: FileState | None, max_bytes: int | None = No
         reset = False
         if state is None:
             state = FileState()
-        elif (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset + len(state.partial):
+        elif (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset + len(
+            state.partial
+        ):
             reset = True
             state = FileState()
         start = state.offset + len(state.partial)

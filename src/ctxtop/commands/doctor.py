@@ -23,7 +23,11 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         n = sum(1 for f in files if f.path.startswith(str(d) + os.sep))
         claude.append({"dir": str(d), "exists": d.is_dir(), "transcripts": n})
     api = [
-        {"dir": str(d), "exists": d.is_dir(), "logs": sum(1 for f in files if f.path.startswith(str(d) + os.sep))}
+        {
+            "dir": str(d),
+            "exists": d.is_dir(),
+            "logs": sum(1 for f in files if f.path.startswith(str(d) + os.sep)),
+        }
         for d in monitor.sources.api_log_dirs
     ]
     # Compaction as Claude Code will apply it, per model seen and per settings layer found.
@@ -69,9 +73,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             "sessions": len(sessions),
             "lines": sum(f.lines for f in files),
         },
-        "malformed": [
-            {"path": f.path, "malformed_lines": f.malformed} for f in files if f.malformed
-        ],
+        "malformed": [{"path": f.path, "malformed_lines": f.malformed} for f in files if f.malformed],
         "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error],
         "pending_partial_lines": [f.path for f in files if f.size > f.offset],
         "settings_files": layers,
@@ -110,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
     for u in report["unreadable"]:
         out(f"Unreadable: {u['path']}: {u['error']}\n")
     if report["pending_partial_lines"]:
-        out(f"Files with a half-written last line (waiting for its newline): {len(report['pending_partial_lines'])}\n")
+        out(
+            f"Files with a half-written last line (waiting for its newline): {len(report['pending_partial_lines'])}\n"
+        )
     for layer in report["settings_files"]:
         out(f"Settings: {layer['path']}{' — ' + layer['error'] if layer['error'] else ''}\n")
     out("Compaction (as Claude Code will apply it):\n")

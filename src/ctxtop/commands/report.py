@@ -50,7 +50,12 @@ def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, table: list[tupl
         cells.append([_cell(r, key) for key, _ in table])
     widths = [max(len(row[i]) for row in cells) for i in range(len(table))]
     for n, row in enumerate(cells):
-        print("  ".join(c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                c.rjust(w) if n and i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
 
 
 def _cell(row: dict[str, Any], key: str) -> str:

@@ -232,7 +232,10 @@ def compute(
             rates = prices.rates(req.model, req.ts, prompt, req.service_tier, req.speed)
             paid_tokens = req.tokens.input + req.tokens.cache_write
             if rates is not None and paid_tokens:
-                paid = cost_at(rates, Tokens(req.tokens.input, 0, 0, req.tokens.cache_write_5m, req.tokens.cache_write_1h))
+                paid = cost_at(
+                    rates,
+                    Tokens(req.tokens.input, 0, 0, req.tokens.cache_write_5m, req.tokens.cache_write_1h),
+                )
                 per_token = paid.total / paid_tokens
                 extra = miss * (per_token - rates.cache_read / Decimal(1_000_000))
                 if extra > 0:
@@ -253,8 +256,15 @@ def compute(
             last_main_ts = req.ts
             if keep_turns:
                 stats.per_turn.append(
-                    Turn(req.ts, context, prompt, reread, req.tokens.cache_read, compacted,
-                         cost.total if cost else None)
+                    Turn(
+                        req.ts,
+                        context,
+                        prompt,
+                        reread,
+                        req.tokens.cache_read,
+                        compacted,
+                        cost.total if cost else None,
+                    )
                 )
     stats._any_priced = any_priced or not stats.requests
     stats.models = [m for m, _ in sorted(models.items(), key=lambda kv: -kv[1])]
@@ -292,7 +302,10 @@ def to_json(s: SessionStats) -> dict:
         "tokens": _tok(s.tokens),
         "web_search": s.web_search,
         "web_fetch": s.web_fetch,
-        "cost": [str(x) for x in (c.input, c.output, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.web_search)],
+        "cost": [
+            str(x)
+            for x in (c.input, c.output, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.web_search)
+        ],
         "unknown_cost_tokens": _tok(s.unknown_cost_tokens),
         "unknown_models": s.unknown_models,
         "subagent_cost": str(s.subagent_cost),

@@ -53,7 +53,12 @@ class Cost:
     @property
     def total(self) -> Decimal:
         return (
-            self.input + self.output + self.cache_read + self.cache_write_5m + self.cache_write_1h + self.web_search
+            self.input
+            + self.output
+            + self.cache_read
+            + self.cache_write_5m
+            + self.cache_write_1h
+            + self.web_search
         )
 
     def __add__(self, other: Cost) -> Cost:

@@ -173,7 +173,9 @@ def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
                     name = block.get("name")
                     tid = block.get("id")
                     if isinstance(tid, str) and isinstance(name, str):
-                        out.append(ToolUse(ctx.session_id, tid, name, tool_command(name, block.get("input")), ts))
+                        out.append(
+                            ToolUse(ctx.session_id, tid, name, tool_command(name, block.get("input")), ts)
+                        )
     elif kind == "user" and isinstance(message, dict):
         content = message.get("content")
         if isinstance(content, list):

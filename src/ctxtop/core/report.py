@@ -19,8 +19,12 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+def money(value: Decimal | None) -> str | None:
+    """Exact decimal text without trailing zeros or exponent ("0.4859395", "12")."""
+    if value is None:
+        return None
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "") else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +71,11 @@ class SessionView:
             "tokens": t.as_dict(),
             "web_search_requests": s.web_search,
             "web_fetch_requests": s.web_fetch,
-            "cost_usd": _money(s.cost_usd),
-            "cost_breakdown_usd": s.cost.as_dict(),
+            "cost_usd": money(s.cost_usd),
+            "cost_breakdown_usd": {k: money(Decimal(v)) for k, v in s.cost.as_dict().items()},
             "unpriced_tokens": s.unknown_cost_tokens.as_dict() if s.unknown_cost_tokens.total else None,
             "unpriced_models": s.unknown_models,
-            "subagent_cost_usd": str(s.subagent_cost),
+            "subagent_cost_usd": money(s.subagent_cost),
             "subagent_tokens": s.subagent_tokens.as_dict(),
             "context_tokens": s.context_tokens,
             "context_window": self.window,
@@ -81,10 +85,12 @@ class SessionView:
             "compact_at_tokens": self.compaction.compact_at,
             "reread_ratio": round(s.reread_ratio, 6),
             "cache_share_of_rereads": round(s.cache_share_of_rereads, 6),
-            "cache_miss_cost_usd": str(s.cache_miss_cost),
+            "cache_miss_cost_usd": money(s.cache_miss_cost),
             "cache_expiries": len(s.expiries),
             "compactions": len(s.compactions),
-            "compaction_tokens": [{"pre": c.pre_tokens, "post": c.post_tokens, "trigger": c.trigger} for c in s.compactions],
+            "compaction_tokens": [
+                {"pre": c.pre_tokens, "post": c.post_tokens, "trigger": c.trigger} for c in s.compactions
+            ],
             "turns": s.turns,
             "requests": s.requests,
             "active_minutes": round(s.active_seconds / 60, 2),
@@ -108,7 +114,7 @@ class Total:
         return {
             label: self.key,
             "tokens": self.tokens.as_dict(),
-            "cost_usd": str(self.cost),
+            "cost_usd": money(self.cost),
             "unpriced_tokens": self.unknown_tokens.as_dict() if self.unknown_tokens.total else None,
             "requests": self.requests,
             "sessions": self.sessions,

@@ -1,0 +1,156 @@
+"""The incremental index on real files: appended bytes only, half-written lines, truncation, rotation,
+malformed lines, and arbitrary splits of a real transcript giving the same totals as one read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ctxtop.adapters.index import Index
+from ctxtop.adapters.sources import Sources
+from ctxtop.core.usage import Tokens
+
+NOISY = "51d39606-075a-46c9-b721-444b61bf4b41"
+REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+SOURCE_DIR = "-tmp-cc-harness-ejzjueb7-proj"
+
+
+def _world(tmp_path: Path, corpus: Path) -> tuple[Path, bytes]:
+    raw = (corpus / "claude" / "projects" / SOURCE_DIR / f"{REFACTOR}.jsonl").read_bytes()
+    target = tmp_path / "claude" / "projects" / SOURCE_DIR / f"{REFACTOR}.jsonl"
+    target.parent.mkdir(parents=True)
+    return target, raw
+
+
+def _totals(index: Index) -> tuple[Tokens, int, int]:
+    sessions = index.sessions()
+    assert len(sessions) <= 1
+    if not sessions:
+        return Tokens(), 0, 0
+    s = sessions[0]
+    return s.tokens, s.turns, s.reread_tokens
+
+
+def _full(tmp_path: Path, raw: bytes, corpus: Path) -> tuple[Tokens, int, int]:
+    ref = tmp_path / "ref"
+    target, _ = _world(ref, corpus)
+    target.write_bytes(raw)
+    index = Index(ref / "i.sqlite3")
+    index.update(Sources((ref / "claude",), ()))
+    return _totals(index)
+
+
+def test_second_run_reads_only_appended_bytes(tmp_path: Path, corpus: Path) -> None:
+    target, raw = _world(tmp_path, corpus)
+    half = raw.index(b"\n", len(raw) // 2) + 1
+    target.write_bytes(raw[:half])
+    index = Index(tmp_path / "i.sqlite3")
+    sources = Sources((tmp_path / "claude",), ())
+    first = index.update(sources)
+    assert first.bytes_read == half
+    with open(target, "ab") as fh:
+        fh.write(raw[half:])
+    second = index.update(sources)
+    assert second.bytes_read == len(raw) - half
+    assert index.update(sources).files_read == 0
+    assert _totals(index) == _full(tmp_path, raw, corpus)
+
+
+def test_half_written_last_line_waits_for_its_newline(tmp_path: Path, corpus: Path) -> None:
+    target, raw = _world(tmp_path, corpus)
+    lines = raw.split(b"\n")
+    # Cut inside the last assistant line that carries usage.
+    k = max(i for i, line in enumerate(lines) if b'"usage"' in line)
+    head = b"\n".join(lines[:k]) + b"\n"
+    cut = head + lines[k][: len(lines[k]) // 2]
+    target.write_bytes(cut)
+    index = Index(tmp_path / "i.sqlite3")
+    sources = Sources((tmp_path / "claude",), ())
+    index.update(sources)
+    before = index.sessions()[0]
+    assert not any(f.malformed for f in index.files())  # a partial line is not malformed
+    with open(target, "ab") as fh:
+        fh.write(lines[k][len(lines[k]) // 2 :] + b"\n")
+    index.update(sources)
+    after = index.sessions()[0]
+    assert after.requests == before.requests + 1
+    assert not any(f.malformed for f in index.files())
+
+
+def test_truncated_and_replaced_files_are_read_again(tmp_path: Path, corpus: Path) -> None:
+    target, raw = _world(tmp_path, corpus)
+    target.write_bytes(raw)
+    index = Index(tmp_path / "i.sqlite3")
+    sources = Sources((tmp_path / "claude",), ())
+    index.update(sources)
+    full = _totals(index)
+    # Truncation: the file now holds only its first third.
+    third = raw.index(b"\n", len(raw) // 3) + 1
+    with open(target, "r+b") as fh:
+        fh.truncate(third)
+    index.update(sources)
+    expected_third = _full(tmp_path / "t", raw[:third], corpus)
+    assert _totals(index) == expected_third
+    # Rotation: a new file (new inode) with the full content replaces it.
+    tmp = target.with_suffix(".new")
+    tmp.write_bytes(raw)
+    os.replace(tmp, target)
+    index.update(sources)
+    assert _totals(index) == full
+
+
+def test_malformed_lines_are_skipped_and_counted(tmp_path: Path, corpus: Path) -> None:
+    target, raw = _world(tmp_path, corpus)
+    lines = raw.split(b"\n")
+    broken = lines[:5] + [b"{not json", b"[1, 2]", b'{"type": "assistant", "message": "x"'] + lines[5:]
+    target.write_bytes(b"\n".join(broken))
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(Sources((tmp_path / "claude",), ()))
+    assert [f.malformed for f in index.files()] == [3]
+    assert _totals(index) == _full(tmp_path, raw, corpus)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=12))
+def test_arbitrary_appended_chunks_give_the_same_totals(
+    tmp_path: Path, corpus: Path, cuts: list[float]
+) -> None:
+    work = tmp_path / f"run{abs(hash(tuple(cuts)))}"
+    shutil.rmtree(work, ignore_errors=True)
+    target, raw = _world(work, corpus)
+    expected = _full(work, raw, corpus)
+    points = sorted({int(c * len(raw)) for c in cuts} | {len(raw)})
+    index = Index(work / "i.sqlite3")
+    sources = Sources((work / "claude",), ())
+    written = 0
+    target.write_bytes(b"")
+    for point in points:
+        with open(target, "ab") as fh:
+            fh.write(raw[written:point])
+        written = point
+        index.update(sources)
+    assert _totals(index) == expected
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(3)))
+def test_dedup_does_not_depend_on_file_order(tmp_path: Path, corpus: Path, order: list[int]) -> None:
+    # The same responses in three files (a resumed session and a fork): whichever is read first, each
+    # request is counted once with its largest copy.
+    raw = (corpus / "claude" / "projects" / "-tmp-cc-harness-mnph4kau-proj" / f"{NOISY}.jsonl").read_bytes()
+    work = tmp_path / ("o" + "".join(map(str, order)))
+    shutil.rmtree(work, ignore_errors=True)
+    proj = work / "claude" / "projects" / "p"
+    proj.mkdir(parents=True)
+    names = [f"{n}0000000-0000-0000-0000-000000000000" for n in range(3)]
+    index = Index(work / "i.sqlite3")
+    sources = Sources((work / "claude",), ())
+    for i in order:
+        (proj / f"{names[i]}.jsonl").write_bytes(raw.replace(NOISY.encode(), names[i].encode()))
+        index.update(sources)
+    total = sum((s.tokens for s in index.sessions()), Tokens())
+    assert total == Tokens(72, 763, 310454, 6734, 26919)

@@ -1,0 +1,222 @@
+"""Accounting rules, each checked on real transcripts written by Claude Code (numbers verified by hand with an
+independent script over the raw JSONL; see the comments)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ctxtop.adapters.index import Index
+from ctxtop.adapters.sources import Sources
+from ctxtop.core.metrics import Compaction, Req, compute
+from ctxtop.core.pricing import PriceBook
+from ctxtop.core.usage import Tokens, parse_usage
+
+SPOTTER = "4d5611e5-241a-462a-8d15-5122611a9569"
+REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+NOISY = "51d39606-075a-46c9-b721-444b61bf4b41"
+T0 = 1_790_000_000.0  # 2026-09-21
+
+
+def _index(tmp_path: Path, *dirs: Path) -> Index:
+    index = Index(tmp_path / "index.sqlite3")
+    index.update(Sources(tuple(dirs), ()))
+    return index
+
+
+def _stats(index: Index, session_id: str):
+    found = index.sessions(ids=[session_id])
+    assert found, f"session {session_id} not indexed"
+    return found[0]
+
+
+def test_dedup_keeps_largest_copy_across_content_block_lines(tmp_path: Path, corpus: Path) -> None:
+    # 139 responses of the main file are split over several lines, 45 of them with a stale smaller
+    # output_tokens in earlier copies; with the two subagent files: 152 unique (message.id, requestId).
+    stats = _stats(_index(tmp_path, corpus / "public"), SPOTTER)
+    assert stats.requests == 152
+    assert stats.tokens == Tokens(
+        input=233, output=28899, cache_read=12387553, cache_write_5m=559475, cache_write_1h=0
+    )
+
+
+def test_dedup_is_global_across_files(tmp_path: Path, corpus: Path) -> None:
+    # A resumed/forked session repeats earlier responses in another file: counted once.
+    src = corpus / "claude" / "projects" / "-tmp-cc-harness-mnph4kau-proj" / f"{NOISY}.jsonl"
+    projects = tmp_path / "claude" / "projects" / "p"
+    projects.mkdir(parents=True)
+    (projects / f"{NOISY}.jsonl").write_bytes(src.read_bytes())
+    fork = "aaaaaaaa-0000-0000-0000-000000000000"
+    (projects / f"{fork}.jsonl").write_bytes(src.read_bytes().replace(NOISY.encode(), fork.encode()))
+    index = _index(tmp_path, tmp_path / "claude")
+    total = sum((s.tokens for s in index.sessions()), Tokens())
+    assert total == Tokens(72, 763, 310454, 6734, 26919)
+
+
+def test_1h_cache_writes_priced_at_their_own_rate(tmp_path: Path, corpus: Path) -> None:
+    # claude-opus-4-8: input 5, output 25, cache read 0.5, 5m write 6.25, 1h write 10 USD/MTok.
+    stats = _stats(_index(tmp_path, corpus / "claude"), NOISY)
+    assert stats.tokens == Tokens(72, 763, 310454, 6734, 26919)
+    expected = (
+        Decimal(72) * 5 + Decimal(763) * 25 + Decimal(310454) * Decimal("0.5") + Decimal(6734) * Decimal("6.25")
+        + Decimal(26919) * 10
+    ) / 1_000_000  # fmt: skip
+    assert stats.cost_usd == expected == Decimal("0.4859395")
+
+
+def test_compaction_call_subagent_file_is_billed(tmp_path: Path, corpus: Path) -> None:
+    # agent-acompact-e1f845: 3 input, 8 output, 164,830 cache read, 8,681 cache write at opus-4-6 prices.
+    index = _index(tmp_path, corpus / "public")
+    chains = {c: (n, tok) for c, n, tok in index.subagents(SPOTTER)}
+    assert chains["acompact-e1f845"] == (1, 3 + 8 + 164830 + 8681)
+    stats = _stats(index, SPOTTER)
+    compaction_cost = (
+        Decimal(3) * 5 + Decimal(8) * 25 + Decimal(164830) * Decimal("0.5") + Decimal(8681) * Decimal("6.25")
+    ) / 1_000_000
+    assert compaction_cost == Decimal("0.13688625")
+    assert stats.subagent_cost > compaction_cost
+    assert "acompact-e1f845" in chains and "a2898e3" in chains
+
+
+def test_context_fill_and_rereads_reset_at_compact_boundary(tmp_path: Path, corpus: Path) -> None:
+    # 20 main-chain requests; the boundary sits between the 13th and 14th. Independently computed:
+    # ΣR = 1,080,104 of ΣP = 1,247,867; the latest request is 56,030 prompt + 21 output.
+    stats = _stats(_index(tmp_path, corpus / "claude"), REFACTOR)
+    assert stats.turns == 20
+    assert stats.context_tokens == 56051
+    assert stats.reread_tokens == 1080104
+    assert stats.prompt_tokens == 1247867
+    assert stats.reread_ratio == pytest.approx(0.86556, abs=1e-5)
+    assert stats.cache_share_of_rereads == 1.0
+    assert [(c.pre_tokens, c.post_tokens, c.trigger) for c in stats.compactions] == [(117327, 28003, "auto")]
+
+
+def _req(ts: float, prompt: int, output: int, cache_read: int = 0, model: str = "claude-opus-4-8", chain: str = "main",
+         **kw) -> Req:  # fmt: skip
+    t = Tokens(input=prompt - cache_read, output=output, cache_read=cache_read)
+    return Req(chain=chain, ts=ts, model=model, tokens=t, billed=t, **kw)
+
+
+def test_seed_check_reread_ratio_at_turn_ten() -> None:
+    # The prompt grows by ~1K a turn to 15K at turn 10: that turn is ~93% re-reads.
+    reqs = [_req(T0 + i, 6000 + 1000 * i, 0) for i in range(10)]
+    stats = compute("s", reqs, [], PriceBook(), keep_turns=True)
+    last = stats.per_turn[-1]
+    assert last.prompt == 15000
+    assert last.reread / last.prompt == pytest.approx(14000 / 15000)
+    assert round(last.reread / last.prompt, 2) == 0.93
+
+
+def test_subagent_chains_have_their_own_rereads() -> None:
+    reqs = [_req(T0, 10000, 100), _req(T0 + 1, 3000, 10, chain="a1"), _req(T0 + 2, 11000, 100)]
+    stats = compute("s", reqs, [], PriceBook())
+    # main: 0 + min(11000, 10100); subagent: 0 (its first request).
+    assert stats.reread_tokens == 10100
+    assert stats.context_tokens == 11100
+
+
+def test_synthetic_entries_cost_nothing_and_do_not_move_context() -> None:
+    reqs = [_req(T0, 10000, 100), _req(T0 + 1, 0, 0, model="<synthetic>")]
+    stats = compute("s", reqs, [], PriceBook())
+    assert stats.context_tokens == 10100
+    assert stats.cost_usd == PriceBook().cost("claude-opus-4-8", T0, reqs[0].billed).total
+
+
+def test_unknown_model_is_never_priced_as_another() -> None:
+    reqs = [_req(T0, 1000, 10, model="my-local-model")]
+    stats = compute("s", reqs, [], PriceBook())
+    assert stats.cost_usd is None
+    assert stats.unknown_models == ["my-local-model"]
+    assert stats.unknown_cost_tokens.total == 1010
+    mixed = compute("s", reqs + [_req(T0 + 1, 1000, 10)], [], PriceBook())
+    assert mixed.cost_usd == PriceBook().cost("claude-opus-4-8", T0, reqs[0].billed).total
+    assert mixed.unknown_cost_tokens.total == 1010
+
+
+def test_long_context_tier_prices_the_whole_request_at_the_tier_rate() -> None:
+    book = PriceBook()
+    at = T0  # sonnet-4-5 keeps its >200K tier in the snapshot
+    below = book.cost("claude-sonnet-4-5-20250929", at, Tokens(input=200_000, output=1000))
+    above = book.cost("claude-sonnet-4-5-20250929", at, Tokens(input=200_001, output=1000))
+    assert below.input == Decimal("0.6") and below.output == Decimal("0.015")
+    assert above.input == Decimal(200_001) * 6 / 1_000_000
+    assert above.output == Decimal(1000) * Decimal("22.5") / 1_000_000
+    # Cache reads count toward the threshold.
+    mixed = book.cost("claude-sonnet-4-5-20250929", at, Tokens(input=10, cache_read=200_000, output=0))
+    assert mixed.cache_read == Decimal(200_000) * Decimal("0.6") / 1_000_000
+
+
+def test_batch_service_tier_and_user_overrides() -> None:
+    when = 1_795_000_000.0  # 2026-11-18, after the snapshot's batch variant starts
+    book = PriceBook()
+    std = book.cost("claude-opus-4-8", when, Tokens(input=1_000_000))
+    batch = book.cost("claude-opus-4-8", when, Tokens(input=1_000_000), service_tier="batch")
+    assert (std.total, batch.total) == (Decimal(5), Decimal("2.5"))
+    custom = PriceBook({"claude-opus": {"input": 1, "output": 2}})
+    assert custom.cost("claude-opus-4-8", when, Tokens(input=1_000_000, output=1_000_000)).total == Decimal(3)
+    assert custom.rates("claude-opus-4-8", when).cache_write_1h == Decimal(2)
+
+
+def test_usage_parsing_splits_cache_writes_and_adds_compaction_iterations() -> None:
+    usage = parse_usage(
+        {
+            "input_tokens": 23000, "output_tokens": 1000, "cache_read_input_tokens": 5,
+            "cache_creation_input_tokens": 300, "cache_creation": {"ephemeral_1h_input_tokens": 100},
+            "server_tool_use": {"web_search_requests": 2, "web_fetch_requests": 1},
+            "iterations": [
+                {"type": "compaction", "input_tokens": 180000, "output_tokens": 3500},
+                {"type": "message", "input_tokens": 23000, "output_tokens": 1000},
+            ],
+        }
+    )  # fmt: skip
+    assert usage is not None
+    assert usage.tokens == Tokens(23000, 1000, 5, 200, 100)
+    assert usage.billed == Tokens(203000, 4500, 5, 200, 100)
+    assert (usage.web_search, usage.web_fetch) == (2, 1)
+
+
+def test_web_search_is_billed_per_thousand_requests() -> None:
+    cost = PriceBook().cost("claude-opus-4-8", T0, Tokens(), web_search=3)
+    assert cost.web_search == Decimal("0.03")
+
+
+def test_cache_expiry_after_idle_gap_is_costed() -> None:
+    # Turn 2 re-reads 10,100 tokens after a 10-minute gap: the 5m cache expired, all of it was re-written.
+    t1 = Tokens(input=0, output=100, cache_write_5m=10000)
+    t2 = Tokens(input=0, output=100, cache_write_5m=11000)
+    reqs = [Req("main", T0, "claude-opus-4-8", t1, t1), Req("main", T0 + 600, "claude-opus-4-8", t2, t2)]
+    stats = compute("s", reqs, [], PriceBook())
+    assert len(stats.expiries) == 1
+    # 10,100 re-read tokens paid at 6.25 instead of 0.5 USD/MTok.
+    assert stats.expiries[0].extra_cost == Decimal(10100) * (Decimal("6.25") - Decimal("0.5")) / 1_000_000
+    assert stats.cache_miss_cost == stats.expiries[0].extra_cost
+
+
+def test_compaction_record_resets_rereads() -> None:
+    reqs = [_req(T0, 100000, 100, 90000), _req(T0 + 10, 30000, 100, 20000)]
+    stats = compute("s", reqs, [Compaction(T0 + 5, "auto", 100100, 28000)], PriceBook())
+    assert stats.reread_tokens == 0
+
+
+def test_report_json_contract(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from ctxtop.cli import main
+
+    assert main(["report", "sessions", "--json", "--claude-dir", str(corpus / "claude"),
+                 "--cache-dir", str(tmp_path)]) == 0  # fmt: skip
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["session_id"] for r in rows} == {NOISY, REFACTOR, "52bd63cf-670a-4cba-99a4-f8306b8495c2"}
+    row = next(r for r in rows if r["session_id"] == NOISY)
+    for key in ("session_id", "source", "project", "models", "first_ts", "last_ts", "tokens", "cost_usd",
+                "context_tokens", "context_window", "fill", "compact_at_tokens", "reread_ratio",
+                "cache_share_of_rereads", "cache_miss_cost_usd", "compactions", "turns"):  # fmt: skip
+        assert key in row
+    assert row["source"] == "claude"
+    assert row["project"] == "/tmp/cc-harness-mnph4kau/proj"
+    assert row["cost_usd"] == "0.4859395"
+    assert row["tokens"] == {"input": 72, "output": 763, "cache_read": 310454, "cache_write_5m": 6734,
+                             "cache_write_1h": 26919}  # fmt: skip
+    assert row["context_window"] == 200000 and row["compact_at_tokens"] == 167000
+    assert row["fill"] == pytest.approx(row["context_tokens"] / 200000, abs=1e-6)
