@@ -178,7 +178,7 @@ class Index:
         done_bytes = 0
         self.conn.execute("BEGIN")
         try:
-            for n, (path, source, st) in enumerate(pending, 1):
+            for n, (path, source, _st) in enumerate(pending, 1):
                 before = known.get(str(path))
                 read = self._read_file(path, source, before, result)
                 done_bytes += read

@@ -22,10 +22,10 @@ def _human(n: int) -> str:
 
 
 def render(payload: dict, args: argparse.Namespace) -> str:
+    from ctxtop.adapters import paths
     from ctxtop.adapters.claude_env import compaction_for
     from ctxtop.adapters.config import Config
     from ctxtop.adapters.index import Index
-    from ctxtop.adapters import paths
     from ctxtop.adapters.sources import Sources
     from ctxtop.core.pricing import fmt_usd
     from ctxtop.core.report import SessionView
