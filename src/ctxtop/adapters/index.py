@@ -10,7 +10,10 @@ with the session that first showed it.
 from __future__ import annotations
 
 import json
+
+import orjson
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, MutableMapping
@@ -65,6 +68,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     project_dir TEXT, last_ts REAL, dirty INTEGER DEFAULT 1, stats TEXT
 );
 """
+
+# A line is parsed only if it contains one of these (everything parse_claude / parse_api can use).
+CLAUDE_MARKERS = re.compile(rb'"usage"|"tool_use"|"tool_result"|compact_boundary')
+API_MARKERS = re.compile(rb'"api_request"')
 
 Progress = Callable[[int, int, int, int], None]
 """(files done, files total, bytes done, bytes total)"""
@@ -218,15 +225,22 @@ class Index:
         tool_results: list[tuple] = []
         metas: dict[str, Meta] = {}
         sessions: set[str] = {ctx.session_id}
-        loads = json.loads
+        loads = orjson.loads
+        wanted = (API_MARKERS if source == "api" else CLAUDE_MARKERS).search
         for raw in read.lines:
             line_offset = offset
             offset += len(raw) + 1
-            if not raw.strip():
+            # Most bytes of a history are lines that carry nothing ctxtop counts (progress records, file
+            # snapshots, plain text turns): skip them without parsing. A skipped line is still checked for
+            # being JSON-shaped so that garbage is counted as malformed.
+            if wanted(raw) is None:
+                stripped = raw.strip()
+                if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+                    malformed += 1
                 continue
             try:
                 obj = loads(raw)
-            except ValueError:
+            except orjson.JSONDecodeError:
                 malformed += 1
                 continue
             if not isinstance(obj, dict):

@@ -126,6 +126,10 @@ def _resolve(model: str, day: str, context: tuple[tuple[str, str], ...]) -> Reso
     return out
 
 
+def _tier_starts(resolved: Resolved) -> list[int]:
+    return sorted({start for entry in resolved.values() if entry for start, _ in entry[1]})
+
+
 def _pick(resolved: Resolved, name: str, prompt_tokens: int) -> Decimal | None:
     """The whole request at the highest tier its prompt exceeds."""
     entry = resolved.get(name)
@@ -160,6 +164,7 @@ class PriceBook:
         # ~150 ms it takes to load genai-prices' snapshot; it is keyed by model, day and variant.
         self._cache: MutableMapping[str, Resolved | None] = cache if cache is not None else {}
         self._overrides: list[tuple[str, Rates]] = []
+        self._rates: dict[tuple[str, int], Rates] = {}
         for prefix, values in (overrides or {}).items():
             try:
                 inp = Decimal(str(values["input"]))
@@ -215,11 +220,16 @@ class PriceBook:
             resolved = self._cache[key] = _resolve(name, day, tuple(context))
         if resolved is None:
             return None
+        crossed = sum(1 for start in _tier_starts(resolved) if prompt_tokens > start)
+        memo_key = (key, crossed)
+        memo = self._rates.get(memo_key)
+        if memo is not None:
+            return memo
         inp = _pick(resolved, "input_mtok", prompt_tokens) or ZERO
         write_5m = _pick(resolved, "cache_write_mtok", prompt_tokens)
         write_1h = _pick(resolved, "cache_write_1h_mtok", prompt_tokens)
         read = _pick(resolved, "cache_read_mtok", prompt_tokens)
-        return Rates(
+        rates = self._rates[memo_key] = Rates(
             input=inp,
             output=_pick(resolved, "output_mtok", prompt_tokens) or ZERO,
             cache_read=read if read is not None else inp,
@@ -227,6 +237,7 @@ class PriceBook:
             cache_write_1h=write_1h if write_1h is not None else inp * 2,
             web_search=_pick(resolved, "web_searches_kcount", 0) or ZERO,
         )
+        return rates
 
     def cost(
         self,
