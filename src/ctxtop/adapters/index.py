@@ -10,8 +10,6 @@ with the session that first showed it.
 from __future__ import annotations
 
 import json
-
-import orjson
 import os
 import re
 import sqlite3
@@ -19,6 +17,8 @@ import time
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from ctxtop.adapters.sources import Sources, context_for, iter_files
 from ctxtop.adapters.tailer import FileState, read_appended
