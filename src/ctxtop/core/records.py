@@ -211,6 +211,21 @@ def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
     return out
 
 
+def _api_compaction(obj: dict, session_id: str, ts: float, usage: Usage) -> CompactRecord | None:
+    """A compaction recorded by ``ctxtop.api``: server-side (triggered) or the client-side summariser call."""
+    info = obj.get("compaction")
+    if not isinstance(info, dict):
+        return None
+    kind = info.get("kind")
+    if kind == "server" and info.get("triggered") is True:
+        pre = usage.compaction.prompt
+        return CompactRecord(session_id, MAIN, ts, "server", pre, usage.tokens.prompt)
+    if kind == "client":
+        pre = info.get("pre_tokens")
+        return CompactRecord(session_id, MAIN, ts, "client", pre if isinstance(pre, int) else 0, 0)
+    return None
+
+
 def parse_api(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
     """Facts in one ctxtop API session-log line (schema in README, "API session log schema")."""
     if not isinstance(obj, dict) or obj.get("type") != "api_request":
@@ -236,6 +251,9 @@ def parse_api(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
     out: list[Parsed] = []
     cwd = obj.get("cwd")
     out.append(Meta(session_id, ts, cwd if isinstance(cwd, str) else None))
+    boundary = _api_compaction(obj, session_id, ts, usage)
+    if boundary is not None:
+        out.append(boundary)
     compaction = obj.get("compaction")
     client_compaction = isinstance(compaction, dict) and compaction.get("kind") == "client"
     out.append(
