@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, MutableMapping
@@ -36,7 +35,7 @@ from ctxtop.core.records import (
 )
 from ctxtop.core.usage import Tokens
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -57,11 +56,6 @@ CREATE TABLE IF NOT EXISTS compacts (
     session_id TEXT, chain TEXT, ts REAL, trigger TEXT, pre INTEGER, post INTEGER, file TEXT,
     UNIQUE(session_id, chain, ts)
 );
-CREATE TABLE IF NOT EXISTS tools (
-    tool_use_id TEXT PRIMARY KEY, session_id TEXT, name TEXT, command TEXT, ts REAL,
-    result_chars INTEGER DEFAULT 0, is_error INTEGER DEFAULT 0, file TEXT
-);
-CREATE INDEX IF NOT EXISTS tools_session ON tools(session_id);
 CREATE TABLE IF NOT EXISTS prices (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY, source TEXT, cwd TEXT, git_branch TEXT, version TEXT,
@@ -69,9 +63,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 """
 
-# A line is parsed only if it contains one of these (everything parse_claude / parse_api can use).
-CLAUDE_MARKERS = re.compile(rb'"usage"|"tool_use"|"tool_result"|compact_boundary')
-API_MARKERS = re.compile(rb'"api_request"')
+# A line is parsed only if it contains one of these: the requests and compact boundaries. Tool results, the
+# bulk of a history's bytes, are read on demand for one session (``tool_outputs``), never at index time.
+CLAUDE_MARKERS = (b'"usage"', b"compact_boundary")
+API_MARKERS = (b'"api_request"', b'"api_request"')
 
 Progress = Callable[[int, int, int, int], None]
 """(files done, files total, bytes done, bytes total)"""
@@ -85,6 +80,15 @@ class UpdateResult:
     malformed: int = 0
     changed_sessions: set[str] = field(default_factory=set)
     seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class ToolOutput:
+    tool: str
+    command: str
+    chars: int
+    is_error: bool
+    ts: float
 
 
 @dataclass(slots=True)
@@ -213,7 +217,7 @@ class Index:
             return 0
         if read.reset:
             self._forget_session_files(ctx.session_id, except_path=spath, result=result)
-            for table in ("requests", "compacts", "tools"):
+            for table in ("requests", "compacts"):
                 self.conn.execute(f"DELETE FROM {table} WHERE file=?", (spath,))
             self.conn.execute("UPDATE files SET lines=0, malformed=0 WHERE path=?", (spath,))
         parse = parse_api if source == "api" else parse_claude
@@ -221,19 +225,18 @@ class Index:
         offset = read.start_offset
         requests: list[tuple] = []
         compacts: list[tuple] = []
-        tool_uses: list[tuple] = []
-        tool_results: list[tuple] = []
         metas: dict[str, Meta] = {}
         sessions: set[str] = {ctx.session_id}
         loads = orjson.loads
-        wanted = (API_MARKERS if source == "api" else CLAUDE_MARKERS).search
+        # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
+        first, second = API_MARKERS if source == "api" else CLAUDE_MARKERS
         for raw in read.lines:
             line_offset = offset
             offset += len(raw) + 1
             # Most bytes of a history are lines that carry nothing ctxtop counts (progress records, file
             # snapshots, plain text turns): skip them without parsing. A skipped line is still checked for
             # being JSON-shaped so that garbage is counted as malformed.
-            if wanted(raw) is None:
+            if first not in raw and second not in raw:
                 stripped = raw.strip()
                 if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
                     malformed += 1
@@ -277,14 +280,6 @@ class Index:
                             spath,
                         )
                     )
-                elif isinstance(fact, ToolUse):
-                    tool_uses.append(
-                        (fact.tool_use_id, fact.session_id, fact.name, fact.command, fact.ts, spath)
-                    )
-                elif isinstance(fact, ToolResult):
-                    tool_results.append(
-                        (fact.tool_use_id, fact.session_id, fact.chars, int(fact.is_error), fact.ts, spath)
-                    )
         c = self.conn
         c.executemany(
             "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -295,17 +290,6 @@ class Index:
             requests,
         )
         c.executemany("INSERT OR IGNORE INTO compacts VALUES (?,?,?,?,?,?,?)", compacts)
-        c.executemany(
-            "INSERT INTO tools(tool_use_id, session_id, name, command, ts, file) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(tool_use_id) DO UPDATE SET name=excluded.name, command=excluded.command",
-            tool_uses,
-        )
-        c.executemany(
-            "INSERT INTO tools(tool_use_id, session_id, result_chars, is_error, ts, file) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(tool_use_id) DO UPDATE SET result_chars=max(tools.result_chars, excluded.result_chars), "
-            "is_error=excluded.is_error",
-            tool_results,
-        )
         for meta in metas.values():
             c.execute(
                 "INSERT INTO sessions(session_id, source, cwd, git_branch, version, project_dir, last_ts, dirty) "
@@ -363,7 +347,7 @@ class Index:
             "SELECT path FROM files WHERE session_id=? AND path<>?", (session_id, except_path)
         )
         for (other,) in rows.fetchall():
-            for table in ("requests", "compacts", "tools"):
+            for table in ("requests", "compacts"):
                 self.conn.execute(f"DELETE FROM {table} WHERE file=?", (other,))
             self.conn.execute(
                 "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, lines=0, malformed=0 WHERE path=?",
@@ -462,16 +446,51 @@ class Index:
             return None
         return self._compute(session_id, keep_turns=True)
 
-    def tool_outputs(self, session_id: str, limit: int = 10) -> list[tuple[str, str, int, bool, float]]:
-        """Largest tool results of a session: (tool, command, chars, is_error, ts)."""
+    def session_files(self, session_id: str) -> list[str]:
         return [
-            (r[0] or "?", r[1] or "", r[2], bool(r[3]), r[4])
+            r[0]
             for r in self.conn.execute(
-                "SELECT name, command, result_chars, is_error, ts FROM tools WHERE session_id=? "
-                "ORDER BY result_chars DESC LIMIT ?",
-                (session_id, limit),
+                "SELECT path FROM files WHERE session_id=? ORDER BY path", (session_id,)
             )
         ]
+
+    def tool_outputs(self, session_id: str, limit: int = 10) -> list[ToolOutput]:
+        """Largest tool results of a session, read from its files on demand (newest state, nothing cached)."""
+        uses: dict[str, ToolUse] = {}
+        results: dict[str, ToolResult] = {}
+        for path in self.session_files(session_id):
+            source = "api" if path.endswith(".jsonl") and "/projects/" not in path else "claude"
+            if source == "api":
+                continue
+            ctx = context_for(Path(path), source)
+            try:
+                with open(path, "rb") as fh:
+                    for n, raw in enumerate(fh):
+                        if b'"tool_' not in raw:
+                            continue
+                        try:
+                            obj = orjson.loads(raw)
+                        except orjson.JSONDecodeError:
+                            continue
+                        for fact in parse_claude(obj, ctx, f"{path}:{n}"):
+                            if isinstance(fact, ToolUse):
+                                uses[fact.tool_use_id] = fact
+                            elif isinstance(fact, ToolResult):
+                                prev = results.get(fact.tool_use_id)
+                                if prev is None or fact.chars > prev.chars:
+                                    results[fact.tool_use_id] = fact
+            except OSError:
+                continue
+        out = []
+        for tid, res in results.items():
+            use = uses.get(tid)
+            out.append(
+                ToolOutput(
+                    use.name if use else "?", use.command if use else "", res.chars, res.is_error, res.ts
+                )
+            )
+        out.sort(key=lambda t: -t.chars)
+        return out[:limit]
 
     def subagents(self, session_id: str) -> list[tuple[str, int, int]]:
         """(chain, requests, billed tokens) of every non-main chain of a session."""
