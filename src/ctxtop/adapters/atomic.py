@@ -7,7 +7,6 @@ that a user's symlinked settings file keeps being a symlink to the updated targe
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -22,6 +21,8 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> N
             mode = target.stat().st_mode & 0o777
         except FileNotFoundError:
             mode = 0o600
+    import tempfile  # not at module level: the statusline and hooks import this module and rarely write
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

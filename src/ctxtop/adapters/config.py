@@ -7,7 +7,6 @@ typo never stops ctxtop from starting. Writes are atomic (tomli-w + ``write_atom
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +106,8 @@ class Config:
         except OSError as exc:
             config.problems.append(f"{path}: {exc}")
             return config
+        import tomllib  # only when there is a file: it compiles a dozen regexes on import
+
         try:
             config.data = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from ctxtop.adapters.sources import Sources, context_for, iter_files
 from ctxtop.adapters.tailer import FileState, read_appended
 from ctxtop.core import metrics
@@ -101,6 +99,12 @@ class FileInfo:
     lines: int
     malformed: int
     last_error: str | None
+
+
+def _fast_loads() -> Callable[[bytes], object]:
+    import orjson
+
+    return orjson.loads
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -227,7 +231,8 @@ class Index:
         compacts: list[tuple] = []
         metas: dict[str, Meta] = {}
         sessions: set[str] = {ctx.session_id}
-        loads = orjson.loads
+        # orjson pays for itself on big reads; a statusline refresh reads a few lines and skips its import.
+        loads = _fast_loads() if len(read.lines) > 200 else json.loads
         # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
         first, second = API_MARKERS if source == "api" else CLAUDE_MARKERS
         for raw in read.lines:
@@ -243,7 +248,7 @@ class Index:
                 continue
             try:
                 obj = loads(raw)
-            except orjson.JSONDecodeError:
+            except ValueError:  # orjson.JSONDecodeError is a ValueError too
                 malformed += 1
                 continue
             if not isinstance(obj, dict):
@@ -458,6 +463,7 @@ class Index:
         """Largest tool results of a session, read from its files on demand (newest state, nothing cached)."""
         uses: dict[str, ToolUse] = {}
         results: dict[str, ToolResult] = {}
+        loads = _fast_loads()
         for path in self.session_files(session_id):
             source = "api" if path.endswith(".jsonl") and "/projects/" not in path else "claude"
             if source == "api":
@@ -469,8 +475,8 @@ class Index:
                         if b'"tool_' not in raw:
                             continue
                         try:
-                            obj = orjson.loads(raw)
-                        except orjson.JSONDecodeError:
+                            obj = loads(raw)
+                        except ValueError:
                             continue
                         for fact in parse_claude(obj, ctx, f"{path}:{n}"):
                             if isinstance(fact, ToolUse):

@@ -1,0 +1,62 @@
+"""`ctxtop doctor` and `ctxtop statusline` as users run them (subprocesses on real transcripts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+PROJECT = "-tmp-cc-harness-ejzjueb7-proj"
+
+
+def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ctxtop", *args], input=stdin, capture_output=True, text=True, timeout=60,
+        env=dict(os.environ),
+    )  # fmt: skip
+
+
+def test_doctor_reports_malformed_lines_and_compaction(tmp_path: Path, corpus: Path) -> None:
+    claude = tmp_path / "claude"
+    shutil.copytree(corpus / "claude", claude)
+    transcript = claude / "projects" / PROJECT / f"{REFACTOR}.jsonl"
+    with open(transcript, "ab") as fh:
+        fh.write(b"{broken\n")
+    (claude / "settings.json").write_text(json.dumps({"env": {"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "60"}}))
+    out = _run(["doctor", "--json", "--claude-dir", str(claude), "--cache-dir", str(tmp_path / "c")])
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["malformed"] == [{"path": str(transcript), "malformed_lines": 1}]
+    assert report["index"]["sessions"] == 3
+    [opus] = [c for c in report["compaction"] if c["model"] == "claude-opus-4-8"]
+    # 60% of (200,000 - 20,000) = 108,000, below the default 167,000.
+    assert (opus["window"], opus["compact_at_tokens"], opus["pct_override"]) == (200000, 108000, 60.0)
+    text = _run(["doctor", "--claude-dir", str(claude), "--cache-dir", str(tmp_path / "c")])
+    assert "Malformed lines (skipped):" in text.stdout and "compacts at 108,000" in text.stdout
+
+
+def test_statusline_shows_fill_room_rereads_and_cost(tmp_path: Path, corpus: Path) -> None:
+    claude = tmp_path / "claude"
+    shutil.copytree(corpus / "claude", claude)
+    payload = {
+        "session_id": REFACTOR,
+        "transcript_path": str(claude / "projects" / PROJECT / f"{REFACTOR}.jsonl"),
+        "model": {"id": "claude-opus-4-8", "display_name": "Opus"},
+        "cwd": "/tmp/cc-harness-ejzjueb7/proj",
+    }
+    out = _run(["statusline", f"--cache-dir={tmp_path / 'c'}"], json.dumps(payload))
+    assert out.returncode == 0
+    # 56,051 of 200,000 = 28%; the 60% threshold (120,000) comes first: 63,949 tokens of room.
+    assert out.stdout.strip() == "ctx 28% · 64K to compact · re-read 87% · $1.96"
+
+
+def test_statusline_fails_soft(tmp_path: Path) -> None:
+    out = _run(["statusline"], "not json")
+    assert out.returncode == 0
+    assert out.stdout.startswith("ctxtop:") and "Traceback" not in out.stdout + out.stderr
+    out = _run(["statusline"], json.dumps({"transcript_path": str(tmp_path / "missing.jsonl")}))
+    assert out.returncode == 0 and out.stdout.startswith("ctxtop:")
