@@ -154,3 +154,24 @@ def test_dedup_does_not_depend_on_file_order(tmp_path: Path, corpus: Path, order
         index.update(sources)
     total = sum((s.tokens for s in index.sessions()), Tokens())
     assert total == Tokens(72, 763, 310454, 6734, 26919)
+
+
+def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(tmp_path: Path, corpus: Path) -> None:
+    # The spotter session has a main file and two subagent files; the main file is cut in half.
+    src = corpus / "public" / "projects"
+    live = tmp_path / "live" / "projects"
+    shutil.copytree(src, live)
+    main = next(live.glob("-home-USER-*/4d5611e5-*.jsonl"))
+    index = Index(tmp_path / "i.sqlite3")
+    sources = Sources((live.parent,), ())
+    index.update(sources)
+    raw = main.read_bytes()
+    with open(main, "r+b") as fh:
+        fh.truncate(raw.index(b"\n", len(raw) // 2) + 1)
+    index.update(sources)
+    fresh = Index(tmp_path / "fresh.sqlite3")
+    fresh.update(sources)
+    got = {s.session_id: (s.tokens, s.requests, s.reread_tokens) for s in index.sessions()}
+    want = {s.session_id: (s.tokens, s.requests, s.reread_tokens) for s in fresh.sessions()}
+    assert got == want
+    assert index.update(sources).files_read == 0

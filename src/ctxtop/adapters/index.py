@@ -140,6 +140,7 @@ class Index:
                 self.conn.execute(f"DROP TABLE IF EXISTS {name}")
         self.conn.executescript(SCHEMA)
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        self._reread: set[str] = set()
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
         self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
@@ -193,12 +194,23 @@ class Index:
         done_bytes = 0
         self.conn.execute("BEGIN")
         try:
-            for n, (path, source, _st) in enumerate(pending, 1):
-                before = known.get(str(path))
+            n = 0
+            while n < len(pending):
+                path, source, _st = pending[n]
+                n += 1
+                before = None if str(path) in self._reread else known.get(str(path))
                 read = self._read_file(path, source, before, result)
                 done_bytes += read
+                # A truncated/replaced file made its session's other files be forgotten: read them now.
+                self._reread.discard(str(path))
+                if self._reread:
+                    queued = {str(p) for p, _, _ in pending[n:]}
+                    for again in sorted(self._reread - queued):
+                        if os.path.exists(again):
+                            pending.append((Path(again), source, os.stat(again)))
                 if progress is not None:
                     progress(n, len(pending), done_bytes, total_bytes)
+            self._reread.clear()
             self._refresh(result.changed_sessions)
             self.conn.execute("COMMIT")
         except BaseException:
@@ -358,6 +370,7 @@ class Index:
                 "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, lines=0, malformed=0 WHERE path=?",
                 (other,),
             )
+            self._reread.add(other)
         result.changed_sessions.add(session_id)
 
     # ---------------------------------------------------------------- session stats
