@@ -175,3 +175,35 @@ def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(tmp_path
     want = {s.session_id: (s.tokens, s.requests, s.reread_tokens) for s in fresh.sessions()}
     assert got == want
     assert index.update(sources).files_read == 0
+
+
+def test_parallel_cold_index_matches_sequential(tmp_path: Path, corpus: Path, monkeypatch) -> None:
+    import ctxtop.adapters.index as index_module
+
+    history = tmp_path / "claude"
+    for n in range(3):  # enough files for the worker pool to start
+        for src in sorted((corpus / "claude" / "projects").glob("*/*.jsonl")):
+            dest = history / "projects" / f"{src.parent.name}-{n}" / f"{n}{src.name[1:]}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(src.read_bytes().replace(src.stem.encode(), dest.stem.encode()))
+    sources = Sources((history,), ())
+    sequential = Index(tmp_path / "seq.sqlite3")
+    sequential.update(sources)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    parallel = Index(tmp_path / "par.sqlite3")
+    calls = []
+    original = parallel._parse_in_workers
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        result = original(*args)
+        calls.append(len(result))
+        return result
+
+    monkeypatch.setattr(parallel, "_parse_in_workers", spy)
+    parallel.update(sources)
+    assert calls == [9]  # every file was parsed in a worker process
+    summary = lambda ix: sorted((s.session_id, s.tokens, s.cost_usd, s.reread_tokens) for s in ix.sessions())  # noqa: E731
+    assert summary(parallel) == summary(sequential)
+    # The copies share message ids: each request counts once, with the session that showed it first.
+    assert len(summary(parallel)) == 3

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctxtop.adapters.sources import Sources, context_for, iter_files
-from ctxtop.adapters.tailer import FileState, read_appended
+from ctxtop.adapters.tailer import FileState, ReadResult, read_appended
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.records import (
     CompactRecord,
+    FileContext,
     Meta,
     RequestRecord,
     ToolResult,
@@ -66,6 +67,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 CLAUDE_MARKERS = (b'"usage"', b"compact_boundary")
 API_MARKERS = (b'"api_request"', b'"api_request"')
 
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+"""Below this much new data, starting worker processes costs more than it saves."""
+
 Progress = Callable[[int, int, int, int], None]
 """(files done, files total, bytes done, bytes total)"""
 
@@ -99,6 +103,90 @@ class FileInfo:
     lines: int
     malformed: int
     last_error: str | None
+
+
+@dataclass(slots=True)
+class ParsedLines:
+    """What one read of a file contributes; request tuples lack only their sequence number."""
+
+    requests: list[tuple] = field(default_factory=list)
+    compacts: list[tuple] = field(default_factory=list)
+    metas: dict[str, Meta] = field(default_factory=dict)
+    sessions: set[str] = field(default_factory=set)
+    malformed: int = 0
+    lines: int = 0
+
+
+def parse_lines(lines: list[bytes], offset: int, spath: str, source: str, ctx: FileContext) -> ParsedLines:
+    """Parse complete lines read from ``spath`` (pure: no SQLite), so it can also run in a worker process."""
+    parse = parse_api if source == "api" else parse_claude
+    out = ParsedLines(sessions={ctx.session_id}, lines=len(lines))
+    # orjson pays for itself on big reads; a statusline refresh reads a few lines and skips its import.
+    loads = _fast_loads() if len(lines) > 200 else json.loads
+    # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
+    first, second = API_MARKERS if source == "api" else CLAUDE_MARKERS
+    for raw in lines:
+        line_offset = offset
+        offset += len(raw) + 1
+        # Most bytes of a history are lines that carry nothing ctxtop counts (progress records, file
+        # snapshots, tool results): skip them without parsing. A skipped line is still checked for being
+        # JSON-object-shaped so that garbage is counted as malformed.
+        if first not in raw and second not in raw:
+            stripped = raw.strip()
+            if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+                out.malformed += 1
+            continue
+        try:
+            obj = loads(raw)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError too
+            out.malformed += 1
+            continue
+        if not isinstance(obj, dict):
+            out.malformed += 1
+            continue
+        for fact in parse(obj, ctx, f"{spath}:{line_offset}"):
+            if isinstance(fact, RequestRecord):
+                u = fact.usage
+                t, b = u.tokens, u.billed
+                out.requests.append(
+                    (
+                        fact.key, fact.session_id, fact.chain, fact.ts, fact.model,
+                        t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h,
+                        b.input, b.output, b.cache_read, b.cache_write_5m, b.cache_write_1h,
+                        u.web_search, u.web_fetch, u.service_tier, u.speed, int(fact.is_compaction_call),
+                        b.total, spath,
+                    )
+                )  # fmt: skip
+                out.sessions.add(fact.session_id)
+            elif isinstance(fact, Meta):
+                prev = out.metas.get(fact.session_id)
+                if prev is None or fact.ts >= prev.ts:
+                    out.metas[fact.session_id] = fact
+            elif isinstance(fact, CompactRecord):
+                out.compacts.append(
+                    (
+                        fact.session_id,
+                        fact.chain,
+                        fact.ts,
+                        fact.trigger,
+                        fact.pre_tokens,
+                        fact.post_tokens,
+                        spath,
+                    )
+                )
+    return out
+
+
+def _read_and_parse(job: tuple[str, str, FileState | None]) -> tuple[ReadResult, ParsedLines] | str:
+    """Worker-process entry: read a file's new lines and parse them; an OSError comes back as its text."""
+    spath, source, state = job
+    try:
+        read = read_appended(spath, state)
+    except OSError as exc:
+        return str(exc)
+    parsed = parse_lines(read.lines, read.start_offset, spath, source, context_for(Path(spath), source))
+    read.lines = []  # the caller needs the state, not the bytes
+    return read, parsed
 
 
 def _fast_loads() -> Callable[[bytes], object]:
@@ -192,6 +280,7 @@ class Index:
             max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending
         )
         done_bytes = 0
+        prefetched = self._parse_in_workers(pending, known) if total_bytes >= PARALLEL_MIN_BYTES else {}
         self.conn.execute("BEGIN")
         try:
             n = 0
@@ -199,7 +288,8 @@ class Index:
                 path, source, _st = pending[n]
                 n += 1
                 before = None if str(path) in self._reread else known.get(str(path))
-                read = self._read_file(path, source, before, result)
+                pre = prefetched.pop(str(path), None) if before is known.get(str(path)) else None
+                read = self._read_file(path, source, before, result, pre)
                 done_bytes += read
                 # A truncated/replaced file made its session's other files be forgotten: read them now.
                 self._reread.discard(str(path))
@@ -219,11 +309,50 @@ class Index:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _read_file(self, path: Path, source: str, state: FileState | None, result: UpdateResult) -> int:
+    def _parse_in_workers(
+        self, pending: list[tuple[Path, str, os.stat_result]], known: dict[str, FileState]
+    ) -> dict[str, tuple[ReadResult, ParsedLines]]:
+        """Cold index of a big history: read and parse files on every core; SQLite stays in this process.
+
+        Results are applied in the same file order as a sequential run, so "first seen" attribution and the
+        totals are identical (a test checks this).
+        """
+        workers = min(os.cpu_count() or 1, 8)
+        if workers < 2 or len(pending) < 2 * workers:
+            return {}
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        jobs = [(str(p), source, known.get(str(p))) for p, source, _ in pending]
+        out: dict[str, tuple[ReadResult, ParsedLines]] = {}
+        try:
+            # "spawn": never fork a process that may run Textual or watchdog threads.
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                for (spath, _, _), done in zip(
+                    jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True
+                ):
+                    if not isinstance(done, str):
+                        out[spath] = done
+        except Exception:  # noqa: BLE001 - e.g. a main module that cannot be re-imported: go sequential
+            return {}
+        return out
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _read_file(
+        self,
+        path: Path,
+        source: str,
+        state: FileState | None,
+        result: UpdateResult,
+        pre: tuple[ReadResult, ParsedLines] | None = None,
+    ) -> int:
         ctx = context_for(path, source)
         spath = str(path)
         try:
-            read = read_appended(spath, state)
+            read = read_appended(spath, state) if pre is None else pre[0]
         except OSError as exc:
             self.conn.execute(
                 "INSERT INTO files(path, source, session_id, chain, last_error) VALUES (?,?,?,?,?) "
@@ -236,67 +365,14 @@ class Index:
             for table in ("requests", "compacts"):
                 self.conn.execute(f"DELETE FROM {table} WHERE file=?", (spath,))
             self.conn.execute("UPDATE files SET lines=0, malformed=0 WHERE path=?", (spath,))
-        parse = parse_api if source == "api" else parse_claude
-        malformed = 0
-        offset = read.start_offset
-        requests: list[tuple] = []
-        compacts: list[tuple] = []
-        metas: dict[str, Meta] = {}
-        sessions: set[str] = {ctx.session_id}
-        # orjson pays for itself on big reads; a statusline refresh reads a few lines and skips its import.
-        loads = _fast_loads() if len(read.lines) > 200 else json.loads
-        # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
-        first, second = API_MARKERS if source == "api" else CLAUDE_MARKERS
-        for raw in read.lines:
-            line_offset = offset
-            offset += len(raw) + 1
-            # Most bytes of a history are lines that carry nothing ctxtop counts (progress records, file
-            # snapshots, plain text turns): skip them without parsing. A skipped line is still checked for
-            # being JSON-shaped so that garbage is counted as malformed.
-            if first not in raw and second not in raw:
-                stripped = raw.strip()
-                if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
-                    malformed += 1
-                continue
-            try:
-                obj = loads(raw)
-            except ValueError:  # orjson.JSONDecodeError is a ValueError too
-                malformed += 1
-                continue
-            if not isinstance(obj, dict):
-                malformed += 1
-                continue
-            for fact in parse(obj, ctx, f"{spath}:{line_offset}"):
-                if isinstance(fact, RequestRecord):
-                    u = fact.usage
-                    t, b = u.tokens, u.billed
-                    self._seq += 1
-                    requests.append(
-                        (
-                            fact.key, fact.session_id, fact.chain, fact.ts, self._seq, fact.model,
-                            t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h,
-                            b.input, b.output, b.cache_read, b.cache_write_5m, b.cache_write_1h,
-                            u.web_search, u.web_fetch, u.service_tier, u.speed, int(fact.is_compaction_call),
-                            b.total, spath,
-                        )
-                    )  # fmt: skip
-                    sessions.add(fact.session_id)
-                elif isinstance(fact, Meta):
-                    prev = metas.get(fact.session_id)
-                    if prev is None or fact.ts >= prev.ts:
-                        metas[fact.session_id] = fact
-                elif isinstance(fact, CompactRecord):
-                    compacts.append(
-                        (
-                            fact.session_id,
-                            fact.chain,
-                            fact.ts,
-                            fact.trigger,
-                            fact.pre_tokens,
-                            fact.post_tokens,
-                            spath,
-                        )
-                    )
+        parsed = parse_lines(read.lines, read.start_offset, spath, source, ctx) if pre is None else pre[1]
+        requests = [(*r[:4], self._next_seq(), *r[4:]) for r in parsed.requests]
+        compacts, metas, sessions, malformed = (
+            parsed.compacts,
+            parsed.metas,
+            parsed.sessions,
+            parsed.malformed,
+        )
         c = self.conn
         c.executemany(
             "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -348,12 +424,12 @@ class Index:
             "offset=excluded.offset, partial=excluded.partial, lines=files.lines + excluded.lines, "
             "malformed=files.malformed + excluded.malformed, last_error=NULL",
             (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset, s.partial,
-             len(read.lines), malformed),
+             parsed.lines, malformed),
         )  # fmt: skip
         result.files_read += 1
         nbytes = s.size - (read.start_offset + (len(state.partial) if state and not read.reset else 0))
         result.bytes_read += max(nbytes, 0)
-        result.lines += len(read.lines)
+        result.lines += parsed.lines
         result.malformed += malformed
         result.changed_sessions |= sessions
         return max(nbytes, 0)
