@@ -1,0 +1,171 @@
+"""Per-session notes files in the data dir, readable by the user only.
+
+For a session ``S`` the notes dir holds ``S.md`` (the rendered notes, rebuilt from the transcript at every
+hook so they are never a stale snapshot), ``S.pins.json`` (lines the user pinned; kept apart so a rebuild
+never loses them) and ``S.json`` (where the transcript is, so ``ctxtop notes`` can rebuild too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ctxtop.adapters import paths
+from ctxtop.adapters.atomic import write_atomic
+from ctxtop.core import notes as core_notes
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# Record kinds that never carry working state; skipped before JSON decoding (they can be large).
+TAIL_BYTES = 48 * 1024 * 1024
+_SKIP_MARKERS = (b'"type":"progress"', b'"type":"file-history-snapshot"', b'"type":"queue-operation"')
+
+
+def _safe_id(session_id: str) -> str:
+    if _SAFE_ID.match(session_id) and ".." not in session_id:
+        return session_id
+    return "id-" + hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:32]
+
+
+def notes_path(session_id: str) -> Path:
+    return paths.notes_dir() / f"{_safe_id(session_id)}.md"
+
+
+def pins_path(session_id: str) -> Path:
+    return paths.notes_dir() / f"{_safe_id(session_id)}.pins.json"
+
+
+def meta_path(session_id: str) -> Path:
+    return paths.notes_dir() / f"{_safe_id(session_id)}.json"
+
+
+def _write_private(path: Path, text: str) -> None:
+    paths.ensure_private_dir(path.parent)
+    write_atomic(path, text, mode=0o600)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def iter_transcript(path: Path, max_bytes: int = TAIL_BYTES) -> Iterator[dict[str, Any]]:
+    """Decoded lines of a transcript, streamed; undecodable lines (a last line being written) are skipped.
+
+    Only the last ``max_bytes`` are read: parsing runs at roughly 100 MB/s and the hook has one second, so
+    for a giant transcript the recent state (and the task reminders Claude Code repeats) beats no notes.
+    """
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > max_bytes:
+            fh.seek(size - max_bytes)
+            fh.readline()  # the rest of a cut line
+        for line in fh:
+            head = line[:400]
+            if any(marker in head for marker in _SKIP_MARKERS):
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                yield obj
+
+
+def load_pins(session_id: str) -> list[str]:
+    data = _read_json(pins_path(session_id))
+    return [p for p in data if isinstance(p, str)] if isinstance(data, list) else []
+
+
+def save_pins(session_id: str, pins: list[str]) -> None:
+    _write_private(pins_path(session_id), json.dumps(pins, ensure_ascii=False, indent=2) + "\n")
+
+
+def pin(session_id: str, line: str) -> bool:
+    """Pin ``line`` for the session; False if it was already pinned."""
+    line = " ".join(line.split())
+    pins = load_pins(session_id)
+    if not line or line in pins:
+        return False
+    save_pins(session_id, [*pins, line])
+    return True
+
+
+def unpin(session_id: str, line: str) -> bool:
+    """Remove a pinned line; False if it was not pinned."""
+    line = " ".join(line.split())
+    pins = load_pins(session_id)
+    if line not in pins:
+        return False
+    save_pins(session_id, [p for p in pins if p != line])
+    return True
+
+
+def load_notes(session_id: str) -> str | None:
+    try:
+        return notes_path(session_id).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def save_notes(session_id: str, text: str, transcript_path: str | None = None) -> Path:
+    path = notes_path(session_id)
+    _write_private(path, text)
+    meta = _read_json(meta_path(session_id))
+    meta = meta if isinstance(meta, dict) else {}
+    meta.update({"session_id": session_id, "updated": time.time()})
+    if transcript_path:
+        meta["transcript_path"] = transcript_path
+    _write_private(meta_path(session_id), json.dumps(meta, indent=2) + "\n")
+    return path
+
+
+def find_transcript(session_id: str) -> Path | None:
+    """The session's transcript: the one the hooks saw, else a search of the Claude Code config dirs."""
+    meta = _read_json(meta_path(session_id))
+    if isinstance(meta, dict) and isinstance(meta.get("transcript_path"), str):
+        candidate = Path(meta["transcript_path"])
+        if candidate.is_file():
+            return candidate
+    if not _SAFE_ID.match(session_id):
+        return None
+    for config_dir in paths.claude_config_dirs():
+        for candidate in (config_dir / "projects").glob(f"*/{session_id}.jsonl"):
+            return candidate
+    return None
+
+
+def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str | None:
+    """Build the newest notes from the transcript (plus pins), store them and return the text.
+
+    Returns None when there is no readable transcript; the stored notes are then left as they are.
+    """
+    path = Path(transcript_path) if transcript_path else find_transcript(session_id)
+    if path is None or not path.is_file():
+        return None
+    notes = core_notes.build_notes(iter_transcript(path), pins=load_pins(session_id), session_id=session_id)
+    text = core_notes.render(notes)
+    save_notes(session_id, text, str(path))
+    return text
+
+
+def latest_session() -> str | None:
+    """The session whose notes changed last."""
+    try:
+        candidates = [p for p in paths.notes_dir().glob("*.md") if p.is_file()]
+    except OSError:
+        return None
+    if not candidates:
+        return None
+    newest = max(candidates, key=lambda p: p.stat().st_mtime)
+    meta = _read_json(newest.with_suffix(".json"))
+    if isinstance(meta, dict) and isinstance(meta.get("session_id"), str):
+        return meta["session_id"]
+    return newest.stem

@@ -1,0 +1,205 @@
+"""``ctxtop claude install`` / ``uninstall``: configure Claude Code to compact at ctxtop's threshold."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ctxtop.adapters import claude_settings as cs
+from ctxtop.adapters import paths
+from ctxtop.core import compaction as cmp
+
+DEFAULT_THRESHOLD = 60.0
+
+
+def _err(message: str) -> int:
+    print(f"ctxtop: {message}", file=sys.stderr)
+    return 1
+
+
+def default_threshold() -> float:
+    """The threshold from ctxtop's config (``[compaction] threshold``), else 60."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(paths.config_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return DEFAULT_THRESHOLD
+    section = data.get("compaction")
+    value = section.get("threshold") if isinstance(section, dict) else data.get("threshold")
+    return float(value) if isinstance(value, int | float) and 0 < value < 100 else DEFAULT_THRESHOLD
+
+
+def _layers(
+    target: Path, replacement: dict[str, Any], explicit: bool
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Settings files Claude Code reads, lowest precedence first, with ``target``'s content replaced.
+
+    With ``--settings FILE`` only that file counts, so the outcome does not depend on the caller's cwd.
+    """
+    candidates = [target] if explicit else [cs.settings_path(scope) for scope in ("user", "project", "local")]
+    layers: list[dict[str, Any]] = []
+    labels: list[str] = []
+    for path in candidates:
+        if os.path.realpath(path) == str(target):
+            layers.append(replacement)
+        else:
+            try:
+                layers.append(cs.load(path).data)
+            except cs.SettingsError:
+                continue  # Claude Code ignores an invalid file too.
+        labels.append(_home(path))
+    return layers, labels
+
+
+def _home(path: Path) -> str:
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home) :] if text.startswith(home + os.sep) else text
+
+
+def _model(layers: list[dict[str, Any]]) -> str | None:
+    env = cmp.effective_env(os.environ, layers)
+    if env.get("ANTHROPIC_MODEL"):
+        return env["ANTHROPIC_MODEL"]
+    for layer in reversed(layers):
+        if isinstance(layer.get("model"), str):
+            return layer["model"]
+    return None
+
+
+def _compaction(target: Path, content: dict[str, Any], explicit: bool) -> cmp.CompactionInfo:
+    layers, labels = _layers(target, content, explicit)
+    model = _model(layers)
+    return cmp.effective_compaction(
+        os.environ, layers, model, cmp.claude_default_window(model), settings_sources=labels
+    )
+
+
+def describe(info: cmp.CompactionInfo) -> str:
+    """One sentence: where Claude Code compacts now."""
+    if not info.enabled:
+        return f"Claude Code does not compact automatically ({info.reason})."
+    if info.compact_at is None or info.window is None:
+        return f"Claude Code does not compact proactively: {info.reason}."
+    share = 100 * info.compact_at / info.window
+    return (
+        f"Claude Code compacts at {info.compact_at:,} tokens = {share:.1f}% of its {info.window:,}-token "
+        f"window (window: {info.window_source})."
+    )
+
+
+def _after_data(change: cs.Change) -> dict[str, Any]:
+    if not change.after or not change.after.strip():
+        return {}
+    return json.loads(change.after)
+
+
+def install(args: argparse.Namespace) -> int:
+    path = cs.settings_path(args.scope, args.settings)
+    try:
+        loaded = cs.load(path)
+    except cs.SettingsError as exc:
+        return _err(str(exc))
+    explicit = bool(args.settings)
+    desired = cs.Desired(statusline=bool(args.statusline), filter_mode=args.filter)
+    lines: list[str] = []
+    if not args.no_compaction:
+        threshold = args.threshold if args.threshold is not None else default_threshold()
+        if not 0 < threshold < 100:
+            return _err(f"--threshold must be between 0 and 100, got {threshold:g}")
+        if (
+            args.window is not None
+            and not cmp.MIN_CONFIGURED_WINDOW <= args.window <= cmp.MAX_CONFIGURED_WINDOW
+        ):
+            return _err(
+                f"--window must be between {cmp.MIN_CONFIGURED_WINDOW} and {cmp.MAX_CONFIGURED_WINDOW}"
+            )
+        base, state, _notes = cs.baseline(loaded)
+        info = _compaction(loaded.target, base, explicit)
+        earlier = cs.owned_env(loaded.data, state).get(cmp.WINDOW_ENV)
+        if args.window is not None:
+            desired.env[cmp.WINDOW_ENV] = str(args.window)
+        elif earlier is not None:
+            desired.env[cmp.WINDOW_ENV] = earlier  # set by an earlier install (perhaps with --window)
+        elif info.window_source.startswith(("env ", "settings ")) and info.window is not None:
+            lines.append(f"window {info.window:,} is already configured ({info.window_source}); kept it")
+        else:
+            # Without an explicit window Claude Code may never compact proactively (custom base URLs).
+            desired.env[cmp.WINDOW_ENV] = str(info.window or cmp.DEFAULT_WINDOW)
+        # The window Claude Code will really use: one above the model's own is capped to it.
+        with_window = {**base, "env": {**(base.get("env") or {}), **desired.env}}
+        window = _compaction(loaded.target, with_window, explicit).window or cmp.DEFAULT_WINDOW
+        if cmp.WINDOW_ENV in desired.env and cmp.parse_window(desired.env[cmp.WINDOW_ENV]) != window:
+            lines.append(f"Claude Code caps the window at the model's {window:,} tokens")
+        pct = cmp.override_for_threshold(threshold, window)
+        if pct is None:
+            lines.append(
+                f"{threshold:g}% of {window:,} is at or past Claude Code's own point "
+                f"({cmp.default_compact_point(window):,}); no {cmp.PCT_ENV} needed"
+            )
+        else:
+            desired.env[cmp.PCT_ENV] = pct
+        desired.hooks = list(cs.COMPACTION_HOOKS)
+    change = cs.plan_install(loaded, desired)
+    after = _compaction(loaded.target, _after_data(change), explicit)
+    if args.dry_run:
+        sys.stdout.write(change.diff() or f"no change to {path}\n")
+        print(f"dry run: nothing written. Afterwards: {describe(after)}", file=sys.stderr)
+        return 0
+    if not change.changed:
+        print(f"ctxtop: {path} already has these settings; nothing changed.")
+    else:
+        cs.apply(change)
+        print(
+            f"ctxtop: updated {path}" + (f" (-> {loaded.target})" if loaded.target != path.absolute() else "")
+        )
+        if loaded.raw is not None:
+            print(f"  backup of the original: {cs.backup_path(loaded.target)}")
+    data = _after_data(change)
+    env = {k: v for k, v in (data.get("env") or {}).items() if k in (cmp.PCT_ENV, cmp.WINDOW_ENV)}
+    if env:
+        print("  env: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    hooks = [
+        f"{event}" + (f"[{g.get('matcher')}]" if g.get("matcher") else "")
+        for event, groups in (data.get("hooks") or {}).items()
+        for g in groups
+        if isinstance(g, dict) and any(cs.ctxtop_command(h.get("command")) for h in g.get("hooks") or [])
+    ]
+    if hooks:
+        print("  hooks: " + ", ".join(hooks))
+    if cs.ctxtop_command((data.get("statusLine") or {}).get("command")):
+        print("  statusLine: ctxtop statusline")
+    for line in [*lines, *change.notes]:
+        print(f"  note: {line}")
+    print(describe(after) + " New Claude Code sessions pick this up.")
+    return 0
+
+
+def uninstall(args: argparse.Namespace) -> int:
+    path = cs.settings_path(args.scope, args.settings)
+    try:
+        loaded = cs.load(path)
+    except cs.SettingsError as exc:
+        return _err(str(exc))
+    change = cs.plan_uninstall(loaded)
+    after = _compaction(loaded.target, _after_data(change), bool(args.settings))
+    if args.dry_run:
+        sys.stdout.write(change.diff() or f"no change to {path}\n")
+        print(f"dry run: nothing written. Afterwards: {describe(after)}", file=sys.stderr)
+        return 0
+    cs.apply(change)
+    if not change.changed:
+        print(f"ctxtop: nothing of ctxtop's in {path}; nothing changed.")
+    elif change.after is None:
+        print(f"ctxtop: removed {path} (ctxtop had created it).")
+    else:
+        print(f"ctxtop: removed ctxtop's entries from {path}.")
+    for line in change.notes:
+        print(f"  note: {line}")
+    print(describe(after))
+    return 0

@@ -1,0 +1,259 @@
+"""When Claude Code compacts a session automatically, and the override that moves it to a threshold.
+
+Measured on Claude Code 2.1.197:
+
+- it reserves ``OUTPUT_RESERVE`` (20,000) tokens for the summary and keeps a ``BUFFER`` (13,000) on top, so
+  by default it compacts once the context reaches ``window - 33,000`` (167,000 of 200,000);
+- ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=p`` (0 < p <= 100) makes it compact at
+  ``min(floor((window - 20,000) * p / 100), window - 33,000)``: the override can only lower the point;
+- the window comes from ``CLAUDE_CODE_AUTO_COMPACT_WINDOW``, else the ``autoCompactWindow`` setting, else the
+  model's own window (200,000 for most models, 1,000,000 for ``[1m]`` variants). A model whose window Claude
+  Code does not know (e.g. behind a custom base URL) is never compacted proactively, only after the API
+  answers "prompt is too long";
+- the reserve is really ``min(model's max output tokens, 20,000)``; every current model's max output is
+  above 20,000, so ctxtop uses 20,000;
+- ``DISABLE_AUTO_COMPACT`` (or ``DISABLE_COMPACT``) in the environment, or ``autoCompactEnabled: false`` in
+  settings, turns automatic compaction off.
+
+Everything here is pure arithmetic on values the caller read; ``ctxtop.adapters.claude_settings`` does the
+reading and writing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+OUTPUT_RESERVE = 20_000
+BUFFER = 13_000
+DEFAULT_WINDOW = 200_000
+ONE_M_WINDOW = 1_000_000
+MIN_CONFIGURED_WINDOW = 100_000
+MAX_CONFIGURED_WINDOW = 1_000_000
+
+PCT_ENV = "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
+WINDOW_ENV = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
+WINDOW_SETTING = "autoCompactWindow"
+ENABLED_SETTING = "autoCompactEnabled"
+DISABLE_ENVS = ("DISABLE_AUTO_COMPACT", "DISABLE_COMPACT")
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionInfo:
+    """Claude Code's automatic compaction as configured for one model."""
+
+    window: int | None
+    """Context window Claude Code compacts against; None when it does not know one."""
+    window_source: str
+    """Where the window came from, for people: "env CLAUDE_CODE_AUTO_COMPACT_WINDOW", "[1m] model variant"..."""
+    compact_at: int | None
+    """Context tokens at which Claude Code compacts; None when it never compacts proactively."""
+    enabled: bool
+    pct_override: float | None = None
+    """The ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` in effect (ignored values are reported as None)."""
+    reason: str = ""
+    """One sentence saying why ``compact_at`` is what it is."""
+
+
+def default_compact_point(window: int) -> int:
+    """Where Claude Code compacts with no override: 167,000 of a 200,000 window."""
+    return window - OUTPUT_RESERVE - BUFFER
+
+
+def claude_default_window(model: str | None) -> int:
+    """Claude Code's own window for ``model``: 1M for ``[1m]`` variants, else 200K."""
+    return ONE_M_WINDOW if model and "[1m]" in model.lower() else DEFAULT_WINDOW
+
+
+def parse_pct(value: Any) -> float | None:
+    """The override as Claude Code reads it (a float in (0, 100]); anything else is ignored (None)."""
+    try:
+        pct = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(pct) or pct <= 0 or pct > 100:
+        return None
+    return pct
+
+
+def parse_window(value: Any) -> int | None:
+    """``CLAUDE_CODE_AUTO_COMPACT_WINDOW``: a number (``200000``, ``2e5``, ``200_000``) clamped to [100K, 1M]."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(str(value).strip().replace("_", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number <= 0:
+        return None
+    return max(MIN_CONFIGURED_WINDOW, min(MAX_CONFIGURED_WINDOW, int(number)))
+
+
+def parse_window_setting(value: Any) -> int | None:
+    """The ``autoCompactWindow`` setting: an integer in [100K, 1M]; anything else is dropped, not clamped."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        return None
+    return int(value) if MIN_CONFIGURED_WINDOW <= value <= MAX_CONFIGURED_WINDOW else None
+
+
+def compact_at_tokens(window: int | None, pct_override: float | None = None) -> int | None:
+    """Context tokens at which Claude Code compacts: None without a window (no proactive compaction)."""
+    if window is None or window <= 0:
+        return None
+    point = default_compact_point(window)
+    if pct_override is not None:
+        point = min(math.floor((window - OUTPUT_RESERVE) * pct_override / 100), point)
+    return max(point, 0)
+
+
+def threshold_tokens(threshold_pct: float, window: int) -> int:
+    """The first token count at or above ``threshold_pct`` % of ``window``."""
+    return math.ceil(Fraction(str(threshold_pct)) * window / 100)
+
+
+def override_for_threshold(threshold_pct: float, window: int) -> str | None:
+    """The ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` value that makes Claude Code compact at ``threshold_pct`` %.
+
+    Returns the shortest decimal text ``p`` (at least 2 decimals) for which
+    ``floor((window - 20000) * p / 100)`` is exactly ``threshold_tokens(threshold_pct, window)``, checked
+    in exact arithmetic and in the float orders JavaScript may evaluate it in. 60 % of 200,000 is 120,000
+    tokens: ``66.67`` would compact at 120,006, so this returns ``"66.667"`` (120,000).
+
+    Returns None when no override is needed or possible: the threshold lies at or beyond Claude Code's own
+    default point (``window - 33000``), which an override cannot raise.
+    """
+    if not 0 < threshold_pct <= 100:
+        raise ValueError(f"threshold must be in (0, 100], got {threshold_pct}")
+    room = window - OUTPUT_RESERVE
+    target = threshold_tokens(threshold_pct, window)
+    if room <= 0 or target >= default_compact_point(window):
+        return None
+    exact = Fraction(100 * target, room)
+    for decimals in range(2, 10):
+        scale = 10**decimals
+        # The next step up too: when the exact value is hit, floats may land one token short.
+        for step in (0, 1):
+            pct = Fraction(math.ceil(exact * scale) + step, scale)
+            if _lands_on(pct, room, target):
+                text = f"{float(pct):.{decimals}f}"
+                return text.rstrip("0").rstrip(".") if decimals > 2 else text
+    return None  # pragma: no cover - 9 decimals always suffice for windows below 10**8
+
+
+def _lands_on(pct: Fraction, room: int, target: int) -> bool:
+    if math.floor(room * pct / 100) != target:
+        return False
+    as_float = float(pct)
+    evaluations = (room * as_float / 100, room * (as_float / 100), as_float / 100 * room)
+    return all(math.floor(value) == target for value in evaluations)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def effective_env(env: Mapping[str, str], settings: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The environment Claude Code runs with: the process env, then each settings file's ``env`` on top."""
+    merged = dict(env)
+    for layer in settings:
+        block = layer.get("env") if isinstance(layer, Mapping) else None
+        if isinstance(block, Mapping):
+            merged.update({str(k): str(v) for k, v in block.items() if v is not None})
+    return merged
+
+
+def effective_compaction(
+    env: Mapping[str, str],
+    settings: Sequence[Mapping[str, Any]],
+    model: str | None,
+    default_window: int | None,
+    *,
+    settings_sources: Sequence[str] = (),
+) -> CompactionInfo:
+    """Where Claude Code compacts a session of ``model``, given everything that configures it.
+
+    ``settings`` are parsed settings files, lowest precedence first (user, project, local); their ``env``
+    blocks apply on top of ``env`` as Claude Code does. ``settings_sources`` labels them (e.g. the file
+    path) for ``window_source``. ``default_window`` is the model's own window as Claude Code knows it
+    (``claude_default_window(model)``), or None when Claude Code does not know it (custom base URLs).
+    A configured window larger than the model's own is capped to it, as Claude Code does; with no
+    ``model`` nothing is capped.
+    """
+    merged = effective_env(env, settings)
+    pct = parse_pct(merged[PCT_ENV]) if PCT_ENV in merged else None
+
+    enabled = True
+    off_reason = ""
+    for name in DISABLE_ENVS:
+        if _truthy(merged.get(name, "")):
+            enabled, off_reason = False, f"{name} is set"
+    for index, layer in enumerate(settings):
+        if isinstance(layer, Mapping) and layer.get(ENABLED_SETTING) is False:
+            enabled, off_reason = False, f"{ENABLED_SETTING} is false ({_label(settings_sources, index)})"
+
+    window, source = _window(merged, settings, settings_sources, model, default_window)
+    if not enabled:
+        return CompactionInfo(window, source, None, False, pct, f"automatic compaction is off: {off_reason}")
+    if window is None:
+        reason = (
+            "no window configured for this model: Claude Code never compacts proactively, only after the "
+            f"API answers 'prompt is too long' (set {WINDOW_ENV})"
+        )
+        return CompactionInfo(None, source, None, True, pct, reason)
+    point = compact_at_tokens(window, pct)
+    if pct is not None and point is not None and point < default_compact_point(window):
+        reason = f"{PCT_ENV}={merged[PCT_ENV]}: {pct:g}% of (window - {OUTPUT_RESERVE:,})"
+    elif pct is not None:
+        reason = f"{PCT_ENV}={merged[PCT_ENV]} cannot raise the default point (window - {OUTPUT_RESERVE + BUFFER:,})"
+    else:
+        reason = f"Claude Code default: window - {OUTPUT_RESERVE:,} reserve - {BUFFER:,} buffer"
+    return CompactionInfo(window, source, point, True, pct, reason)
+
+
+def _label(sources: Sequence[str], index: int) -> str:
+    return sources[index] if index < len(sources) else f"settings #{index + 1}"
+
+
+def _window(
+    merged: Mapping[str, str],
+    settings: Sequence[Mapping[str, Any]],
+    sources: Sequence[str],
+    model: str | None,
+    default_window: int | None,
+) -> tuple[int | None, str]:
+    configured: int | None = None
+    source = ""
+    if WINDOW_ENV in merged and parse_window(merged[WINDOW_ENV]) is not None:
+        configured, source = parse_window(merged[WINDOW_ENV]), f"env {WINDOW_ENV}"
+    else:
+        # Highest precedence file first; within a file a per-model value beats the top-level one.
+        for index in range(len(settings) - 1, -1, -1):
+            layer = settings[index]
+            if not isinstance(layer, Mapping):
+                continue
+            per_model = layer.get("modelSettings")
+            if model and isinstance(per_model, Mapping) and isinstance(per_model.get(model), Mapping):
+                value = parse_window_setting(per_model[model].get(WINDOW_SETTING))
+                if value is not None:
+                    configured = value
+                    source = f"settings modelSettings.{model}.{WINDOW_SETTING} ({_label(sources, index)})"
+                    break
+            value = parse_window_setting(layer.get(WINDOW_SETTING))
+            if value is not None:
+                configured, source = value, f"settings {WINDOW_SETTING} ({_label(sources, index)})"
+                break
+    if model and "[1m]" in model.lower():
+        own, own_source = ONE_M_WINDOW, "[1m] model variant"
+    elif default_window is not None:
+        own, own_source = default_window, f"Claude Code default {default_window}"
+    else:
+        own, own_source = None, "unknown model window"
+    if configured is None:
+        return own, own_source
+    # A configured window larger than the model's own cannot be used (only known when the model is).
+    if model and own is not None and configured > own:
+        return own, f"{source}, capped at the model's {own}"
+    return configured, source
