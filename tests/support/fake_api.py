@@ -328,7 +328,10 @@ class FakeAPI:
     def start(self) -> FakeAPI:
         handler = type("Handler", (_Handler,), {"api": self})
         self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-api", daemon=True)
+        # A short poll interval keeps stop() (and so every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-api", daemon=True
+        )
         self._thread.start()
         return self
 
