@@ -165,3 +165,21 @@ def test_override_for_threshold_round_trips_through_effective_compaction() -> No
     window = 200_000
     env = {cmp.WINDOW_ENV: str(window), cmp.PCT_ENV: cmp.override_for_threshold(60, window)}
     assert info(settings=[{"env": env}], default=None).compact_at == 120_000
+
+
+def test_custom_base_url_without_a_window_never_compacts_proactively() -> None:
+    # Measured on 2.1.197 with claude-opus-4-8 behind a local base URL (see the e2e harness notes).
+    from ctxtop.core.compaction import effective_compaction
+
+    env = {"ANTHROPIC_BASE_URL": "http://127.0.0.1:8080"}
+    info = effective_compaction(env, [], "claude-opus-4-8", 200_000)
+    assert info.compact_at is None and info.window == 200_000
+    assert "ANTHROPIC_BASE_URL" in info.reason
+    configured = effective_compaction(
+        {**env, "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "200000"}, [], "claude-opus-4-8", 200_000
+    )
+    assert configured.compact_at == 167_000
+    official = effective_compaction(
+        {"ANTHROPIC_BASE_URL": "https://api.anthropic.com"}, [], "claude-opus-4-8", 200_000
+    )
+    assert official.compact_at == 167_000

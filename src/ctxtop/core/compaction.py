@@ -203,6 +203,14 @@ def effective_compaction(
             f"API answers 'prompt is too long' (set {WINDOW_ENV})"
         )
         return CompactionInfo(None, source, None, True, pct, reason)
+    if _custom_base_url(merged) and not _window_configured(merged, settings):
+        # Measured on 2.1.197: behind a custom ANTHROPIC_BASE_URL it does not know the window of most models
+        # and never compacts proactively until one is configured.
+        reason = (
+            f"ANTHROPIC_BASE_URL is set and no window is configured: Claude Code does not compact proactively, "
+            f"only after the API answers 'prompt is too long' (set {WINDOW_ENV}, or run `ctxtop claude install`)"
+        )
+        return CompactionInfo(window, source, None, True, pct, reason)
     point = compact_at_tokens(window, pct)
     if pct is not None and point is not None and point < default_compact_point(window):
         reason = f"{PCT_ENV}={merged[PCT_ENV]}: {pct:g}% of (window - {OUTPUT_RESERVE:,})"
@@ -211,6 +219,28 @@ def effective_compaction(
     else:
         reason = f"Claude Code default: window - {OUTPUT_RESERVE:,} reserve - {BUFFER:,} buffer"
     return CompactionInfo(window, source, point, True, pct, reason)
+
+
+def _custom_base_url(env: Mapping[str, str]) -> bool:
+    url = env.get("ANTHROPIC_BASE_URL", "").strip().rstrip("/")
+    return bool(url) and url not in ("https://api.anthropic.com", "https://api.anthropic.com/v1")
+
+
+def _window_configured(env: Mapping[str, str], settings: Sequence[Mapping[str, Any]]) -> bool:
+    if parse_window(env.get(WINDOW_ENV)) is not None:
+        return True
+    for layer in settings:
+        if not isinstance(layer, Mapping):
+            continue
+        if parse_window(layer.get(WINDOW_SETTING)) is not None:
+            return True
+        per_model = layer.get("modelSettings")
+        if isinstance(per_model, Mapping) and any(
+            isinstance(v, Mapping) and parse_window(v.get(WINDOW_SETTING)) is not None
+            for v in per_model.values()
+        ):
+            return True
+    return False
 
 
 def _label(sources: Sequence[str], index: int) -> str:

@@ -124,7 +124,8 @@ class _Builder:
         if isinstance(obj.get("cwd"), str) and obj["cwd"]:
             self.notes.cwd = obj["cwd"]
             branch = obj.get("gitBranch")
-            if isinstance(branch, str) and branch:
+            # Outside a git repository Claude Code writes "HEAD": that is no branch.
+            if isinstance(branch, str) and branch and branch != "HEAD":
                 self.notes.git_branch = branch
         if not self.notes.session_id and isinstance(obj.get("sessionId"), str):
             self.notes.session_id = obj["sessionId"]
