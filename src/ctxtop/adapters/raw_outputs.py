@@ -1,0 +1,95 @@
+"""Raw outputs the filter shortened, kept so that nothing is ever lost.
+
+One file per filtered output in :func:`ctxtop.adapters.paths.raw_outputs_dir` (a 0700 directory), each 0600,
+named ``<UTC time>-<session prefix>-<random>.txt`` so that names sort by age. A file larger than
+``MAX_FILE_BYTES`` keeps its head and tail around a marker line. Each save prunes the directory: files older
+than ``MAX_AGE_DAYS``, then the oldest until at most ``MAX_FILES`` files and ``MAX_TOTAL_BYTES`` remain.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from ctxtop.adapters import paths
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_TOTAL_BYTES = 256 * 1024 * 1024
+MAX_FILES = 2000
+MAX_AGE_DAYS = 14
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def new_path(session_id: str | None = None, folder: Path | None = None, now: float | None = None) -> Path:
+    """A fresh, unused name for a raw output (the file is not created)."""
+    folder = folder or paths.raw_outputs_dir()
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
+    sid = _UNSAFE.sub("", session_id or "")[:8] or "nosession"
+    return folder / f"{stamp}-{sid}-{secrets.token_hex(4)}.txt"
+
+
+def cap(data: bytes, limit: int = MAX_FILE_BYTES) -> bytes:
+    """``data`` if small enough, else its head and tail around a marker saying how much was cut."""
+    if len(data) <= limit:
+        return data
+    half = limit // 2
+    cut = len(data) - 2 * half
+    return (
+        data[:half]
+        + f"\n[ctxtop: {cut} bytes cut from the middle of this raw output]\n".encode()
+        + data[-half:]
+    )
+
+
+def save(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` (from :func:`new_path`) user-only, then prune the directory."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    paths.ensure_private_dir(path.parent)
+    # O_EXCL: the random name is fresh; never follow a planted symlink.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(cap(data))
+    prune(path.parent, keep=path)
+    return path
+
+
+def prune(
+    folder: Path,
+    *,
+    keep: Path | None = None,
+    now: float | None = None,
+    max_files: int = MAX_FILES,
+    max_bytes: int = MAX_TOTAL_BYTES,
+    max_age_days: float = MAX_AGE_DAYS,
+) -> int:
+    """Delete old raw outputs; returns how many were removed. Never raises."""
+    now = now if now is not None else time.time()
+    entries = []
+    try:
+        with os.scandir(folder) as it:
+            for e in it:
+                if e.name.endswith(".txt") and e.is_file(follow_symlinks=False):
+                    st = e.stat(follow_symlinks=False)
+                    entries.append((st.st_mtime, st.st_size, Path(e.path)))
+    except OSError:
+        return 0
+    entries.sort(key=lambda item: (item[0], item[2].name))
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for i, (mtime, size, path) in enumerate(entries):
+        remaining = len(entries) - i
+        too_old = now - mtime > max_age_days * 86400
+        if not (too_old or remaining > max_files or total > max_bytes) or path == keep:
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return removed

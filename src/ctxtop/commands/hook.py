@@ -1,0 +1,117 @@
+"""``ctxtop hook EVENT``: Claude Code hook entry point. Reads the hook's JSON on stdin, always exits 0.
+
+Fail open is owned here, for every event: any exception, unreadable input or a run over ``BUDGET_S`` seconds
+(counted from process start) ends the process with status 0 and nothing on stdout, which Claude Code takes
+as "no change". Handlers live in their own modules, imported lazily so each event pays only for its own
+imports; each is ``handler(payload: dict) -> str | None`` and the string, if any, is printed as the reply.
+Work that may run after the reply (logging, accounting) is registered with :func:`defer`; it runs in a
+forked, detached child with stdio on /dev/null, so Claude Code gets the reply and the exit at once and the
+child is not bound by the budget (where fork is unavailable it runs inline, within the budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+BUDGET_S = 1.0
+
+HANDLERS: dict[str, tuple[str, str]] = {
+    "pre-compact": ("ctxtop.commands.hook_compact", "pre_compact"),
+    "session-start": ("ctxtop.commands.hook_compact", "session_start"),
+    "post-tool-use": ("ctxtop.commands.hook_filter", "post_tool_use"),
+    "pre-tool-use": ("ctxtop.commands.hook_filter", "pre_tool_use"),
+}
+
+_deferred: list[Callable[[], None]] = []
+_out_lock = threading.Lock()
+
+
+def defer(fn: Callable[[], None]) -> None:
+    """Run ``fn`` after the reply is written (see the module docstring); its errors are ignored."""
+    _deferred.append(fn)
+
+
+def _run_deferred() -> None:
+    tasks = list(_deferred)
+    if not tasks:
+        return
+    if hasattr(os, "fork"):
+        pid = os.fork()
+        if pid != 0:
+            return
+        # Child: detach from Claude Code's pipes so that it does not wait for us, then do the work.
+        try:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            for fn in tasks:
+                try:
+                    fn()
+                except Exception:  # noqa: BLE001
+                    pass
+        finally:
+            os._exit(0)
+    for fn in tasks:
+        try:
+            fn()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _process_start() -> float:
+    """Seconds on the monotonic clock when this process started (Linux), else now."""
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            start_ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/uptime", "rb") as fh:
+            uptime = float(fh.read().split()[0])
+        age = uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+        return time.monotonic() - max(0.0, min(age, BUDGET_S))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic()
+
+
+def _give_up() -> None:
+    # Holding the lock means a reply is never cut in half: it is either fully written or not at all.
+    with _out_lock:
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(0)
+
+
+def run(args: argparse.Namespace, stdin: object = None, budget: float = BUDGET_S) -> int:
+    """Dispatch ``args.event``; always returns 0."""
+    remaining = budget - (time.monotonic() - _process_start())
+    timer = threading.Timer(max(0.05, remaining), _give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        stream = stdin if stdin is not None else sys.stdin
+        text = stream.read()  # type: ignore[attr-defined]
+        payload = json.loads(text) if text.strip() else {}
+        if not isinstance(payload, dict):
+            return 0
+        module_name, func_name = HANDLERS[args.event]
+        handler = getattr(importlib.import_module(module_name), func_name)
+        reply = handler(payload)
+        if reply:
+            with _out_lock:
+                sys.stdout.write(reply if reply.endswith("\n") else reply + "\n")
+                sys.stdout.flush()
+        timer.cancel()
+        _run_deferred()
+    except BaseException:  # noqa: BLE001 - fail open, including SystemExit/KeyboardInterrupt from handlers
+        pass
+    finally:
+        timer.cancel()
+        _deferred.clear()
+    return 0

@@ -1,0 +1,142 @@
+"""The generic filter pipeline: clean-up, folding, elision, the pointer line and the size guarantees."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ctxtop.core.filters import MARK, RuleSet, Settings, filter_text, parse_rules, pointer_line
+from ctxtop.core.filters.generic import collapse_cr, is_important, strip_ansi
+
+NO_RULES = RuleSet()
+EAGER = Settings(min_chars=0)
+
+
+def distinct(i: int) -> str:
+    """A line unlike its neighbours even with numbers blanked (so only elision can remove it)."""
+    return f"line {i} " + hashlib.sha1(str(i).encode()).hexdigest().translate(
+        str.maketrans("0123456789", "ghijklmnop")
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\x1b[31mred\x1b[0m plain", "red plain"),
+        ("\x1b]0;title\x07text", "text"),
+        ("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "link"),
+        ("b\x08bo\x08ol\x08ld", "bold"),
+        ("no escapes", "no escapes"),
+    ],
+)
+def test_strip_ansi(raw: str, clean: str) -> None:
+    assert strip_ansi(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("10%\r50%\r100%\ndone\n", "100%\ndone\n"),
+        ("a\r\nb\r\n", "a\nb\n"),
+        ("progress 1\rprogress 2\r\n", "progress 2\n"),
+        ("text\r   \r", "text"),
+    ],
+)
+def test_collapse_cr(raw: str, clean: str) -> None:
+    assert collapse_cr(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ERROR: could not build wheels",
+        "src/a.c:3:12: error: 'y' undeclared",
+        "E       assert 1 == 2",
+        '  File "/tmp/x.py", line 3, in <module>',
+        "Traceback (most recent call last):",
+        "ValueError: bad",
+        "npm ERR! code E404",
+        "warning: unused variable",
+        "FAILED tests/test_a.py::test_b - assert 0",
+        "src/app.ts(3,5): error TS2322: Type 'string' is not assignable",
+        "  3:5  error  'x' is not defined  no-undef",
+        "thread 'main' panicked at src/main.rs:2:5:",
+        "Segmentation fault (core dumped)",
+    ],
+)
+def test_important_lines(line: str) -> None:
+    assert is_important(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["collected 4 items", "tests/test_errors.py::test_ok PASSED", "Downloading x.whl"]
+)
+def test_unimportant_lines(line: str) -> None:
+    assert not is_important(line)
+
+
+def test_small_output_passes_unchanged() -> None:
+    raw = "\x1b[32mok\x1b[0m\n" * 10
+    assert filter_text(raw, "anything", NO_RULES).text == raw
+
+
+def test_repeated_lines_fold_with_count() -> None:
+    raw = "start\n" + "same line here\n" * 50 + "end\n"
+    res = filter_text(raw, "x", NO_RULES, EAGER, raw_path="/r.txt")
+    assert res.lossy
+    assert f"{MARK}previous line repeated 49 more times]" in res.text
+    assert res.text.splitlines()[-1] == pointer_line(52, 3, "/r.txt")
+
+
+def test_similar_lines_fold_keeping_ends() -> None:
+    raw = "".join(f"[{i}/500] Compiling module_{i}.c ... ok\n" for i in range(1, 501)) + "BUILD OK\n"
+    res = filter_text(raw, "./build.sh", NO_RULES, EAGER)
+    lines = res.text.splitlines()
+    assert lines[:2] == ["[1/500] Compiling module_1.c ... ok", "[2/500] Compiling module_2.c ... ok"]
+    assert "[500/500] Compiling module_500.c ... ok" in lines
+    assert "BUILD OK" in lines
+    assert len(lines) < 10
+
+
+def test_elision_keeps_every_important_line_with_context() -> None:
+    body = [distinct(i) for i in range(2000)]
+    body[700] = "ERROR: the one thing that matters"
+    body[1400] = "Traceback (most recent call last):"
+    raw = "\n".join(body) + "\n"
+    res = filter_text(raw, "./long.sh", NO_RULES, Settings())
+    out = res.text
+    for k in (698, 699, 700, 701, 702, 1398, 1400, 1402):
+        assert body[k] in out
+    assert body[0] in out and body[1999] in out
+    assert "lines elided]" in out
+    assert len(out) < len(raw) / 3
+
+
+def test_pointer_line_is_last_and_single() -> None:
+    raw = "".join(f"noise {i % 3}\n" for i in range(3000))
+    res = filter_text(raw, "x", NO_RULES, raw_path="/tmp/raw.txt")
+    lines = res.text.splitlines()
+    assert lines[-1].startswith(MARK + "filtered ") and "/tmp/raw.txt" in lines[-1]
+    assert sum(1 for line in lines if line.startswith(MARK + "filtered ")) == 1
+
+
+def test_only_ansi_removed_is_not_lossy() -> None:
+    raw = "".join(f"\x1b[1m{distinct(i)}\x1b[0m\n" for i in range(60))
+    res = filter_text(raw, "x", NO_RULES, EAGER)
+    assert res.changed and not res.lossy
+    assert MARK not in res.text
+
+
+def test_passthrough_rule_leaves_output_alone() -> None:
+    rules = RuleSet.merge(parse_rules("[[rule]]\nname='r'\nmode='passthrough'\ncommands=['^cat\\b']\n", "t"))
+    raw = "same\n" * 1000
+    assert filter_text(raw, "cat big.txt", rules).text == raw
+    assert filter_text(raw, "cat big.txt | pytest", rules).text == raw  # no filtering rule matched
+    assert filter_text(raw, "./gen.sh", rules).text != raw
+
+
+def test_output_never_longer_than_input_even_when_filtering_saves_little() -> None:
+    raw = "a\n" * 5 + "x" * 1300 + "\n"
+    res = filter_text(raw, "x", NO_RULES, EAGER, raw_path="/a/very/long/path/" + "p" * 200)
+    assert len(res.text) <= len(raw)
