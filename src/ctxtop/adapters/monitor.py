@@ -21,6 +21,10 @@ class Monitor:
     config: Config
     index: Index
 
+    def __post_init__(self) -> None:
+        # One snapshot of the environment per monitor: Claude Code sessions started from this shell see it.
+        self._env = dict(os.environ)
+
     @classmethod
     def open(
         cls,
@@ -51,7 +55,9 @@ class Monitor:
 
     def view(self, stats: SessionStats) -> SessionView:
         model = stats.context_model or (stats.models[0] if stats.models else None)
-        info = compaction_for(model, self.config_dir_for(stats), stats.cwd, self.config.window_overrides)
+        info = compaction_for(
+            model, self.config_dir_for(stats), stats.cwd, self.config.window_overrides, env=self._env
+        )
         return SessionView(stats, info, self.config.threshold)
 
     def views(

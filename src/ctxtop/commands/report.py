@@ -30,8 +30,11 @@ def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
     if args.json:
-        json.dump(rows, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        # orjson, in one write: the stdlib's indenting encoder is pure Python and slow on a big history.
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
         return
     if args.csv:
         flat = [_flatten(r) for r in rows]
