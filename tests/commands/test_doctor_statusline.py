@@ -60,3 +60,22 @@ def test_statusline_fails_soft(tmp_path: Path) -> None:
     assert out.stdout.startswith("ctxtop:") and "Traceback" not in out.stdout + out.stderr
     out = _run(["statusline"], json.dumps({"transcript_path": str(tmp_path / "missing.jsonl")}))
     assert out.returncode == 0 and out.stdout.startswith("ctxtop:")
+
+
+def test_doctor_reports_broken_filter_rules_and_installed_entries(tmp_path: Path, corpus: Path) -> None:
+    claude = tmp_path / "claude"
+    shutil.copytree(corpus / "claude", claude)
+    rules = Path(os.environ["CTXTOP_CONFIG_DIR"]) / "filters"
+    rules.mkdir(parents=True)
+    (rules / "mine.toml").write_text("[[rule]\nname = 'x'\n")
+    settings = claude / "settings.json"
+    settings.write_text("{}")
+    installed = _run(["claude", "install", "--settings", str(settings), "--statusline"])
+    assert installed.returncode == 0, installed.stderr
+    out = _run(["doctor", "--json", "--claude-dir", str(claude), "--cache-dir", str(tmp_path / "c")])
+    report = json.loads(out.stdout)
+    assert (
+        len(report["filter_rules"]["problems"]) == 1 and "mine.toml" in report["filter_rules"]["problems"][0]
+    )
+    [entry] = [h for h in report["installed"] if h["path"] == str(settings)]
+    assert entry["ctxtop_entries"] == ["pre-compact", "session-start", "statusline"]

@@ -59,6 +59,19 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     for d in monitor.sources.claude_dirs:
         for layer in settings_layers(d, None):
             layers.append({"path": layer.path, "error": layer.error})
+    from ctxtop.adapters import filter_rules
+
+    filters = filter_rules.load()
+    hooks = []
+    for layer_info in layers:
+        path = layer_info["path"]
+        try:
+            text = open(path, encoding="utf-8").read()
+        except OSError:
+            continue
+        installed = [e for e in ("pre-compact", "session-start", "post-tool-use", "pre-tool-use", "statusline")
+                     if f"ctxtop hook {e}" in text or (e == "statusline" and "ctxtop statusline" in text)]  # fmt: skip
+        hooks.append({"path": path, "ctxtop_entries": installed})
     size = index.path.stat().st_size if index.path.exists() else 0
     return {
         "claude_config_dirs": claude,
@@ -80,6 +93,8 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         "compaction": compaction,
         "data_dir": str(paths.data_dir()),
         "unpriced_models": sorted({m for s in sessions for m in s.unknown_models}),
+        "filter_rules": {"count": len(filters.rules.rules), "problems": list(filters.errors)},
+        "installed": hooks,
     }
 
 
@@ -117,6 +132,13 @@ def run(args: argparse.Namespace) -> int:
         )
     for layer in report["settings_files"]:
         out(f"Settings: {layer['path']}{' — ' + layer['error'] if layer['error'] else ''}\n")
+    for h in report["installed"]:
+        entries = ", ".join(h["ctxtop_entries"]) or "none"
+        out(f"ctxtop entries in {h['path']}: {entries}\n")
+    fr = report["filter_rules"]
+    out(f"Filter rules: {fr['count']}\n")
+    for problem in fr["problems"]:
+        out(f"  problem: {problem}\n")
     out("Compaction (as Claude Code will apply it):\n")
     for c in report["compaction"]:
         at = f"{c['compact_at_tokens']:,}" if c["compact_at_tokens"] else "never (proactively)"
