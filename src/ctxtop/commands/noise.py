@@ -35,6 +35,7 @@ from typing import Any
 from ctxtop.adapters import filter_log, filter_rules, paths
 from ctxtop.core.filters import filter_text
 from ctxtop.core.filters.tokens import count_tokens, estimate_tokens
+from ctxtop.core.records import parse_ts
 
 PERSIST_CHARS = 30_000
 PREVIEW_CHARS = 2_000
@@ -57,15 +58,6 @@ class Transcript:
     requests: list[Request] = field(default_factory=list)
     compactions: list[float] = field(default_factory=list)
     bash_results: list[tuple[float, str, str]] = field(default_factory=list)  # ts, command, output
-
-
-def _ts(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _text(content: Any) -> str:
@@ -95,7 +87,7 @@ def parse_transcript(path: Path) -> Transcript:
                 continue
             if not isinstance(obj, dict):
                 continue
-            ts = _ts(obj.get("timestamp"))
+            ts = parse_ts(obj.get("timestamp"))
             t.cwd = t.cwd or str(obj.get("cwd") or "")
             kind = obj.get("type")
             msg = obj.get("message") if isinstance(obj.get("message"), dict) else {}
@@ -233,7 +225,7 @@ def build_rows(
 
     rows: dict[str, Row] = {}
     for rec in filter_log.read(log_folder, since, until):
-        ts = _ts(rec.get("ts"))
+        ts = parse_ts(rec.get("ts"))
         if ts is None or not _in_range(_local_day(ts), since, until):
             continue
         cwd = str(rec.get("cwd") or "")
