@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 from ctxtop import __version__
 
-
 HOOK_EVENTS = ("pre-compact", "session-start", "post-tool-use", "pre-tool-use")
 
 

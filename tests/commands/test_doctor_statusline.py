@@ -32,7 +32,8 @@ def test_doctor_reports_malformed_lines_and_compaction(tmp_path: Path, corpus: P
     report = json.loads(out.stdout)
     assert report["malformed"] == [{"path": str(transcript), "malformed_lines": 1}]
     assert report["index"]["sessions"] == 3
-    [opus] = [c for c in report["compaction"] if c["model"] == "claude-opus-4-8"]
+    # (The corpus' 1M-window session reports its own, listed window; the others the configured one.)
+    [opus] = [c for c in report["compaction"] if c["model"] == "claude-opus-4-8" and c["window"] == 200000]
     # 60% of (200,000 - 20,000) = 108,000, below the default 167,000.
     assert (opus["window"], opus["compact_at_tokens"], opus["pct_override"]) == (200000, 108000, 60.0)
     text = _run(["doctor", "--claude-dir", str(claude), "--cache-dir", str(tmp_path / "c")])

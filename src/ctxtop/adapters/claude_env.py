@@ -15,7 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ctxtop.core.compaction import CompactionInfo, claude_default_window, effective_compaction
+from ctxtop.core.compaction import (
+    CompactionInfo,
+    claude_default_window,
+    effective_compaction,
+    reconcile_with_observed,
+)
 
 RELEVANT_ENV = (
     "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
@@ -87,8 +92,13 @@ def compaction_for(
     cwd: str | None,
     window_overrides: Mapping[str, int] | None = None,
     env: Mapping[str, str] | None = None,
+    max_context: int = 0,
 ) -> CompactionInfo:
-    """Window and compaction point Claude Code uses for a session; a ``[windows]`` config override wins."""
+    """Window and compaction point Claude Code uses for a session; a ``[windows]`` config override wins.
+
+    ``max_context`` is the largest context the session reached: a session that went past a defaulted window
+    proves that window wrong (see ``reconcile_with_observed``).
+    """
     layers = settings_layers(config_dir, cwd)
     info = effective_compaction(
         os.environ if env is None else env,
@@ -105,4 +115,8 @@ def compaction_for(
 
         point = compact_at_tokens(override, info.pct_override) if info.enabled else None
         return replace(info, window=override, window_source="ctxtop config [windows]", compact_at=point)
+    if model and info.window is not None and max_context > info.window:
+        from ctxtop.core.pricing import context_window_listed
+
+        return reconcile_with_observed(info, max_context, context_window_listed(model))
     return info

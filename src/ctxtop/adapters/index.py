@@ -34,20 +34,21 @@ from ctxtop.core.records import (
 )
 from ctxtop.core.usage import Tokens
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, source TEXT, session_id TEXT, chain TEXT,
-    dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB,
+    dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB, fingerprint BLOB, first_ts REAL,
     lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT
 );
 CREATE TABLE IF NOT EXISTS requests (
     key TEXT PRIMARY KEY, session_id TEXT, chain TEXT, ts REAL, seq INTEGER, model TEXT,
     i INTEGER, o INTEGER, cr INTEGER, w5 INTEGER, w1 INTEGER,
     bi INTEGER, bo INTEGER, bcr INTEGER, bw5 INTEGER, bw1 INTEGER,
-    ws INTEGER, wf INTEGER, tier TEXT, speed TEXT, compaction INTEGER, total INTEGER, file TEXT
+    ws INTEGER, wf INTEGER, tier TEXT, speed TEXT, compaction INTEGER, total INTEGER, file TEXT,
+    rank TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_session ON requests(session_id);
 CREATE INDEX IF NOT EXISTS requests_file ON requests(file);
@@ -66,6 +67,19 @@ CREATE TABLE IF NOT EXISTS sessions (
 # bulk of a history's bytes, are read on demand for one session (``tool_outputs``), never at index time.
 CLAUDE_MARKERS = (b'"usage"', b"compact_boundary")
 API_MARKERS = (b'"api_request"', b'"api_request"')
+
+_TOKEN_COLUMNS = ("i", "o", "cr", "w5", "w1", "bi", "bo", "bcr", "bw5", "bw1", "ws", "wf", "total", "file")
+_OWNER_COLUMNS = ("session_id", "chain", "ts", "seq", "rank")
+UPSERT_REQUEST = (
+    "INSERT INTO requests VALUES (" + ",".join("?" * 24) + ") ON CONFLICT(key) DO UPDATE SET "
+    # The largest copy's counts win (earlier copies carry a stale output_tokens) ...
+    + ", ".join(f"{c}=CASE WHEN excluded.total > requests.total THEN excluded.{c} ELSE requests.{c} END"
+                for c in _TOKEN_COLUMNS)
+    + ", "
+    # ... and the earliest-starting file's session owns the request, whatever order files were read in.
+    + ", ".join(f"{c}=CASE WHEN excluded.rank < requests.rank THEN excluded.{c} ELSE requests.{c} END"
+                for c in _OWNER_COLUMNS)
+)  # fmt: skip
 
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Below this much new data, starting worker processes costs more than it saves."""
@@ -115,6 +129,7 @@ class ParsedLines:
     sessions: set[str] = field(default_factory=set)
     malformed: int = 0
     lines: int = 0
+    first_ts: float | None = None
 
 
 def parse_lines(lines: list[bytes], offset: int, spath: str, source: str, ctx: FileContext) -> ParsedLines:
@@ -144,7 +159,14 @@ def parse_lines(lines: list[bytes], offset: int, spath: str, source: str, ctx: F
         if not isinstance(obj, dict):
             out.malformed += 1
             continue
-        for fact in parse(obj, ctx, f"{spath}:{line_offset}"):
+        try:
+            facts = parse(obj, ctx, f"{spath}:{line_offset}")
+        except Exception:  # noqa: BLE001 - an odd line is counted as malformed, never fatal
+            out.malformed += 1
+            continue
+        for fact in facts:
+            if out.first_ts is None or fact.ts < out.first_ts:
+                out.first_ts = fact.ts
             if isinstance(fact, RequestRecord):
                 u = fact.usage
                 t, b = u.tokens, u.billed
@@ -187,6 +209,10 @@ def _read_and_parse(job: tuple[str, str, FileState | None]) -> tuple[ReadResult,
     parsed = parse_lines(read.lines, read.start_offset, spath, source, context_for(Path(spath), source))
     read.lines = []  # the caller needs the state, not the bytes
     return read, parsed
+
+
+def _source_of(path: str, sources: Sources) -> str:
+    return "api" if any(path.startswith(str(d) + os.sep) for d in sources.api_log_dirs) else "claude"
 
 
 def _fast_loads() -> Callable[[bytes], object]:
@@ -232,7 +258,8 @@ class Index:
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
         self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
-        stamp = json.dumps(price_overrides or {}, sort_keys=True, default=str)
+        # ... and their daily buckets on the local time zone.
+        stamp = json.dumps([price_overrides or {}, time.tzname, time.timezone], sort_keys=True, default=str)
         row = self.conn.execute("SELECT value FROM meta WHERE key='overrides'").fetchone()
         if row is None or row[0] != stamp:
             self.conn.execute("UPDATE sessions SET dirty=1")
@@ -243,25 +270,19 @@ class Index:
 
     # ---------------------------------------------------------------- reading files
 
-    def update(
-        self,
-        sources: Sources,
-        only: Iterable[Path] | None = None,
-        progress: Progress | None = None,
-    ) -> UpdateResult:
-        """Read what is new in every source file (or only in ``only``) and refresh the changed sessions."""
-        started = time.perf_counter()
-        result = UpdateResult()
-        known = {
-            row[0]: FileState(row[1], row[2], row[3], row[4], row[5], row[6] or b"")
-            for row in self.conn.execute("SELECT path, dev, ino, size, mtime_ns, offset, partial FROM files")
+    def _known(self) -> dict[str, FileState]:
+        return {
+            row[0]: FileState(row[1], row[2], row[3], row[4], row[5], row[6] or b"", row[7] or b"")
+            for row in self.conn.execute(
+                "SELECT path, dev, ino, size, mtime_ns, offset, partial, fingerprint FROM files"
+            )
         }
-        if only is None:
-            todo = list(iter_files(sources))
-        else:
-            api_roots = [str(d) for d in sources.api_log_dirs]
-            todo = [(p, "api" if any(str(p).startswith(r) for r in api_roots) else "claude") for p in only]
-        pending: list[tuple[Path, str, os.stat_result]] = []
+
+    @staticmethod
+    def _pending(
+        todo: list[tuple[Path, str]], known: dict[str, FileState]
+    ) -> list[tuple[Path, str, os.stat_result]]:
+        pending = []
         for path, source in todo:
             try:
                 st = os.stat(path)
@@ -276,34 +297,69 @@ class Index:
             ):
                 continue
             pending.append((path, source, st))
+        return pending
+
+    def update(
+        self,
+        sources: Sources,
+        only: Iterable[Path] | None = None,
+        progress: Progress | None = None,
+    ) -> UpdateResult:
+        """Read what is new in every source file (or only in ``only``) and refresh the changed sessions.
+
+        Several processes (the TUI, the statusline, a report) may update the same index: the work happens
+        under SQLite's write lock (BEGIN IMMEDIATE), with the file states re-read once the lock is held, so
+        no two processes count the same appended bytes.
+        """
+        started = time.perf_counter()
+        result = UpdateResult()
+        if only is None:
+            todo = list(iter_files(sources))
+        else:
+            api_roots = [str(d) for d in sources.api_log_dirs]
+            todo = [(p, "api" if any(str(p).startswith(r) for r in api_roots) else "claude") for p in only]
+        dirty = self.conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None
+        known = self._known()
+        pending = self._pending(todo, known)
+        if not pending and not dirty:
+            result.seconds = time.perf_counter() - started
+            return result  # the warm path takes no write lock
         total_bytes = sum(
             max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending
         )
-        done_bytes = 0
         prefetched = self._parse_in_workers(pending, known) if total_bytes >= PARALLEL_MIN_BYTES else {}
-        self.conn.execute("BEGIN")
+        done_bytes = 0
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another process may have indexed some of these bytes while we waited for the lock.
+            fresh = self._known()
+            pending = self._pending(todo, fresh)
+            self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
             n = 0
             while n < len(pending):
                 path, source, _st = pending[n]
                 n += 1
-                before = None if str(path) in self._reread else known.get(str(path))
-                pre = prefetched.pop(str(path), None) if before is known.get(str(path)) else None
+                spath = str(path)
+                before = None if spath in self._reread else fresh.get(spath)
+                pre = prefetched.pop(spath, None)
+                if pre is not None and (before != known.get(spath) or spath in self._reread):
+                    pre = None  # parsed from a state that is no longer current
                 read = self._read_file(path, source, before, result, pre)
                 done_bytes += read
-                # A truncated/replaced file made its session's other files be forgotten: read them now.
-                self._reread.discard(str(path))
+                # A truncated/replaced file made other files be forgotten: read them now.
+                self._reread.discard(spath)
                 if self._reread:
                     queued = {str(p) for p, _, _ in pending[n:]}
                     for again in sorted(self._reread - queued):
                         if os.path.exists(again):
-                            pending.append((Path(again), source, os.stat(again)))
+                            pending.append((Path(again), _source_of(again, sources), os.stat(again)))
                 if progress is not None:
                     progress(n, len(pending), done_bytes, total_bytes)
             self._reread.clear()
             self._refresh(result.changed_sessions)
             self.conn.execute("COMMIT")
         except BaseException:
+            self._reread.clear()
             self.conn.execute("ROLLBACK")
             raise
         result.seconds = time.perf_counter() - started
@@ -361,12 +417,25 @@ class Index:
             )
             return 0
         if read.reset:
-            self._forget_session_files(ctx.session_id, except_path=spath, result=result)
+            # Rows kept from this file may belong to other sessions (their largest copy lived here): those
+            # sessions' files are read again too, so no request is lost with the file's old content.
+            owners = {ctx.session_id} | {
+                r[0]
+                for r in self.conn.execute("SELECT DISTINCT session_id FROM requests WHERE file=?", (spath,))
+            }
+            for owner in sorted(owners):
+                self._forget_session_files(owner, except_path=spath, result=result)
             for table in ("requests", "compacts"):
                 self.conn.execute(f"DELETE FROM {table} WHERE file=?", (spath,))
-            self.conn.execute("UPDATE files SET lines=0, malformed=0 WHERE path=?", (spath,))
+            self.conn.execute("UPDATE files SET lines=0, malformed=0, first_ts=NULL WHERE path=?", (spath,))
         parsed = parse_lines(read.lines, read.start_offset, spath, source, ctx) if pre is None else pre[1]
-        requests = [(*r[:4], self._next_seq(), *r[4:]) for r in parsed.requests]
+        row = self.conn.execute("SELECT first_ts FROM files WHERE path=?", (spath,)).fetchone()
+        first_ts = row[0] if row and row[0] is not None else parsed.first_ts
+        # Which session owns a request seen in several files: the file that starts earliest (then by path),
+        # as ccusage decides, so the answer never depends on which process indexed what first.
+        rank = f"{first_ts if first_ts is not None else 9e12:020.6f}|{spath}"
+        requests = [(*r[:4], self._next_seq(), *r[4:], rank) for r in parsed.requests]
+        previous_owners = self._owners([r[0] for r in requests])
         compacts, metas, sessions, malformed = (
             parsed.compacts,
             parsed.metas,
@@ -375,13 +444,12 @@ class Index:
         )
         c = self.conn
         c.executemany(
-            "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(key) DO UPDATE SET i=excluded.i, o=excluded.o, cr=excluded.cr, w5=excluded.w5, "
-            "w1=excluded.w1, bi=excluded.bi, bo=excluded.bo, bcr=excluded.bcr, bw5=excluded.bw5, bw1=excluded.bw1, "
-            "ws=excluded.ws, wf=excluded.wf, total=excluded.total, file=excluded.file "
-            "WHERE excluded.total > requests.total",
+            UPSERT_REQUEST,
             requests,
         )
+        for owner in previous_owners:
+            c.execute("UPDATE sessions SET dirty=1 WHERE session_id=?", (owner,))
+            result.changed_sessions.add(owner)
         c.executemany("INSERT OR IGNORE INTO compacts VALUES (?,?,?,?,?,?,?)", compacts)
         for meta in metas.values():
             c.execute(
@@ -418,13 +486,15 @@ class Index:
             )
         s = read.state
         c.execute(
-            "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, lines, "
-            "malformed, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL) ON CONFLICT(path) DO UPDATE SET "
+            "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, "
+            "fingerprint, lines, malformed, first_ts, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL) "
+            "ON CONFLICT(path) DO UPDATE SET "
             "dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime_ns=excluded.mtime_ns, "
-            "offset=excluded.offset, partial=excluded.partial, lines=files.lines + excluded.lines, "
-            "malformed=files.malformed + excluded.malformed, last_error=NULL",
+            "offset=excluded.offset, partial=excluded.partial, fingerprint=excluded.fingerprint, "
+            "lines=files.lines + excluded.lines, malformed=files.malformed + excluded.malformed, "
+            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL",
             (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset, s.partial,
-             parsed.lines, malformed),
+             s.fingerprint, parsed.lines, malformed, parsed.first_ts),
         )  # fmt: skip
         result.files_read += 1
         nbytes = s.size - (read.start_offset + (len(state.partial) if state and not read.reset else 0))
@@ -433,6 +503,20 @@ class Index:
         result.malformed += malformed
         result.changed_sessions |= sessions
         return max(nbytes, 0)
+
+    def _owners(self, keys: list[str]) -> set[str]:
+        """Sessions that currently own any of ``keys`` (they change if a copy here wins)."""
+        owners: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            owners.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT DISTINCT session_id FROM requests WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return owners
 
     def _forget_session_files(self, session_id: str, except_path: str, result: UpdateResult) -> None:
         """A file of this session was truncated or replaced: re-read all its files from the start."""
@@ -443,7 +527,8 @@ class Index:
             for table in ("requests", "compacts"):
                 self.conn.execute(f"DELETE FROM {table} WHERE file=?", (other,))
             self.conn.execute(
-                "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, lines=0, malformed=0 WHERE path=?",
+                "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, fingerprint=NULL, lines=0, "
+                "malformed=0, first_ts=NULL WHERE path=?",
                 (other,),
             )
             self._reread.add(other)
@@ -618,14 +703,16 @@ class _PriceCache(MutableMapping):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.data: dict[str, object] | None = None
+        stamp = _genai_stamp()
+        row = self.conn.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone()
+        if row is None or row[0] != stamp:
+            self.conn.execute("DELETE FROM prices")
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('genai_prices', ?)", (stamp,))
+            # New price data: every cached session cost is re-computed on the next update.
+            self.conn.execute("UPDATE sessions SET dirty=1")
 
     def _load(self) -> dict[str, object]:
         if self.data is None:
-            stamp = _genai_stamp()
-            row = self.conn.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone()
-            if row is None or row[0] != stamp:
-                self.conn.execute("DELETE FROM prices")
-                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('genai_prices', ?)", (stamp,))
             self.data = {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM prices")}
         return self.data
 

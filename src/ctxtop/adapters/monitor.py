@@ -56,7 +56,12 @@ class Monitor:
     def view(self, stats: SessionStats) -> SessionView:
         model = stats.context_model or (stats.models[0] if stats.models else None)
         info = compaction_for(
-            model, self.config_dir_for(stats), stats.cwd, self.config.window_overrides, env=self._env
+            model,
+            self.config_dir_for(stats),
+            stats.cwd,
+            self.config.window_overrides,
+            env=self._env,
+            max_context=stats.max_context,
         )
         return SessionView(stats, info, self.config.threshold)
 

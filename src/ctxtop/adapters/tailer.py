@@ -12,6 +12,17 @@ import os
 from dataclasses import dataclass
 
 CHUNK = 1 << 20
+HEAD = 256
+TAIL = 64
+
+
+def _fingerprint(fh, offset: int) -> bytes:  # type: ignore[no-untyped-def]
+    """The file's first bytes and the bytes just before ``offset``: if either changed while the inode stayed,
+    the file was rewritten in place and must be read again from the start."""
+    fh.seek(0)
+    head = fh.read(min(offset, HEAD))
+    fh.seek(max(offset - TAIL, 0))
+    return head + fh.read(min(offset, TAIL))
 
 
 @dataclass(slots=True)
@@ -23,6 +34,8 @@ class FileState:
     offset: int = 0
     """Bytes consumed: complete lines only; ``partial`` starts here."""
     partial: bytes = b""
+    fingerprint: bytes = b""
+    """See ``_fingerprint``."""
 
 
 @dataclass(slots=True)
@@ -63,6 +76,9 @@ def read_appended(path: str, state: FileState | None, max_bytes: int | None = No
         ):
             reset = True
             state = FileState()
+        elif state.offset and state.fingerprint and _fingerprint(fh, state.offset) != state.fingerprint:
+            reset = True
+            state = FileState()
         start = state.offset + len(state.partial)
         fh.seek(start)
         remaining = st.st_size - start
@@ -79,12 +95,18 @@ def read_appended(path: str, state: FileState | None, max_bytes: int | None = No
         lines = buf[:cut].split(b"\n")
         partial = buf[cut + 1 :]
         consumed = cut + 1
+    new_offset = state.offset + consumed
+    fingerprint = state.fingerprint
+    if consumed:
+        with open(path, "rb") as fh:
+            fingerprint = _fingerprint(fh, new_offset)
     new_state = FileState(
         dev=st.st_dev,
         ino=st.st_ino,
         size=start + len(data),
         mtime_ns=st.st_mtime_ns,
-        offset=state.offset + consumed,
+        offset=new_offset,
         partial=partial,
+        fingerprint=fingerprint,
     )
     return ReadResult(lines=lines, state=new_state, reset=reset, start_offset=state.offset)

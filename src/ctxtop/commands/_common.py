@@ -54,8 +54,10 @@ def parse_day(value: str | None, *, end: bool = False) -> float | None:
             continue
     else:
         raise SystemExit(f"ctxtop: invalid date {value!r}: use YYYY-MM-DD")
-    ts = time.mktime(day.timetuple())
-    return ts + 86400 if end else ts
+    if end:
+        # The next local midnight, not +24 h: days of a daylight-saving change last 23 or 25 hours.
+        day = datetime.fromordinal(day.toordinal() + 1)
+    return time.mktime(day.timetuple())
 
 
 def day_key(value: str | None) -> str | None:

@@ -38,7 +38,9 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         if model is None:
             continue
         config_dir = monitor.config_dir_for(s)
-        info = compaction_for(model, config_dir, s.cwd, monitor.config.window_overrides)
+        info = compaction_for(
+            model, config_dir, s.cwd, monitor.config.window_overrides, max_context=s.max_context
+        )
         key = (model, info.window_source, str(info.compact_at))
         if key in seen:
             continue

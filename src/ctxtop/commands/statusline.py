@@ -57,7 +57,9 @@ def render(payload: dict, args: argparse.Namespace) -> str:
     model_info = payload.get("model")
     if isinstance(model_info, dict) and isinstance(model_info.get("id"), str):
         model = model_info["id"]
-    info = compaction_for(model, config_dir, stats.cwd, config.window_overrides)
+    info = compaction_for(
+        model, config_dir, stats.cwd, config.window_overrides, max_context=stats.max_context
+    )
     view = SessionView(stats, info, config.threshold)
     parts = []
     if view.fill is not None:

@@ -287,3 +287,35 @@ def _window(
     if model and own is not None and configured > own:
         return own, f"{source}, capped at the model's {own}"
     return configured, source
+
+
+DEFAULT_SOURCES = ("Claude Code default", "[1m] model variant")
+
+
+def reconcile_with_observed(
+    info: CompactionInfo, max_context: int, listed_window: int | None
+) -> CompactionInfo:
+    """Correct a defaulted window that the session itself proves wrong.
+
+    A session whose context went past Claude Code's default window was not running with that window (e.g. a
+    1M model behind a custom base URL, where Claude Code does not know the window and never compacts
+    proactively). Then the model's listed window (genai-prices) is used for the fill, if it is large enough,
+    and no proactive compaction point is claimed. A configured window is never second-guessed.
+    """
+    if (
+        info.window is None
+        or max_context <= info.window
+        or not info.window_source.startswith(DEFAULT_SOURCES)
+    ):
+        return info
+    window = listed_window if listed_window is not None and listed_window >= max_context else None
+    source = (
+        f"listed window {window:,} (the context reached {max_context:,}, past Claude Code's default {info.window:,})"
+        if window
+        else f"unknown (the context reached {max_context:,}, past Claude Code's default {info.window:,})"
+    )
+    reason = (
+        "the session ran past Claude Code's default window without compacting: Claude Code did not know the "
+        f"window (custom base URL?) and compacts only after 'prompt is too long' (set {WINDOW_ENV})"
+    )
+    return CompactionInfo(window, source, None, info.enabled, info.pct_override, reason)

@@ -108,6 +108,8 @@ class SessionStats:
     subagent_cost: Decimal = Decimal(0)
     subagent_tokens: Tokens = ZERO
     context_tokens: int = 0
+    max_context: int = 0
+    """The largest main-chain context the session reached (tells a 1M window from a 200K one)."""
     context_model: str | None = None
     prompt_tokens: int = 0
     reread_tokens: int = 0
@@ -181,7 +183,7 @@ def compute(
         stats.web_fetch += req.web_fetch
         stats.first_ts = req.ts if stats.first_ts is None else min(stats.first_ts, req.ts)
         stats.last_ts = req.ts if stats.last_ts is None else max(stats.last_ts, req.ts)
-        cost = prices.cost(req.model, req.ts, req.billed, req.web_search, req.service_tier, req.speed)
+        cost = _request_cost(prices, req)
         if cost is None:
             stats.unknown_cost_tokens = stats.unknown_cost_tokens + req.billed
             if req.model not in stats.unknown_models:
@@ -250,6 +252,7 @@ def compute(
         if req.chain == MAIN and not req.is_compaction_call:
             stats.turns += 1
             stats.context_tokens = context
+            stats.max_context = max(stats.max_context, context)
             stats.context_model = req.model
             if last_main_ts is not None:
                 stats.active_seconds += min(req.ts - last_main_ts, IDLE_GAP)
@@ -269,6 +272,20 @@ def compute(
     stats._any_priced = any_priced or not stats.requests
     stats.models = [m for m, _ in sorted(models.items(), key=lambda kv: -kv[1])]
     return stats
+
+
+def _request_cost(prices: PriceBook, req: Req) -> Cost | None:
+    """A request's cost; a server-side compaction pass is its own sampling step, priced at its own tier."""
+    cost = prices.cost(req.model, req.ts, req.tokens, req.web_search, req.service_tier, req.speed)
+    if cost is None or not _has_compaction(req):
+        return cost
+    b, t = req.billed, req.tokens
+    passes = Tokens(
+        b.input - t.input, b.output - t.output, b.cache_read - t.cache_read,
+        b.cache_write_5m - t.cache_write_5m, b.cache_write_1h - t.cache_write_1h,
+    )  # fmt: skip
+    extra = prices.cost(req.model, req.ts, passes, 0, req.service_tier, req.speed)
+    return cost + extra if extra is not None else None
 
 
 def _has_compaction(req: Req) -> bool:
@@ -311,6 +328,7 @@ def to_json(s: SessionStats) -> dict:
         "subagent_cost": str(s.subagent_cost),
         "subagent_tokens": _tok(s.subagent_tokens),
         "context_tokens": s.context_tokens,
+        "max_context": s.max_context,
         "context_model": s.context_model,
         "prompt_tokens": s.prompt_tokens,
         "reread_tokens": s.reread_tokens,
@@ -347,6 +365,7 @@ def from_json(d: dict) -> SessionStats:
     s.subagent_cost = Decimal(d["subagent_cost"])
     s.subagent_tokens = _untok(d["subagent_tokens"])
     s.context_tokens = d["context_tokens"]
+    s.max_context = d.get("max_context", s.context_tokens)
     s.context_model = d["context_model"]
     s.prompt_tokens = d["prompt_tokens"]
     s.reread_tokens = d["reread_tokens"]

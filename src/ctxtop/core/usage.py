@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+MAX_TOKENS = 2**53
+"""Anything larger is not a real token count (and would overflow SQLite's INTEGER): read as 0."""
+
 
 def _int(value: Any) -> int:
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
-        return max(value, 0)
+        return value if 0 <= value <= MAX_TOKENS else 0
     if isinstance(value, float):
-        return max(int(value), 0)
+        # NaN and infinities fail both comparisons; json.loads accepts them.
+        return int(value) if 0 <= value <= MAX_TOKENS else 0
     return 0
 
 
