@@ -1,0 +1,141 @@
+"""Regenerate screenshots/*.svg (and .png when a converter is available) from the corpus fixture data.
+
+    python scripts/screenshots.py [--corpus DIR] [--out screenshots]
+
+Runs the real app headless on a temporary copy of the corpus with a fixed clock and theme, so the pictures
+change only when the UI does. PNGs need ``rsvg-convert`` (Debian: librsvg2-bin) or the ``cairosvg`` package;
+without either only the SVGs are written (and the script says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+FIXED_NOW = 1795352400.0  # 2026-11-22 13:00 UTC, half an hour after the corpus sessions
+SESSION = "450962d5-e97a-4fd1-8a02-1796024f1ecc"  # the session that compacts mid-task
+
+
+def make_world(corpus: Path, tmp: Path) -> dict[str, Path]:
+    claude = tmp / "claude"
+    shutil.copytree(corpus / "claude", claude)
+    shutil.copytree(corpus / "public" / "projects", claude / "projects", dirs_exist_ok=True)
+    dirs = {name: tmp / name for name in ("config", "cache", "data", "api")}
+    for d in dirs.values():
+        d.mkdir()
+    os.environ.update({
+        "CTXTOP_CONFIG_DIR": str(dirs["config"]), "CTXTOP_CACHE_DIR": str(dirs["cache"]),
+        "CTXTOP_DATA_DIR": str(dirs["data"]), "CTXTOP_API_LOG_DIR": str(dirs["api"]), "TZ": "UTC",
+    })  # fmt: skip
+    time.tzset()
+    # A session budget so the screenshots show a budget badge, as a user's would.
+    (dirs["config"] / "config.toml").write_text("[budgets]\nsession_usd = 12.0\ndaily_usd = 20.0\n")
+    return {"claude": claude, **dirs}
+
+
+async def shoot(
+    world: dict[str, Path], out: Path, theme: str, size: tuple[int, int], suffix: str
+) -> list[Path]:
+    from ctxtop.adapters.config import Config
+    from ctxtop.adapters.monitor import Monitor
+    from ctxtop.ui.app import CtxtopApp
+
+    def factory(config: Config) -> Monitor:
+        return Monitor.open([str(world["claude"])], str(world["api"]), str(world["cache"]), config)
+
+    app = CtxtopApp(factory, config_dir=world["config"], clock=lambda: FIXED_NOW, watch=False, theme=theme,
+                    claude_dirs=[str(world["claude"])])  # fmt: skip
+    written: list[Path] = []
+
+    async def until(pilot, predicate: Callable[[], object]) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + 20
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise SystemExit("screenshots: the app did not get there in 20 s")
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+
+    async def save(name: str) -> None:
+        path = out / f"{name}{suffix}.svg"
+        app.save_screenshot(filename=path.name, path=str(out))
+        written.append(path)
+
+    async with app.run_test(size=size, notifications=False) as pilot:
+        await until(pilot, lambda: len(app.views) >= 3)
+        await save("dashboard")
+        app.open_detail(SESSION)
+        await until(pilot, lambda: getattr(app.screen, "message", None) is not None)
+        await save("detail")
+        app.pop_screen()
+        await pilot.press("h")
+        await until(pilot, lambda: getattr(app.screen, "message", None) is not None)
+        await save("history")
+        app.pop_screen()
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        await save("settings")
+        app.pop_screen()
+        app.open_notes(SESSION)
+        await until(
+            pilot, lambda: app.screen.query("#path") and ".md" in str(app.screen.query_one("#path").render())
+        )
+        await save("notes")
+    return written
+
+
+def to_png(svgs: list[Path]) -> str:
+    rsvg = shutil.which("rsvg-convert")
+    if rsvg:
+        for svg in svgs:
+            # librsvg trims the leading and trailing (non-breaking) spaces of each text run unless told not to.
+            text = svg.read_text(encoding="utf-8").replace("<svg ", '<svg xml:space="preserve" ', 1)
+            with tempfile.NamedTemporaryFile("w", suffix=".svg", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                subprocess.run([rsvg, "-o", str(svg.with_suffix(".png")), fh.name], check=True)
+        return "rsvg-convert"
+    try:
+        import cairosvg  # type: ignore[import-not-found]
+    except ImportError:
+        return ""
+    for svg in svgs:
+        cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")))
+    return "cairosvg"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--theme", default="ctxtop-dark")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ctxtop-shots-") as tmp:
+        world = make_world(args.corpus, Path(tmp))
+        main_svgs = asyncio.run(shoot(world, args.out, args.theme, (120, 36), ""))
+        svgs = main_svgs + asyncio.run(shoot(world, args.out, args.theme, (100, 30), "-100x30"))
+        svgs += asyncio.run(shoot(world, args.out, "ctxtop-light", (120, 36), "-light"))
+    for svg in svgs:
+        print(f"wrote {svg.relative_to(ROOT) if svg.is_relative_to(ROOT) else svg}")
+    # PNGs of the main set only: they are for places that cannot show SVG, and they are large.
+    converter = to_png(main_svgs)
+    if converter:
+        print(f"PNG versions written with {converter}")
+    else:
+        print("no SVG converter found (install librsvg2-bin for rsvg-convert, or `pip install cairosvg`): "
+              "SVGs only", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""When to alert: a session crosses the compaction threshold, a session or the day reaches 70% / 100% of its
+budget, a cache expiry costs more than the configured amount. Pure logic on views (no Textual)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ctxtop.core.report import SessionView
+from ctxtop.ui import format as fmt
+
+BUDGET_LEVELS = (Decimal("0.7"), Decimal(1))
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    kind: str
+    """"threshold", "session-budget", "day-budget", "cache-expiry"."""
+    message: str
+    severity: str = "warning"
+    session_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Seen:
+    over: bool
+    budget: int
+    expiries: int
+
+
+def over_threshold(view: SessionView) -> bool:
+    return view.threshold_tokens is not None and view.stats.context_tokens >= view.threshold_tokens
+
+
+def budget_level(spent: Decimal | None, budget: float) -> int:
+    """0, 70 or 100: the highest budget mark ``spent`` has reached."""
+    if not budget or spent is None:
+        return 0
+    limit = Decimal(str(budget))
+    reached = [int(level * 100) for level in BUDGET_LEVELS if spent >= limit * level]
+    return max(reached, default=0)
+
+
+def costly_expiries(view: SessionView, amount: float) -> int:
+    floor = Decimal(str(amount))
+    return sum(1 for e in view.stats.expiries if e.extra_cost > floor)
+
+
+def badges(view: SessionView, session_budget: float, expiry_usd: float) -> list[str]:
+    """Conditions to show on the row, whether or not they were alerted while ctxtop ran."""
+    out = []
+    if over_threshold(view):
+        out.append("threshold")
+    if budget_level(view.stats.cost_usd, session_budget):
+        out.append("budget")
+    if costly_expiries(view, expiry_usd):
+        out.append("expiry")
+    return out
+
+
+@dataclass
+class AlertTracker:
+    """Remembers what each session looked like, so each condition is alerted once, when it starts."""
+
+    seen: dict[str, _Seen] = field(default_factory=dict)
+    day: str = ""
+    day_level: int = 0
+
+    def update(
+        self,
+        views: Iterable[SessionView],
+        *,
+        session_budget: float,
+        expiry_usd: float,
+        baseline: bool = False,
+    ) -> list[Alert]:
+        """Alerts for the changes in ``views``; ``baseline`` records the state without alerting (start-up)."""
+        alerts: list[Alert] = []
+        for view in views:
+            s = view.stats
+            now = _Seen(over_threshold(view), budget_level(s.cost_usd, session_budget),
+                        costly_expiries(view, expiry_usd))  # fmt: skip
+            before = self.seen.get(s.session_id)
+            self.seen[s.session_id] = now
+            if baseline or before is None and not s.turns:
+                continue
+            name = fmt.project(s.cwd, 40)
+            if now.over and not (before and before.over):
+                alerts.append(Alert(
+                    "threshold",
+                    f"{name} passed the {view.threshold_pct:g}% compaction threshold "
+                    f"({fmt.tokens(s.context_tokens)} of {fmt.tokens(view.window)}). Select it and press c to compact now.",
+                    "warning", s.session_id,
+                ))  # fmt: skip
+            if now.budget > (before.budget if before else 0):
+                alerts.append(Alert(
+                    "session-budget",
+                    f"{name} reached {now.budget}% of its session budget ({fmt.usd(s.cost_usd)} "
+                    f"of {fmt.usd(Decimal(str(session_budget)))}).",
+                    "error" if now.budget >= 100 else "warning", s.session_id,
+                ))  # fmt: skip
+            if now.expiries > (before.expiries if before else 0):
+                worst = max(s.expiries, key=lambda e: e.extra_cost)
+                alerts.append(Alert(
+                    "cache-expiry",
+                    f"{name}: the prompt cache expired after {fmt.age(worst.idle_seconds)} idle; re-writing "
+                    f"{fmt.tokens(worst.tokens_rewritten)} tokens cost {fmt.usd(worst.extra_cost)} extra.",
+                    "warning", s.session_id,
+                ))  # fmt: skip
+        return alerts
+
+    def update_day(self, day: str, spent: Decimal, budget: float, baseline: bool = False) -> list[Alert]:
+        level = budget_level(spent, budget)
+        if day != self.day:
+            self.day, self.day_level = day, 0 if not baseline else level
+        if baseline:
+            self.day_level = level
+            return []
+        if level > self.day_level:
+            self.day_level = level
+            return [Alert(
+                "day-budget",
+                f"Today's spend reached {level}% of the daily budget ({fmt.usd(spent)} of "
+                f"{fmt.usd(Decimal(str(budget)))}).",
+                "error" if level >= 100 else "warning",
+            )]  # fmt: skip
+        self.day_level = max(self.day_level, level)
+        return []

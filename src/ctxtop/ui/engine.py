@@ -1,0 +1,383 @@
+"""The data engine: one thread owns the Monitor (SQLite index) and the file watcher, and posts batched events.
+
+The index's SQLite connection must be used by one thread at a time, so every query (refresh, session detail,
+history) goes through this engine's request queue and runs on its thread. File-change notifications from the
+watcher are merged while a refresh runs, and updates are posted at most every ``min_interval`` seconds, so a
+burst of appended lines becomes one ``SessionsUpdated``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ctxtop.adapters.config import Config
+from ctxtop.adapters.live_sessions import LiveSession, live_sessions
+from ctxtop.adapters.monitor import Monitor
+from ctxtop.adapters.watcher import Watcher
+from ctxtop.core import metrics, report
+from ctxtop.core.metrics import SessionStats
+from ctxtop.ui import messages as m
+
+log = logging.getLogger(__name__)
+
+MonitorFactory = Callable[[Config], Monitor]
+Post = Callable[[Any], object]
+RECENT_FALLBACK = 8
+"""Sessions shown when none was active in the window, so the dashboard is never empty for no reason."""
+
+
+class _Stopped(Exception):
+    """Raised inside a long refresh when the app quits."""
+
+
+@dataclass
+class _Request:
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def week_start(day: datetime) -> datetime:
+    monday = day - timedelta(days=day.weekday())
+    return monday.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def spend_of(sessions: dict[str, SessionStats], now: float) -> m.Spend:
+    """Today's and this week's (since Monday, local time) spend from the sessions' day buckets."""
+    local = datetime.fromtimestamp(now)
+    today = local.strftime("%Y-%m-%d")
+    monday = week_start(local).strftime("%Y-%m-%d")
+    spend = m.Spend(day=today)
+    for stats in sessions.values():
+        for bucket in stats.buckets.values():
+            if bucket.day == today:
+                spend.today += bucket.cost
+            if monday <= bucket.day <= today:
+                spend.week += bucket.cost
+    return spend
+
+
+class Engine:
+    """Runs ``run()`` on a worker thread; every public method except ``run`` is safe to call from any thread."""
+
+    def __init__(
+        self,
+        factory: MonitorFactory,
+        config: Config,
+        post: Post,
+        *,
+        clock: Callable[[], float] = time.time,
+        watch: bool = True,
+        min_interval: float = 0.2,
+        live_interval: float = 2.0,
+        poll_interval: float = 2.0,
+    ) -> None:
+        self.factory = factory
+        self.config = config
+        self.post = post
+        self.clock = clock
+        self.watch = watch
+        self.min_interval = min_interval
+        self.live_interval = live_interval
+        self.poll_interval = poll_interval
+        self.queue: queue.Queue[_Request] = queue.Queue()
+        self.monitor: Monitor | None = None
+        self.watcher: Watcher | None = None
+        self._week: dict[str, SessionStats] = {}
+        self._live: dict[str, LiveSession] = {}
+        self._shown: dict[str, str] = {}
+        """Per session, the stats last posted (as JSON), so unchanged sessions are not posted again."""
+        self._last_post = 0.0
+        self._stopped = False
+
+    # ------------------------------------------------------------------ requests (any thread)
+
+    def paths_changed(self, paths: set[Path]) -> None:
+        self.queue.put(_Request("paths", {"paths": paths}))
+
+    def request_detail(self, session_id: str) -> None:
+        self.queue.put(_Request("detail", {"session_id": session_id}))
+
+    def request_preview(self, session_id: str) -> None:
+        self.queue.put(_Request("preview", {"session_id": session_id}))
+
+    def request_history(self, since: float | None, until: float | None, group_by: str) -> None:
+        self.queue.put(_Request("history", {"since": since, "until": until, "group_by": group_by}))
+
+    def reconfigure(self, config: Config, reopen: bool = False) -> None:
+        """Settings changed: recompute every row (``reopen``: the sources changed, open the index again)."""
+        self.queue.put(_Request("config", {"config": config, "reopen": reopen}))
+
+    def refresh_all(self) -> None:
+        self.queue.put(_Request("refresh"))
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.queue.put(_Request("stop"))
+
+    # ------------------------------------------------------------------ the thread
+
+    def run(self) -> None:
+        try:
+            self._open()
+            self._initial()
+        except _Stopped:
+            self._close()
+            return
+        except Exception as exc:  # noqa: BLE001 - shown to the user; the app keeps running
+            log.exception("engine start failed")
+            self.post(m.EngineFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        try:
+            self._loop()
+        finally:
+            self._close()
+
+    def _open(self) -> None:
+        self.monitor = self.factory(self.config)
+        if self.watch:
+            sources = self.monitor.sources
+            # Every root, existing or not: the watcher picks up one that appears later.
+            roots = [d / "projects" for d in sources.claude_dirs] + list(sources.api_log_dirs)
+            self.watcher = Watcher(
+                roots, self.paths_changed, poll_interval=self.poll_interval,
+                clock=self.clock,
+            )  # fmt: skip
+            self.watcher.start()
+
+    def _close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        if self.monitor is not None:
+            self.monitor.index.close()
+            self.monitor = None
+
+    def _initial(self) -> None:
+        # A warm index answers at once: post what it knows, then read what changed since.
+        self._post_all(files_read=0)
+        last = [0.0]
+
+        def progress(files: int, total: int, done: int, total_bytes: int) -> None:
+            if self._stopped:
+                # Quitting during a first index: roll the transaction back now; the next start resumes.
+                raise _Stopped
+            now = time.monotonic()
+            if now - last[0] >= 0.1 or files == total:
+                last[0] = now
+                self.post(m.IndexProgressed(files, total, done, total_bytes))
+
+        assert self.monitor is not None
+        result = self.monitor.refresh(progress=progress)
+        if result.files_read:
+            self._post_all(files_read=result.files_read, seconds=result.seconds)
+        self._check_live(force=True)
+
+    def _loop(self) -> None:
+        next_live = time.monotonic() + self.live_interval
+        while not self._stopped:
+            try:
+                first = self.queue.get(timeout=max(next_live - time.monotonic(), 0.01))
+                batch = [first]
+            except queue.Empty:
+                batch = []
+            paths: set[Path] = set()
+            later: list[_Request] = []
+            while True:
+                for req in batch:
+                    if req.kind == "stop":
+                        return
+                    if req.kind == "paths":
+                        paths |= req.args["paths"]
+                    else:
+                        later.append(req)
+                batch = self._drain()
+                if not batch:
+                    break
+            try:
+                for req in _dedupe(later):
+                    self._handle(req)
+                if paths:
+                    wait = self._last_post + self.min_interval - time.monotonic()
+                    if wait > 0:
+                        # Coalesce: whatever arrives while we wait joins this refresh.
+                        time.sleep(wait)
+                        for req in self._drain():
+                            if req.kind == "paths":
+                                paths |= req.args["paths"]
+                            else:
+                                self.queue.put(req)
+                    self._refresh(paths)
+                if time.monotonic() >= next_live:
+                    self._check_live()
+                    next_live = time.monotonic() + self.live_interval
+            except Exception as exc:  # noqa: BLE001 - report, keep serving
+                log.exception("engine request failed")
+                self.post(m.EngineFailed(f"{type(exc).__name__}: {exc}"))
+
+    def _drain(self) -> list[_Request]:
+        out: list[_Request] = []
+        while True:
+            try:
+                out.append(self.queue.get_nowait())
+            except queue.Empty:
+                return out
+
+    def _handle(self, req: _Request) -> None:
+        if req.kind == "detail":
+            self._detail(req.args["session_id"])
+        elif req.kind == "preview":
+            assert self.monitor is not None
+            stats = self.monitor.index.session(req.args["session_id"])
+            view = self.monitor.view(stats) if stats is not None else None
+            self.post(m.SessionPreviewLoaded(req.args["session_id"], view))
+        elif req.kind == "history":
+            self._history(req.args["since"], req.args["until"], req.args["group_by"])
+        elif req.kind == "config":
+            self.config = req.args["config"]
+            if req.args["reopen"]:
+                self._close()
+                self._open()
+                self._initial()
+            else:
+                assert self.monitor is not None
+                self.monitor.config = self.config
+                self._post_all()
+        elif req.kind == "refresh":
+            assert self.monitor is not None
+            result = self.monitor.refresh()
+            self._post_all(files_read=result.files_read, seconds=result.seconds)
+
+    # ------------------------------------------------------------------ work
+
+    def _cutoff(self) -> float:
+        return self.clock() - float(self.config.get("ui.active_hours")) * 3600
+
+    def _week_since(self) -> float:
+        # A day early: buckets are per local day and a session may have started before Monday.
+        return week_start(datetime.fromtimestamp(self.clock())).timestamp() - 86400
+
+    def _post_all(self, files_read: int = 0, seconds: float = 0.0) -> None:
+        monitor = self.monitor
+        assert monitor is not None
+        week_since = self._week_since()
+        week = monitor.index.sessions(since=week_since)
+        self._week = {s.session_id: s for s in week}
+        self._shown.clear()
+        cutoff = self._cutoff()
+        if cutoff >= week_since:
+            active = [s for s in week if (s.last_ts or 0) >= cutoff]
+        else:
+            active = monitor.index.sessions(since=cutoff)
+        recent_only = not active
+        if recent_only:
+            active = monitor.index.sessions()[:RECENT_FALLBACK]
+        for stats in active:
+            self._differs(stats)
+        self._last_post = time.monotonic()
+        self.post(
+            m.SessionsUpdated(
+                [monitor.view(s) for s in active], spend_of(self._week, self.clock()), initial=True,
+                recent_only=recent_only, files_read=files_read, seconds=seconds,
+            )
+        )  # fmt: skip
+
+    def _refresh(self, paths: set[Path]) -> None:
+        monitor = self.monitor
+        assert monitor is not None
+        result = monitor.refresh(only=sorted(paths))
+        if not result.changed_sessions:
+            return
+        # Most appended lines (user turns, progress, hooks) change no number: post only real changes.
+        changed = [s for s in monitor.index.sessions(ids=result.changed_sessions) if self._differs(s)]
+        if not changed:
+            return
+        since = self._week_since()
+        for stats in changed:
+            if (stats.last_ts or 0) >= since:
+                self._week[stats.session_id] = stats
+        self._last_post = time.monotonic()
+        self.post(
+            m.SessionsUpdated(
+                [monitor.view(s) for s in changed], spend_of(self._week, self.clock()),
+                files_read=result.files_read, seconds=result.seconds,
+            )
+        )  # fmt: skip
+
+    def _differs(self, stats: SessionStats) -> bool:
+        key = json.dumps(metrics.to_json(stats), sort_keys=True)
+        if self._shown.get(stats.session_id) == key:
+            return False
+        self._shown[stats.session_id] = key
+        return True
+
+    def _check_live(self, force: bool = False) -> None:
+        assert self.monitor is not None
+        live = live_sessions(self.monitor.sources.claude_dirs)
+        if force or live != self._live:
+            self._live = live
+            self.post(m.LiveChanged(dict(live)))
+
+    def _detail(self, session_id: str) -> None:
+        monitor = self.monitor
+        assert monitor is not None
+        stats = monitor.index.session(session_id)
+        if stats is None:
+            self.post(m.SessionDetailLoaded(session_id, None))
+            return
+        self.post(
+            m.SessionDetailLoaded(
+                session_id, monitor.view(stats), [_tool_row(t) for t in monitor.index.tool_outputs(session_id, 8)],
+                monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
+                noise_rows(session_id, stats),
+            )
+        )  # fmt: skip
+
+    def _history(self, since: float | None, until: float | None, group_by: str) -> None:
+        monitor = self.monitor
+        assert monitor is not None
+        sessions = monitor.index.sessions(since, until)
+        since_day = datetime.fromtimestamp(since).strftime("%Y-%m-%d") if since is not None else None
+        until_day = datetime.fromtimestamp(until - 1).strftime("%Y-%m-%d") if until is not None else None
+        totals = report.group(sessions, group_by, since_day, until_day) if group_by != "session" else []
+        daily = report.group(sessions, "day", since_day, until_day)
+        self.post(m.HistoryLoaded(since, until, group_by, [monitor.view(s) for s in sessions], totals, daily))
+
+
+def _dedupe(requests: list[_Request]) -> list[_Request]:
+    """Identical queries asked several times while the engine was busy run once."""
+    out: list[_Request] = []
+    seen: set[tuple] = set()
+    for req in reversed(requests):
+        key = (req.kind, tuple(sorted((k, repr(v)) for k, v in req.args.items())))
+        if key not in seen:
+            seen.add(key)
+            out.append(req)
+    return out[::-1]
+
+
+def _tool_row(row: Any) -> m.ToolRow:
+    """The index's row (a tuple or a ``ToolOutput``; ``tokens`` used when it has them)."""
+    if isinstance(row, tuple):
+        return m.ToolRow(*row[:5])
+    return m.ToolRow(row.tool, row.command, row.chars, row.is_error, row.ts, getattr(row, "tokens", None))
+
+
+def noise_rows(session_id: str, stats: SessionStats) -> list[dict] | None:
+    """What the output filter removed in this session (None when the filter log is not available)."""
+    try:
+        from ctxtop.adapters import filter_log
+    except ImportError:
+        return None
+    since = datetime.fromtimestamp(stats.first_ts).strftime("%Y-%m-%d") if stats.first_ts else None
+    try:
+        return [r for r in filter_log.read(since=since) if r.get("session_id") == session_id]
+    except Exception:  # noqa: BLE001 - the noise panel is optional; never break the detail screen
+        return None

@@ -1,0 +1,111 @@
+"""Events the data engine posts to the app: small, past tense, batched (never one per line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from textual.message import Message
+
+from ctxtop.adapters.live_sessions import LiveSession
+from ctxtop.core.report import SessionView, Total
+
+
+@dataclass
+class IndexProgressed(Message):
+    """The first index of a big history is being built."""
+
+    files: int
+    total_files: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass
+class Spend:
+    """Today's and this week's spend (local days, the same buckets as ``ctxtop report daily``)."""
+
+    today: Decimal = Decimal(0)
+    week: Decimal = Decimal(0)
+    day: str = ""
+
+
+@dataclass
+class SessionsUpdated(Message):
+    """Sessions whose numbers changed, as one batch per time window."""
+
+    views: list[SessionView]
+    spend: Spend
+    initial: bool = False
+    """True for the full list (start-up, settings change): the receiver replaces rather than merges."""
+    recent_only: bool = False
+    """No session was active in the window: ``views`` are the most recent ones instead."""
+    files_read: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class LiveChanged(Message):
+    """The set of running Claude Code processes, or what they are doing, changed."""
+
+    live: dict[str, LiveSession]
+
+
+@dataclass(frozen=True)
+class ToolRow:
+    """One large tool output of a session."""
+
+    tool: str
+    command: str
+    chars: int
+    is_error: bool
+    ts: float
+    tokens: int | None = None
+    """Counted tokens when the index has them; the detail shows chars / 4 (marked ~) otherwise."""
+
+
+@dataclass
+class SessionDetailLoaded(Message):
+    session_id: str
+    view: SessionView | None
+    tool_outputs: list[ToolRow] = field(default_factory=list)
+    subagents: list[tuple[str, int, int]] = field(default_factory=list)
+    transcript_path: str | None = None
+    noise: list[dict] | None = None
+
+
+@dataclass
+class SessionPreviewLoaded(Message):
+    """Full stats (with the per-turn series) of the session highlighted on the dashboard."""
+
+    session_id: str
+    view: SessionView | None
+
+
+@dataclass
+class HistoryLoaded(Message):
+    since: float | None
+    until: float | None
+    group_by: str
+    views: list[SessionView]
+    totals: list[Total]
+    daily: list[Total]
+    """Per-day totals of the same range, for the cost chart."""
+
+
+@dataclass
+class EngineFailed(Message):
+    error: str
+
+
+@dataclass
+class NotesLoaded(Message):
+    session_id: str
+    text: str | None
+    pins: list[str]
+    path: str
+
+
+@dataclass
+class SettingsSaved(Message):
+    path: str

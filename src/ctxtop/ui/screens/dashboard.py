@@ -1,0 +1,170 @@
+"""The live dashboard: every session active in the last N hours, newest activity first."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, ProgressBar, Static
+
+from ctxtop.ui import format as fmt
+from ctxtop.ui.messages import IndexProgressed, SessionPreviewLoaded
+from ctxtop.ui.widgets.chart import ColumnChart, Series
+from ctxtop.ui.widgets.gauge import Gauge
+from ctxtop.ui.widgets.session_table import SessionTable
+from ctxtop.ui.widgets.summary import SummaryStrip
+
+AGE_TICK = 30.0
+"""Seconds between re-renders of the "Last" column (and sessions leaving the window) when nothing changes."""
+
+
+class DashboardScreen(Screen):
+    CSS_PATH = "dashboard.tcss"
+    BINDINGS = [
+        Binding("enter", "open", "Detail", priority=False),
+        Binding("n", "notes", "Notes"),
+        Binding("c", "compact", "Compact now"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield Static("ctxtop", id="brand")
+            yield SummaryStrip(id="summary")
+        with Horizontal(id="indexing"):
+            yield Static("Indexing history…", id="indexing-label")
+            yield ProgressBar(id="progress", show_eta=False)
+        yield Static("", id="empty")
+        yield SessionTable(id="sessions")
+        with Vertical(id="preview"):
+            yield Static("", id="preview-title")
+            yield Gauge(id="preview-gauge")
+            yield ColumnChart(id="preview-chart")
+        yield Static("", id="legend")
+        yield Footer()
+
+    preview_id: str | None = None
+    indexing = False
+
+    def on_mount(self) -> None:
+        self.query_one("#indexing").display = False
+        self.query_one("#preview").display = False
+        self.query_one(SessionTable).focus()
+        self.set_interval(AGE_TICK, self.render_rows)
+        self.render_rows()
+
+    def on_resize(self) -> None:
+        if self.query_one(SessionTable).setup_columns(self.size.width):
+            self.render_rows()
+
+    # ------------------------------------------------------------------ data
+
+    def sessions_changed(self, ids: set[str], initial: bool) -> None:
+        self.render_rows()
+        if self.preview_id and (initial or self.preview_id in ids):
+            self.app.engine.request_preview(self.preview_id)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        sid = event.row_key.value if event.row_key is not None else None
+        if sid and sid != self.preview_id:
+            self.preview_id = sid
+            self.app.engine.request_preview(sid)
+
+    def preview_loaded(self, message: SessionPreviewLoaded) -> None:
+        view = message.view
+        if message.session_id != self.preview_id or view is None:
+            return
+        box = self.query_one("#preview")
+        box.display = self.size.height >= 24
+        s = view.stats
+        compactions = len(s.compactions)
+        plural = "" if compactions == 1 else "s"
+        self.query_one("#preview-title", Static).update(
+            f"{fmt.project(s.cwd, 50)} · {s.turns} turns · {compactions} compaction{plural} · "
+            f"cache {fmt.pct(s.cache_share_of_rereads)} of re-reads · Enter: detail"
+        )
+        self.query_one("#preview-gauge", Gauge).view = view
+        turns = s.per_turn
+        self.query_one("#preview-chart", ColumnChart).series = Series(
+            values=[t.context for t in turns],
+            lower=[(t.reread / t.context) if t.context else 0.0 for t in turns],
+            marks=frozenset(i for i, t in enumerate(turns) if t.compacted_before),
+            hline=view.threshold_tokens,
+            hline_label=f"{view.threshold_pct:g}%",
+            top_label=lambda v: fmt.tokens(int(v)),
+            empty_text="No turns yet.",
+        )
+
+    def index_progressed(self, message: IndexProgressed) -> None:
+        box = self.query_one("#indexing")
+        done = message.files >= message.total_files
+        box.display = not done
+        self.indexing = not done
+        self.render_rows()
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(message.bytes_total, 1), progress=message.bytes_done)
+        self.query_one("#indexing-label", Static).update(
+            f"Indexing history: {message.files}/{message.total_files} files, "
+            f"{message.bytes_done / 1e6:.1f}/{message.bytes_total / 1e6:.1f} MB"
+        )
+
+    def render_rows(self) -> None:
+        app = self.app
+        table = self.query_one(SessionTable)
+        table.setup_columns(self.size.width or app.size.width)
+        now = app.clock()
+        views = app.dashboard_views()
+        rows = [
+            (
+                v.stats.session_id,
+                table.cells(v, app.live.get(v.stats.session_id), app.badges_for(v), now),
+            )
+            for v in views
+        ]
+        table.show(rows)
+        summary = self.query_one(SummaryStrip)
+        summary.spend = app.spend
+        summary.active = (
+            0 if app.recent_only else sum(1 for v in views if (v.stats.last_ts or 0) >= app._cutoff())
+        )
+        summary.live = len(app.live)
+        summary.daily_budget = float(app.config.get("budgets.daily_usd"))
+        hours = app.config.get("ui.active_hours")
+        empty = self.query_one("#empty", Static)
+        legend = self.query_one("#legend", Static)
+        if self.indexing and not views:
+            note = "Indexing your history for the first time: sessions appear as soon as it is done."
+        elif not app.loaded:
+            note = "Reading the index…"
+        elif not views:
+            note = "No sessions yet. Run `ctxtop doctor` to see where ctxtop looks for transcripts."
+        elif app.recent_only:
+            note = f"No session active in the last {hours:g} h: showing the most recent ones."
+        else:
+            note = ""
+        empty.update(note)
+        empty.display = bool(note)
+        legend.update(
+            f"┃ {app.config.threshold:g}% threshold  ┇ Claude Code compacts  ● busy ◆ waiting ○ idle  "
+            f"▲ alert  · last {hours:g} h"
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    def current_session(self) -> str | None:
+        return self.query_one(SessionTable).selected_session
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.open_detail(event.row_key.value)
+
+    def action_open(self) -> None:
+        sid = self.current_session()
+        if sid:
+            self.app.open_detail(sid)
+
+    def action_notes(self) -> None:
+        self.app.open_notes(self.current_session())
+
+    def action_compact(self) -> None:
+        self.app.compact_now(self.current_session())

@@ -1,0 +1,255 @@
+"""One session in depth: fill gauge, context per turn, spend, cache health, noisy tool outputs, subagents."""
+
+from __future__ import annotations
+
+import time
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ctxtop.core.filters.tokens import estimate_tokens
+from ctxtop.core.report import SessionView
+from ctxtop.ui import format as fmt
+from ctxtop.ui.messages import SessionDetailLoaded
+from ctxtop.ui.widgets.chart import ColumnChart, Series
+from ctxtop.ui.widgets.gauge import Gauge
+
+
+def _clock(ts: float | None) -> str:
+    return time.strftime("%m-%d %H:%M", time.localtime(ts)) if ts else "-"
+
+
+def _command(command: str, width: int, cwd: str | None) -> str:
+    """One line; paths relative to the session's cwd; a path keeps its end (the file name), a command its start."""
+    text = " ".join(command.split()) or "-"
+    if cwd:
+        text = text.replace(cwd.rstrip("/") + "/", "")
+    if len(text) <= width:
+        return text
+    if "/" in text and " " not in text:
+        return "…" + text[-(width - 1) :]
+    return text[: width - 1] + "…"
+
+
+def _table(title: str, *columns: str, right: tuple[int, ...] = (), flex: int = 0) -> Table:
+    """A borderless table filling its panel under a bold title; column ``flex`` takes the spare width."""
+    table = Table(box=None, title=title, title_justify="left", title_style="bold", header_style="dim", show_header=any(columns),
+                  pad_edge=False, padding=(0, 1), expand=True)  # fmt: skip
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="right" if i in right else "left", no_wrap=True, overflow="ellipsis",
+                         ratio=1 if i == flex else None)  # fmt: skip
+    return table
+
+
+RELOAD_EVERY = 2.0
+CHART_TITLE = "Context per turn · dark: re-read · light: new · ◆ compaction · ╌ threshold"
+
+
+class DetailScreen(Screen):
+    CSS_PATH = "detail.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("n", "notes", "Notes"),
+        Binding("c", "compact", "Compact now"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.message: SessionDetailLoaded | None = None
+        self._last_request = 0.0
+        self._reload_pending = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="title")
+        with VerticalScroll(id="body"):
+            yield Gauge(id="gauge")
+            yield Static(CHART_TITLE, classes="section-title", id="chart-title")
+            yield ColumnChart(id="chart")
+            with Horizontal(id="columns"):
+                with Vertical(id="left"):
+                    yield Static(id="spend", classes="panel")
+                    yield Static(id="cache", classes="panel")
+                with Vertical(id="right"):
+                    yield Static(id="tools", classes="panel")
+                    yield Static(id="subagents", classes="panel")
+                    yield Static(id="compactions", classes="panel")
+            yield Static(id="noise", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#noise").display = False
+        self._request()
+
+    # ------------------------------------------------------------------ data
+
+    def sessions_changed(self, ids: set[str], initial: bool) -> None:
+        if not (initial or self.session_id in ids) or self._reload_pending:
+            return
+        # The detail re-reads the session's files for its tool outputs: at most every RELOAD_EVERY seconds.
+        wait = self._last_request + RELOAD_EVERY - time.monotonic()
+        if wait <= 0:
+            self._request()
+        else:
+            self._reload_pending = True
+            self.set_timer(wait, self._request)
+
+    def _request(self) -> None:
+        self._reload_pending = False
+        self._last_request = time.monotonic()
+        self.app.engine.request_detail(self.session_id)
+
+    def detail_loaded(self, message: SessionDetailLoaded) -> None:
+        if message.session_id != self.session_id:
+            return
+        self.message = message
+        view = message.view
+        if view is None:
+            self.query_one("#title", Static).update(f"Session {self.session_id} is not in the index.")
+            return
+        self.query_one("#title", Static).update(self._title(view))
+        self.query_one(Gauge).view = view
+        self.query_one(ColumnChart).series = self._series(view)
+        self.query_one("#spend", Static).update(self._spend(view))
+        self.query_one("#cache", Static).update(self._cache(view))
+        self.query_one("#tools", Static).update(self._tools(message))
+        self.query_one("#subagents", Static).update(self._subagents(message))
+        self.query_one("#compactions", Static).update(self._compactions(view))
+        noise = self.query_one("#noise", Static)
+        noise.display = bool(message.noise)
+        if message.noise:
+            noise.update(self._noise(message.noise))
+
+    def _title(self, view: SessionView) -> Text:
+        s = view.stats
+        live = self.app.live.get(s.session_id)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(fmt.project(s.cwd, 60), "bold")
+        text.append(f"  {fmt.model(s.context_model or (s.models[0] if s.models else None))}")
+        if s.git_branch:
+            text.append(f"  ⎇ {s.git_branch}")
+        text.append(f"  {s.session_id[:8]}")
+        if live is not None:
+            text.append(f"  ● {live.status} (pid {live.pid})")
+        text.append(
+            f"  {s.turns} turns · {s.requests} requests · last {fmt.age(self.app.clock() - (s.last_ts or 0))} ago"
+        )
+        return text
+
+    def _series(self, view: SessionView) -> Series:
+        turns = view.stats.per_turn
+        return Series(
+            values=[t.context for t in turns],
+            lower=[(t.reread / t.context) if t.context else 0.0 for t in turns],
+            marks=frozenset(i for i, t in enumerate(turns) if t.compacted_before),
+            hline=view.threshold_tokens,
+            hline_label=f"{view.threshold_pct:g}%",
+            top_label=lambda v: fmt.tokens(int(v)),
+            labels=[time.strftime("%H:%M", time.localtime(t.ts)) for t in turns],
+            empty_text="No main-chain turns yet.",
+        )
+
+    def _spend(self, view: SessionView) -> Table:
+        s = view.stats
+        c = s.cost
+        t = s.tokens
+        table = _table("Spend", "", "USD", "tokens", right=(1, 2))
+        for label, usd, tok in (
+            ("input", c.input, t.input), ("output", c.output, t.output), ("cache read", c.cache_read, t.cache_read),
+            ("cache write 5m", c.cache_write_5m, t.cache_write_5m), ("cache write 1h", c.cache_write_1h, t.cache_write_1h),
+        ):  # fmt: skip
+            table.add_row(label, fmt.usd(usd, 4 if usd and usd < 1 else 2), fmt.tokens(tok))
+        table.add_row("web search", fmt.usd(c.web_search), f"{s.web_search} req")
+        table.add_row(Text("total", "bold"), Text(fmt.usd(s.cost_usd), "bold"), fmt.tokens(t.total))
+        if s.subagent_tokens.total:
+            table.add_row(
+                "  of which subagents", fmt.usd(s.subagent_cost), fmt.tokens(s.subagent_tokens.total)
+            )
+        if s.unknown_models:
+            table.add_row("unpriced", ", ".join(s.unknown_models), fmt.tokens(s.unknown_cost_tokens.total))
+        burn = fmt.usd(s.burn_usd_per_hour) + "/h" if s.burn_usd_per_hour else "-"
+        table.add_row("burn rate", burn, f"{s.active_seconds / 60:.0f} min active")
+        return table
+
+    def _cache(self, view: SessionView) -> Table:
+        s = view.stats
+        table = _table("Cache health", "", "", right=(1,))
+        table.add_row("re-read share of prompts", fmt.pct(s.reread_ratio))
+        table.add_row("cache share of re-reads", fmt.pct(s.cache_share_of_rereads))
+        table.add_row("cache-miss cost", fmt.usd(s.cache_miss_cost, 4 if s.cache_miss_cost < 1 else 2))
+        table.add_row("expiries after idle gaps", str(len(s.expiries)))
+        for e in sorted(s.expiries, key=lambda e: -e.extra_cost)[:3]:
+            table.add_row(f"  {_clock(e.ts)} after {fmt.age(e.idle_seconds)} idle",
+                          f"+{fmt.usd(e.extra_cost, 4 if e.extra_cost < 1 else 2)}")  # fmt: skip
+        return table
+
+    def _tools(self, message: SessionDetailLoaded) -> Table | Text:
+        if not message.tool_outputs:
+            return Text("No tool outputs recorded.", "dim")
+        table = _table("Largest tool outputs", "tool", "command or file", "tokens", right=(2,), flex=1)
+        width = max(20, self.size.width // 2 - 24)
+        cwd = message.view.stats.cwd if message.view else None
+        for row in message.tool_outputs:
+            label = Text(row.tool + (" ✗" if row.is_error else ""))
+            tokens = (
+                fmt.tokens(row.tokens)
+                if row.tokens is not None
+                else "~" + fmt.tokens(estimate_tokens(row.chars))
+            )
+            table.add_row(label, _command(row.command, width, cwd), tokens)
+        return table
+
+    def _subagents(self, message: SessionDetailLoaded) -> Table | Text:
+        if not message.subagents:
+            return Text("No subagents.", "dim")
+        table = _table("Subagents", "chain", "requests", "tokens", right=(1, 2))
+        for chain, requests, tokens in message.subagents:
+            table.add_row(chain, str(requests), fmt.tokens(tokens or 0))
+        return table
+
+    def _compactions(self, view: SessionView) -> Table | Text:
+        if not view.stats.compactions:
+            return Text("No compactions.", "dim")
+        table = _table("Compactions", "when", "trigger", "before → after", right=(2,))
+        for c in view.stats.compactions:
+            table.add_row(
+                _clock(c.ts), c.trigger, f"{fmt.tokens(c.pre_tokens)} → {fmt.tokens(c.post_tokens)}"
+            )
+        return table
+
+    def _noise(self, rows: list[dict]) -> Table:
+        table = _table(
+            "Noise removed by the output filter", "command", "raw", "kept", "saved", right=(1, 2, 3)
+        )
+        for r in sorted(rows, key=lambda r: -(r.get("raw_tokens") or 0))[:8]:
+            raw, kept = r.get("raw_tokens") or 0, r.get("filtered_tokens") or 0
+            saved = f"{(raw - kept) / raw * 100:.0f}%" if raw else "-"
+            table.add_row(str(r.get("command") or "?")[:60], fmt.tokens(raw), fmt.tokens(kept), saved)
+        total_raw = sum(r.get("raw_tokens") or 0 for r in rows)
+        total_kept = sum(r.get("filtered_tokens") or 0 for r in rows)
+        table.add_row(Text(f"{len(rows)} outputs", "bold"), fmt.tokens(total_raw), fmt.tokens(total_kept),
+                      f"{(total_raw - total_kept) / total_raw * 100:.0f}%" if total_raw else "-")  # fmt: skip
+        return table
+
+    # ------------------------------------------------------------------ actions
+
+    def current_session(self) -> str:
+        return self.session_id
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self._request()
+
+    def action_notes(self) -> None:
+        self.app.open_notes(self.session_id)
+
+    def action_compact(self) -> None:
+        self.app.compact_now(self.session_id)

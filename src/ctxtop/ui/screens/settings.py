@@ -1,0 +1,183 @@
+"""Settings, built from ``ctxtop.adapters.config.SCHEMA``: one row per setting, saved on Enter or on leaving
+the field, applied live. Also: install ctxtop's compaction settings and hooks into Claude Code."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+
+from ctxtop.adapters.config import SCHEMA, Setting, coerce
+
+
+def widget_id(setting: Setting) -> str:
+    return "set-" + setting.key.replace(".", "-")
+
+
+def shown(setting: Setting, value: Any) -> str:
+    if setting.kind == "paths":
+        return ", ".join(value or [])
+    if setting.kind == "float":
+        return f"{float(value):g}"
+    return "" if value is None else str(value)
+
+
+class SettingsScreen(Screen):
+    CSS_PATH = "settings.tcss"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("i", "install", "Install into Claude Code")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Settings · saved to config.toml in ctxtop's config dir, applied at once", id="title")
+        with VerticalScroll(id="form"):
+            for setting in SCHEMA:
+                with Horizontal(classes="setting"):
+                    with Vertical(classes="label-box"):
+                        yield Label(setting.title, classes="setting-title")
+                        yield Static(setting.help, classes="setting-help", id=widget_id(setting) + "-help")
+                    yield self._editor(setting)
+            with Horizontal(classes="setting"):
+                with Vertical(classes="label-box"):
+                    yield Label("Claude Code", classes="setting-title")
+                    yield Static("Merge ctxtop's compaction env and note hooks into Claude Code's settings.json "
+                                 "(shows the diff first; same as `ctxtop claude install`).",
+                                 classes="setting-help")  # fmt: skip
+                yield Button("Install…", id="install", variant="primary", compact=True)
+        yield Static("", id="saved")
+        yield Footer()
+
+    def _editor(self, setting: Setting) -> Widget:
+        value = self.app.config.get(setting.key)
+        wid = widget_id(setting)
+        if setting.kind == "choice":
+            options = self._choices(setting)
+            return Select([(o, o) for o in options], value=value if value in options else Select.NULL, id=wid,
+                          allow_blank=False, classes="editor", compact=True)  # fmt: skip
+        if setting.kind == "bool":
+            return Switch(value=bool(value), id=wid, classes="editor")
+        restrict = r"[0-9.]*" if setting.kind in ("float", "int") else None
+        return Input(shown(setting, value), id=wid, restrict=restrict, classes="editor", compact=True,
+                     placeholder="default" if setting.kind in ("paths", "str") else "")  # fmt: skip
+
+    def _choices(self, setting: Setting) -> list[str]:
+        if setting.key == "ui.theme":
+            return sorted(self.app.available_themes)
+        return list(setting.choices)
+
+    # ------------------------------------------------------------------ saving
+
+    def _setting_for(self, widget: Widget) -> Setting | None:
+        for setting in SCHEMA:
+            if widget.id == widget_id(setting):
+                return setting
+        return None
+
+    def _apply(self, widget: Widget, raw: Any) -> None:
+        setting = self._setting_for(widget)
+        if setting is None:
+            return
+        help_line = self.query_one(f"#{widget_id(setting)}-help", Static)
+        try:
+            value = coerce(setting, raw)
+        except ValueError as exc:
+            help_line.update(str(exc))
+            help_line.add_class("error")
+            self.notify(str(exc), severity="error", timeout=6)
+            return
+        help_line.update(setting.help)
+        help_line.remove_class("error")
+        if value != self.app.config.get(setting.key):
+            self.app.save_setting(setting.key, value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._apply(event.input, event.value)
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        self._apply(event.input, event.value)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self._apply(event.select, event.value)
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        self._apply(event.switch, event.value)
+
+    def settings_saved(self, path: str) -> None:
+        self.query_one("#saved", Static).update(f"Saved to {path}")
+
+    def sessions_changed(self, _ids: set[str], _initial: bool) -> None:
+        # A theme switched from the palette shows here too; guard so it is not saved back as an edit.
+        select = self.query_one("#set-ui-theme", Select)
+        if select.value != self.app.theme and self.app.theme in self.app.available_themes:
+            with self.prevent(Select.Changed):
+                select.value = self.app.theme
+
+    # ------------------------------------------------------------------ Claude Code install
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "install":
+            self.action_install()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def _install_args(self, dry_run: bool) -> argparse.Namespace:
+        dirs = self.app.claude_dirs
+        settings = str(Path(dirs[0]).expanduser() / "settings.json") if dirs else None
+        return argparse.Namespace(
+            scope="user", settings=settings, statusline=False, filter=None, no_compaction=False,
+            threshold=self.app.config.threshold, window=None, dry_run=dry_run,
+        )  # fmt: skip
+
+    def action_install(self) -> None:
+        self._run_install(dry_run=True)
+
+    @work(thread=True, group="install", exclusive=True)
+    def _run_install(self, dry_run: bool) -> None:
+        try:
+            from ctxtop.commands import claude
+        except ImportError:
+            self.app.call_from_thread(self.notify, "`ctxtop claude install` is not available in this build.",
+                                      severity="error")  # fmt: skip
+            return
+        out, err = io.StringIO(), io.StringIO()
+        # The CLI's own function, so the TUI and `ctxtop claude install` can never disagree.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = claude.install(self._install_args(dry_run))
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                code = 1
+                err.write(str(exc))
+        self.app.call_from_thread(self._install_done, dry_run, code, out.getvalue(), err.getvalue())
+
+    def _install_done(self, dry_run: bool, code: int, out: str, err: str) -> None:
+        from ctxtop.ui.screens.confirm import ConfirmScreen
+
+        if code != 0:
+            self.notify((err or out).strip() or "install failed", severity="error", timeout=12)
+            return
+        if not dry_run:
+            self.notify(out.strip(), title="Installed into Claude Code", timeout=15)
+            return
+        if out.startswith("no change"):
+            self.notify(
+                out.strip() + "\n" + err.replace("dry run: nothing written. ", "").strip(), timeout=10
+            )
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run_install(dry_run=False)
+
+        body = out + "\n" + err.replace("dry run: nothing written. ", "")
+        self.app.push_screen(ConfirmScreen("Apply this change to Claude Code's settings?", body, "Install"),
+                             confirmed)  # fmt: skip

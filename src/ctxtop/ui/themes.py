@@ -1,0 +1,83 @@
+"""Themes are data: one TOML file per theme (Theme fields + a ``[variables]`` table), validated at load.
+
+Bundled themes live in ``themes/`` at the repository root in development and in ``ctxtop/themes`` inside the
+installed wheel; user themes in ``<config dir>/themes/*.toml`` come after them (same name: the user's wins).
+A broken file is collected as a problem and skipped, so one typo never costs the user every other theme.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+from textual.color import Color, ColorParseError
+from textual.theme import Theme
+
+import ctxtop
+
+COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground", "background",
+                "surface", "panel", "boost")  # fmt: skip
+ALLOWED = {f.name for f in fields(Theme)}
+
+
+def bundled_theme_dir() -> Path | None:
+    package = Path(ctxtop.__file__).resolve().parent
+    for candidate in (package / "themes", package.parents[1] / "themes"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def theme_from_toml(path: Path) -> Theme:
+    """Build one theme; raises ValueError with a message for people."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read it: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - ALLOWED)
+    if unknown:
+        raise ValueError(f"unknown keys: {', '.join(unknown)}")
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("name must be text")
+    if not isinstance(data.get("primary"), str):
+        raise ValueError("primary colour is required")
+    for key in COLOR_FIELDS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"{key} must be a colour string")
+        try:
+            Color.parse(value)
+        except ColorParseError:
+            raise ValueError(f"{key}: {value!r} is not a colour") from None
+    variables = data.get("variables", {})
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        raise ValueError("[variables] must map names to strings")
+    if "dark" in data and not isinstance(data["dark"], bool):
+        raise ValueError("dark must be true or false")
+    try:
+        return Theme(**data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def load_themes(dirs: list[Path | None]) -> tuple[list[Theme], list[str]]:
+    """Every theme in ``dirs`` (in order) and one problem line per broken file."""
+    themes: dict[str, Theme] = {}
+    problems: list[str] = []
+    for folder in dirs:
+        if folder is None or not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                theme = theme_from_toml(path)
+            except ValueError as exc:
+                problems.append(f"{path}: {exc}")
+                continue
+            themes[theme.name] = theme
+    return list(themes.values()), problems

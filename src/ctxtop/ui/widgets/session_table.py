@@ -1,0 +1,139 @@
+"""The dashboard's table: one row per session, newest activity first, updated in place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+
+from ctxtop.adapters.live_sessions import LiveSession
+from ctxtop.core.report import SessionView
+from ctxtop.ui import format as fmt
+from ctxtop.ui.widgets.gauge import GAUGE_CSS, gauge_cells, gauge_component_classes, gauge_text
+
+LIVE_GLYPHS = {"busy": "●", "waiting": "◆", "idle": "○"}
+BADGE_GLYPH = "▲"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    project: int
+    model: int
+    bar: int
+
+    @classmethod
+    def for_width(cls, width: int) -> Layout:
+        # Fixed columns: status 2, re-read 7, cost 8, burn 7, last 4; 8 columns x 2 cells of padding.
+        free = max(width - 2 - 7 - 8 - 7 - 4 - 16 - 2, 30)
+        model = 10 if free >= 60 else 9
+        bar = max(10, min(40, int((free - model) * 0.36)))
+        project = max(free - model - bar - 5, 10)
+        if project > 48:
+            # Wide screens: a longer path is not more useful, a longer gauge is.
+            bar = min(bar + project - 48, 60)
+            project = 48
+        return cls(project=project, model=model, bar=bar)
+
+
+class SessionTable(DataTable):
+    COMPONENT_CLASSES = gauge_component_classes() | {
+        "sessions--busy", "sessions--waiting", "sessions--idle", "sessions--badge", "sessions--dim",
+        "sessions--warn", "sessions--over",
+    }  # fmt: skip
+    DEFAULT_CSS = """
+    SessionTable > .sessions--busy { color: $success; }
+    SessionTable > .sessions--waiting { color: $warning; }
+    SessionTable > .sessions--idle { color: $secondary; }
+    SessionTable > .sessions--badge { color: $error; text-style: bold; }
+    SessionTable > .sessions--dim { color: $secondary; }
+    SessionTable > .sessions--warn { color: $warning; }
+    SessionTable > .sessions--over { color: $error; text-style: bold; }
+    """ + GAUGE_CSS.format(name="SessionTable")
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(
+            cursor_type="row", zebra_stripes=False, cursor_foreground_priority="renderable", **kwargs
+        )
+        self.layout_spec = Layout.for_width(100)
+        self._order: list[str] = []
+
+    def style_for(self, role: str) -> Style:
+        name = f"gauge--{role}" if f"gauge--{role}" in self.COMPONENT_CLASSES else f"sessions--{role}"
+        return self.get_component_rich_style(name, partial=True)
+
+    def setup_columns(self, width: int) -> bool:
+        spec = Layout.for_width(width)
+        if spec == self.layout_spec and self.columns:
+            return False
+        self.layout_spec = spec
+        self.clear(columns=True)
+        self._order = []
+        for key, label, w in (
+            ("status", "", 2), ("project", "Project", spec.project), ("model", "Model", spec.model),
+            ("context", "Context", spec.bar + 5), ("reread", "Re-read", 7), ("cost", "Cost", 8),
+            ("burn", "Burn/h", 7), ("last", "Last", 4),
+        ):  # fmt: skip
+            self.add_column(Text(label, justify="right" if key in ("reread", "cost", "burn", "last") else "left"),
+                            key=key, width=w)  # fmt: skip
+        return True
+
+    def cells(
+        self, view: SessionView, live: LiveSession | None, badges: list[str], now: float
+    ) -> dict[str, Text]:
+        s = view.stats
+        spec = self.layout_spec
+        style = self.style_for
+        status = Text(no_wrap=True)
+        if live is not None:
+            role = live.status if live.status in LIVE_GLYPHS else "busy"
+            status.append(LIVE_GLYPHS.get(live.status, "●"), style(role))
+        else:
+            status.append(" ")
+        status.append(BADGE_GLYPH if badges else " ", style("badge"))
+        bar = gauge_text(gauge_cells(view, spec.bar), style)
+        level_role = "over" if "threshold" in badges else None
+        bar.append(f" {fmt.pct(view.fill):>4}", style(level_role) if level_role else Style())
+        cost_role = "over" if "budget" in badges else None
+        cost = Text(fmt.usd(s.cost_usd), style(cost_role) if cost_role else Style(), justify="right")
+        last = Text(fmt.age(now - s.last_ts) if s.last_ts else "-", style("dim"), justify="right")
+        return {
+            "status": status,
+            "project": Text(fmt.project(s.cwd, spec.project), no_wrap=True, overflow="ellipsis"),
+            "model": Text(
+                fmt.model(s.context_model or (s.models[0] if s.models else None))[: spec.model], style("dim")
+            ),  # fmt: skip
+            "context": bar,
+            "reread": Text(fmt.pct(s.reread_ratio), justify="right"),
+            "cost": cost,
+            "burn": Text(
+                fmt.usd(s.burn_usd_per_hour) if s.burn_usd_per_hour else "-", style("dim"), justify="right"
+            ),  # fmt: skip
+            "last": last,
+        }
+
+    def show(self, rows: list[tuple[str, dict[str, Text]]]) -> None:
+        """Show ``rows`` (key, cells) in this order, updating cells in place when the order is unchanged."""
+        order = [key for key, _ in rows]
+        if order == self._order:
+            for key, cells in rows:
+                for column, value in cells.items():
+                    self.update_cell(key, column, value)
+            return
+        selected = self._selected_key()
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells.values(), key=key)
+        self._order = order
+        if selected in order:
+            self.move_cursor(row=order.index(selected), animate=False)
+
+    def _selected_key(self) -> str | None:
+        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+            return None
+        return self._order[self.cursor_row]
+
+    @property
+    def selected_session(self) -> str | None:
+        return self._selected_key()

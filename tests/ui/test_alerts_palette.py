@@ -1,0 +1,63 @@
+"""Alerts while running (notification + row badge), the command palette's entries and the `?` key."""
+
+from __future__ import annotations
+
+from ctxtop.ui.widgets.session_table import SessionTable
+from tests.ui.conftest import World, loaded, wait_for
+
+SID = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+
+
+async def test_crossing_the_threshold_alerts_once_and_badges_the_row(world: World) -> None:
+    world.write_config("[compaction]\nthreshold = 20\n")
+    path = next(world.claude.glob(f"projects/*/{SID}.jsonl"))
+    lines = path.read_bytes().splitlines(keepends=True)
+    cut = 12
+    path.write_bytes(b"".join(lines[:cut]))
+    app = world.app(watch=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        before = app.views[SID]
+        assert before.stats.context_tokens < before.threshold_tokens
+        table = app.screen.query_one(SessionTable)
+        assert "▲" not in table.get_row(SID)[0].plain
+        with path.open("ab") as fh:
+            fh.write(b"".join(lines[cut:]))
+        await wait_for(pilot, lambda: app.views[SID].stats.turns > before.stats.turns)
+        await pilot.pause()
+        assert app.views[SID].stats.context_tokens >= app.views[SID].threshold_tokens
+        crossed = [m for m in app.alert_log if "passed the 20% compaction threshold" in m]
+        assert len(crossed) == 1
+        assert any("passed the 20%" in n.message for n in app._notifications)
+        assert "▲" in table.get_row(SID)[0].plain
+
+
+async def test_palette_has_every_action_and_question_mark_shows_keys(world: World) -> None:
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for title in ("Dashboard", "History", "Settings", "Re-index", "Keys", "Session detail", "Notes",
+                      "Compact now", "Theme: light", "Theme: high-contrast"):  # fmt: skip
+            assert title in titles, title
+        await pilot.press("question_mark")
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        assert not app.screen.query("HelpPanel")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+        await pilot.press(*"history", "enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+
+
+def test_core_and_adapters_never_import_textual() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ctxtop.core.report, ctxtop.adapters.watcher, ctxtop.adapters.tmux, "
+        "ctxtop.adapters.live_sessions, ctxtop.adapters.monitor, ctxtop.ui.alerts, ctxtop.ui.format; "
+        "print('textual' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
