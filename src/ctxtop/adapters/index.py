@@ -105,6 +105,8 @@ class ToolOutput:
     chars: int
     is_error: bool
     ts: float
+    tokens: int | None = None
+    """tiktoken's count of what the model received (None when no encoding could be loaded)."""
 
 
 @dataclass(slots=True)
@@ -661,16 +663,15 @@ class Index:
                                     results[fact.tool_use_id] = fact
             except OSError:
                 continue
+        from ctxtop.core.filters.tokens import count_tokens
+
         out = []
-        for tid, res in results.items():
-            use = uses.get(tid)
-            out.append(
-                ToolOutput(
-                    use.name if use else "?", use.command if use else "", res.chars, res.is_error, res.ts
-                )
-            )
-        out.sort(key=lambda t: -t.chars)
-        return out[:limit]
+        for res in sorted(results.values(), key=lambda r: -r.chars)[:limit]:
+            use = uses.get(res.tool_use_id)
+            # Transcripts carry no usage for tool results: count what the model received with tiktoken.
+            tool, command = (use.name, use.command) if use else ("?", "")
+            out.append(ToolOutput(tool, command, res.chars, res.is_error, res.ts, count_tokens(res.text)))
+        return out
 
     def subagents(self, session_id: str) -> list[tuple[str, int, int]]:
         """(chain, requests, billed tokens) of every non-main chain of a session."""

@@ -65,6 +65,8 @@ class ToolResult:
     chars: int
     is_error: bool
     ts: float
+    text: str = ""
+    """What the model received (for outputs Claude Code persisted to a file, its 2 KB preview)."""
 
 
 @dataclass(slots=True)
@@ -88,20 +90,21 @@ def parse_ts(value: Any) -> float | None:
         return None
 
 
-def _content_chars(content: Any) -> int:
+def content_text(content: Any) -> str:
+    """The text of a tool_result's content (a string, or a list of text blocks)."""
     if isinstance(content, str):
-        return len(content)
+        return content
     if isinstance(content, list):
-        total = 0
+        parts = []
         for item in content:
             if isinstance(item, dict):
                 text = item.get("text")
                 if isinstance(text, str):
-                    total += len(text)
+                    parts.append(text)
             elif isinstance(item, str):
-                total += len(item)
-        return total
-    return 0
+                parts.append(item)
+        return "".join(parts)
+    return ""
 
 
 def tool_command(name: str, tool_input: Any) -> str:
@@ -183,13 +186,10 @@ def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
                 if isinstance(block, dict) and block.get("type") == "tool_result":
                     tid = block.get("tool_use_id")
                     if isinstance(tid, str):
+                        text = content_text(block.get("content"))
                         out.append(
                             ToolResult(
-                                ctx.session_id,
-                                tid,
-                                _content_chars(block.get("content")),
-                                block.get("is_error") is True,
-                                ts,
+                                ctx.session_id, tid, len(text), block.get("is_error") is True, ts, text
                             )
                         )
     elif kind == "system" and obj.get("subtype") == "compact_boundary":

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters.config import Config
+from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession, live_sessions
 from ctxtop.adapters.monitor import Monitor
 from ctxtop.adapters.watcher import Watcher
@@ -363,11 +364,8 @@ def _dedupe(requests: list[_Request]) -> list[_Request]:
     return out[::-1]
 
 
-def _tool_row(row: Any) -> m.ToolRow:
-    """The index's row (a tuple or a ``ToolOutput``; ``tokens`` used when it has them)."""
-    if isinstance(row, tuple):
-        return m.ToolRow(*row[:5])
-    return m.ToolRow(row.tool, row.command, row.chars, row.is_error, row.ts, getattr(row, "tokens", None))
+def _tool_row(row: ToolOutput) -> m.ToolRow:
+    return m.ToolRow(row.tool, row.command, row.chars, row.is_error, row.ts, row.tokens)
 
 
 def noise_rows(session_id: str, stats: SessionStats) -> list[dict] | None:
