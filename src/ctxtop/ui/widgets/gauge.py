@@ -130,7 +130,9 @@ class Gauge(Widget):
             text.append(COMPACT, self._style("compact"))
             text.append(f" Claude Code compacts at {fmt.tokens(view.compaction.compact_at)}  ", dim)
         else:
-            text.append(f"Claude Code: {view.compaction.reason or 'no proactive compaction'}  ", dim)
+            # The full reason is long (see `ctxtop doctor`); a legend line has room for the gist only.
+            gist = "auto-compact off" if not view.compaction.enabled else "no proactive compaction"
+            text.append(f"Claude Code: {gist}  ", dim)
         room = view.room_before_compaction
         if room is not None and view.window:
             style = self._style("fill-over" if room <= 0 else "fill-ok")
