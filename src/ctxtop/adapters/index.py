@@ -666,12 +666,14 @@ class Index:
         from ctxtop.core.filters.tokens import count_tokens
 
         out = []
-        for res in sorted(results.values(), key=lambda r: -r.chars)[:limit]:
+        # Characters pick the candidates (tokenising everything would be slow), tokens decide the order.
+        for res in sorted(results.values(), key=lambda r: -r.chars)[: limit * 3]:
             use = uses.get(res.tool_use_id)
             # Transcripts carry no usage for tool results: count what the model received with tiktoken.
             tool, command = (use.name, use.command) if use else ("?", "")
             out.append(ToolOutput(tool, command, res.chars, res.is_error, res.ts, count_tokens(res.text)))
-        return out
+        out.sort(key=lambda t: -(t.tokens if t.tokens is not None else t.chars // 4))
+        return out[:limit]
 
     def subagents(self, session_id: str) -> list[tuple[str, int, int]]:
         """(chain, requests, billed tokens) of every non-main chain of a session."""
