@@ -6,12 +6,16 @@ so that a hook or the statusline never pays for Textual, watchdog or the Anthrop
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 from ctxtop import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 HOOK_EVENTS = ("pre-compact", "session-start", "post-tool-use", "pre-tool-use")
 
@@ -37,6 +41,8 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # here, not at the top: hooks and the statusline never build the parser
+
     common = argparse.ArgumentParser(add_help=False)
     _common(common)
     parser = argparse.ArgumentParser(
@@ -136,13 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fast_args(argv: Sequence[str]) -> argparse.Namespace | None:
-    """Hooks and the statusline run on every model turn: skip building the full parser for them."""
+def _fast_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """Hooks and the statusline run on every model turn: skip argparse (import and parser) for them."""
     if len(argv) == 2 and argv[0] == "hook" and argv[1] in HOOK_EVENTS:
-        return argparse.Namespace(command="hook", event=argv[1], handler="hook:run")
+        return SimpleNamespace(command="hook", event=argv[1], handler="hook:run")
     if argv[:1] == ["statusline"] and all(a.startswith("--cache-dir=") for a in argv[1:]):
         cache = argv[1].split("=", 1)[1] if len(argv) > 1 else None
-        return argparse.Namespace(
+        return SimpleNamespace(
             command="statusline", handler="statusline:run", cache_dir=cache, claude_dir=None, api_logs=None
         )
     return None

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from ctxtop.core.compaction import (
     CompactionInfo,
@@ -21,6 +20,10 @@ from ctxtop.core.compaction import (
     effective_compaction,
     reconcile_with_observed,
 )
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 RELEVANT_ENV = (
     "CLAUDE_CODE_AUTO_COMPACT_WINDOW",

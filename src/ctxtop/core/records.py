@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ctxtop.core.usage import Usage, parse_usage
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 MAIN = "main"
 
