@@ -220,3 +220,35 @@ def test_report_json_contract(tmp_path: Path, corpus: Path, monkeypatch: pytest.
                              "cache_write_1h": 26919}  # fmt: skip
     assert row["context_window"] == 200000 and row["compact_at_tokens"] == 167000
     assert row["fill"] == pytest.approx(row["context_tokens"] / 200000, abs=1e-6)
+
+
+def test_report_csv_and_group_reports_agree_with_sessions(tmp_path: Path, corpus: Path, capsys) -> None:
+    import csv
+    import io
+
+    from ctxtop.cli import main
+
+    common = [
+        "--claude-dir",
+        str(corpus / "claude"),
+        "--claude-dir",
+        str(corpus / "public"),
+        "--cache-dir",
+        str(tmp_path),
+    ]
+    assert main(["report", "sessions", "--json", *common]) == 0
+    sessions = json.loads(capsys.readouterr().out)
+    assert main(["report", "sessions", "--csv", *common]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["session_id"] for r in rows] == [s["session_id"] for s in sessions]
+    assert [int(r["tokens.cache_read"]) for r in rows] == [s["tokens"]["cache_read"] for s in sessions]
+    total = sum(Decimal(s["cost_usd"]) for s in sessions)
+    for report in ("daily", "projects", "models"):
+        assert main(["report", report, "--json", *common]) == 0
+        groups = json.loads(capsys.readouterr().out)
+        assert sum(Decimal(g["cost_usd"]) for g in groups) == total, report
+        assert sum(g["requests"] for g in groups) == sum(s["requests"] for s in sessions), report
+    # --since/--until are inclusive local days.
+    assert main(["report", "daily", "--json", "--since", "2026-02-10", "--until", "2026-02-12", *common]) == 0
+    days = [g["date"] for g in json.loads(capsys.readouterr().out)]
+    assert days and all("2026-02-09" < d < "2026-02-13" for d in days)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from typing import Any
 
@@ -13,19 +11,6 @@ from ctxtop.core import report
 from ctxtop.core.pricing import fmt_usd
 
 GROUP_BY = {"daily": ("day", "date"), "projects": ("project", "project"), "models": ("model", "model")}
-
-
-def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in row.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        elif isinstance(value, list):
-            flat[name] = ";".join(json.dumps(v) if isinstance(v, dict) else str(v) for v in value)
-        else:
-            flat[name] = value
-    return flat
 
 
 def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
@@ -37,13 +22,7 @@ def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, table: list[tupl
         sys.stdout.flush()
         return
     if args.csv:
-        flat = [_flatten(r) for r in rows]
-        fields: list[str] = []
-        for r in flat:
-            fields.extend(k for k in r if k not in fields)
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(flat)
+        sys.stdout.write(report.to_csv(rows))
         return
     if not rows:
         print("No sessions found. Run `ctxtop doctor` to see where ctxtop looked.")

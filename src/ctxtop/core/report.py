@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,3 +152,33 @@ def group(
     if by != "day":
         ordered.sort(key=lambda t: -t.cost)
     return ordered
+
+
+def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts become dotted columns; lists become ``;``-joined cells (the CSV shape of every report)."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = ";".join(json.dumps(v) if isinstance(v, dict) else str(v) for v in value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    flat = [flatten(r) for r in rows]
+    fields: list[str] = []
+    for r in flat:
+        fields.extend(k for k in r if k not in fields)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(flat)
+    return out.getvalue()
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2) + "\n"

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters.config import Config
-from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession, live_sessions
 from ctxtop.adapters.monitor import Monitor
 from ctxtop.adapters.watcher import Watcher
@@ -335,7 +334,7 @@ class Engine:
             return
         self.post(
             m.SessionDetailLoaded(
-                session_id, monitor.view(stats), [_tool_row(t) for t in monitor.index.tool_outputs(session_id, 8)],
+                session_id, monitor.view(stats), monitor.index.tool_outputs(session_id, 8),
                 monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
                 noise_rows(session_id, stats),
             )
@@ -362,10 +361,6 @@ def _dedupe(requests: list[_Request]) -> list[_Request]:
             seen.add(key)
             out.append(req)
     return out[::-1]
-
-
-def _tool_row(row: ToolOutput) -> m.ToolRow:
-    return m.ToolRow(row.tool, row.command, row.chars, row.is_error, row.ts, row.tokens)
 
 
 def noise_rows(session_id: str, stats: SessionStats) -> list[dict] | None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from textual.message import Message
 
+from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.report import SessionView, Total
 
@@ -51,24 +52,11 @@ class LiveChanged(Message):
     live: dict[str, LiveSession]
 
 
-@dataclass(frozen=True)
-class ToolRow:
-    """One large tool output of a session."""
-
-    tool: str
-    command: str
-    chars: int
-    is_error: bool
-    ts: float
-    tokens: int | None = None
-    """Counted tokens when the index has them; the detail shows chars / 4 (marked ~) otherwise."""
-
-
 @dataclass
 class SessionDetailLoaded(Message):
     session_id: str
     view: SessionView | None
-    tool_outputs: list[ToolRow] = field(default_factory=list)
+    tool_outputs: list[ToolOutput] = field(default_factory=list)
     subagents: list[tuple[str, int, int]] = field(default_factory=list)
     transcript_path: str | None = None
     noise: list[dict] | None = None

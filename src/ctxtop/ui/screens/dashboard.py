@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from ctxtop.ui import format as fmt
 from ctxtop.ui.messages import IndexProgressed, SessionPreviewLoaded
-from ctxtop.ui.widgets.chart import ColumnChart, Series
+from ctxtop.ui.widgets.chart import ColumnChart, context_series
 from ctxtop.ui.widgets.gauge import Gauge
 from ctxtop.ui.widgets.session_table import SessionTable
 from ctxtop.ui.widgets.summary import SummaryStrip
@@ -84,16 +84,7 @@ class DashboardScreen(Screen):
             f"cache {fmt.pct(s.cache_share_of_rereads)} of re-reads · Enter: detail"
         )
         self.query_one("#preview-gauge", Gauge).view = view
-        turns = s.per_turn
-        self.query_one("#preview-chart", ColumnChart).series = Series(
-            values=[t.context for t in turns],
-            lower=[(t.reread / t.context) if t.context else 0.0 for t in turns],
-            marks=frozenset(i for i, t in enumerate(turns) if t.compacted_before),
-            hline=view.threshold_tokens,
-            hline_label=f"{view.threshold_pct:g}%",
-            top_label=lambda v: fmt.tokens(int(v)),
-            empty_text="No turns yet.",
-        )
+        self.query_one("#preview-chart", ColumnChart).series = context_series(view)
 
     def index_progressed(self, message: IndexProgressed) -> None:
         box = self.query_one("#indexing")

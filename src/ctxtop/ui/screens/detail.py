@@ -16,7 +16,7 @@ from ctxtop.core.filters.tokens import estimate_tokens
 from ctxtop.core.report import SessionView
 from ctxtop.ui import format as fmt
 from ctxtop.ui.messages import SessionDetailLoaded
-from ctxtop.ui.widgets.chart import ColumnChart, Series
+from ctxtop.ui.widgets.chart import ColumnChart, context_series
 from ctxtop.ui.widgets.gauge import Gauge
 
 
@@ -115,7 +115,7 @@ class DetailScreen(Screen):
             return
         self.query_one("#title", Static).update(self._title(view))
         self.query_one(Gauge).view = view
-        self.query_one(ColumnChart).series = self._series(view)
+        self.query_one(ColumnChart).series = context_series(view, with_times=True)
         self.query_one("#spend", Static).update(self._spend(view))
         self.query_one("#cache", Static).update(self._cache(view))
         self.query_one("#tools", Static).update(self._tools(message))
@@ -141,19 +141,6 @@ class DetailScreen(Screen):
             f"  {s.turns} turns · {s.requests} requests · last {fmt.age(self.app.clock() - (s.last_ts or 0))} ago"
         )
         return text
-
-    def _series(self, view: SessionView) -> Series:
-        turns = view.stats.per_turn
-        return Series(
-            values=[t.context for t in turns],
-            lower=[(t.reread / t.context) if t.context else 0.0 for t in turns],
-            marks=frozenset(i for i, t in enumerate(turns) if t.compacted_before),
-            hline=view.threshold_tokens,
-            hline_label=f"{view.threshold_pct:g}%",
-            top_label=lambda v: fmt.tokens(int(v)),
-            labels=[time.strftime("%H:%M", time.localtime(t.ts)) for t in turns],
-            empty_text="No main-chain turns yet.",
-        )
 
     def _spend(self, view: SessionView) -> Table:
         s = view.stats

@@ -3,6 +3,7 @@ a horizontal reference line (the compaction threshold) and marked columns (compa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -10,6 +11,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from ctxtop.core.report import SessionView
+from ctxtop.ui import format as fmt
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 GUTTER = 7
@@ -28,6 +32,21 @@ class Series:
     labels: Sequence[str] = ()
     """Optional x labels (first and last are shown)."""
     empty_text: str = "no data"
+
+
+def context_series(view: SessionView, *, with_times: bool = False) -> Series:
+    """Context per main-chain turn: re-read share in the lower colour, compactions marked, the threshold."""
+    turns = view.stats.per_turn
+    return Series(
+        values=[t.context for t in turns],
+        lower=[(t.reread / t.context) if t.context else 0.0 for t in turns],
+        marks=frozenset(i for i, t in enumerate(turns) if t.compacted_before),
+        hline=view.threshold_tokens,
+        hline_label=f"{view.threshold_pct:g}%",
+        top_label=lambda v: fmt.tokens(int(v)),
+        labels=[time.strftime("%H:%M", time.localtime(t.ts)) for t in turns] if with_times else (),
+        empty_text="No main-chain turns yet.",
+    )
 
 
 def resample(series: Series, width: int) -> tuple[list[float], list[float] | None, set[int], list[int]]:
