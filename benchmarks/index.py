@@ -80,6 +80,11 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, code
 
 
+def _median(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    ordered = sorted(runs)
+    return ordered[len(ordered) // 2]
+
+
 def find_ccusage() -> str | None:
     local = REPO / "tests" / "e2e" / "node_modules" / ".bin" / "ccusage"
     if local.exists():
@@ -91,6 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=300, help="history size in MB (default 300)")
     parser.add_argument("--keep", metavar="DIR", help="build the history in DIR and keep it")
+    parser.add_argument("--repeat", type=int, default=7, help="warm and ccusage runs (median; default 7)")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ctxtop-bench-"))
     history = work / "claude"
@@ -109,18 +115,26 @@ def main() -> int:
     ctxtop = [sys.executable, "-m", "ctxtop", "report", "sessions", "--json", "--cache-dir", str(cache)]
     results: dict[str, tuple[float, float, int]] = {}
     results["ctxtop cold"] = measure(ctxtop, env)
-    results["ctxtop warm"] = measure(ctxtop, env)
+    # Warm runs and ccusage runs are repeated and interleaved: the median of each is less noisy.
     ccusage = find_ccusage()
-    if ccusage:
-        results["ccusage"] = measure([ccusage, "session", "--json", "--offline"], env)
-        results["ccusage (2nd)"] = measure([ccusage, "session", "--json", "--offline"], env)
-    print(f"{'command':<16} {'wall s':>8} {'peak RSS MB':>12}  exit")
+    warm, base = [], []
+    for _ in range(args.repeat):
+        warm.append(measure(ctxtop, env))
+        if ccusage:
+            base.append(measure([ccusage, "session", "--json", "--offline"], env))
+    results["ctxtop warm"] = _median(warm)
+    if base:
+        results["ccusage"] = _median(base)
+    print(
+        f"{'command':<16} {'wall s':>8} {'peak RSS MB':>12}  exit   (warm and ccusage: median of {args.repeat})"
+    )
     for name, (wall, rss, code) in results.items():
         print(f"{name:<16} {wall:>8.2f} {rss:>12.0f}  {code}")
     if "ccusage" in results:
-        base = min(results["ccusage"][0], results["ccusage (2nd)"][0])
-        print(f"ratio cold/ccusage: {results['ctxtop cold'][0] / base:.2f}   "
-              f"warm/ccusage: {results['ctxtop warm'][0] / base:.2f}")  # fmt: skip
+        b = results["ccusage"][0]
+        print(
+            f"ratio cold/ccusage: {results['ctxtop cold'][0] / b:.2f}   warm/ccusage: {results['ctxtop warm'][0] / b:.2f}"
+        )
     else:
         print("ccusage not installed (npm ci --prefix tests/e2e): no baseline ratio")
     if not args.keep:

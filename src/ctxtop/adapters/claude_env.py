@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -96,6 +96,7 @@ def compaction_for(
     window_overrides: Mapping[str, int] | None = None,
     env: Mapping[str, str] | None = None,
     max_context: int = 0,
+    listed_window: Callable[[str], int | None] | None = None,
 ) -> CompactionInfo:
     """Window and compaction point Claude Code uses for a session; a ``[windows]`` config override wins.
 
@@ -119,7 +120,7 @@ def compaction_for(
         point = compact_at_tokens(override, info.pct_override) if info.enabled else None
         return replace(info, window=override, window_source="ctxtop config [windows]", compact_at=point)
     if model and info.window is not None and max_context > info.window:
-        from ctxtop.core.pricing import context_window_listed
-
-        return reconcile_with_observed(info, max_context, context_window_listed(model))
+        if listed_window is None:
+            from ctxtop.core.pricing import context_window_listed as listed_window
+        return reconcile_with_observed(info, max_context, listed_window(model))
     return info

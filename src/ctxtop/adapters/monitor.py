@@ -62,6 +62,7 @@ class Monitor:
             self.config.window_overrides,
             env=self._env,
             max_context=stats.max_context,
+            listed_window=self.index.prices.listed_window,
         )
         return SessionView(stats, info, self.config.threshold)
 

@@ -39,7 +39,12 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             continue
         config_dir = monitor.config_dir_for(s)
         info = compaction_for(
-            model, config_dir, s.cwd, monitor.config.window_overrides, max_context=s.max_context
+            model,
+            config_dir,
+            s.cwd,
+            monitor.config.window_overrides,
+            max_context=s.max_context,
+            listed_window=index.prices.listed_window,
         )
         key = (model, info.window_source, str(info.compact_at))
         if key in seen:

@@ -48,18 +48,23 @@ def render(payload: dict, args: argparse.Namespace) -> str:
             only.extend(sorted(subagents.glob("agent-*.jsonl")))
         index.update(Sources((config_dir,), ()), only=only)
         found = index.sessions(ids=[session_id])
+        if not found:
+            return "ctxtop: waiting for the first response"
+        stats = found[0]
+        model = stats.context_model or (stats.models[0] if stats.models else None)
+        model_info = payload.get("model")
+        if isinstance(model_info, dict) and isinstance(model_info.get("id"), str):
+            model = model_info["id"]
+        info = compaction_for(
+            model,
+            config_dir,
+            stats.cwd,
+            config.window_overrides,
+            max_context=stats.max_context,
+            listed_window=index.prices.listed_window,
+        )
     finally:
         index.close()
-    if not found:
-        return "ctxtop: waiting for the first response"
-    stats = found[0]
-    model = stats.context_model or (stats.models[0] if stats.models else None)
-    model_info = payload.get("model")
-    if isinstance(model_info, dict) and isinstance(model_info.get("id"), str):
-        model = model_info["id"]
-    info = compaction_for(
-        model, config_dir, stats.cwd, config.window_overrides, max_context=stats.max_context
-    )
     view = SessionView(stats, info, config.threshold)
     parts = []
     if view.fill is not None:

@@ -192,6 +192,14 @@ class PriceBook:
         # Longest prefix first so "claude-opus-4-8" beats "claude-opus".
         self._overrides.sort(key=lambda item: -len(item[0]))
 
+    def listed_window(self, model: str) -> int | None:
+        """``context_window_listed`` through the same cache as the prices (no snapshot load when cached)."""
+        key = f"window|{base_model(model).lower()}"
+        if key not in self._cache:
+            self._cache[key] = context_window_listed(model)
+        value = self._cache[key]
+        return value if isinstance(value, int) else None
+
     def rates(
         self,
         model: str,
