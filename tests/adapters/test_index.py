@@ -201,8 +201,12 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, corpus: Path, mo
         return result
 
     monkeypatch.setattr(parallel, "_parse_in_workers", spy)
-    parallel.update(sources)
-    assert calls == [9]  # every file was parsed in a worker process
+    seen: list[tuple[int, int, int, int]] = []
+    parallel.update(sources, progress=lambda *p: seen.append(p))
+    assert calls == [9]
+    # Progress comes from the parsing phase, once per file, ending at all files and all bytes.
+    assert [p[0] for p in seen] == list(range(1, 10))
+    assert seen[-1][2] == seen[-1][3] > 0  # every file was parsed in a worker process
     summary = lambda ix: sorted((s.session_id, s.tokens, s.cost_usd, s.reread_tokens) for s in ix.sessions())  # noqa: E731
     assert summary(parallel) == summary(sequential)
     # The copies share message ids: each request counts once, with the session that showed it first.

@@ -329,7 +329,12 @@ class Index:
         total_bytes = sum(
             max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending
         )
-        prefetched = self._parse_in_workers(pending, known) if total_bytes >= PARALLEL_MIN_BYTES else {}
+        prefetched = (
+            self._parse_in_workers(pending, known, progress, total_bytes)
+            if total_bytes >= PARALLEL_MIN_BYTES
+            else {}
+        )
+        prefetched_any = bool(prefetched)
         done_bytes = 0
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -355,7 +360,7 @@ class Index:
                     for again in sorted(self._reread - queued):
                         if os.path.exists(again):
                             pending.append((Path(again), _source_of(again, sources), os.stat(again)))
-                if progress is not None:
+                if progress is not None and not prefetched_any:
                     progress(n, len(pending), done_bytes, total_bytes)
             self._reread.clear()
             self._refresh(result.changed_sessions)
@@ -368,7 +373,11 @@ class Index:
         return result
 
     def _parse_in_workers(
-        self, pending: list[tuple[Path, str, os.stat_result]], known: dict[str, FileState]
+        self,
+        pending: list[tuple[Path, str, os.stat_result]],
+        known: dict[str, FileState],
+        progress: Progress | None = None,
+        total_bytes: int = 0,
     ) -> dict[str, tuple[ReadResult, ParsedLines]]:
         """Cold index of a big history: read and parse files on every core; SQLite stays in this process.
 
@@ -386,11 +395,16 @@ class Index:
         try:
             # "spawn": never fork a process that may run Textual or watchdog threads.
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for (spath, _, _), done in zip(
-                    jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True
+                done_bytes = 0
+                for n, ((spath, _, state), done) in enumerate(
+                    zip(jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True), 1
                 ):
                     if not isinstance(done, str):
                         out[spath] = done
+                        done_bytes += max(done[0].state.size - (state.size if state else 0), 0)
+                    if progress is not None:
+                        # Parsing is the long part of a cold index: progress is reported from here.
+                        progress(n, len(jobs), done_bytes, total_bytes)
         except Exception:  # noqa: BLE001 - e.g. a main module that cannot be re-imported: go sequential
             return {}
         return out
