@@ -165,6 +165,7 @@ class PriceBook:
         self._cache: MutableMapping[str, Resolved | None] = cache if cache is not None else {}
         self._overrides: list[tuple[str, Rates]] = []
         self._rates: dict[tuple[str, int], Rates] = {}
+        self._fast: dict[tuple, tuple[str, Resolved | Rates | None, list[int]]] = {}
         for prefix, values in (overrides or {}).items():
             try:
                 inp = Decimal(str(values["input"]))
@@ -200,19 +201,13 @@ class PriceBook:
         value = self._cache[key]
         return value if isinstance(value, int) else None
 
-    def rates(
-        self,
-        model: str,
-        when: datetime | float,
-        prompt_tokens: int = 0,
-        service_tier: str | None = None,
-        speed: str | None = None,
-    ) -> Rates | None:
-        """Rates for one request, or None when the model is unknown."""
+    def _lookup(
+        self, model: str, when: datetime | float, service_tier: str | None, speed: str | None
+    ) -> tuple[str, Resolved | Rates | None, list[int]]:
         name = base_model(model).lower()
         for prefix, rates in self._overrides:
             if name.startswith(prefix):
-                return rates
+                return prefix, rates, []
         if isinstance(when, (int, float)):
             when = datetime.fromtimestamp(when, UTC)
         context: list[tuple[str, str]] = []
@@ -226,9 +221,32 @@ class PriceBook:
             resolved = self._cache[key]
         else:
             resolved = self._cache[key] = _resolve(name, day, tuple(context))
+        return key, resolved, _tier_starts(resolved) if resolved is not None else []
+
+    def rates(
+        self,
+        model: str,
+        when: datetime | float,
+        prompt_tokens: int = 0,
+        service_tier: str | None = None,
+        speed: str | None = None,
+    ) -> Rates | None:
+        """Rates for one request, or None when the model is unknown."""
+        # Hot path (once per request of every changed session): everything below the first lookup is cached
+        # per (model, UTC day, variant).
+        day_number = (
+            int(when // 86400) if isinstance(when, (int, float)) else when.astimezone(UTC).toordinal()
+        )
+        fast_key = (model, day_number, isinstance(when, (int, float)), service_tier == "batch", speed)
+        entry = self._fast.get(fast_key)
+        if entry is None:
+            entry = self._fast[fast_key] = self._lookup(model, when, service_tier, speed)
+        key, resolved, starts = entry
+        if isinstance(resolved, Rates):
+            return resolved  # a user override: no tiers
         if resolved is None:
             return None
-        crossed = sum(1 for start in _tier_starts(resolved) if prompt_tokens > start)
+        crossed = sum(1 for start in starts if prompt_tokens > start)
         memo_key = (key, crossed)
         memo = self._rates.get(memo_key)
         if memo is not None:
