@@ -33,3 +33,41 @@ def test_package_and_cli_import_nothing_heavy() -> None:
     mods = _modules_after("import ctxtop, ctxtop.cli")
     for heavy in ("textual", "watchdog", "anthropic", "genai_prices", "tiktoken"):
         assert heavy not in mods, heavy
+
+
+def test_linux_dirs_agree_with_platformdirs(monkeypatch) -> None:
+    import sys
+
+    import platformdirs
+    import pytest
+
+    from ctxtop.adapters import paths
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the platformdirs-free fast path is Linux only")
+    for name in ("CTXTOP_CONFIG_DIR", "CTXTOP_CACHE_DIR", "CTXTOP_DATA_DIR", "CTXTOP_API_LOG_DIR", "CTXTOP_LOG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for xdg in ({}, {"XDG_CONFIG_HOME": "/x/c", "XDG_CACHE_HOME": "/x/k", "XDG_DATA_HOME": "/x/d",
+                     "XDG_STATE_HOME": "/x/s"}, {"XDG_CONFIG_HOME": "  "}):  # fmt: skip
+        for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+            monkeypatch.delenv(var, raising=False)
+        for var, value in xdg.items():
+            monkeypatch.setenv(var, value)
+        assert str(paths.config_dir()) == platformdirs.user_config_dir("ctxtop", appauthor=False)
+        assert str(paths.cache_dir()) == platformdirs.user_cache_dir("ctxtop", appauthor=False)
+        assert str(paths.data_dir()) == platformdirs.user_data_dir("ctxtop", appauthor=False)
+        assert str(paths.api_log_dir()) == str(
+            __import__("pathlib").Path(platformdirs.user_log_dir("ctxtop", appauthor=False)) / "api"
+        )
+
+
+def test_statusline_path_imports_neither_platformdirs_nor_argparse() -> None:
+    mods = _modules_after(
+        "import os; os.environ.pop('CTXTOP_CONFIG_DIR', None)\n"
+        "import ctxtop.cli, ctxtop.commands.statusline\n"
+        "from ctxtop.commands import statusline\n"
+        "import ctxtop.adapters.index, ctxtop.adapters.claude_env, ctxtop.adapters.config\n"
+        "from ctxtop.adapters import paths; paths.config_file(); paths.cache_dir()"
+    )
+    for heavy in ("platformdirs", "argparse", "fractions", "textual", "anthropic", "genai_prices"):
+        assert heavy not in mods, heavy

@@ -12,15 +12,30 @@ temporary world without touching ``~``:
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 APP = "ctxtop"
+
+
+# platformdirs' XDG rules on Linux, without importing it (it pulls in tempfile and shutil: ~8 ms that the
+# statusline and the hooks would pay on every model turn). A test checks these agree with platformdirs.
+_XDG = {
+    "config": ("XDG_CONFIG_HOME", ".config"),
+    "cache": ("XDG_CACHE_HOME", ".cache"),
+    "data": ("XDG_DATA_HOME", ".local/share"),
+    "log": ("XDG_STATE_HOME", ".local/state"),
+}
 
 
 def _dir(env: str, kind: str) -> Path:
     override = os.environ.get(env)
     if override:
         return Path(override).expanduser()
+    if sys.platform.startswith("linux") and "ANDROID_DATA" not in os.environ:
+        var, default = _XDG[kind]
+        base = os.environ.get(var, "").strip() or os.path.expanduser(f"~/{default}")
+        return Path(base) / APP / "log" if kind == "log" else Path(base) / APP
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")(APP, appauthor=False))

@@ -11,7 +11,6 @@ child is not bound by the budget (where fork is unavailable it runs inline, with
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -19,6 +18,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
+    import argparse
 
 BUDGET_S = 1.0
 

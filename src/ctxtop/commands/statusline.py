@@ -7,10 +7,13 @@ Claude Code's status line never shows a traceback.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
+    import argparse
 
 
 def _human(n: int) -> str:

@@ -24,10 +24,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
+    from fractions import Fraction
     from typing import Any
 
 OUTPUT_RESERVE = 20_000
@@ -114,6 +114,8 @@ def compact_at_tokens(window: int | None, pct_override: float | None = None) -> 
 
 def threshold_tokens(threshold_pct: float, window: int) -> int:
     """The first token count at or above ``threshold_pct`` % of ``window``."""
+    from fractions import Fraction  # only `claude install` needs exact arithmetic; keep hooks' imports light
+
     return math.ceil(Fraction(str(threshold_pct)) * window / 100)
 
 
@@ -134,6 +136,8 @@ def override_for_threshold(threshold_pct: float, window: int) -> str | None:
     target = threshold_tokens(threshold_pct, window)
     if room <= 0 or target >= default_compact_point(window):
         return None
+    from fractions import Fraction
+
     exact = Fraction(100 * target, room)
     for decimals in range(2, 10):
         scale = 10**decimals
