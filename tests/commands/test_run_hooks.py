@@ -32,9 +32,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def _payload(command: str, stdout: str, stderr: str = "", **response: object) -> dict:
     return {
         "session_id": "c45af7b1-cb7c-4e51-93db-8cbb250a877a",
-        "transcript_path": "/root/.claude/projects/-workspace/c45af7b1-cb7c-4e51-93db-8cbb250a877a.jsonl",
-        "cwd": "/workspace",
-        "permission_mode": "default",
+        # A config dir that does not exist: no settings layer can hold permission rules.
+        "transcript_path": "/nonexistent/claude/projects/-workspace/c45af7b1-cb7c-4e51-93db-8cbb250a877a.jsonl",
+        "cwd": "/nonexistent/workspace",
+        # Wrapping is only ever done where every command would run unasked anyway.
+        "permission_mode": "bypassPermissions",
         "hook_event_name": "PostToolUse",
         "tool_name": "Bash",
         "tool_input": {"command": command, "description": "Build"},
@@ -205,7 +207,13 @@ def test_interactive_commands_not_wrapped(command: str) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    ["git commit -m 'msg'", "git commit --no-edit --amend", "pytest -q", "python script.py", "make -j4"],
+    [
+        "git commit -m 'msg'",
+        "git commit --no-edit --amend",
+        "python3 -m pytest -q",
+        "python3 script.py",
+        "make -j4",
+    ],
 )
 def test_ordinary_commands_wrapped(env: dict[str, str], command: str) -> None:
     assert not is_interactive(command)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -98,3 +99,28 @@ def test_wrap_hook_keeps_every_failure_of_a_failing_test_run(claude: ClaudeCLI, 
     assert "3 failed, 117 passed" in output
     assert output.count("PASSED") < 10, "passing tests were not dropped"
     assert fake_api.main[1].all_text().count("FAILMARK") >= 3
+
+
+@pytest.mark.parametrize("mode", ["default", "bypassPermissions"])
+def test_wrap_hook_never_bypasses_a_deny_rule(claude: ClaudeCLI, fake_api: FakeAPI, mode: str) -> None:
+    # Claude Code checks permissions against the command a PreToolUse hook returns: a wrapped `rm` would no
+    # longer match `Bash(rm:*)`. The hook must leave such commands alone so the user's deny rule still holds.
+    claude.ctxtop(
+        "claude", "install", "--no-compaction", "--filter", "wrap", "--settings", str(claude.settings_path)
+    )
+    settings = claude.settings()
+    settings["permissions"] = {"allow": ["Bash"], "deny": ["Bash(rm:*)"]}
+    claude.settings_path.write_text(json.dumps(settings, indent=2))
+    victim = claude.project / "victim.txt"
+    victim.write_text("keep me")
+    fake_api.script([bash("touch made.txt", "touch"), bash("rm victim.txt", "remove"), text("done")])
+    subprocess.run(
+        [str(claude.binary), "-p", "go", "--output-format", "json", "--model", claude.model,
+         "--permission-mode", mode],
+        cwd=claude.project, env=claude.env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert (claude.project / "made.txt").exists(), "the allowed command ran"
+    assert victim.exists(), "the denied rm must not run, wrapped or not"
+    _, result = _result_for(claude.records(), "rm victim.txt")
+    assert result.get("is_error")

@@ -30,6 +30,7 @@ import tempfile
 from typing import Any
 
 from ctxtop.adapters import filter_rules
+from ctxtop.adapters.claude_permissions import why_not_wrap
 from ctxtop.core.filters import MARK, simple_commands
 
 PERSIST_CHARS = 30_000  # Claude Code 2.1.197 persists larger outputs and shows a 2 KB preview
@@ -169,7 +170,10 @@ def pre_tool_use(payload: dict[str, Any]) -> str | None:
         "CTXTOP_TOOL_USE_ID": _str(payload.get("tool_use_id")),
         "CTXTOP_TRANSCRIPT_PATH": _str(payload.get("transcript_path")),
     }
+    wrapped = wrap_command(command, env=env)
+    if why_not_wrap(payload, command, wrapped) is not None:
+        return None
     updated = dict(tool_input)
-    updated["command"] = wrap_command(command, env=env)
+    updated["command"] = wrapped
     reply = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": updated}}
     return json.dumps(reply, ensure_ascii=False)
