@@ -140,3 +140,33 @@ def test_output_never_longer_than_input_even_when_filtering_saves_little() -> No
     raw = "a\n" * 5 + "x" * 1300 + "\n"
     res = filter_text(raw, "x", NO_RULES, EAGER, raw_path="/a/very/long/path/" + "p" * 200)
     assert len(res.text) <= len(raw)
+
+
+def test_error_lines_of_every_runtime_survive_in_a_sea_of_noise() -> None:
+    # Lines a review found elided (found by name or phrase, indented or not, in any position).
+    from ctxtop.adapters.filter_rules import builtin_rules
+
+    rules = RuleSet.merge(list(builtin_rules()), [])
+    errors = [
+        "Uncaught TypeError: x is undefined", "  KeyError: 1", "      ModuleNotFoundError: No module named 'q'",
+        "subprocess.CalledProcessError: Command 'x' returned non-zero exit status 2",
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: t",
+        "django.db.utils.IntegrityError: UNIQUE constraint failed", "java.lang.NullPointerException",
+        "Caused by: java.io.IOException: Broken pipe", "Exit code 137", "Illegal instruction",
+        "Unhandled Rejection at: Promise { <pending> }",
+    ]  # fmt: skip
+    noise = [f"[{i}/2000] compiling unit_{i}.o ... ok" for i in range(2000)]
+    lines = noise[:]
+    for n, line in enumerate(errors):
+        lines.insert(150 * (n + 1), line)
+    for command in ("./build.sh", "make", "pytest", "npm install"):
+        kept = filter_text("\n".join(lines) + "\n", command, rules).text
+        missing = [e for e in errors if e not in kept]
+        assert not missing, (command, missing)
+
+
+def test_backspaces_erase_within_a_line_only() -> None:
+    # (400 KB of overstrike took minutes with the old regex loop; one linear pass now.)
+    assert strip_ansi("a" * 200_000 + "\x08" * 200_000 + "ok") == "ok"
+    assert strip_ansi("ab\x08c\nx\x08\x08y") == "ac\ny"
+    assert strip_ansi("\x08\x08start\nend\x08") == "start\nen"

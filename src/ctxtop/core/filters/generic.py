@@ -36,6 +36,11 @@ IMPORTANT = re.compile(
     r"|^\s*\^[~^]*\s*$"  # compiler caret line
     r"|^\s*[✗✘×✕❯●]\s"  # failure bullets of jest/vitest
     r"|^-{3,}\s*FAIL|^FAIL\b|^\w*(?:Error|Exception)\b"
+    # Exception class names anywhere (``  KeyError: 1``, ``java.lang.NullPointerException``,
+    # ``Uncaught TypeError``, ``sqlalchemy.exc.OperationalError``) and the phrases runtimes print.
+    r"|(?:^|[\s.:(\[])[A-Z]?\w*(?:Error|Exception|Fault)\b"
+    r"|(?i:\bcaused by:|\bexit code \d+|\bexit status [1-9]|\billegal instruction|\bunhandled\b|\buncaught\b"
+    r"|\bbus error|\bout of memory|\boom\b|\bstack overflow|\bstack trace)"
 )
 
 
@@ -49,13 +54,21 @@ def strip_ansi(text: str) -> str:
     if "\x1b" in text or "\x9b" in text:
         text = _ANSI.sub("", text)
     if "\x08" in text:
-        # Overstrike (``x\\bx``) and spinners: each backspace erases the character before it.
-        prev = None
-        while prev != text:
-            prev = text
-            text = _BACKSPACE.sub("", text)
-        text = text.replace("\x08", "")
+        # Overstrike (``x\\bx``) and spinners: each backspace erases the character before it (never a
+        # newline). One linear pass per line that has backspaces (a regex loop was quadratic).
+        text = "\n".join(_apply_backspaces(line) if "\x08" in line else line for line in text.split("\n"))
     return text
+
+
+def _apply_backspaces(line: str) -> str:
+    out: list[str] = []
+    for ch in line:
+        if ch == "\x08":
+            if out:
+                out.pop()
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def collapse_cr(text: str) -> str:
