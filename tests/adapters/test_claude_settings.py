@@ -312,8 +312,8 @@ def test_failed_replace_leaves_the_old_file(tmp_path, monkeypatch) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
-        run("claude", "install", "--settings", str(path))
+    # A clear message and exit 1, not a traceback; the file is untouched.
+    assert run("claude", "install", "--settings", str(path)) == 1
     assert path.read_text() == '{"keep": true}\n'
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -439,3 +439,38 @@ def test_reinstall_keeps_an_earlier_window_and_caps_to_the_model(tmp_path, monke
     assert run("claude", "install", "--settings", str(path), "--window", "500000", "--threshold", "60") == 0
     assert json.loads(path.read_text())["env"][PCT_ENV] == "66.667"
     assert "caps the window at the model's 200,000" in capsys.readouterr().out
+
+
+def test_review_regressions_bom_read_only_and_threshold_memory(tmp_path, monkeypatch) -> None:
+    """A BOM-prefixed file installs and uninstalls; a read-only file is refused with a message; an install
+    with --threshold is remembered so a later --filter install keeps it."""
+    import os
+    import subprocess
+    import sys
+
+    def ctxtop(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ctxtop", *args], capture_output=True, text=True,
+                              env=dict(os.environ), timeout=60)  # fmt: skip
+
+    bom = tmp_path / "bom.json"
+    original = b'\xef\xbb\xbf{"a": 1}\n'
+    bom.write_bytes(original)
+    assert ctxtop("claude", "install", "--settings", str(bom)).returncode == 0
+    out = ctxtop("claude", "uninstall", "--settings", str(bom))
+    assert out.returncode == 0, out.stderr
+    assert bom.read_bytes() == original
+
+    settings = tmp_path / "s.json"
+    settings.write_text("{}\n")
+    assert ctxtop("claude", "install", "--threshold", "50", "--settings", str(settings)).returncode == 0
+    first = json.loads(settings.read_text())["env"]["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"]
+    assert ctxtop("claude", "install", "--filter", "post", "--settings", str(settings)).returncode == 0
+    assert json.loads(settings.read_text())["env"]["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == first == "55.556"
+
+    if os.geteuid() != 0:  # root may write a 0444 file anyway; the check is on os.access
+        locked = tmp_path / "locked.json"
+        locked.write_text("{}\n")
+        locked.chmod(0o444)
+        out = ctxtop("claude", "install", "--settings", str(locked))
+        assert out.returncode == 1 and "read-only" in out.stderr and "Traceback" not in out.stderr
+        assert locked.read_text() == "{}\n"

@@ -94,9 +94,36 @@ def describe(info: cmp.CompactionInfo) -> str:
 
 
 def _after_data(change: cs.Change) -> dict[str, Any]:
-    if not change.after or not change.after.strip():
+    text = (change.after or "").lstrip("\ufeff")  # a file saved with a UTF-8 BOM keeps it
+    if not text.strip():
         return {}
-    return json.loads(change.after)
+    return json.loads(text)
+
+
+def _apply(change: cs.Change, path: Path) -> str | None:
+    """Write the change; a clear message instead of a traceback when the file cannot be written."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not os.access(target, os.W_OK):
+        return f"{target} is read-only; nothing changed (make it writable, or use --settings FILE)"
+    try:
+        cs.apply(change)
+    except OSError as exc:
+        return f"could not write {target}: {exc.strerror or exc}; nothing changed"
+    return None
+
+
+def _remember_threshold(threshold: float) -> None:
+    """ctxtop's own display threshold follows the one Claude Code was just configured with."""
+    from ctxtop.adapters.config import Config
+
+    config = Config.load()
+    if config.problems:
+        return  # never overwrite a config file we could not read
+    try:
+        config.set("compaction.threshold", threshold)
+        config.save()
+    except (ValueError, OSError):
+        pass
 
 
 def install(args: argparse.Namespace) -> int:
@@ -154,12 +181,16 @@ def install(args: argparse.Namespace) -> int:
     if not change.changed:
         print(f"ctxtop: {path} already has these settings; nothing changed.")
     else:
-        cs.apply(change)
+        problem = _apply(change, path)
+        if problem:
+            return _err(problem)
         print(
             f"ctxtop: updated {path}" + (f" (-> {loaded.target})" if loaded.target != path.absolute() else "")
         )
         if loaded.raw is not None:
             print(f"  backup of the original: {cs.backup_path(loaded.target)}")
+    if not args.no_compaction and args.threshold is not None:
+        _remember_threshold(threshold)
     data = _after_data(change)
     env = {k: v for k, v in (data.get("env") or {}).items() if k in (cmp.PCT_ENV, cmp.WINDOW_ENV)}
     if env:
@@ -192,7 +223,9 @@ def uninstall(args: argparse.Namespace) -> int:
         sys.stdout.write(change.diff() or f"no change to {path}\n")
         print(f"dry run: nothing written. Afterwards: {describe(after)}", file=sys.stderr)
         return 0
-    cs.apply(change)
+    problem = _apply(change, path) if change.changed else None
+    if problem:
+        return _err(problem)
     if not change.changed:
         print(f"ctxtop: nothing of ctxtop's in {path}; nothing changed.")
     elif change.after is None:

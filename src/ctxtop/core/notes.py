@@ -359,7 +359,7 @@ def summariser_instructions(notes_text: str) -> str:
         "verbatim where possible: every task with its status, every file created or edited, the user's "
         "latest requests, the commands that still fail, the decisions taken, the working directory and git "
         "branch. Lines pinned by the user must be copied word for word.\n"
-        f"<ctxtop-notes>\n{notes_text.rstrip()}\n</ctxtop-notes>\n"
+        f"<ctxtop-notes>\n{_fenced(notes_text)}\n</ctxtop-notes>\n"
     )
 
 
@@ -368,5 +368,10 @@ def additional_context(notes_text: str) -> str:
     return (
         "Working state of this session saved by ctxtop just before compaction (newer than the summary; "
         "trust it where they differ):\n"
-        f"<ctxtop-notes>\n{notes_text.rstrip()}\n</ctxtop-notes>"
+        f"<ctxtop-notes>\n{_fenced(notes_text)}\n</ctxtop-notes>"
     )
+
+
+def _fenced(notes_text: str) -> str:
+    """Notes hold text copied from commands and pins: they must not be able to close the notes tag."""
+    return notes_text.rstrip().replace("</ctxtop-notes", "<\\/ctxtop-notes")
