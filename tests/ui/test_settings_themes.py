@@ -72,6 +72,11 @@ async def test_bundled_and_user_themes_load_and_broken_ones_are_reported_once(wo
     (themes / "mine.toml").write_text('name = "mine"\nprimary = "#ff8800"\ndark = true\n')
     (themes / "broken.toml").write_text("name = 'oops\n")
     (themes / "badcolour.toml").write_text('name = "bad"\nprimary = "not-a-colour"\n')
+    # A bad [variables] value used to crash the app at start-up once the theme was the saved one.
+    (themes / "badvar.toml").write_text(
+        'name = "badvar"\nprimary = "#ff0000"\n[variables]\nfooter-key-foreground = "notacolour"\n'
+    )
+    (world.config_dir / "config.toml").write_text('[ui]\ntheme = "badvar"\n')
     app = world.app()
     notes: list[str] = []
     async with app.run_test(size=(120, 36)) as pilot:
@@ -79,9 +84,10 @@ async def test_bundled_and_user_themes_load_and_broken_ones_are_reported_once(wo
         notes = [n.message for n in app._notifications]
         for name in ("ctxtop-dark", "ctxtop-light", "ctxtop-high-contrast", "mine"):
             assert name in app.available_themes
-        assert "bad" not in app.available_themes
+        assert "bad" not in app.available_themes and "badvar" not in app.available_themes
+        assert app.theme == "ctxtop-dark"
     reported = [n for n in notes if "broken.toml" in n]
-    assert len(reported) == 1 and "badcolour.toml" in reported[0]
+    assert len(reported) == 1 and "badcolour.toml" in reported[0] and "badvar.toml" in reported[0]
 
 
 async def test_install_into_claude_code_shows_the_diff_then_writes(world: World) -> None:

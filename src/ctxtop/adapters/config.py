@@ -7,6 +7,7 @@ typo never stops ctxtop from starting. Writes are atomic (tomli-w + ``write_atom
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,8 @@ class Config:
     data: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     problems: list[str] = field(default_factory=list)
+    unreadable: bool = False
+    """The file exists but could not be read or parsed: saving would destroy it, so ``save`` refuses."""
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -108,13 +111,15 @@ class Config:
             return config
         except OSError as exc:
             config.problems.append(f"{path}: {exc}")
+            config.unreadable = True
             return config
         import tomllib  # only when there is a file: it compiles a dozen regexes on import
 
         try:
             config.data = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            config.problems.append(f"{path}: not valid TOML ({exc}); using defaults")
+            config.problems.append(f"{path}: not valid TOML ({exc}); using defaults until it is fixed")
+            config.unreadable = True
             return config
         for setting in SCHEMA:
             value = _get(config.data, setting.key)
@@ -152,10 +157,24 @@ class Config:
         node[parts[-1]] = value
 
     def save(self) -> Path:
+        """Write the TOML atomically; the first write over an existing file keeps ``config.toml.bak``.
+
+        Raises OSError when the file on disk could not be read at load time: overwriting it would lose
+        everything in it (the settings stay applied for this run).
+        """
+        import shutil
+
         import tomli_w
 
         path = self.path or paths.config_file()
+        if self.unreadable:
+            raise OSError(f"{path} could not be read, so it was not overwritten; fix it and restart ctxtop")
         paths.ensure_private_dir(path.parent)
+        backup = path.with_name(path.name + ".bak")
+        if path.exists() and not backup.exists():
+            # tomli-w cannot keep comments: the user's hand-written original stays recoverable.
+            shutil.copy2(path, backup)
+            os.chmod(backup, 0o600)
         write_atomic(path, tomli_w.dumps(self.data), mode=0o600)
         return path
 

@@ -278,7 +278,8 @@ class CtxtopApp(App[None]):
         return getter() if getter else None
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own "Keys" entry would duplicate ours (which also lists ctxtop's actions).
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         yield SystemCommand("Dashboard", "Live sessions (d)", self.action_dashboard)
         yield SystemCommand(
             "History", "Past sessions and totals by day, project, model (h)", self.action_history

@@ -170,14 +170,20 @@ class Engine:
                 # Quitting during a first index: roll the transaction back now; the next start resumes.
                 raise _Stopped
             now = time.monotonic()
-            if now - last[0] >= 0.1 or files == total:
+            # The last step ("all files") is posted only once the sessions are on their way: posting it
+            # here hid the progress box while the index was still being written ("No sessions yet" flash).
+            if now - last[0] >= 0.1 and files < total:
                 last[0] = now
                 self.post(m.IndexProgressed(files, total, done, total_bytes))
+            final[:] = [files, total, done, total_bytes]
 
+        final: list[int] = []
         assert self.monitor is not None
         result = self.monitor.refresh(progress=progress)
         if result.files_read:
             self._post_all(files_read=result.files_read, seconds=result.seconds)
+        if final:
+            self.post(m.IndexProgressed(final[1], final[1], final[3], final[3]))
         self._check_live(force=True)
 
     def _loop(self) -> None:
@@ -218,6 +224,8 @@ class Engine:
                 if time.monotonic() >= next_live:
                     self._check_live()
                     next_live = time.monotonic() + self.live_interval
+            except _Stopped:
+                return  # the app is closing (e.g. quit during a re-index): nothing to report
             except Exception as exc:  # noqa: BLE001 - report, keep serving
                 log.exception("engine request failed")
                 self.post(m.EngineFailed(f"{type(exc).__name__}: {exc}"))

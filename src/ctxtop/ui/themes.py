@@ -7,6 +7,7 @@ A broken file is collected as a problem and skipped, so one typo never costs the
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -58,12 +59,53 @@ def theme_from_toml(path: Path) -> Theme:
     variables = data.get("variables", {})
     if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
         raise ValueError("[variables] must map names to strings")
+    for key, value in variables.items():
+        # Textual parses these into every stylesheet: one bad value would crash the app at start-up.
+        if not _valid_variable(value):
+            raise ValueError(f"[variables] {key}: {value!r} is neither a colour nor a text style")
     if "dark" in data and not isinstance(data["dark"], bool):
         raise ValueError("dark must be true or false")
     try:
         return Theme(**data)
     except (TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
+
+
+_TEXT_STYLES = {
+    "bold",
+    "italic",
+    "underline",
+    "reverse",
+    "dim",
+    "strike",
+    "blink",
+    "none",
+    "not",
+    "b",
+    "i",
+    "u",
+}
+_ALPHA = re.compile(r"^(?P<base>\S+)\s+\d{1,3}%$")
+
+
+def _valid_variable(value: str) -> bool:
+    """A colour (``#ff0000``, ``red``, ``rgb(...)``, ``auto``), a colour with alpha (``$primary 50%``), a
+    reference to another variable, or a text style (``bold italic``)."""
+    text = value.strip()
+    if not text:
+        return False
+    match = _ALPHA.match(text)
+    base = match.group("base") if match else text
+    if base.startswith("$") and re.fullmatch(r"\$[\w-]+", base):
+        return True
+    if base == "auto":
+        return True
+    try:
+        Color.parse(base)
+        return True
+    except ColorParseError:
+        pass
+    return match is None and all(word in _TEXT_STYLES for word in text.split())
 
 
 def load_themes(dirs: list[Path | None]) -> tuple[list[Theme], list[str]]:

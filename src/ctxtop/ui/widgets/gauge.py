@@ -123,19 +123,20 @@ class Gauge(Widget):
         text = Text(no_wrap=True, overflow="ellipsis")
         used = view.stats.context_tokens
         text.append(f"{fmt.tokens(used)} of {fmt.tokens(view.window)}  ", dim)
+        # The room left comes first: it is the number that matters, and narrow panes cut the end of the line.
+        room = view.room_before_compaction
+        if room is not None and view.window:
+            style = self._style("fill-over" if room <= 0 else "fill-ok")
+            label = "past compaction by" if room <= 0 else "room left"
+            text.append(f"{label} {fmt.tokens(abs(room))} ({abs(room) / view.window * 100:.1f}%)  ", style)
         if view.threshold_tokens is not None:
             text.append(THRESHOLD, self._style("threshold"))
             text.append(f" threshold {view.threshold_pct:g}% ({fmt.tokens(view.threshold_tokens)})  ", dim)
         if view.compaction.compact_at is not None:
             text.append(COMPACT, self._style("compact"))
-            text.append(f" Claude Code compacts at {fmt.tokens(view.compaction.compact_at)}  ", dim)
+            text.append(f" Claude Code compacts at {fmt.tokens(view.compaction.compact_at)}", dim)
         else:
             # The full reason is long (see `ctxtop doctor`); a legend line has room for the gist only.
             gist = "auto-compact off" if not view.compaction.enabled else "no proactive compaction"
-            text.append(f"Claude Code: {gist}  ", dim)
-        room = view.room_before_compaction
-        if room is not None and view.window:
-            style = self._style("fill-over" if room <= 0 else "fill-ok")
-            label = "past compaction by" if room <= 0 else "room left"
-            text.append(f"{label} {fmt.tokens(abs(room))} ({abs(room) / view.window * 100:.1f}%)", style)
+            text.append(f"Claude Code: {gist}", dim)
         return text
