@@ -29,7 +29,12 @@ class Layout:
         free = max(width - 2 - 7 - 8 - 7 - 4 - 16 - 2, 30)
         model = 10 if free >= 60 else 9
         bar = max(10, min(40, int((free - model) * 0.36)))
-        project = max(free - model - bar - 5, 10)
+        project = free - model - bar - 5
+        if project < 16:
+            # Narrow panes (80 columns): a project you can recognise beats a longer gauge.
+            give = max(min(16 - project, bar - 6), 0)
+            bar, project = bar - give, project + give
+        project = max(project, 8)
         if project > 48:
             # Wide screens: a longer path is not more useful, a longer gauge is.
             bar = min(bar + project - 48, 60)
