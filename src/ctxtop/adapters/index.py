@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctxtop.adapters.sources import Sources, context_for, iter_files
+from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files
 from ctxtop.adapters.tailer import FileState, ReadResult, read_appended
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
@@ -318,8 +318,7 @@ class Index:
         if only is None:
             todo = list(iter_files(sources))
         else:
-            api_roots = [str(d) for d in sources.api_log_dirs]
-            todo = [(p, "api" if any(str(p).startswith(r) for r in api_roots) else "claude") for p in only]
+            todo = [(p, _source_of(str(p), sources)) for p in only]
         dirty = self.conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None
         known = self._known()
         pending = self._pending(todo, known)
@@ -584,7 +583,7 @@ class Index:
         ).fetchone()
         if row:
             stats.source = row[0] or "claude"
-            stats.cwd = row[1] or _decode_project(row[4])
+            stats.cwd = row[1] or (decode_project_dir(row[4]) if row[4] else None)
             stats.git_branch = row[2]
             stats.version = row[3]
         return stats
@@ -616,8 +615,10 @@ class Index:
         """Cached stats of sessions with activity in [since, until), newest activity first."""
         sql = "SELECT stats FROM sessions WHERE stats IS NOT NULL AND last_ts IS NOT NULL"
         args: list[object] = []
-        if until is not None:
-            sql += " AND last_ts IS NOT NULL"
+        if since is not None:
+            # sessions.last_ts is the cached stats' last_ts: old sessions are skipped before decoding them.
+            sql += " AND last_ts >= ?"
+            args.append(since)
         if ids is not None:
             wanted = list(ids)
             sql += f" AND session_id IN ({','.join('?' * len(wanted))})"
@@ -626,8 +627,6 @@ class Index:
         out: list[SessionStats] = []
         for (blob,) in self.conn.execute(sql, args):
             stats = metrics.from_json(json.loads(blob))
-            if since is not None and (stats.last_ts or 0) < since:
-                continue
             if until is not None and (stats.first_ts or 0) >= until:
                 continue
             if project and project.lower() not in (stats.cwd or "").lower():
@@ -767,9 +766,3 @@ def _genai_stamp() -> str:
     except OSError:
         return spec.origin
     return f"{data}:{st.st_size}:{st.st_mtime_ns}"
-
-
-def _decode_project(project_dir: str | None) -> str | None:
-    if not project_dir:
-        return None
-    return project_dir.replace("-", "/") if project_dir.startswith("-") else project_dir

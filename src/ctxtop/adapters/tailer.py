@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-CHUNK = 1 << 20
 HEAD = 256
 TAIL = 64
 

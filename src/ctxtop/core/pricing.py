@@ -148,10 +148,6 @@ def context_window_listed(model: str) -> int | None:
     return getattr(info, "context_window", None) if info is not None else None
 
 
-def is_known(model: str) -> bool:
-    return model == SYNTHETIC or _model_info(base_model(model).lower()) is not None
-
-
 class PriceBook:
     """Resolves rates per request, with user overrides keyed by model-id prefix."""
 
