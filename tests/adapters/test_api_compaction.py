@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +11,21 @@ import pytest
 from ctxtop.adapters import api_compaction as ac
 from ctxtop.adapters.api_log import iter_api_records
 from ctxtop.api import ClientCompaction, CompactionPolicy, monitor, session
-from tests.support.fake_api import ApiError, FakeAPI, RecordedRequest, Reply, Usage, text
+from tests.support.fake_api import (
+    ApiError,
+    FakeAPI,
+    RecordedRequest,
+    Reply,
+    Usage,
+    text,
+)
+from tests.support.sdk import sync_client
 
 KEY = "sk-ant-dummy"
 NOTES = "- [in progress] port the parser\n- edited: src/parse.py"
 SYSTEM = [{"type": "text", "text": "You are a careful coder.", "cache_control": {"type": "ephemeral"}}]
 TOOLS = [{"name": "Bash", "description": "run", "input_schema": {"type": "object", "properties": {}}}]
 SUMMARY = "SUMMARY-OF-OLDER-TURNS"
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeAPI]:
-    with FakeAPI() as api:
-        yield api
 
 
 @pytest.fixture(autouse=True)
@@ -38,26 +39,11 @@ def _records(client: Any) -> list[dict[str, Any]]:
     return list(iter_api_records(session(client).log_path))
 
 
-_OPEN: list[anthropic.Anthropic] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def _sync(**kw: Any) -> anthropic.Anthropic:
-    _OPEN.append(anthropic.Anthropic(**kw))
-    return _OPEN[-1]
-
-
 # -- server-side ----------------------------------------------------------------------------------------------
 def test_server_edit_carries_trigger_notes_and_beta_header(fake_api: FakeAPI, tmp_path: Path) -> None:
     fake_api.script([text("ok"), text("ok")], side_requests=False)
     policy = CompactionPolicy(threshold=0.6, window=200_000, notes=lambda: NOTES)
-    client = monitor(_sync(base_url=fake_api.url), log_dir=tmp_path, compact=policy)
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, compact=policy)
     ask = {"model": "claude-sonnet-4-6", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
     client.beta.messages.create(**ask, betas=["context-1m-2025-08-07"])
     with client.beta.messages.stream(**ask) as stream:
@@ -77,7 +63,7 @@ def test_server_edit_carries_trigger_notes_and_beta_header(fake_api: FakeAPI, tm
 def test_server_window_from_genai_prices_and_minimum_trigger(fake_api: FakeAPI, tmp_path: Path) -> None:
     fake_api.script([], side_requests=False)
     ask = {"model": "claude-opus-4-6", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
-    client = monitor(_sync(base_url=fake_api.url), log_dir=tmp_path, compact=CompactionPolicy())
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, compact=CompactionPolicy())
     client.beta.messages.create(**ask)
     window = ac.context_window("claude-opus-4-6")
     assert window and window >= 200_000
@@ -85,14 +71,14 @@ def test_server_window_from_genai_prices_and_minimum_trigger(fake_api: FakeAPI, 
         0.6 * window
     )
     small = CompactionPolicy(threshold=0.5, window=60_000, mode="server")
-    client = monitor(_sync(base_url=fake_api.url), log_dir=tmp_path, compact=small)
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, compact=small)
     client.beta.messages.create(**ask)
     assert fake_api.messages[1].body["context_management"]["edits"][0]["trigger"]["value"] == 50_000
 
 
 def test_caller_edits_are_kept(fake_api: FakeAPI, tmp_path: Path) -> None:
     fake_api.script([], side_requests=False)
-    client = monitor(_sync(base_url=fake_api.url), log_dir=tmp_path, compact=CompactionPolicy())
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, compact=CompactionPolicy())
     clear = {"type": "clear_tool_uses_20250919"}
     client.beta.messages.create(
         model="claude-sonnet-4-6",
@@ -136,7 +122,7 @@ def test_client_fallback_compacts_at_threshold_keeping_notes_and_recent_turns(
     fake_api.script(_growing, side_requests=False)
     seen: list[ClientCompaction] = []
     policy = CompactionPolicy(window=10_000, notes=NOTES, keep_recent_turns=2, on_compact=seen.append)
-    client = monitor(_sync(base_url=fake_api.url), log_dir=tmp_path, compact=policy)
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, compact=policy)
     history: list[dict[str, Any]] = []
     _converse(client, 4, history)  # turn 4 sends 7 messages: 7,000 prompt tokens >= 6,000 trigger
     assert [len(r.body["messages"]) for r in fake_api.messages] == [1, 3, 5, 7]
@@ -188,7 +174,7 @@ def test_caller_can_adopt_the_compacted_history(fake_api: FakeAPI, tmp_path: Pat
         history[:] = compaction.messages
 
     policy = CompactionPolicy(window=10_000, keep_recent_turns=2, on_compact=adopt)
-    client = monitor(_sync(base_url=fake_api.url), log_dir=tmp_path, compact=policy)
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, compact=policy)
     _converse(client, 5, history)
     assert len(history) == 5 and history[0]["content"][0]["text"].startswith(ac.SUMMARY_MARKER)
     _converse(client, 1, history)
@@ -203,7 +189,7 @@ def test_summariser_failure_fails_open(fake_api: FakeAPI, tmp_path: Path) -> Non
 
     fake_api.script(script, side_requests=False)
     policy = CompactionPolicy(window=10_000, keep_recent_turns=2)
-    client = monitor(_sync(base_url=fake_api.url, max_retries=0), log_dir=tmp_path, compact=policy)
+    client = monitor(sync_client(base_url=fake_api.url, max_retries=0), log_dir=tmp_path, compact=policy)
     history: list[dict[str, Any]] = []
     _converse(client, 5, history)
     assert len(fake_api.messages[-1].body["messages"]) == 9  # sent uncompacted
@@ -231,7 +217,7 @@ def test_auto_mode_uses_the_fallback_for_models_without_server_compaction(
     fake_api: FakeAPI, tmp_path: Path
 ) -> None:
     fake_api.script([], side_requests=False)
-    client = monitor(_sync(base_url=fake_api.url), log_dir=tmp_path, compact=CompactionPolicy())
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, compact=CompactionPolicy())
     client.beta.messages.create(
         model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "x"}]
     )

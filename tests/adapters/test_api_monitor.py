@@ -6,7 +6,6 @@ import json
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,13 @@ import pytest
 
 from ctxtop.adapters.api_log import iter_api_records
 from ctxtop.api import monitor, session
-from tests.support.fake_api import FakeAPI, Usage, error, text
+from tests.support.fake_api import (
+    FakeAPI,
+    Usage,
+    error,
+    text,
+)
+from tests.support.sdk import sync_client
 
 KEY = "sk-ant-api03-DUMMY-KEY-must-never-be-logged"
 MODEL = "claude-sonnet-4-6"
@@ -26,12 +31,6 @@ USAGE = Usage(
 ASK = {"model": MODEL, "max_tokens": 100, "messages": [{"role": "user", "content": SECRET}]}
 
 
-@pytest.fixture
-def fake_api() -> Iterator[FakeAPI]:
-    with FakeAPI() as api:
-        yield api
-
-
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
@@ -40,23 +39,8 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CTXTOP_API_LOG_DIR", str(tmp_path / "default-logs"))
 
 
-_OPEN: list[anthropic.Anthropic] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def _sync(**kw: Any) -> anthropic.Anthropic:
-    _OPEN.append(anthropic.Anthropic(**kw))
-    return _OPEN[-1]
-
-
 def _client(api: FakeAPI, log_dir: Path, **kw: Any) -> anthropic.Anthropic:
-    return monitor(_sync(base_url=api.url, api_key=KEY, max_retries=0), log_dir=log_dir, **kw)
+    return monitor(sync_client(base_url=api.url, api_key=KEY, max_retries=0), log_dir=log_dir, **kw)
 
 
 def _aclient(api: FakeAPI, log_dir: Path, **kw: Any) -> anthropic.AsyncAnthropic:
@@ -211,7 +195,7 @@ def test_errors_propagate_unchanged_and_are_recorded(fake_api: FakeAPI, tmp_path
 
 
 def test_connection_error_is_recorded(tmp_path: Path) -> None:
-    raw = _sync(base_url="http://127.0.0.1:9", api_key=KEY, max_retries=0, timeout=2)
+    raw = sync_client(base_url="http://127.0.0.1:9", api_key=KEY, max_retries=0, timeout=2)
     client = monitor(raw, log_dir=tmp_path)
     with pytest.raises(anthropic.APIConnectionError):
         client.messages.create(**ASK)
@@ -272,12 +256,12 @@ def test_session_ids_default_per_client_and_monitor_is_idempotent(fake_api: Fake
     assert monitor(first, log_dir=tmp_path) is first
     first.messages.create(**ASK)
     assert len(_records(first)) == 1  # not wrapped twice
-    assert session(_sync(api_key=KEY)) is None
+    assert session(sync_client(api_key=KEY)) is None
 
 
 def test_default_log_dir_comes_from_paths(fake_api: FakeAPI, tmp_path: Path) -> None:
     fake_api.script([], side_requests=False)
-    client = monitor(_sync(base_url=fake_api.url, api_key=KEY), session_id="d1")
+    client = monitor(sync_client(base_url=fake_api.url, api_key=KEY), session_id="d1")
     client.messages.create(**ASK)
     assert (tmp_path / "default-logs" / "d1.jsonl").exists()
 
