@@ -23,10 +23,31 @@ def test_core_is_pure() -> None:
         assert heavy not in mods, heavy
 
 
+def _all_modules(package: str) -> list[str]:
+    """Every module under ``package``, found on disk so a new module is covered without editing this test."""
+    import importlib.util
+    import pkgutil
+
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.submodule_search_locations
+    return [package] + [
+        info.name for info in pkgutil.walk_packages(spec.submodule_search_locations, prefix=package + ".")
+    ]
+
+
+def test_every_core_module_is_pure() -> None:
+    mods = _modules_after("import " + ", ".join(_all_modules("ctxtop.core")))
+    for heavy in ("textual", "watchdog", "anthropic", "sqlite3", "platformdirs"):
+        assert heavy not in mods, heavy
+
+
 def test_adapters_never_import_textual() -> None:
-    mods = _modules_after("import ctxtop.adapters.index, ctxtop.adapters.monitor, ctxtop.adapters.config")
+    # The SDK wrapper imports anthropic by design; every other adapter must not pull it in.
+    names = [m for m in _all_modules("ctxtop.adapters") if m != "ctxtop.adapters.anthropic_wrapper"]
+    mods = _modules_after("import " + ", ".join(names))
     assert "textual" not in mods
     assert "anthropic" not in mods
+    assert "textual" not in _modules_after("import ctxtop.adapters.anthropic_wrapper")
 
 
 def test_package_and_cli_import_nothing_heavy() -> None:
@@ -45,7 +66,13 @@ def test_linux_dirs_agree_with_platformdirs(monkeypatch) -> None:
 
     if not sys.platform.startswith("linux"):
         pytest.skip("the platformdirs-free fast path is Linux only")
-    for name in ("CTXTOP_CONFIG_DIR", "CTXTOP_CACHE_DIR", "CTXTOP_DATA_DIR", "CTXTOP_API_LOG_DIR", "CTXTOP_LOG_DIR"):
+    for name in (
+        "CTXTOP_CONFIG_DIR",
+        "CTXTOP_CACHE_DIR",
+        "CTXTOP_DATA_DIR",
+        "CTXTOP_API_LOG_DIR",
+        "CTXTOP_LOG_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     for xdg in ({}, {"XDG_CONFIG_HOME": "/x/c", "XDG_CACHE_HOME": "/x/k", "XDG_DATA_HOME": "/x/d",
                      "XDG_STATE_HOME": "/x/s"}, {"XDG_CONFIG_HOME": "  "}):  # fmt: skip
