@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from ctxtop.adapters import claude_permissions
 from ctxtop.adapters.claude_permissions import command_words, relies_on_shell, why_not_wrap
+
+
+@pytest.fixture(autouse=True)
+def _wrap_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(claude_permissions, "WRAP_DISABLED", None)
+
 
 WRAPPED = "/usr/bin/python3 -m ctxtop run -- /bin/bash -c 'X'"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ctxtop.adapters import claude_permissions
 from ctxtop.commands import hook_filter
 from ctxtop.commands.hook_filter import is_interactive, post_tool_use, pre_tool_use, wrap_command
 from tests.commands import corpus
@@ -19,6 +20,12 @@ NOISY = (
     "".join(f"[{i}/700] Compiling module_{i}.c ... ok\n" for i in range(1, 701))
     + "warning: unused x\nBUILD OK\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def _wrap_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewriting logic, tested in-process while the wrap hook is disabled for users (issue 15)."""
+    monkeypatch.setattr(claude_permissions, "WRAP_DISABLED", None)
 
 
 @pytest.fixture
@@ -172,6 +179,14 @@ def test_handler_exception_fails_open(env: dict[str, str]) -> None:
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
 
+def test_disabled_wrap_hook_never_rewrites(env: dict[str, str]) -> None:
+    # A real hook process: while the wrap hook is disabled an installed one answers "no change".
+    assert claude_permissions.WRAP_DISABLED is None  # this module's fixture; the subprocess does not see it
+    proc = _hook("pre-tool-use", _payload("pytest -q", ""), env)
+    assert (proc.returncode, proc.stdout) == (0, "")
+
+
+@pytest.mark.skip(reason="issue 15: the wrap hook is disabled; lifted with the fix")
 def test_pre_reply_shape_never_decides_permission(env: dict[str, str]) -> None:
     payload = _payload("pytest -q", "")
     payload["tool_input"]["timeout"] = 120000

@@ -27,6 +27,13 @@ from pathlib import Path
 from ctxtop.adapters import paths
 from ctxtop.adapters.claude_env import settings_layers
 
+WRAP_DISABLED: str | None = (
+    "the wrap hook is disabled until it can be shown never to let a command run that Claude Code would deny "
+    "(issue 15: settings read from the wrong directory after `cd`, and spelling variants such as `rm  -rf` "
+    "that Claude Code's own matcher denies); use --filter post"
+)
+"""While set, ``claude install --filter wrap`` refuses and an installed wrap hook never rewrites a command."""
+
 MAX_WRAPPED = 64 * 1024
 """Linux limits one argument to 128 KiB; quoting can nearly double a command."""
 
@@ -156,6 +163,8 @@ def relies_on_shell(command: str, first_words: list[str] | None = None) -> bool:
 
 def why_not_wrap(payload: dict, command: str, wrapped: str) -> str | None:
     """None when wrapping cannot change what Claude Code decides or does; else the reason not to wrap."""
+    if WRAP_DISABLED is not None:
+        return WRAP_DISABLED
     if len(wrapped) > MAX_WRAPPED:
         return "too long to pass as one argument"
     if relies_on_shell(command):

@@ -127,6 +127,11 @@ def _remember_threshold(threshold: float) -> None:
 
 
 def install(args: argparse.Namespace) -> int:
+    if args.filter == "wrap":
+        from ctxtop.adapters.claude_permissions import WRAP_DISABLED
+
+        if WRAP_DISABLED is not None:
+            return _err(f"--filter wrap refused: {WRAP_DISABLED}; nothing changed")
     path = cs.settings_path(args.scope, args.settings)
     try:
         loaded = cs.load(path)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from typing import Any
 
-from ctxtop.adapters import filter_rules
+from ctxtop.adapters import claude_permissions, filter_rules
 from ctxtop.adapters.claude_permissions import why_not_wrap
 from ctxtop.core.filters import MARK, simple_commands
 
@@ -154,6 +154,8 @@ def wrap_command(
 
 def pre_tool_use(payload: dict[str, Any]) -> str | None:
     """Rewrite a Bash command to run under ``ctxtop run``; None leaves it unchanged."""
+    if claude_permissions.WRAP_DISABLED is not None:
+        return None  # fail safe: never rewrite while the wrap hook is disabled
     found = _command(payload)
     if found is None:
         return None
