@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.claude_cli import ClaudeCLI
+from tests.support.claude_cli import CLAUDE_VERSION, ClaudeCLI
 from tests.support.fake_api import FakeAPI, fake_api  # noqa: F401  (fixture)
 
 _HERE = Path(__file__).resolve().parent
@@ -31,6 +31,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def claude(tmp_path: Path, fake_api: FakeAPI) -> ClaudeCLI:  # noqa: F811
-    """A scratch HOME, config dir and project for the real ``claude`` binary, wired to ``fake_api``."""
-    return ClaudeCLI(tmp_path, fake_api)
+def claude(request: pytest.FixtureRequest, tmp_path: Path, fake_api: FakeAPI) -> ClaudeCLI:  # noqa: F811
+    """A scratch HOME, config dir and project for the real ``claude`` binary, wired to ``fake_api``.
+
+    The pinned default version, or the one given by ``parametrize("claude", CLAUDE_VERSIONS, indirect=True)``.
+    """
+    version = getattr(request, "param", CLAUDE_VERSION)
+    return ClaudeCLI(tmp_path, fake_api, version=version)

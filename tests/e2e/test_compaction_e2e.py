@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.claude_cli import ClaudeCLI
+from tests.support.claude_cli import CLAUDE_VERSIONS, ClaudeCLI
 from tests.support.fake_api import (
     FakeAPI,
     GrowingUsage,
@@ -26,6 +26,9 @@ pytestmark = pytest.mark.timeout(60)
 WINDOW = 200_000
 THRESHOLD = 0.60
 TASKS = ("Convert inventory records to dataclasses", "Add a CHANGELOG entry for the refactor")
+# Claude Code 2.1.332 no longer offers TaskCreate/TaskUpdate in a `-p` session (the call is answered "No such
+# tool available: TaskCreate is disabled for this session"), so there are no tasks for the notes to keep.
+OFFERS_TASKS = {"2.1.197": True, "2.1.332": False}
 
 
 def _steps(claude: ClaudeCLI) -> list:
@@ -42,6 +45,7 @@ def _steps(claude: ClaudeCLI) -> list:
     ]
 
 
+@pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)
 def test_compacts_at_the_threshold_and_keeps_the_notes(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
     (claude.project / "src").mkdir()
     claude.ctxtop("claude", "install", "--threshold", "60", "--settings", str(claude.settings_path))
@@ -78,12 +82,17 @@ def run_and_check(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
     post = next(e["time"] for e in claude.hook_events() if e["event"] == "PostCompact")
     assert pre < messages[compact_at].time < start < post
 
+    offered = {t.get("name") for t in fake_api.main[0].body.get("tools", [])}
+    assert ("TaskCreate" in offered) == OFFERS_TASKS[claude.version], sorted(offered)
+    tasks = TASKS if OFFERS_TASKS[claude.version] else ()
+
     # 3. ctxtop's PreCompact instructions reached the summariser.
     summariser = messages[compact_at].last_user_text()
     assert "Additional Instructions:" in summariser
     instructions = summariser.split("Additional Instructions:", 1)[1].strip()
     assert instructions, "ctxtop's pre-compact hook printed no instructions for the summariser"
-    assert all(task in instructions for task in TASKS), instructions[:2000]
+    assert all(task in instructions for task in tasks), instructions[:2000]
+    assert "models.py" in instructions, instructions[:2000]
 
     # 4. The first request after compaction carries ctxtop's notes: the task list and the edited file.
     after = next(m for m in messages[compact_at + 1 :] if m.kind == "main")
@@ -91,7 +100,7 @@ def run_and_check(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
     body = after.all_text()
     assert marker in body, "the SessionStart hook's additionalContext did not reach the model"
     notes = body.split(marker, 1)[1]
-    for task in TASKS:
+    for task in tasks:
         assert task in notes, f"task {task!r} missing from the notes:\n{notes[:2000]}"
     assert "models.py" in notes, f"edited file missing from the notes:\n{notes[:2000]}"
     # ... and they stay in every later request of the session.

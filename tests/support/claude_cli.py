@@ -1,5 +1,11 @@
 """Run the real Claude Code CLI (npm, pinned in tests/e2e/package.json) headless against a ``FakeAPI``.
 
+Two versions are pinned: 2.1.197 (``@anthropic-ai/claude-code``) and the newest one npm served when it was
+added, 2.1.332 (the alias ``claude-code-2.1.332``). Both packages declare the bin name ``claude``, so
+``node_modules/.bin/claude`` points at whichever npm linked last: each version is run from its own package
+directory instead. ``ClaudeCLI(..., version=V)`` picks one; a test runs on both with
+``@pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)``.
+
 ``ClaudeCLI(home, fake_api).run("prompt")`` runs ``claude -p PROMPT --output-format json`` in a scratch
 project with a scratch HOME and ``CLAUDE_CONFIG_DIR``, pointed at the fake API on 127.0.0.1 with a dummy key,
 every ``ANTHROPIC_*``/``CLAUDE_*`` variable of the caller's environment removed and all non-essential traffic
@@ -24,10 +30,16 @@ from tests.support.fake_api import FakeAPI
 
 E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"
 NODE_BIN = E2E_DIR / "node_modules" / ".bin"
-CLAUDE_BIN = NODE_BIN / "claude"
 CCUSAGE_BIN = NODE_BIN / "ccusage"
 RECORDER = Path(__file__).resolve().parent / "hook_recorder.py"
 CLAUDE_VERSION = "2.1.197"
+"""The version a test runs unless it asks for another."""
+CLAUDE_BINARIES = {
+    "2.1.197": E2E_DIR / "node_modules" / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe",
+    "2.1.332": E2E_DIR / "node_modules" / "claude-code-2.1.332" / "bin" / "claude.exe",
+}
+CLAUDE_VERSIONS = tuple(CLAUDE_BINARIES)
+CLAUDE_BIN = CLAUDE_BINARIES[CLAUDE_VERSION]
 MODEL = "claude-opus-4-8"
 INSTALL_HINT = "run `npm ci --prefix tests/e2e` (or set CTXTOP_SKIP_E2E=1 to skip the end-to-end tests)"
 
@@ -79,8 +91,9 @@ class Run:
 class ClaudeCLI:
     """A scratch Claude Code installation: HOME, config dir and project dir under ``root``."""
 
-    def __init__(self, root: Path, api: FakeAPI, *, model: str = MODEL) -> None:
-        self.binary = require_binary(CLAUDE_BIN)
+    def __init__(self, root: Path, api: FakeAPI, *, model: str = MODEL, version: str = CLAUDE_VERSION) -> None:
+        self.version = version
+        self.binary = require_binary(CLAUDE_BINARIES[version])
         self.api = api
         self.model = model
         self.home = root / "home"
@@ -95,7 +108,7 @@ class ClaudeCLI:
         # Onboarding done and the project trusted, so no first-run screen can wait for input.
         config = {
             "hasCompletedOnboarding": True,
-            "lastOnboardingVersion": CLAUDE_VERSION,
+            "lastOnboardingVersion": self.version,
             "numStartups": 1,
             "autoUpdates": False,
             "customApiKeyResponses": {"approved": ["dummy"], "rejected": []},

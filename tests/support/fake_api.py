@@ -59,9 +59,13 @@ import pytest
 
 # Claude Code's compaction prompt ("Your task is to create a detailed summary of the conversation so far ...").
 COMPACT_MARKERS = ("create a detailed summary of the conversation", "summary of the conversation so far")
+# Wrapped in <analysis>/<summary> as the real model answers: Claude Code 2.1.332 asks again when the reply
+# has no <summary> block (2.1.197 takes any text).
 DEFAULT_SUMMARY = (
-    "Summary:\n1. Primary Request and Intent:\n   The user asked for a multi-step task in the scratch project.\n"
-    "2. Pending Tasks:\n   - Finish the remaining steps.\n3. Current Work:\n   Running the scripted steps."
+    "<analysis>The scripted session.</analysis>\n<summary>\n"
+    "1. Primary Request and Intent:\n   The user asked for a multi-step task in the scratch project.\n"
+    "2. Pending Tasks:\n   - Finish the remaining steps.\n3. Current Work:\n   Running the scripted steps.\n"
+    "</summary>"
 )
 
 
