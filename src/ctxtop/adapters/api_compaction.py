@@ -16,8 +16,11 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
+
+from ctxtop.core.compaction import threshold_tokens
 
 COMPACT_EDIT_TYPE = "compact_20260112"
 COMPACT_BETA = "compact-2026-01-12"
@@ -87,7 +90,8 @@ class CompactionPolicy:
 
     def trigger_for(self, model: str) -> int | None:
         window = self.window_for(model)
-        return int(self.threshold * window) if window else None
+        # The fraction as the one percent rule sees it: 2/3 of 200,000 is 133,334 here as in the TUI.
+        return threshold_tokens(Decimal(repr(float(self.threshold))) * 100, window) if window else None
 
     def notes_text(self) -> str:
         """The notes now; a failing callable yields no notes rather than a failed request."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
+    from decimal import Decimal
     from fractions import Fraction
     from typing import Any
 
@@ -42,6 +43,16 @@ WINDOW_ENV = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
 WINDOW_SETTING = "autoCompactWindow"
 ENABLED_SETTING = "autoCompactEnabled"
 DISABLE_ENVS = ("DISABLE_AUTO_COMPACT", "DISABLE_COMPACT")
+
+THRESHOLD_MIN = 5.0
+THRESHOLD_MAX = 95.0
+"""The one valid range of ctxtop's threshold (percent of the context window), for the CLI, config and TUI.
+
+Claude Code 2.1.197 honours any ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` in (0, 100] but never compacts later than
+``window - 33,000``: 83.5% of 200K, 96.7% of 1M (the largest window it accepts), so a threshold above 95% is
+never reached first. Below 5% the point falls under what a session starts with (system prompt and tools:
+18K-26K tokens in real transcripts) even on a 1M window, and Claude Code would compact after every turn.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +123,24 @@ def compact_at_tokens(window: int | None, pct_override: float | None = None) -> 
     return max(point, 0)
 
 
-def threshold_tokens(threshold_pct: float, window: int) -> int:
-    """The first token count at or above ``threshold_pct`` % of ``window``."""
-    from fractions import Fraction  # only `claude install` needs exact arithmetic; keep hooks' imports light
+def threshold_problem(threshold_pct: float) -> str | None:
+    """Why a threshold is not accepted (for messages), or None when it is in the valid range."""
+    if not (math.isfinite(threshold_pct) and THRESHOLD_MIN <= threshold_pct <= THRESHOLD_MAX):
+        return f"must be between {THRESHOLD_MIN:g} and {THRESHOLD_MAX:g} (% of the context window)"
+    return None
 
-    return math.ceil(Fraction(str(threshold_pct)) * window / 100)
+
+def threshold_tokens(threshold_pct: float | Decimal, window: int) -> int:
+    """The first token count at or above ``threshold_pct`` % of ``window``: THE threshold -> tokens rule.
+
+    Every surface (gauge, alerts, statusline, reports, ``claude install``, the SDK wrapper) calls this, so
+    66.6667% of 200,000 is 133,334 everywhere. Exact decimal arithmetic on the shortest text of the float
+    (60% of 200,000 is 120,000, never 120,001); Decimal, not Fraction: the statusline imports it anyway.
+    """
+    from decimal import Decimal
+
+    exact = threshold_pct if isinstance(threshold_pct, Decimal) else Decimal(repr(float(threshold_pct)))
+    return math.ceil(exact * window / 100)
 
 
 def override_for_threshold(threshold_pct: float, window: int) -> str | None:

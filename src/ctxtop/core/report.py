@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ctxtop.core.compaction import CompactionInfo
+from ctxtop.core.compaction import CompactionInfo, threshold_tokens
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.usage import ZERO, Tokens
 
@@ -53,7 +53,7 @@ class SessionView:
 
     @property
     def threshold_tokens(self) -> int | None:
-        return int(self.window * self.threshold_pct / 100) if self.window else None
+        return threshold_tokens(self.threshold_pct, self.window) if self.window else None
 
     @property
     def room_before_compaction(self) -> int | None:
