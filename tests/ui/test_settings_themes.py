@@ -50,7 +50,7 @@ async def test_invalid_setting_is_refused(world: World) -> None:
         await pilot.pause()
         assert app.config.threshold == 60.0
         assert not (world.config_dir / "config.toml").exists()
-        assert "at most" in str(app.screen.query_one("#set-compaction-threshold-help").render())
+        assert "between 5 and 95" in str(app.screen.query_one("#set-compaction-threshold-help").render())
 
 
 async def test_theme_setting_switches_and_saves(world: World) -> None:

@@ -18,7 +18,6 @@ Config keys read (all optional)::
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -66,34 +65,24 @@ def user_rules(folder: Path | None = None) -> tuple[list[Rule], list[str]]:
     return rules, errors
 
 
-def _filter_section(config_file: Path) -> tuple[dict, list[str]]:
-    try:
-        data = tomllib.loads(config_file.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}, []
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return {}, [f"{config_file}: {exc}"]
-    section = data.get("filter", {})
-    return (section if isinstance(section, dict) else {}), []
-
-
 def load(config_dir: Path | None = None) -> FilterConfig:
-    """Rules, limits and exclusions in effect; problems are collected in ``errors``."""
+    """Rules, limits and exclusions in effect; problems are collected in ``errors``.
+
+    The ``[filter]`` section is read through :class:`ctxtop.adapters.config.Config`, the one config reader,
+    so a bad value is reported with the file, key and value, and only that value falls back.
+    """
+    from ctxtop.adapters.config import Config
+
     base = config_dir or paths.config_dir()
     extra, errors = user_rules(base / "filters")
-    section, config_errors = _filter_section(base / "config.toml")
-    errors += config_errors
+    config = Config.load(base / "config.toml")
+    errors += config.problems_in("") + config.problems_in("filter")
     settings = Settings()
     for key in ("min_chars", "max_lines", "head", "tail", "context"):
-        value = section.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = config.get(f"filter.{key}")
+        if value is not None:
             settings = replace(settings, **{key: value})
-    exclude = []
-    for pattern in section.get("exclude", []) or []:
-        try:
-            exclude.append(re.compile(str(pattern)))
-        except re.error as exc:
-            errors.append(f"[filter] exclude {pattern!r}: {exc}")
+    exclude = [re.compile(pattern) for pattern in config.get("filter.exclude")]
     return FilterConfig(
         rules=RuleSet.merge(list(builtin_rules()), extra),
         settings=settings,
