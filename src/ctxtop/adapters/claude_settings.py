@@ -94,6 +94,8 @@ class Desired:
     hooks: list[tuple[str, str | None, str]] = field(default_factory=list)
     statusline: bool = False
     filter_mode: str | None = None
+    drop_env: set[str] = field(default_factory=set)
+    """Env keys whose earlier ctxtop value is removed rather than kept (an override no longer needed)."""
 
 
 @dataclass
@@ -348,7 +350,8 @@ def plan_install(loaded: Loaded, desired: Desired) -> Change:
     merged = Desired(dict(desired.env), [], desired.statusline or previous.statusline, desired.filter_mode)
     # Env values set before and not set now stay as they are (compaction can be re-installed on its own).
     for key, value in owned_env(loaded.data, state).items():
-        merged.env.setdefault(key, value)
+        if key not in desired.drop_env:
+            merged.env.setdefault(key, value)
     hooks = list(desired.hooks) or previous.hooks
     filter_mode = desired.filter_mode or previous.filter_mode
     if filter_mode:

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters import claude_settings as cs
-from ctxtop.adapters import paths
+from ctxtop.adapters.config import Config
 from ctxtop.core import compaction as cmp
 
-DEFAULT_THRESHOLD = 60.0
+# Below this many tokens a compaction point is under what a Claude Code session starts with (system prompt
+# and tools: 18K-26K tokens in real transcripts), so Claude Code would compact after every turn.
+SMALL_POINT = 30_000
 
 
 def _err(message: str) -> int:
@@ -21,17 +23,9 @@ def _err(message: str) -> int:
     return 1
 
 
-def default_threshold() -> float:
-    """The threshold from ctxtop's config (``[compaction] threshold``), else 60."""
-    import tomllib
-
-    try:
-        data = tomllib.loads(paths.config_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return DEFAULT_THRESHOLD
-    section = data.get("compaction")
-    value = section.get("threshold") if isinstance(section, dict) else data.get("threshold")
-    return float(value) if isinstance(value, int | float) and 0 < value < 100 else DEFAULT_THRESHOLD
+def default_threshold(config: Config | None = None) -> float:
+    """The threshold ctxtop's config sets (``[compaction] threshold``, validated by the one config reader)."""
+    return (config or Config.load()).threshold
 
 
 def _layers(
@@ -112,18 +106,16 @@ def _apply(change: cs.Change, path: Path) -> str | None:
     return None
 
 
-def _remember_threshold(threshold: float) -> None:
-    """ctxtop's own display threshold follows the one Claude Code was just configured with."""
-    from ctxtop.adapters.config import Config
-
-    config = Config.load()
-    if config.problems:
-        return  # never overwrite a config file we could not read
+def _remember_threshold(config: Config, threshold: float) -> str | None:
+    """ctxtop's own threshold follows the one Claude Code was just configured with; a note when it cannot."""
+    if config.raw("compaction.threshold") == threshold:
+        return None  # already what the file says: nothing to write
     try:
         config.set("compaction.threshold", threshold)
-        config.save()
-    except (ValueError, OSError):
-        pass
+        path = config.save(["compaction.threshold"])
+    except (ValueError, OSError) as exc:
+        return f"ctxtop's own threshold was not updated to {threshold:g}%: {exc}"
+    return f"ctxtop's threshold is now {threshold:g}% too ({path})"
 
 
 def install(args: argparse.Namespace) -> int:
@@ -140,10 +132,17 @@ def install(args: argparse.Namespace) -> int:
     explicit = bool(args.settings)
     desired = cs.Desired(statusline=bool(args.statusline), filter_mode=args.filter)
     lines: list[str] = []
+    config = Config.load()
     if not args.no_compaction:
-        threshold = args.threshold if args.threshold is not None else default_threshold()
-        if not 0 < threshold < 100:
-            return _err(f"--threshold must be between 0 and 100, got {threshold:g}")
+        if args.threshold is not None:
+            threshold = args.threshold
+            problem = cmp.threshold_problem(threshold)
+            if problem:
+                return _err(f"--threshold {threshold:g}: {problem}")
+        else:
+            threshold = config.threshold
+            for message in config.problems_in("compaction"):
+                print(f"ctxtop: {message}", file=sys.stderr)
         if (
             args.window is not None
             and not cmp.MIN_CONFIGURED_WINDOW <= args.window <= cmp.MAX_CONFIGURED_WINDOW
@@ -170,12 +169,20 @@ def install(args: argparse.Namespace) -> int:
             lines.append(f"Claude Code caps the window at the model's {window:,} tokens")
         pct = cmp.override_for_threshold(threshold, window)
         if pct is None:
+            # An override set by an earlier install with a lower threshold would keep compacting there.
+            desired.drop_env.add(cmp.PCT_ENV)
             lines.append(
                 f"{threshold:g}% of {window:,} is at or past Claude Code's own point "
                 f"({cmp.default_compact_point(window):,}); no {cmp.PCT_ENV} needed"
             )
         else:
             desired.env[cmp.PCT_ENV] = pct
+            point = cmp.threshold_tokens(threshold, window)
+            if point < SMALL_POINT:
+                lines.append(
+                    f"{threshold:g}% of {window:,} is {point:,} tokens, less than a session starts with "
+                    "(system prompt and tools): Claude Code may compact after every turn"
+                )
         desired.hooks = list(cs.COMPACTION_HOOKS)
     change = cs.plan_install(loaded, desired)
     after = _compaction(loaded.target, _after_data(change), explicit)
@@ -194,8 +201,11 @@ def install(args: argparse.Namespace) -> int:
         )
         if loaded.raw is not None:
             print(f"  backup of the original: {cs.backup_path(loaded.target)}")
-    if not args.no_compaction and args.threshold is not None:
-        _remember_threshold(threshold)
+    # The settings screen passes the TUI's own threshold (remember=False): nothing to remember then.
+    if not args.no_compaction and args.threshold is not None and getattr(args, "remember", True):
+        remembered = _remember_threshold(config, threshold)
+        if remembered:
+            lines.append(remembered)
     data = _after_data(change)
     env = {k: v for k, v in (data.get("env") or {}).items() if k in (cmp.PCT_ENV, cmp.WINDOW_ENV)}
     if env:
