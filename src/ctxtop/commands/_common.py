@@ -10,11 +10,12 @@ from datetime import datetime
 from ctxtop.adapters.monitor import Monitor
 
 
-def open_monitor(args: argparse.Namespace, *, quiet: bool = False) -> Monitor:
+def open_monitor(args: argparse.Namespace, *, quiet: bool = False, problems: bool = True) -> Monitor:
+    """The monitor, refreshed; config problems go to stderr once (``problems=False``: the caller lists them)."""
     monitor = Monitor.open(
         getattr(args, "claude_dir", None), getattr(args, "api_logs", None), getattr(args, "cache_dir", None)
     )
-    for problem in monitor.config.problems:
+    for problem in monitor.config.problems if problems else ():
         print(f"ctxtop: {problem}", file=sys.stderr)
     progress = None if quiet or not sys.stderr.isatty() else _progress()
     monitor.refresh(progress=progress)

@@ -10,11 +10,12 @@ from typing import Any
 
 from ctxtop.adapters import paths
 from ctxtop.adapters.claude_env import compaction_for, settings_layers
+from ctxtop.adapters.config import BY_KEY, Config
 from ctxtop.commands._common import open_monitor
 
 
 def collect(args: argparse.Namespace) -> dict[str, Any]:
-    monitor = open_monitor(args)
+    monitor = open_monitor(args, problems=False)  # listed in the report
     index = monitor.index
     files = index.files()
     sessions = monitor.index.sessions()
@@ -84,7 +85,8 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         "claude_config_dirs": claude,
         "api_log_dirs": api,
         "config_file": str(monitor.config.path),
-        "config_problems": monitor.config.problems,
+        "config_exists": monitor.config.exists,
+        "config_problems": [*monitor.config.problems, *_theme_problems(monitor.config)],
         "threshold_pct": monitor.config.threshold,
         "index": {
             "path": str(index.path),
@@ -100,9 +102,27 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         "compaction": compaction,
         "data_dir": str(paths.data_dir()),
         "unpriced_models": sorted({m for s in sessions for m in s.unknown_models}),
-        "filter_rules": {"count": len(filters.rules.rules), "problems": list(filters.errors)},
+        # [filter] values are the config's problems, listed there once.
+        "filter_rules": {
+            "count": len(filters.rules.rules),
+            "problems": [e for e in filters.errors if e not in monitor.config.problems],
+        },  # fmt: skip
         "installed": hooks,
     }
+
+
+def _theme_problems(config: Config) -> list[str]:
+    """An unknown ``[ui] theme``, checked against the themes the TUI would load (only when one is set)."""
+    if config.raw("ui.theme") is None:
+        return []
+    from textual.theme import BUILTIN_THEMES  # doctor only; the TUI checks the same names at start
+
+    from ctxtop.ui.themes import bundled_theme_dir, load_themes
+
+    themes, _problems = load_themes([bundled_theme_dir(), paths.config_dir() / "themes"])
+    names = set(BUILTIN_THEMES) | {t.name for t in themes}
+    problem = config.choice_problem("ui.theme", names, str(BY_KEY["ui.theme"].default))
+    return [problem] if problem else []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +142,11 @@ def run(args: argparse.Namespace) -> int:
     ix = report["index"]
     out(f"Index: {ix['path']} ({ix['bytes'] / 1e6:.1f} MB): {ix['files']} files, {ix['lines']:,} lines, "
         f"{ix['sessions']} sessions\n")  # fmt: skip
-    out(f"Config: {report['config_file']} (threshold {report['threshold_pct']:g}%)\n")
+    if report["config_exists"]:
+        out(f"Config: {report['config_file']} (threshold {report['threshold_pct']:g}%)\n")
+    else:
+        out(f"Config: no config file (defaults; threshold {report['threshold_pct']:g}%); "
+            f"ctxtop reads {report['config_file']}\n")  # fmt: skip
     for problem in report["config_problems"]:
         out(f"  problem: {problem}\n")
     if report["malformed"]:
