@@ -69,6 +69,8 @@ class CtxtopApp(App[None]):
         self.alerts = AlertTracker()
         self.alert_log: list[str] = []
         self.theme_problems: list[str] = []
+        self._applied_theme = ""
+        """The theme applied from the config at start or picked since: a theme change to another is saved."""
         self.updates = 0
         """How many ``SessionsUpdated`` batches were applied (tests and the benchmark wait on it)."""
         self.last_update_at = 0.0
@@ -97,11 +99,19 @@ class CtxtopApp(App[None]):
             self.notify("\n".join(problems) + "\nThese themes were skipped.", title="Broken theme files",
                         severity="warning", timeout=15)  # fmt: skip
         wanted = self.fixed_theme or self.config.get("ui.theme")
-        self.theme = wanted if wanted in self.available_themes else (
-            DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark")  # fmt: skip
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        problem = self.config.choice_problem("ui.theme", self.available_themes, fallback)
+        if problem and self.fixed_theme is None:
+            # Said once, and the file is left as the user wrote it (a theme may be installed later).
+            self.notify(problem, title="Config", severity="warning", timeout=10)
+        self.theme = wanted if wanted in self.available_themes else fallback
+        self._applied_theme = self.theme
 
     def _theme_changed(self, theme) -> None:  # type: ignore[no-untyped-def]
-        if self.fixed_theme is None and theme.name != self.config.get("ui.theme"):
+        # Only a theme the user picked is saved: the one applied at start (perhaps a fallback for an unknown
+        # name in the file) is not a change, and writing it would overwrite what the user wrote.
+        if self.fixed_theme is None and theme.name != self._applied_theme:
+            self._applied_theme = theme.name
             self.save_setting("ui.theme", theme.name)
 
     def on_unmount(self) -> None:
@@ -188,12 +198,13 @@ class CtxtopApp(App[None]):
 
     def save_setting(self, key: str, value: object) -> None:
         """Validate (raises ValueError), apply live, and write the TOML from a thread worker."""
-        before = copy.deepcopy(self.config.data)
+        before = copy.deepcopy(self.config.raw(key))
         self.config.set(key, value)
-        if self.config.data == before:
-            return
-        self._write_config(copy.deepcopy(self.config))
+        if self.config.raw(key) == before:
+            return  # what the file already says (an invalid value there is replaced: the user typed this one)
+        self._write_config(copy.deepcopy(self.config), key)
         if key == "ui.theme" and value in self.available_themes and self.theme != value:
+            self._applied_theme = str(value)
             self.theme = str(value)
         if key.startswith("sources."):
             if self.claude_dirs and key == "sources.claude_dirs":
@@ -206,9 +217,9 @@ class CtxtopApp(App[None]):
             self._tell_screens("sessions_changed", set(self.views), True)
 
     @work(thread=True, group="config", exclusive=False)
-    def _write_config(self, config: Config) -> None:
+    def _write_config(self, config: Config, key: str) -> None:
         try:
-            path = config.save()
+            path = config.save([key])
         except OSError as exc:
             self.call_from_thread(self.notify, f"Could not save settings: {exc}", severity="error")
             return

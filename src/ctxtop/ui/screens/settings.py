@@ -19,6 +19,8 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from ctxtop.adapters.config import SCHEMA, Setting, coerce
 
+SCREEN_SETTINGS = tuple(s for s in SCHEMA if s.screen)
+
 
 def widget_id(setting: Setting) -> str:
     return "set-" + setting.key.replace(".", "-")
@@ -39,7 +41,7 @@ class SettingsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("Settings · saved to config.toml in ctxtop's config dir, applied at once", id="title")
         with VerticalScroll(id="form"):
-            for setting in SCHEMA:
+            for setting in SCREEN_SETTINGS:
                 with Horizontal(classes="setting"):
                     with Vertical(classes="label-box"):
                         yield Label(setting.title, classes="setting-title")
@@ -56,7 +58,7 @@ class SettingsScreen(Screen):
         yield Footer()
 
     def _editor(self, setting: Setting) -> Widget:
-        value = self.app.config.get(setting.key)
+        value = self._current(setting)
         wid = widget_id(setting)
         if setting.kind == "choice":
             options = self._choices(setting)
@@ -68,6 +70,11 @@ class SettingsScreen(Screen):
         return Input(shown(setting, value), id=wid, restrict=restrict, classes="editor", compact=True,
                      placeholder="default" if setting.kind in ("paths", "str") else "")  # fmt: skip
 
+    def _current(self, setting: Setting) -> Any:
+        # The theme in effect, not the file's text: an unknown name there (reported at start) is not an
+        # option, and showing another option must not save it over what the user wrote.
+        return self.app.theme if setting.key == "ui.theme" else self.app.config.get(setting.key)
+
     def _choices(self, setting: Setting) -> list[str]:
         if setting.key == "ui.theme":
             return sorted(self.app.available_themes)
@@ -76,7 +83,7 @@ class SettingsScreen(Screen):
     # ------------------------------------------------------------------ saving
 
     def _setting_for(self, widget: Widget) -> Setting | None:
-        for setting in SCHEMA:
+        for setting in SCREEN_SETTINGS:
             if widget.id == widget_id(setting):
                 return setting
         return None
@@ -95,7 +102,7 @@ class SettingsScreen(Screen):
             return
         help_line.update(setting.help)
         help_line.remove_class("error")
-        if value != self.app.config.get(setting.key):
+        if value != self._current(setting):
             self.app.save_setting(setting.key, value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -135,7 +142,7 @@ class SettingsScreen(Screen):
         settings = str(Path(dirs[0]).expanduser() / "settings.json") if dirs else None
         return argparse.Namespace(
             scope="user", settings=settings, statusline=False, filter=None, no_compaction=False,
-            threshold=self.app.config.threshold, window=None, dry_run=dry_run,
+            threshold=self.app.config.threshold, window=None, dry_run=dry_run, remember=False,
         )  # fmt: skip
 
     def action_install(self) -> None:
