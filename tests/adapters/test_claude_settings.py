@@ -67,7 +67,10 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
-foreign_command = st.text(max_size=20).filter(lambda c: "ctxtop" not in c)
+foreign_command = st.text(max_size=20).filter(lambda c: "ctxtop" not in c) | st.sampled_from(
+    # The user's own commands that mention ctxtop are the user's (issue 15.5).
+    ["git-prompt.sh; python3 -m ctxtop statusline", "python3 -m ctxtop hook pre-compact && backup.sh"]
+)
 handler = st.fixed_dictionaries(
     {"type": st.just("command"), "command": foreign_command}, optional={"timeout": st.integers(1, 600)}
 )
@@ -435,8 +438,12 @@ def test_scope_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_ours_is_recognised_only_for_ctxtop_commands() -> None:
     assert cs.ctxtop_command("'/opt/my venv/bin/python' -m ctxtop hook pre-compact") == "hook:pre-compact"
-    assert cs.ctxtop_command("/usr/local/bin/ctxtop hook session-start") == "hook:session-start"
-    assert cs.ctxtop_command("ctxtop statusline") == "statusline"
+    assert cs.ctxtop_command("/usr/bin/python3 -m ctxtop statusline") == "statusline"
+    # Only the whole command ctxtop writes: a user's command that mentions ctxtop is the user's.
+    assert cs.ctxtop_command("/usr/local/bin/ctxtop hook session-start") is None
+    assert cs.ctxtop_command("git-prompt.sh; python3 -m ctxtop statusline") is None
+    assert cs.ctxtop_command("python3 -m ctxtop hook pre-compact && backup.sh") is None
+    assert cs.ctxtop_command("python3 -m ctxtop hook stop") is None
     assert cs.ctxtop_command("mytool hook pre-compact") is None
     assert cs.ctxtop_command("notctxtop hook x") is None
     assert cs.ctxtop_command(None) is None

@@ -1,13 +1,21 @@
 """Atomic file writes: a temp file in the same directory, fsync, then ``os.replace``.
 
 A kill at any point leaves either the old file or the new one, never a torn one. Symlinks are followed so
-that a user's symlinked settings file keeps being a symlink to the updated target.
+that a user's symlinked settings file keeps being a symlink to the updated target. The temp file is named
+``.<name>.ctxtop-<pid>-<random>.tmp``: a kill between its creation and the replace leaves it behind, and
+:func:`clean_stale_temps` recognises it as ctxtop's own (owner, name, a writer that is gone) on a later run.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 from pathlib import Path
+
+
+def _temp_prefix(name: str) -> str:
+    return f".{name}.ctxtop-{os.getpid()}-"
 
 
 def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
@@ -23,7 +31,7 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> N
             mode = 0o600
     import tempfile  # not at module level: the statusline and hooks import this module and rarely write
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -47,3 +55,47 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> N
         pass
     finally:
         os.close(dir_fd)
+
+
+def _writer_gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this process is not inside a write while it cleans up
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def clean_stale_temps(path: Path) -> list[Path]:
+    """Remove temp files an interrupted :func:`write_atomic` of ``path`` left; returns what was removed.
+
+    Only regular files of this user named like ctxtop's temp files for ``path``, whose writing process no
+    longer runs: another program's temp files, and a concurrent ctxtop's write, are left alone.
+    """
+    target = Path(os.path.realpath(path))
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.ctxtop-(\d+)-[A-Za-z0-9_]+\.tmp")
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if not match:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            continue
+        if _writer_gone(int(match.group(1))):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(Path(entry.path))
+    return removed

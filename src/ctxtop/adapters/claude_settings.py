@@ -1,16 +1,24 @@
 """Merge ctxtop's env values, hooks and statusLine into a Claude Code settings.json, and take them out again.
 
-What ctxtop owns in a settings file:
+What ctxtop owns in a settings file is exactly what it wrote there, as recorded in its sidecar when it wrote
+it: ``env.CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` / ``env.CLAUDE_CODE_AUTO_COMPACT_WINDOW`` (only the values it
+set), the hook groups it appended (each handler runs ``<python> -m ctxtop hook <event>``) and the
+``statusLine`` it set. A user's own entry is never taken for ctxtop's because it mentions ctxtop
+(``git-prompt.sh; ctxtop statusline`` is the user's). Only when there is no record (the sidecar was lost, or
+was written by ctxtop 0.1) are entries recognised by their exact shape: a handler that is nothing but
+``{"type": "command", "command": "<python> -m ctxtop hook <sub>", "timeout": N}`` under the event that sub
+belongs to, a statusLine that is nothing but ``<python> -m ctxtop statusline``.
 
-- ``env.CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` and ``env.CLAUDE_CODE_AUTO_COMPACT_WINDOW`` (only the ones it set);
-- hook handlers whose command runs ``ctxtop hook <event>``, each in a matcher group of its own;
-- a ``statusLine`` whose command runs ``ctxtop statusline``.
+Everything else is kept as it is, numbers included (:mod:`ctxtop.adapters.settings_json`). What ctxtop needs
+to undo its change (the records above, the env values and statusLine it replaced, the containers it created,
+the file as it was) lives in a sidecar in the data dir (``claude-settings/<hash of the file's real path>/
+state.json``, next to the one-time backup ``settings.json.ctxtop-backup``), never in settings.json: Claude
+Code rejects settings files with fields it does not know.
 
-Everything else is kept as it is. What ctxtop needs to undo its change (the env values and statusLine it
-replaced, the containers it created, the file as it was) lives in a sidecar in the data dir
-(``claude-settings/<hash of the file's real path>/state.json``, next to the one-time backup
-``settings.json.ctxtop-backup``), never in settings.json: Claude Code rejects settings files with fields it
-does not know.
+The sidecar and settings.json cannot be replaced in one step, so a write goes through a journal: the sidecar
+first records both the state before and the state after with the hash of each settings content, then
+settings.json is replaced, then the sidecar is reduced to the new state. Whatever the moment of a kill, the
+next run reads the settings file's hash and picks the state that belongs to it.
 
 Uninstall restores the file byte for byte when it was not changed since ctxtop wrote it; otherwise it takes
 ctxtop's entries out and keeps everyone else's changes (the result is then JSON-equal to the original plus
@@ -28,23 +36,30 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters import paths
-from ctxtop.adapters.atomic import write_atomic
+from ctxtop.adapters import paths, settings_json
+from ctxtop.adapters.atomic import clean_stale_temps, write_atomic
 from ctxtop.core.compaction import PCT_ENV, WINDOW_ENV
 
 HOOK_TIMEOUT_S = 5
 BACKUP_NAME = "settings.json.ctxtop-backup"
+STATE_FORMAT = 2
+"""Sidecars from format 2 on record the exact entries ctxtop wrote (0.1's did not)."""
 # event, matcher, ctxtop hook sub-command. Matcher None = the group has no matcher (all triggers).
 COMPACTION_HOOKS = (("PreCompact", None, "pre-compact"), ("SessionStart", "compact", "session-start"))
 FILTER_HOOKS = {
     "post": ("PostToolUse", "Bash", "post-tool-use"),
     "wrap": ("PreToolUse", "Bash", "pre-tool-use"),
 }
-_OURS = re.compile(r"(?:^|[\s/'\"])ctxtop['\"]?\s+(?:hook\s+([a-z-]+)|(statusline))\b")
+_EVENT_OF_SUB = {sub: event for event, _m, sub in (*COMPACTION_HOOKS, *FILTER_HOOKS.values())}
+# The whole command ctxtop writes (any interpreter path, as shlex.quote spells it), and nothing more.
+_INTERPRETER = r"(?:'[^']*'|[^\s'\"`$;&|<>()\\]+)"
+_OUR_HOOK = re.compile(rf"{_INTERPRETER} -m ctxtop hook ([a-z-]+)")
+_OUR_STATUSLINE = re.compile(rf"{_INTERPRETER} -m ctxtop statusline")
 
 
 class SettingsError(Exception):
@@ -77,13 +92,83 @@ def statusline_entry() -> dict[str, Any]:
 
 
 def ctxtop_command(command: Any) -> str | None:
-    """``"hook:<event>"`` or ``"statusline"`` when ``command`` runs ctxtop, else None."""
+    """``"hook:<sub>"`` or ``"statusline"`` when ``command`` is exactly a command ctxtop writes, else None."""
     if not isinstance(command, str):
         return None
-    match = _OURS.search(command)
-    if not match:
+    match = _OUR_HOOK.fullmatch(command)
+    if match and match.group(1) in _EVENT_OF_SUB:
+        return f"hook:{match.group(1)}"
+    return "statusline" if _OUR_STATUSLINE.fullmatch(command) else None
+
+
+def _shaped_like_ours(event: str, handler: Any) -> str | None:
+    """The sub-command when ``handler`` is exactly the entry ctxtop writes for ``event`` (no record needed)."""
+    if not isinstance(handler, dict) or not set(handler) <= {"type", "command", "timeout"}:
         return None
-    return f"hook:{match.group(1)}" if match.group(1) else "statusline"
+    if handler.get("type") != "command":
+        return None
+    kind = ctxtop_command(handler.get("command"))
+    sub = kind[5:] if kind and kind.startswith("hook:") else None
+    return sub if sub and _EVENT_OF_SUB[sub] == event else None
+
+
+def _statusline_shaped_like_ours(status: Any) -> bool:
+    return (
+        isinstance(status, dict)
+        and set(status) <= {"type", "command", "padding"}
+        and status.get("type") == "command"
+        and ctxtop_command(status.get("command")) == "statusline"
+    )
+
+
+def _recorded(state: dict[str, Any] | None) -> bool:
+    return bool(state) and state.get("format", 1) >= STATE_FORMAT  # type: ignore[union-attr]
+
+
+def _hook_matcher(state: dict[str, Any] | None) -> Callable[[str, Any, Any], str | None]:
+    """A function (event, group, handler) -> ctxtop's sub-command when that handler is ctxtop's, else None."""
+    if not _recorded(state):
+        return lambda event, group, handler: _shaped_like_ours(event, handler)
+    written: dict[tuple[str, str], str] = {}
+    for record in state.get("hooks") or []:  # type: ignore[union-attr]
+        group = record.get("group") if isinstance(record, dict) else None
+        if not isinstance(group, dict):
+            continue
+        for handler in group.get("hooks") or []:
+            key = (record.get("event"), _canonical(group.get("matcher")), _canonical(handler))
+            written[key] = record.get("sub") or ""  # type: ignore[index]
+
+    def ours(event: str, group: Any, handler: Any) -> str | None:
+        matcher = group.get("matcher") if isinstance(group, dict) else None
+        return written.get((event, _canonical(matcher), _canonical(handler)))  # type: ignore[arg-type]
+
+    return ours
+
+
+def _canonical(value: Any) -> str:
+    return settings_json.dumps(value, indent=None)
+
+
+def statusline_is_ours(data: dict[str, Any], state: dict[str, Any] | None) -> bool:
+    status = data.get("statusLine")
+    if not _recorded(state):
+        return _statusline_shaped_like_ours(status)
+    record = (state or {}).get("statusLine") or {}
+    return "written" in record and status == record["written"]
+
+
+def owned_hooks(data: dict[str, Any], state: dict[str, Any] | None) -> list[tuple[str, str | None, str]]:
+    """(event, matcher, sub-command) of every hook handler of ctxtop's in ``data``."""
+    ours = _hook_matcher(state)
+    found = []
+    for event, groups in (data.get("hooks") or {}).items():
+        for group in groups if isinstance(groups, list) else []:
+            handlers = group.get("hooks") if isinstance(group, dict) else None
+            for handler in handlers if isinstance(handlers, list) else []:
+                sub = ours(event, group, handler)
+                if sub is not None:
+                    found.append((event, group.get("matcher"), sub))
+    return found
 
 
 @dataclass
@@ -118,6 +203,8 @@ class Change:
     """Sidecar to store; None removes it."""
     notes: list[str] = field(default_factory=list)
     """Things the user should know (kept values, replaced statusLine...)."""
+    prior: dict[str, Any] | None = None
+    """The sidecar state that goes with ``before`` (the journal keeps it until ``after`` is in place)."""
 
     @property
     def changed(self) -> bool:
@@ -156,7 +243,7 @@ def load(path: Path) -> Loaded:
     if not text.strip():
         return Loaded(path, target, raw, {})
     try:
-        data = json.loads(text)
+        data = settings_json.loads(text)
     except json.JSONDecodeError as exc:
         raise SettingsError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
@@ -175,12 +262,36 @@ def load(path: Path) -> Loaded:
     return Loaded(path, target, raw, data)
 
 
-def _load_state(target: Path) -> dict[str, Any] | None:
+def _text(loaded: Loaded) -> str | None:
+    return loaded.raw.decode("utf-8") if loaded.raw is not None else None
+
+
+def _read_sidecar(target: Path) -> dict[str, Any] | None:
     try:
-        state = json.loads((state_dir(target) / "state.json").read_text(encoding="utf-8"))
+        state = settings_json.loads((state_dir(target) / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return state if isinstance(state, dict) else None
+
+
+def _settle(sidecar: dict[str, Any] | None, loaded: Loaded) -> dict[str, Any] | None:
+    """The state that goes with the settings file as it is now, from a sidecar that may hold a journal."""
+    journal = (sidecar or {}).get("journal")
+    if not isinstance(journal, dict):
+        return sidecar
+    before, after = journal.get("before"), journal.get("after")
+    sha = _sha(_text(loaded))
+    if sha == journal.get("after_sha256"):
+        return after
+    if sha == journal.get("before_sha256"):
+        return before
+    # Edited by hand since the interrupted write: the state whose entries are in the file.
+    return after if isinstance(after, dict) and _has_ours(loaded.data, after) else before
+
+
+def current_state(loaded: Loaded) -> dict[str, Any] | None:
+    """ctxtop's records for the file as it is now (None: ctxtop has none)."""
+    return _settle(_read_sidecar(loaded.target), loaded)
 
 
 def _sha(text: str | None) -> str | None:
@@ -202,22 +313,17 @@ def _layout(raw: bytes | None) -> tuple[str | int, bool]:
 
 def dumps(data: dict[str, Any], raw: bytes | None = None) -> str:
     indent, newline = _layout(raw)
-    return json.dumps(data, indent=indent, ensure_ascii=False) + ("\n" if newline else "")
+    return settings_json.dumps(data, indent=indent) + ("\n" if newline else "")
 
 
-def _has_ours(data: dict[str, Any]) -> bool:
-    if ctxtop_command((data.get("statusLine") or {}).get("command")):
-        return True
-    for groups in (data.get("hooks") or {}).values():
-        for group in groups:
-            if isinstance(group, dict) and isinstance(group.get("hooks"), list):
-                if any(isinstance(h, dict) and ctxtop_command(h.get("command")) for h in group["hooks"]):
-                    return True
-    return False
+def _has_ours(data: dict[str, Any], state: dict[str, Any] | None) -> bool:
+    return statusline_is_ours(data, state) or bool(owned_hooks(data, state))
 
 
 def strip_ctxtop(data: dict[str, Any], state: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
     """``data`` without ctxtop's entries, previous values restored from ``state`` (pure)."""
+    status_ours = statusline_is_ours(data, state)
+    ours = _hook_matcher(state)
     data = copy.deepcopy(data)
     notes: list[str] = []
     created = set(state.get("created", [])) if state else set()
@@ -254,7 +360,7 @@ def strip_ctxtop(data: dict[str, Any], state: dict[str, Any] | None) -> tuple[di
                 if not isinstance(handlers, list):
                     kept_groups.append(group)
                     continue
-                kept = [h for h in handlers if not (isinstance(h, dict) and ctxtop_command(h.get("command")))]
+                kept = [h for h in handlers if ours(event, group, h) is None]
                 if len(kept) == len(handlers):
                     kept_groups.append(group)
                     continue
@@ -268,8 +374,7 @@ def strip_ctxtop(data: dict[str, Any], state: dict[str, Any] | None) -> tuple[di
         # Without a record, a container that only ctxtop's entries filled was ctxtop's.
         if not hooks and ("hooks" in created or (state is None and emptied)):
             del data["hooks"]
-    status = data.get("statusLine")
-    if isinstance(status, dict) and ctxtop_command(status.get("command")):
+    if status_ours:
         record = (state or {}).get("statusLine") or {}
         if record.get("had"):
             data["statusLine"] = record.get("previous")
@@ -283,6 +388,7 @@ def add_ctxtop(base: dict[str, Any], desired: Desired) -> tuple[dict[str, Any], 
     data = copy.deepcopy(base)
     created: list[str] = []
     env_records: dict[str, Any] = {}
+    written: list[dict[str, Any]] = []
     if desired.env:
         if "env" not in data:
             data["env"] = {}
@@ -302,35 +408,31 @@ def add_ctxtop(base: dict[str, Any], desired: Desired) -> tuple[dict[str, Any], 
             group: dict[str, Any] = {} if matcher is None else {"matcher": matcher}
             group["hooks"] = [{"type": "command", "command": hook_command(sub), "timeout": HOOK_TIMEOUT_S}]
             data["hooks"][event].append(group)
-    state: dict[str, Any] = {"created": created, "env": env_records}
+            written.append({"event": event, "sub": sub, "group": copy.deepcopy(group)})
+    state: dict[str, Any] = {"format": STATE_FORMAT, "created": created, "env": env_records, "hooks": written}
     if desired.statusline:
         had = "statusLine" in data
-        state["statusLine"] = {"had": had, "previous": data.get("statusLine")}
-        data["statusLine"] = statusline_entry()
+        entry = statusline_entry()
+        state["statusLine"] = {"had": had, "previous": data.get("statusLine"), "written": entry}
+        data["statusLine"] = copy.deepcopy(entry)
     return data, state
 
 
-def installed_features(data: dict[str, Any]) -> Desired:
+def installed_features(data: dict[str, Any], state: dict[str, Any] | None = None) -> Desired:
     """What ctxtop installed in ``data`` before (install is additive: a re-install keeps it)."""
     found = Desired()
-    subs: set[str] = set()
-    for groups in (data.get("hooks") or {}).values():
-        for group in groups:
-            for handler in (group.get("hooks") or []) if isinstance(group, dict) else []:
-                kind = ctxtop_command(handler.get("command")) if isinstance(handler, dict) else None
-                if kind and kind.startswith("hook:"):
-                    subs.add(kind[5:])
+    subs = {sub for _event, _matcher, sub in owned_hooks(data, state)}
     found.hooks = [h for h in COMPACTION_HOOKS if h[2] in subs]
     for mode, hook in FILTER_HOOKS.items():
         if hook[2] in subs:
             found.filter_mode = mode
-    found.statusline = ctxtop_command((data.get("statusLine") or {}).get("command")) == "statusline"
+    found.statusline = statusline_is_ours(data, state)
     return found
 
 
 def baseline(loaded: Loaded) -> tuple[dict[str, Any], dict[str, Any] | None, list[str]]:
     """The file's content without ctxtop's entries, the sidecar state, and notes about kept values."""
-    state = _load_state(loaded.target)
+    state = current_state(loaded)
     data, notes = strip_ctxtop(loaded.data, state)
     return data, state, notes
 
@@ -345,8 +447,8 @@ def owned_env(data: dict[str, Any], state: dict[str, Any] | None) -> dict[str, s
 def plan_install(loaded: Loaded, desired: Desired) -> Change:
     """The change an install makes; nothing is written."""
     base, state, notes = baseline(loaded)
-    before = loaded.raw.decode("utf-8") if loaded.raw is not None else None
-    previous = installed_features(loaded.data)
+    before = _text(loaded)
+    previous = installed_features(loaded.data, state)
     merged = Desired(dict(desired.env), [], desired.statusline or previous.statusline, desired.filter_mode)
     # Env values set before and not set now stay as they are (compaction can be re-installed on its own).
     for key, value in owned_env(loaded.data, state).items():
@@ -360,12 +462,13 @@ def plan_install(loaded: Loaded, desired: Desired) -> Change:
     data, records = add_ctxtop(base, merged)
     if merged.statusline and records["statusLine"]["had"]:
         notes.append(
-            f"replaced the statusLine {json.dumps(records['statusLine']['previous'])} (uninstall restores it)"
+            "replaced the statusLine "
+            f"{settings_json.dumps(records['statusLine']['previous'], indent=None)} (uninstall restores it)"
         )
     after = dumps(data, loaded.raw)
     if state and _sha(before) == state.get("written_sha256"):
         original, known = state.get("original"), bool(state.get("original_known"))
-    elif not _has_ours(loaded.data) and not owned_env(loaded.data, state):
+    elif not _has_ours(loaded.data, state) and not owned_env(loaded.data, state):
         original, known = before, True  # nothing of ctxtop's in it: this is the user's own file
     else:
         original, known = None, False
@@ -377,31 +480,52 @@ def plan_install(loaded: Loaded, desired: Desired) -> Change:
         **records,
     }
     if after == before:
-        return Change(loaded.path, loaded.target, before, after, state, notes)
-    return Change(loaded.path, loaded.target, before, after, new_state, notes)
+        return Change(loaded.path, loaded.target, before, after, state, notes, prior=state)
+    return Change(loaded.path, loaded.target, before, after, new_state, notes, prior=state)
 
 
 def plan_uninstall(loaded: Loaded) -> Change:
     """The change an uninstall makes; nothing is written."""
     base, state, notes = baseline(loaded)
-    before = loaded.raw.decode("utf-8") if loaded.raw is not None else None
+    before = _text(loaded)
     if state and state.get("original_known") and _sha(before) == state.get("written_sha256"):
-        return Change(loaded.path, loaded.target, before, state.get("original"), None, notes)
-    if base == loaded.data:
-        return Change(loaded.path, loaded.target, before, before, None, notes)
-    return Change(loaded.path, loaded.target, before, dumps(base, loaded.raw), None, notes)
+        return Change(loaded.path, loaded.target, before, state.get("original"), None, notes, prior=state)
+    after = before if base == loaded.data else dumps(base, loaded.raw)
+    return Change(loaded.path, loaded.target, before, after, None, notes, prior=state)
+
+
+def _write_state(sidecar: Path, state: dict[str, Any]) -> None:
+    write_atomic(sidecar, settings_json.dumps(state, indent=2) + "\n", mode=0o600)
 
 
 def apply(change: Change) -> None:
-    """Write the change: backup (first time only), sidecar, then the file; each step atomic."""
-    sidecar = state_dir(change.target) / "state.json"
-    if change.state is not None:
-        paths.ensure_private_dir(sidecar.parent)
-        backup = backup_path(change.target)
-        if change.before is not None and not backup.exists():
-            write_atomic(backup, change.before, mode=0o600)
-        write_atomic(sidecar, json.dumps(change.state, indent=2, ensure_ascii=False) + "\n", mode=0o600)
+    """Write the change so that a kill at any point leaves a settings file and a state that belong together.
+
+    Order: stale temp files of ctxtop's own go; the backup (first time only); the sidecar as a journal
+    (state before and after, with the hash of each content); settings.json; the sidecar as the new state
+    (or none). Each step is atomic. Also settles a journal an earlier, interrupted run left, when nothing
+    needs writing.
+    """
+    folder = state_dir(change.target)
+    sidecar = folder / "state.json"
+    for path in (change.target, sidecar, folder / BACKUP_NAME):
+        clean_stale_temps(path)
+    if change.state is not None or (change.changed and change.prior is not None):
+        paths.ensure_private_dir(paths.data_dir())
+        paths.ensure_private_dir(folder.parent)
+        paths.ensure_private_dir(folder)
     if change.changed:
+        backup = folder / BACKUP_NAME
+        if change.state is not None and change.before is not None and not backup.exists():
+            write_atomic(backup, change.before, mode=0o600)
+        if change.state is not None or change.prior is not None:
+            journal = {
+                "before_sha256": _sha(change.before),
+                "after_sha256": _sha(change.after),
+                "before": change.prior,
+                "after": change.state,
+            }
+            _write_state(sidecar, {"format": STATE_FORMAT, "journal": journal})
         if change.after is None:
             try:
                 os.unlink(change.target)
@@ -414,3 +538,7 @@ def apply(change: Change) -> None:
             sidecar.unlink()
         except FileNotFoundError:
             pass
+    elif not change.changed and _read_sidecar(change.target) == change.state:
+        pass  # already settled: nothing to write
+    else:
+        _write_state(sidecar, change.state)

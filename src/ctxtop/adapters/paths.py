@@ -12,6 +12,7 @@ temporary world without touching ``~``:
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -101,11 +102,54 @@ def claude_config_dirs(explicit: list[str] | None = None) -> list[Path]:
     return result
 
 
+class UnsafePathError(PermissionError):
+    """A location ctxtop refuses to use: a symbolic link, not a directory, or owned by another user."""
+
+
+def check_private(path: Path, info: os.stat_result, kind: str = "directory") -> None:
+    """Raise :class:`UnsafePathError` unless ``info`` (from ``lstat``) is a real ``kind`` of this user."""
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafePathError(
+            f"ctxtop refuses to use {path}: it is a symbolic link (another user could redirect ctxtop's "
+            "writes through it); remove it, or point ctxtop at the real location with its environment variable"
+        )
+    wanted = stat.S_ISDIR if kind == "directory" else stat.S_ISREG
+    if not wanted(info.st_mode):
+        raise UnsafePathError(f"ctxtop refuses to use {path}: it is not a {kind}")
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise UnsafePathError(
+            f"ctxtop refuses to use {path}: it belongs to user id {info.st_uid}, not to you "
+            f"({os.geteuid()}); remove it or fix its owner"
+        )
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the user only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create ``path`` user-only (0700, and 0700 for every parent it creates), or check and tighten it.
+
+    An existing ``path`` must be a real directory (not a symbolic link) owned by this user, else
+    :class:`UnsafePathError` (an ``OSError``) says why. Parents that already exist are not checked: a user's
+    symlinked ``~/.local`` is theirs to have.
+    """
+    missing = []
+    probe = path
+    while not os.path.lexists(probe) and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass  # a concurrent ctxtop made it: checked below like any existing one
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        os.chmod(path, 0o700)
+        fd = os.open(path, flags)
     except OSError:
-        pass
+        check_private(path, os.lstat(path))  # says why (a link, not a directory)
+        raise
+    try:
+        check_private(path, os.fstat(fd))
+        if stat.S_IMODE(os.fstat(fd).st_mode) != 0o700:
+            os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
     return path

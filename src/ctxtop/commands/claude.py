@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters import claude_settings as cs
+from ctxtop.adapters import settings_json
 from ctxtop.adapters.config import Config
 from ctxtop.core import compaction as cmp
 
@@ -91,13 +91,13 @@ def _after_data(change: cs.Change) -> dict[str, Any]:
     text = (change.after or "").lstrip("\ufeff")  # a file saved with a UTF-8 BOM keeps it
     if not text.strip():
         return {}
-    return json.loads(text)
+    return settings_json.loads(text)
 
 
 def _apply(change: cs.Change, path: Path) -> str | None:
     """Write the change; a clear message instead of a traceback when the file cannot be written."""
     target = Path(os.path.realpath(path))
-    if target.exists() and not os.access(target, os.W_OK):
+    if change.changed and target.exists() and not os.access(target, os.W_OK):
         return f"{target} is read-only; nothing changed (make it writable, or use --settings FILE)"
     try:
         cs.apply(change)
@@ -190,12 +190,12 @@ def install(args: argparse.Namespace) -> int:
         sys.stdout.write(change.diff() or f"no change to {path}\n")
         print(f"dry run: nothing written. Afterwards: {describe(after)}", file=sys.stderr)
         return 0
+    problem = _apply(change, path)  # also settles what an interrupted earlier run left
+    if problem:
+        return _err(problem)
     if not change.changed:
         print(f"ctxtop: {path} already has these settings; nothing changed.")
     else:
-        problem = _apply(change, path)
-        if problem:
-            return _err(problem)
         print(
             f"ctxtop: updated {path}" + (f" (-> {loaded.target})" if loaded.target != path.absolute() else "")
         )
@@ -211,14 +211,12 @@ def install(args: argparse.Namespace) -> int:
     if env:
         print("  env: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     hooks = [
-        f"{event}" + (f"[{g.get('matcher')}]" if g.get("matcher") else "")
-        for event, groups in (data.get("hooks") or {}).items()
-        for g in groups
-        if isinstance(g, dict) and any(cs.ctxtop_command(h.get("command")) for h in g.get("hooks") or [])
+        event + (f"[{matcher}]" if matcher else "")
+        for event, matcher, _ in cs.owned_hooks(data, change.state)
     ]
     if hooks:
         print("  hooks: " + ", ".join(hooks))
-    if cs.ctxtop_command((data.get("statusLine") or {}).get("command")):
+    if cs.statusline_is_ours(data, change.state):
         print("  statusLine: ctxtop statusline")
     for line in [*lines, *change.notes]:
         print(f"  note: {line}")
@@ -238,7 +236,7 @@ def uninstall(args: argparse.Namespace) -> int:
         sys.stdout.write(change.diff() or f"no change to {path}\n")
         print(f"dry run: nothing written. Afterwards: {describe(after)}", file=sys.stderr)
         return 0
-    problem = _apply(change, path) if change.changed else None
+    problem = _apply(change, path)  # also settles what an interrupted earlier run left
     if problem:
         return _err(problem)
     if not change.changed:
