@@ -62,10 +62,6 @@ def instrument(
     return client
 
 
-def session_of(client: Any) -> ApiSession | None:
-    return getattr(client, SESSION_ATTR, None)
-
-
 # -- reading responses --------------------------------------------------------------------------------------
 def _dump(model: Any) -> dict[str, Any] | None:
     if model is None:

@@ -19,9 +19,6 @@ from typing import Any
 from ctxtop.adapters import api_compaction as ac
 from ctxtop.adapters.api_log import RECORD_TYPE, SCHEMA, ApiLogWriter, utc_timestamp
 
-# Headers the SDK uses internally to ask for raw responses; the summariser call must not inherit them.
-_SDK_INTERNAL_HEADERS = ("x-stainless-raw-response", "____stainless_override_cast_to")
-
 
 @dataclass
 class PreparedCall:

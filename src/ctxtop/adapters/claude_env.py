@@ -25,13 +25,6 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the st
 if TYPE_CHECKING:
     from typing import Any
 
-RELEVANT_ENV = (
-    "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
-    "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE",
-    "DISABLE_AUTO_COMPACT",
-    "DISABLE_COMPACT",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Layer:

@@ -597,14 +597,6 @@ class Index:
                 (json.dumps(metrics.to_json(stats), separators=(",", ":")), stats.last_ts, sid),
             )
 
-    def reprice(self, prices: PriceBook) -> None:
-        """Price overrides changed: recompute every session's cached stats."""
-        self.prices = prices
-        self.conn.execute("UPDATE sessions SET dirty=1")
-        self.conn.execute("BEGIN")
-        self._refresh(())
-        self.conn.execute("COMMIT")
-
     def sessions(
         self,
         since: float | None = None,

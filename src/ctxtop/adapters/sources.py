@@ -23,11 +23,6 @@ class Sources:
         logs = Path(api_logs).expanduser() if api_logs else paths.api_log_dir()
         return cls(tuple(paths.claude_config_dirs(claude_dirs)), (logs,))
 
-    def watch_roots(self) -> list[Path]:
-        """Directories to watch for changes (the ones that exist)."""
-        roots = [d / "projects" for d in self.claude_dirs] + list(self.api_log_dirs)
-        return [r for r in roots if r.is_dir()]
-
 
 def context_for(path: Path, source: str) -> FileContext:
     """Session and chain of a file, from its place in the tree."""

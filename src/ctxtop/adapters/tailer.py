@@ -47,22 +47,6 @@ class ReadResult:
     """Byte offset of ``lines[0]`` in the file."""
 
 
-def unchanged(path: str, state: FileState | None) -> bool:
-    """Cheap check (one stat) used by the poll backstop."""
-    if state is None:
-        return False
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
-        state.dev,
-        state.ino,
-        state.size,
-        state.mtime_ns,
-    )
-
-
 def read_appended(path: str, state: FileState | None, max_bytes: int | None = None) -> ReadResult:
     """Complete new lines since ``state``; raises OSError if the file cannot be read."""
     with open(path, "rb") as fh:

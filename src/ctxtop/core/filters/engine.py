@@ -44,10 +44,6 @@ class FilterResult:
     kept_lines: int = 0
     rules: tuple[str, ...] = field(default=())
 
-    @property
-    def removed_lines(self) -> int:
-        return self.raw_lines - self.kept_lines
-
 
 @dataclass(slots=True)
 class _Line:

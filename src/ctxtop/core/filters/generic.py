@@ -16,7 +16,6 @@ _ANSI = re.compile(
     r"|\x1b[@-Z\\-_]"
     r"|\x9b[0-?]*[ -/]*[@-~]"
 )
-_BACKSPACE = re.compile(r"[^\x08\n]\x08")
 
 # Lines are matched on a bounded prefix so a megabyte-long line cannot make a regex crawl.
 MATCH_PREFIX = 4000
