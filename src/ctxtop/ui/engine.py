@@ -373,10 +373,8 @@ def _dedupe(requests: list[_Request]) -> list[_Request]:
 
 def noise_rows(session_id: str, stats: SessionStats) -> list[dict] | None:
     """What the output filter removed in this session (None when the filter log is not available)."""
-    try:
-        from ctxtop.adapters import filter_log
-    except ImportError:
-        return None
+    from ctxtop.adapters import filter_log
+
     since = datetime.fromtimestamp(stats.first_ts).strftime("%Y-%m-%d") if stats.first_ts else None
     try:
         return [r for r in filter_log.read(since=since) if r.get("session_id") == session_id]

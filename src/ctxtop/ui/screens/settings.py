@@ -150,12 +150,8 @@ class SettingsScreen(Screen):
 
     @work(thread=True, group="install", exclusive=True)
     def _run_install(self, dry_run: bool) -> None:
-        try:
-            from ctxtop.commands import claude
-        except ImportError:
-            self.app.call_from_thread(self.notify, "`ctxtop claude install` is not available in this build.",
-                                      severity="error")  # fmt: skip
-            return
+        from ctxtop.commands import claude
+
         out, err = io.StringIO(), io.StringIO()
         # The CLI's own function, so the TUI and `ctxtop claude install` can never disagree.
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
