@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -203,116 +203,90 @@ def _summary_text(message: Any) -> str:
 
 
 # -- the patched _post ----------------------------------------------------------------------------------------
+Step = tuple[str, Any]
+"""What the flow asks its driver to run: ("post", kwargs) -> ``original(path, **kwargs)``, ("parse", raw)
+-> ``raw.parse()``; the sync driver calls it, the async one awaits it."""
+
+
+def _flow(
+    session: ApiSession, beta: bool, path: str, kwargs: dict[str, Any], is_async: bool
+) -> Generator[Step, Any, Any]:
+    """One Messages request through ctxtop, for both clients: yields the steps to run, is sent their results
+    (or has their exception thrown in) and returns what the caller gets."""
+    if path != MESSAGES_PATH or not isinstance(kwargs.get("body"), Mapping):
+        return (yield ("post", kwargs))
+    try:
+        call = session.prepare(kwargs, beta=beta)
+    except Exception:
+        return (yield ("post", kwargs))  # a bug of ours must never cost the caller a request
+    if call.summariser is not None:
+        sub = session.summariser_call(call)
+        try:
+            summary = yield ("post", sub.kwargs)
+        except Exception as exc:  # fail open: send the request uncompacted
+            session.record(sub, usage=None, error=exc, request_id=getattr(exc, "request_id", None),
+                           compaction=call.compaction, main=False)  # fmt: skip
+        else:
+            _record_summariser(session, sub, call, summary)
+    call.started = time.perf_counter()
+    try:
+        result = yield ("post", call.kwargs)
+    except BaseException as exc:
+        session.record(call, usage=None, error=exc, request_id=getattr(exc, "request_id", None),
+                       compaction=_compaction(call, False))  # fmt: skip
+        raise
+    stream = anthropic.AsyncStream if is_async else anthropic.Stream
+    if isinstance(result, stream):
+        return _watch(result, session, call, is_async=is_async)
+    if hasattr(result, "usage"):
+        _record_message(session, call, result, None)
+    elif _raw_mode(call) == "raw" and hasattr(result, "parse"):
+        # with_raw_response: parse() caches its result, so the caller gets the very object we observed.
+        try:
+            parsed = yield ("parse", result)
+        except Exception:
+            return result  # the caller's own parse() will raise it where they expect it
+        if isinstance(parsed, stream):
+            _watch(parsed, session, call, is_async=is_async)
+        else:
+            _record_message(session, call, parsed, result.request_id)
+    elif _raw_mode(call) == "stream" and hasattr(result, "parse"):
+        _observe_parse(result, session, call, is_async=is_async)
+    return result
+
+
 def _sync_post(original: Callable[..., Any], session: ApiSession, beta: bool) -> Callable[..., Any]:
     def post(path: str, **kwargs: Any) -> Any:
-        if path != MESSAGES_PATH or not isinstance(kwargs.get("body"), Mapping):
-            return original(path, **kwargs)
+        flow = _flow(session, beta, path, kwargs, is_async=False)
         try:
-            call = session.prepare(kwargs, beta=beta)
-        except Exception:
-            return original(path, **kwargs)  # a bug of ours must never cost the caller a request
-        if call.summariser is not None:
-            sub = session.summariser_call(call)
-            try:
-                summary = original(path, **sub.kwargs)
-            except Exception as exc:  # fail open: send the request uncompacted
-                session.record(
-                    sub,
-                    usage=None,
-                    error=exc,
-                    request_id=getattr(exc, "request_id", None),
-                    compaction=call.compaction,
-                    main=False,
-                )
-            else:
-                _record_summariser(session, sub, call, summary)
-        call.started = time.perf_counter()
-        try:
-            result = original(path, **call.kwargs)
-        except BaseException as exc:
-            session.record(
-                call,
-                usage=None,
-                error=exc,
-                request_id=getattr(exc, "request_id", None),
-                compaction=_compaction(call, False),
-            )
-            raise
-        return _observe_result(result, session, call)
-
-    def _observe_result(result: Any, session: ApiSession, call: PreparedCall) -> Any:
-        if isinstance(result, anthropic.Stream):
-            return _watch(result, session, call, is_async=False)
-        if hasattr(result, "usage"):
-            _record_message(session, call, result, None)
-        elif _raw_mode(call) == "raw" and hasattr(result, "parse"):
-            # with_raw_response: parse() caches its result, so the caller gets the very object we observed.
-            try:
-                parsed = result.parse()
-            except Exception:
-                return result  # the caller's own parse() will raise it where they expect it
-            if isinstance(parsed, anthropic.Stream):
-                _watch(parsed, session, call, is_async=False)
-            else:
-                _record_message(session, call, parsed, result.request_id)
-        elif _raw_mode(call) == "stream" and hasattr(result, "parse"):
-            _observe_parse(result, session, call, is_async=False)
-        return result
+            step = next(flow)
+            while True:
+                try:
+                    value = original(path, **step[1]) if step[0] == "post" else step[1].parse()
+                except BaseException as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(value)
+        except StopIteration as done:
+            return done.value
 
     return post
 
 
 def _async_post(original: Callable[..., Any], session: ApiSession, beta: bool) -> Callable[..., Any]:
     async def post(path: str, **kwargs: Any) -> Any:
-        if path != MESSAGES_PATH or not isinstance(kwargs.get("body"), Mapping):
-            return await original(path, **kwargs)
+        flow = _flow(session, beta, path, kwargs, is_async=True)
         try:
-            call = session.prepare(kwargs, beta=beta)
-        except Exception:
-            return await original(path, **kwargs)
-        if call.summariser is not None:
-            sub = session.summariser_call(call)
-            try:
-                summary = await original(path, **sub.kwargs)
-            except Exception as exc:
-                session.record(
-                    sub,
-                    usage=None,
-                    error=exc,
-                    request_id=getattr(exc, "request_id", None),
-                    compaction=call.compaction,
-                    main=False,
-                )
-            else:
-                _record_summariser(session, sub, call, summary)
-        call.started = time.perf_counter()
-        try:
-            result = await original(path, **call.kwargs)
-        except BaseException as exc:
-            session.record(
-                call,
-                usage=None,
-                error=exc,
-                request_id=getattr(exc, "request_id", None),
-                compaction=_compaction(call, False),
-            )
-            raise
-        if isinstance(result, anthropic.AsyncStream):
-            return _watch(result, session, call, is_async=True)
-        if hasattr(result, "usage"):
-            _record_message(session, call, result, None)
-        elif _raw_mode(call) == "raw" and hasattr(result, "parse"):
-            try:
-                parsed = await result.parse()
-            except Exception:
-                return result
-            if isinstance(parsed, anthropic.AsyncStream):
-                _watch(parsed, session, call, is_async=True)
-            else:
-                _record_message(session, call, parsed, result.request_id)
-        elif _raw_mode(call) == "stream" and hasattr(result, "parse"):
-            _observe_parse(result, session, call, is_async=True)
-        return result
+            step = next(flow)
+            while True:
+                try:
+                    value = await (original(path, **step[1]) if step[0] == "post" else step[1].parse())
+                except BaseException as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(value)
+        except StopIteration as done:
+            return done.value
 
     return post
 
