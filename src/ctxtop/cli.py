@@ -28,7 +28,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="a Claude Code config dir to read (repeatable); overrides $CLAUDE_CONFIG_DIR and ~/.claude",
     )
     parser.add_argument("--api-logs", metavar="DIR", help="directory of API session logs (ctxtop.api)")
-    parser.add_argument("--cache-dir", metavar="DIR", help="directory for ctxtop's index")
+    parser.add_argument(
+        "--data-dir",
+        "--cache-dir",
+        dest="cache_dir",
+        metavar="DIR",
+        help="directory of ctxtop's index (default: the user data dir; --cache-dir is its old name)",
+    )
 
 
 def _report_options(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = report_sub.add_parser(name, help=text, parents=[common])
         _report_options(p)
+        p.add_argument(
+            "--present-only",
+            action="store_true",
+            help="leave out archived requests (their transcripts were deleted, e.g. by Claude Code's cleanup)",
+        )
         p.set_defaults(handler="report:run")
     noise = report_sub.add_parser(
         "noise", help="what the bash-output filter removed and saved", parents=[common]
@@ -146,7 +157,7 @@ def _fast_args(argv: Sequence[str]) -> SimpleNamespace | None:
     """Hooks and the statusline run on every model turn: skip argparse (import and parser) for them."""
     if len(argv) == 2 and argv[0] == "hook" and argv[1] in HOOK_EVENTS:
         return SimpleNamespace(command="hook", event=argv[1], handler="hook:run")
-    if argv[:1] == ["statusline"] and all(a.startswith("--cache-dir=") for a in argv[1:]):
+    if argv[:1] == ["statusline"] and all(a.startswith(("--cache-dir=", "--data-dir=")) for a in argv[1:]):
         cache = argv[1].split("=", 1)[1] if len(argv) > 1 else None
         return SimpleNamespace(
             command="statusline", handler="statusline:run", cache_dir=cache, claude_dir=None, api_logs=None

@@ -1,10 +1,14 @@
 """The incremental SQLite index: per-file offsets, deduplicated requests, per-session cached stats.
 
-A second run reads only the bytes appended since the first; a truncated or replaced file is read again from
-the start (its session's rows are dropped and its files re-read); a half-written last line waits for its
-newline. Requests are deduplicated globally on ``message.id:requestId``, keeping the copy with the largest
-token total (earlier copies of a response often carry a stale, smaller ``output_tokens``); a request stays
-with the session that first showed it.
+A second run reads only the bytes appended since the first; a half-written last line waits for its newline.
+Requests are deduplicated globally on ``message.id:requestId``, keeping the copy with the largest token total
+(earlier copies of a response often carry a stale, smaller ``output_tokens``); the session of the file that
+starts earliest owns a request. Every (request, file) copy is recorded, so when a file vanishes or is
+truncated or replaced, the requests it held go to the files that still hold them, in the same update.
+
+The index is also the only record of what Claude Code's cleanup deleted: a request whose every copy is gone
+stays, archived, with the session that owned it last. So, for the files present, a warm index equals a cold
+index of them request for request; it holds in addition the archived requests, and nothing else.
 """
 
 from __future__ import annotations
@@ -34,23 +38,29 @@ from ctxtop.core.records import (
 )
 from ctxtop.core.usage import Tokens
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, source TEXT, session_id TEXT, chain TEXT,
     dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB, fingerprint BLOB, first_ts REAL,
-    lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT
+    lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT, gone INTEGER DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS requests (
     key TEXT PRIMARY KEY, session_id TEXT, chain TEXT, ts REAL, seq INTEGER, model TEXT,
     i INTEGER, o INTEGER, cr INTEGER, w5 INTEGER, w1 INTEGER,
     bi INTEGER, bo INTEGER, bcr INTEGER, bw5 INTEGER, bw1 INTEGER,
     ws INTEGER, wf INTEGER, tier TEXT, speed TEXT, compaction INTEGER, total INTEGER, file TEXT,
-    rank TEXT
+    rank TEXT, archived INTEGER DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_session ON requests(session_id);
+CREATE TABLE IF NOT EXISTS copies (key TEXT, file TEXT, PRIMARY KEY (key, file)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copies_file ON copies(file);
+CREATE TABLE IF NOT EXISTS session_files (
+    session_id TEXT, path TEXT, PRIMARY KEY (session_id, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS session_files_path ON session_files(path);
 CREATE INDEX IF NOT EXISTS requests_file ON requests(file);
 CREATE TABLE IF NOT EXISTS compacts (
     session_id TEXT, chain TEXT, ts REAL, trigger TEXT, pre INTEGER, post INTEGER, file TEXT,
@@ -59,7 +69,8 @@ CREATE TABLE IF NOT EXISTS compacts (
 CREATE TABLE IF NOT EXISTS prices (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY, source TEXT, cwd TEXT, git_branch TEXT, version TEXT,
-    project_dir TEXT, last_ts REAL, dirty INTEGER DEFAULT 1, stats TEXT
+    project_dir TEXT, last_ts REAL, dirty INTEGER DEFAULT 1, stats TEXT,
+    archived INTEGER DEFAULT 0, deleted INTEGER DEFAULT 0
 );
 """
 
@@ -71,14 +82,16 @@ API_MARKERS = (b'"api_request"',)
 _TOKEN_COLUMNS = ("i", "o", "cr", "w5", "w1", "bi", "bo", "bcr", "bw5", "bw1", "ws", "wf", "total", "file")
 _OWNER_COLUMNS = ("session_id", "chain", "ts", "seq", "rank")
 UPSERT_REQUEST = (
-    "INSERT INTO requests VALUES (" + ",".join("?" * 24) + ") ON CONFLICT(key) DO UPDATE SET "
-    # The largest copy's counts win (earlier copies carry a stale output_tokens) ...
-    + ", ".join(f"{c}=CASE WHEN excluded.total > requests.total THEN excluded.{c} ELSE requests.{c} END"
-                for c in _TOKEN_COLUMNS)
+    "INSERT INTO requests VALUES (" + ",".join("?" * 24) + ", 0) ON CONFLICT(key) DO UPDATE SET "
+    # A copy of an archived request (its transcripts were gone) replaces it: the files present decide.
+    # Otherwise the largest copy's counts win (earlier copies carry a stale output_tokens) ...
+    + ", ".join(f"{c}=CASE WHEN requests.archived OR excluded.total > requests.total THEN excluded.{c} "
+                f"ELSE requests.{c} END" for c in _TOKEN_COLUMNS)
     + ", "
     # ... and the earliest-starting file's session owns the request, whatever order files were read in.
-    + ", ".join(f"{c}=CASE WHEN excluded.rank < requests.rank THEN excluded.{c} ELSE requests.{c} END"
-                for c in _OWNER_COLUMNS)
+    + ", ".join(f"{c}=CASE WHEN requests.archived OR excluded.rank < requests.rank THEN excluded.{c} "
+                f"ELSE requests.{c} END" for c in _OWNER_COLUMNS)
+    + ", archived=0"
 )  # fmt: skip
 
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
@@ -119,6 +132,8 @@ class FileInfo:
     lines: int
     malformed: int
     last_error: str | None
+    gone: bool = False
+    """The file was deleted since it was indexed (what only it held is archived)."""
 
 
 @dataclass(slots=True)
@@ -214,6 +229,17 @@ def _read_and_parse(job: tuple[str, str, FileState | None]) -> tuple[ReadResult,
     return read, parsed
 
 
+def _missing(path: str) -> bool:
+    """The file is not there (an unreadable one is: it keeps what it held)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _source_of(path: str, sources: Sources) -> str:
     return "api" if any(path.startswith(str(d) + os.sep) for d in sources.api_log_dirs) else "claude"
 
@@ -245,18 +271,10 @@ class Index:
     ) -> None:
         self.path = db_path
         self.conn = _connect(db_path)
-        version = None
-        try:
-            row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            version = int(row[0]) if row else None
-        except sqlite3.Error:
-            version = None
-        if version != SCHEMA_VERSION:
-            # The index is a cache: a schema change rebuilds it from the transcripts.
-            for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
-                self.conn.execute(f"DROP TABLE IF EXISTS {name}")
-        self.conn.executescript(SCHEMA)
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        self.scope: tuple[str, ...] | None = None
+        """Roots (``<config>/projects``, API log dirs) whose sessions the queries return; None: all."""
+        if _schema_version(self.conn) != SCHEMA_VERSION:
+            self._upgrade()
         self._reread: set[str] = set()
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
         self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
@@ -271,13 +289,42 @@ class Index:
     def close(self) -> None:
         self.conn.close()
 
+    def _upgrade(self) -> None:
+        """Create or upgrade the schema in one transaction: an interrupted upgrade leaves the old one."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = _schema_version(self.conn)  # again under the lock: another process may have done it
+            if version is not None and version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} was written by a newer ctxtop (schema {version}); upgrade ctxtop to read it"
+                )
+            if version == 5:
+                _migrate_from_5(self.conn)
+            elif version != SCHEMA_VERSION:
+                # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
+                for (name,) in self.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'"
+                ).fetchall():
+                    self.conn.execute(f"DROP TABLE IF EXISTS {name}")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            if version == 5:
+                _record_known_copies(self.conn)
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+            raise
+
     # ---------------------------------------------------------------- reading files
 
     def _known(self) -> dict[str, FileState]:
         return {
             row[0]: FileState(row[1], row[2], row[3], row[4], row[5], row[6] or b"", row[7] or b"")
             for row in self.conn.execute(
-                "SELECT path, dev, ino, size, mtime_ns, offset, partial, fingerprint FROM files"
+                "SELECT path, dev, ino, size, mtime_ns, offset, partial, fingerprint FROM files WHERE gone=0"
             )
         }
 
@@ -323,7 +370,9 @@ class Index:
         dirty = self.conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None
         known = self._known()
         pending = self._pending(todo, known)
-        if not pending and not dirty:
+        listed = {str(p) for p, _ in todo}
+        vanished = self._vanished(known, listed, sources.roots() if only is None else ())
+        if not pending and not dirty and not vanished:
             result.seconds = time.perf_counter() - started
             return result  # the warm path takes no write lock
         total_bytes = sum(
@@ -342,6 +391,9 @@ class Index:
             fresh = self._known()
             pending = self._pending(todo, fresh)
             self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+            for spath in self._vanished(fresh, listed, sources.roots() if only is None else ()):
+                self._drop_file(spath, result, gone=True)
+            self._queue_rereads(pending, 0)
             n = 0
             while n < len(pending):
                 path, source, _st = pending[n]
@@ -353,13 +405,9 @@ class Index:
                     pre = None  # parsed from a state that is no longer current
                 read = self._read_file(path, source, before, result, pre)
                 done_bytes += read
-                # A truncated/replaced file made other files be forgotten: read them now.
+                # A truncated/replaced file sent the requests it held to other files: read them again now.
                 self._reread.discard(spath)
-                if self._reread:
-                    queued = {str(p) for p, _, _ in pending[n:]}
-                    for again in sorted(self._reread - queued):
-                        if os.path.exists(again):
-                            pending.append((Path(again), _source_of(again, sources), os.stat(again)))
+                self._queue_rereads(pending, n)
                 if progress is not None and not prefetched_any:
                     progress(n, len(pending), done_bytes, total_bytes)
             self._reread.clear()
@@ -433,16 +481,15 @@ class Index:
             )
             return 0
         if read.reset:
-            # Rows kept from this file may belong to other sessions (their largest copy lived here): those
-            # sessions' files are read again too, so no request is lost with the file's old content.
-            owners = {ctx.session_id} | {
-                r[0]
-                for r in self.conn.execute("SELECT DISTINCT session_id FROM requests WHERE file=?", (spath,))
-            }
-            for owner in sorted(owners):
-                self._forget_session_files(owner, except_path=spath, result=result)
-            for table in ("requests", "compacts"):
-                self.conn.execute(f"DELETE FROM {table} WHERE file=?", (spath,))
+            # The old content is gone: what it held goes to the files that still hold it (or is archived,
+            # and revived below if the new content still has it). Its compactions are read again, with
+            # those of the session's other files.
+            self._drop_file(spath, result, gone=False)
+            self.conn.execute("DELETE FROM compacts WHERE file=?", (spath,))
+            for (other,) in self.conn.execute(
+                "SELECT path FROM files WHERE session_id=? AND path<>? AND gone=0", (ctx.session_id, spath)
+            ).fetchall():
+                self._read_again(other)
             self.conn.execute("UPDATE files SET lines=0, malformed=0, first_ts=NULL WHERE path=?", (spath,))
         parsed = parse_lines(read.lines, read.start_offset, spath, source, ctx) if pre is None else pre[1]
         row = self.conn.execute("SELECT first_ts FROM files WHERE path=?", (spath,)).fetchone()
@@ -459,10 +506,9 @@ class Index:
             parsed.malformed,
         )
         c = self.conn
-        c.executemany(
-            UPSERT_REQUEST,
-            requests,
-        )
+        c.executemany(UPSERT_REQUEST, requests)
+        c.executemany("INSERT OR IGNORE INTO copies VALUES (?, ?)", {(r[0], spath) for r in requests})
+        c.executemany("INSERT OR IGNORE INTO session_files VALUES (?, ?)", [(sid, spath) for sid in sessions])
         for owner in previous_owners:
             c.execute("UPDATE sessions SET dirty=1 WHERE session_id=?", (owner,))
             result.changed_sessions.add(owner)
@@ -508,7 +554,7 @@ class Index:
             "dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime_ns=excluded.mtime_ns, "
             "offset=excluded.offset, partial=excluded.partial, fingerprint=excluded.fingerprint, "
             "lines=files.lines + excluded.lines, malformed=files.malformed + excluded.malformed, "
-            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL",
+            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0",
             (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset, s.partial,
              s.fingerprint, parsed.lines, malformed, parsed.first_ts),
         )  # fmt: skip
@@ -534,28 +580,92 @@ class Index:
             )
         return owners
 
-    def _forget_session_files(self, session_id: str, except_path: str, result: UpdateResult) -> None:
-        """A file of this session was truncated or replaced: re-read all its files from the start."""
-        rows = self.conn.execute(
-            "SELECT path FROM files WHERE session_id=? AND path<>?", (session_id, except_path)
-        )
-        for (other,) in rows.fetchall():
-            for table in ("requests", "compacts"):
-                self.conn.execute(f"DELETE FROM {table} WHERE file=?", (other,))
-            self.conn.execute(
-                "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, fingerprint=NULL, lines=0, "
-                "malformed=0, first_ts=NULL WHERE path=?",
-                (other,),
+    def _queue_rereads(self, pending: list[tuple[Path, str, os.stat_result]], n: int) -> None:
+        """Append the files to read again from the start that are not already queued after ``n``."""
+        if not self._reread:
+            return
+        queued = {str(p) for p, _, _ in pending[n:]}
+        for again in sorted(self._reread - queued):
+            row = self.conn.execute("SELECT source FROM files WHERE path=?", (again,)).fetchone()
+            try:
+                pending.append((Path(again), row[0] if row else "claude", os.stat(again)))
+            except OSError:
+                continue  # gone since: found vanished (and handled) by the next update
+
+    def _vanished(self, known: dict[str, FileState], listed: set[str], roots: tuple[str, ...]) -> list[str]:
+        """Known files that no longer exist: under ``roots`` but not listed, or listed (``only``) but missing.
+
+        Files under other roots are left alone: a config dir not in effect today may simply be unmounted,
+        and its files are checked the next time it is.
+        """
+        if roots:
+            prefixes = tuple(r + os.sep for r in roots)
+            candidates = [p for p in known if p not in listed and p.startswith(prefixes)]
+        else:
+            candidates = [p for p in known if p in listed]
+        return [p for p in candidates if _missing(p)]
+
+    def _drop_file(self, spath: str, result: UpdateResult, *, gone: bool) -> None:
+        """``spath`` vanished (``gone``) or is about to be read again from the start (truncated, replaced).
+
+        Its copies are forgotten. A request it held that another file still holds is deleted and those files
+        are read again, so owner and counts come out as a cold index of the files present would give them;
+        a request no other file holds is kept, archived, with its last owner.
+        """
+        c = self.conn
+        keys = [k for (k,) in c.execute("SELECT key FROM copies WHERE file=?", (spath,))]
+        c.execute("DELETE FROM copies WHERE file=?", (spath,))
+        if gone:
+            c.execute(
+                "UPDATE files SET gone=1, dev=0, ino=0, size=-1, mtime_ns=0, offset=0, partial=NULL, "
+                "fingerprint=NULL, lines=0, malformed=0, first_ts=NULL, last_error=NULL WHERE path=?",
+                (spath,),
             )
-            self._reread.add(other)
-        result.changed_sessions.add(session_id)
+        holders: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            holders.update(
+                r[0] for r in c.execute(f"SELECT DISTINCT file FROM copies WHERE key IN ({marks})", chunk)
+            )
+        # A holder that vanished too is dropped first, or what only the two of them held would be lost.
+        for holder in sorted(holders):
+            if _missing(holder) and c.execute("SELECT 1 FROM copies WHERE file=?", (holder,)).fetchone():
+                self._drop_file(holder, result, gone=True)
+        holders = {h for h in holders if not _missing(h)}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for (owner,) in c.execute(
+                f"SELECT DISTINCT session_id FROM requests WHERE key IN ({marks})", chunk
+            ):
+                c.execute("UPDATE sessions SET dirty=1 WHERE session_id=?", (owner,))
+                result.changed_sessions.add(owner)
+            c.execute(
+                f"DELETE FROM requests WHERE key IN ({marks}) AND key IN (SELECT key FROM copies)", chunk
+            )
+            c.execute(f"UPDATE requests SET archived=1 WHERE key IN ({marks})", chunk)
+        for holder in holders:
+            self._read_again(holder)
+        for (sid,) in c.execute("SELECT session_id FROM session_files WHERE path=?", (spath,)).fetchall():
+            c.execute("UPDATE sessions SET dirty=1 WHERE session_id=?", (sid,))
+            result.changed_sessions.add(sid)
+
+    def _read_again(self, path: str) -> None:
+        """Read ``path`` from the start in this update (its rows stay: reading them again changes nothing)."""
+        self.conn.execute(
+            "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, fingerprint=NULL, lines=0, "
+            "malformed=0, first_ts=NULL WHERE path=?",
+            (path,),
+        )
+        self._reread.add(path)
 
     # ---------------------------------------------------------------- session stats
 
-    def _load_requests(self, session_id: str) -> list[Req]:
+    def _load_requests(self, session_id: str, present_only: bool = False) -> list[Req]:
         rows = self.conn.execute(
             "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction "
-            "FROM requests WHERE session_id=? ORDER BY ts, seq",
+            f"FROM requests WHERE session_id=? {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
             (session_id,),
         ).fetchall()
         return [
@@ -567,19 +677,26 @@ class Index:
             for r in rows
         ]  # fmt: skip
 
-    def _compute(self, session_id: str, keep_turns: bool = False) -> SessionStats:
+    def _compute(self, session_id: str, keep_turns: bool = False, present_only: bool = False) -> SessionStats:
+        present = " AND file IN (SELECT path FROM files WHERE gone=0)" if present_only else ""
         compactions = [
             Compaction(ts, trig, pre, post)
             for ts, trig, pre, post in self.conn.execute(
-                "SELECT ts, trigger, pre, post FROM compacts WHERE session_id=? AND chain='main' ORDER BY ts",
+                f"SELECT ts, trigger, pre, post FROM compacts WHERE session_id=? AND chain='main'{present} "
+                "ORDER BY ts",
                 (session_id,),
             )
         ]
         stats = metrics.compute(
-            session_id, self._load_requests(session_id), compactions, self.prices, keep_turns=keep_turns
+            session_id,
+            self._load_requests(session_id, present_only),
+            compactions,
+            self.prices,
+            keep_turns=keep_turns,
         )
         row = self.conn.execute(
-            "SELECT source, cwd, git_branch, version, project_dir FROM sessions WHERE session_id=?",
+            "SELECT source, cwd, git_branch, version, project_dir, archived, deleted FROM sessions "
+            "WHERE session_id=?",
             (session_id,),
         ).fetchone()
         if row:
@@ -587,16 +704,48 @@ class Index:
             stats.cwd = row[1] or (decode_project_dir(row[4]) if row[4] else None)
             stats.git_branch = row[2]
             stats.version = row[3]
+            if not present_only:
+                stats.archived_requests, stats.transcript_deleted = row[5] or 0, bool(row[6])
         return stats
 
     def _refresh(self, session_ids: Iterable[str]) -> None:
         dirty = {r[0] for r in self.conn.execute("SELECT session_id FROM sessions WHERE dirty=1")}
         for sid in dirty | set(session_ids):
+            # What Claude Code deleted of this session: archived requests; no main transcript left.
+            archived = self.conn.execute(
+                "SELECT count(*) FROM requests WHERE session_id=? AND archived=1", (sid,)
+            ).fetchone()[0]
+            deleted = (
+                self.conn.execute(
+                    "SELECT 1 FROM session_files s JOIN files f ON f.path=s.path "
+                    "WHERE s.session_id=? AND f.gone=0 AND f.chain='main' LIMIT 1",
+                    (sid,),
+                ).fetchone()
+                is None
+            )
+            self.conn.execute(
+                "UPDATE sessions SET archived=?, deleted=? WHERE session_id=?", (archived, int(deleted), sid)
+            )
             stats = self._compute(sid)
             self.conn.execute(
                 "UPDATE sessions SET stats=?, last_ts=?, dirty=0 WHERE session_id=?",
                 (json.dumps(metrics.to_json(stats), separators=(",", ":")), stats.last_ts, sid),
             )
+
+    def _scope_sql(self) -> tuple[str, list[object]]:
+        """SQL restricting sessions to those with a file (present or gone) under a root of ``self.scope``."""
+        if self.scope is None:
+            return "", []
+        if not self.scope:
+            return " AND 0", []
+        ranges = []
+        args: list[object] = []
+        for root in self.scope:
+            prefix = root.rstrip(os.sep) + os.sep
+            # Paths under the root sort between "root/" and "root0" ("0" follows "/"): an index range scan.
+            ranges.append("(path >= ? AND path < ?)")
+            args += [prefix, prefix[:-1] + chr(ord(os.sep) + 1)]
+        return f" AND session_id IN (SELECT session_id FROM session_files WHERE {' OR '.join(ranges)})", args
 
     def sessions(
         self,
@@ -604,9 +753,16 @@ class Index:
         until: float | None = None,
         project: str | None = None,
         ids: Iterable[str] | None = None,
+        *,
+        present_only: bool = False,
+        with_deleted: bool = True,
     ) -> list[SessionStats]:
-        """Cached stats of sessions with activity in [since, until), newest activity first."""
-        sql = "SELECT stats FROM sessions WHERE stats IS NOT NULL AND last_ts IS NOT NULL"
+        """Cached stats of the sessions in scope with activity in [since, until), newest activity first.
+
+        ``present_only`` leaves out archived requests (whose transcripts are gone), as a cold index of the
+        files present would; ``with_deleted=False`` leaves out the sessions whose main transcript is gone.
+        """
+        sql = "SELECT stats, archived, deleted FROM sessions WHERE stats IS NOT NULL AND last_ts IS NOT NULL"
         args: list[object] = []
         if since is not None:
             # sessions.last_ts is the cached stats' last_ts: old sessions are skipped before decoding them.
@@ -616,10 +772,20 @@ class Index:
             wanted = list(ids)
             sql += f" AND session_id IN ({','.join('?' * len(wanted))})"
             args.extend(wanted)
-        sql += " ORDER BY last_ts DESC"
+        if not with_deleted:
+            sql += " AND deleted=0"
+        scope, scope_args = self._scope_sql()
+        sql += scope + " ORDER BY last_ts DESC"
         out: list[SessionStats] = []
-        for (blob,) in self.conn.execute(sql, args):
+        for blob, archived, deleted in self.conn.execute(sql, args + scope_args).fetchall():
             stats = metrics.from_json(json.loads(blob))
+            if present_only and archived:
+                if archived >= stats.requests:
+                    continue
+                # Few sessions are partly archived: their present part is computed, not cached.
+                stats = self._compute(stats.session_id, present_only=True)
+            else:
+                stats.archived_requests, stats.transcript_deleted = archived or 0, bool(deleted)
             if until is not None and (stats.first_ts or 0) >= until:
                 continue
             if project and project.lower() not in (stats.cwd or "").lower():
@@ -691,19 +857,65 @@ class Index:
             )
         )
 
-    def files(self) -> list[FileInfo]:
+    def files(self, *, with_gone: bool = False) -> list[FileInfo]:
+        """The files indexed under the roots in scope (``with_gone``: also those that vanished since)."""
+        prefixes = tuple(r.rstrip(os.sep) + os.sep for r in self.scope) if self.scope is not None else None
         return [
-            FileInfo(*row)
+            FileInfo(*row[:8], gone=bool(row[8]))
             for row in self.conn.execute(
-                "SELECT path, source, session_id, size, offset, lines, malformed, last_error FROM files ORDER BY path"
+                "SELECT path, source, session_id, size, offset, lines, malformed, last_error, gone FROM files "
+                f"{'' if with_gone else 'WHERE gone=0 '}ORDER BY path"
             )
+            if prefixes is None or row[0].startswith(prefixes)
         ]
+
+    def archived(self) -> tuple[int, int]:
+        """(sessions whose main transcript is gone, archived requests) in scope."""
+        scope, args = self._scope_sql()
+        sessions, requests = self.conn.execute(
+            "SELECT coalesce(sum(deleted AND last_ts IS NOT NULL), 0), coalesce(sum(archived), 0) FROM sessions "
+            f"WHERE 1{scope}",
+            args,
+        ).fetchone()
+        return int(sessions), int(requests)
 
     def transcript_path(self, session_id: str) -> str | None:
         row = self.conn.execute(
             "SELECT path FROM files WHERE session_id=? AND chain='main' ORDER BY path LIMIT 1", (session_id,)
         ).fetchone()
         return row[0] if row else None
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        return int(row[0]) if row else None
+    except (sqlite3.Error, ValueError):
+        return None
+
+
+def _migrate_from_5(conn: sqlite3.Connection) -> None:
+    """Schema 5 to 6 in place: a schema-5 index may hold requests whose transcripts are gone (it never
+    dropped anything), and those are now history that must survive the upgrade."""
+    for table, column in (("files", "gone"), ("requests", "archived"), ("sessions", "archived"),
+                          ("sessions", "deleted")):  # fmt: skip
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER DEFAULT 0")
+
+
+def _record_known_copies(conn: sqlite3.Connection) -> None:
+    """After the schema-5 upgrade: the copies schema 5 knew (owner and largest), then every file once more
+    from the start, which records all the others; a file found gone then archives what only it held."""
+    conn.execute("INSERT OR IGNORE INTO copies SELECT key, file FROM requests WHERE file IS NOT NULL")
+    conn.execute(
+        "INSERT OR IGNORE INTO copies SELECT key, substr(rank, instr(rank, '|') + 1) FROM requests "
+        "WHERE rank LIKE '%|%'"
+    )
+    conn.execute("INSERT OR IGNORE INTO session_files SELECT session_id, path FROM files")
+    conn.execute(
+        "UPDATE files SET dev=0, ino=0, size=-1, mtime_ns=0, offset=0, partial=NULL, fingerprint=NULL, "
+        "lines=0, malformed=0, first_ts=NULL"
+    )
+    conn.execute("UPDATE sessions SET dirty=1")
 
 
 class _PriceCache(MutableMapping):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctxtop.adapters import paths
+from ctxtop.adapters import index_home
 from ctxtop.adapters.claude_env import compaction_for
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.index import Index, Progress, UpdateResult
@@ -20,6 +20,8 @@ class Monitor:
     sources: Sources
     config: Config
     index: Index
+    notices: list[str] = field(default_factory=list)
+    """Things the user should know about opening the index (it moved, or could not be moved)."""
 
     def __post_init__(self) -> None:
         # One snapshot of the environment per monitor: Claude Code sessions started from this shell see it.
@@ -37,8 +39,11 @@ class Monitor:
         claude_dirs = claude_dirs or config.get("sources.claude_dirs") or None
         api_logs = api_logs or config.get("sources.api_logs") or None
         sources = Sources.discover(claude_dirs, api_logs)
-        cache = Path(cache_dir).expanduser() if cache_dir else paths.cache_dir()
-        return cls(sources, config, Index(paths.index_file(cache), price_overrides=config.price_overrides))
+        path, notice = index_home.locate(cache_dir)
+        index = Index(path, price_overrides=config.price_overrides)
+        # One index may hold several config dirs: every view shows the sessions of these sources only.
+        index.scope = sources.roots()
+        return cls(sources, config, index, [notice] if notice else [])
 
     def refresh(self, only: list[Path] | None = None, progress: Progress | None = None) -> UpdateResult:
         return self.index.update(self.sources, only=only, progress=progress)
@@ -67,6 +72,10 @@ class Monitor:
         return SessionView(stats, info, self.config.threshold)
 
     def views(
-        self, since: float | None = None, until: float | None = None, project: str | None = None
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        project: str | None = None,
+        present_only: bool = False,
     ) -> list[SessionView]:
-        return [self.view(s) for s in self.index.sessions(since, until, project)]
+        return [self.view(s) for s in self.index.sessions(since, until, project, present_only=present_only)]

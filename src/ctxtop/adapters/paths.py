@@ -4,8 +4,8 @@ Every location can be overridden by an environment variable so tests (and users)
 temporary world without touching ``~``:
 
 - ``CTXTOP_CONFIG_DIR``  config TOML, user themes, user filter rules
-- ``CTXTOP_CACHE_DIR``   SQLite index
-- ``CTXTOP_DATA_DIR``    compaction notes, raw outputs saved by the filter
+- ``CTXTOP_CACHE_DIR``   where earlier versions kept the index (moved to the data dir on first run)
+- ``CTXTOP_DATA_DIR``    SQLite index (the only copy of archived history), compaction notes, raw outputs
 - ``CTXTOP_API_LOG_DIR`` API session logs written by ``ctxtop.api``
 """
 
@@ -63,10 +63,6 @@ def api_log_dir() -> Path:
 
 def config_file() -> Path:
     return config_dir() / "config.toml"
-
-
-def index_file(cache: Path | None = None) -> Path:
-    return (cache or cache_dir()) / "index.sqlite3"
 
 
 def notes_dir() -> Path:

@@ -23,6 +23,10 @@ class Sources:
         logs = Path(api_logs).expanduser() if api_logs else paths.api_log_dir()
         return cls(tuple(paths.claude_config_dirs(claude_dirs)), (logs,))
 
+    def roots(self) -> tuple[str, ...]:
+        """The directories whose files are this set of sources: what a view is scoped to."""
+        return tuple(str(d / "projects") for d in self.claude_dirs) + tuple(str(d) for d in self.api_log_dirs)
+
 
 def context_for(path: Path, source: str) -> FileContext:
     """Session and chain of a file, from its place in the tree."""

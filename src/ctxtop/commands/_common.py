@@ -15,7 +15,7 @@ def open_monitor(args: argparse.Namespace, *, quiet: bool = False, problems: boo
     monitor = Monitor.open(
         getattr(args, "claude_dir", None), getattr(args, "api_logs", None), getattr(args, "cache_dir", None)
     )
-    for problem in monitor.config.problems if problems else ():
+    for problem in [*(monitor.config.problems if problems else ()), *monitor.notices]:
         print(f"ctxtop: {problem}", file=sys.stderr)
     progress = None if quiet or not sys.stderr.isatty() else _progress()
     monitor.refresh(progress=progress)

@@ -18,7 +18,9 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     monitor = open_monitor(args, problems=False)  # listed in the report
     index = monitor.index
     files = index.files()
+    gone = [f for f in index.files(with_gone=True) if f.gone]
     sessions = monitor.index.sessions()
+    deleted_sessions, archived_requests = index.archived()
     claude = []
     for d in monitor.sources.claude_dirs:
         n = sum(1 for f in files if f.path.startswith(str(d) + os.sep))
@@ -94,6 +96,9 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             "files": len(files),
             "sessions": len(sessions),
             "lines": sum(f.lines for f in files),
+            "vanished_files": len(gone),
+            "archived_sessions": deleted_sessions,
+            "archived_requests": archived_requests,
         },
         "malformed": [{"path": f.path, "malformed_lines": f.malformed} for f in files if f.malformed],
         "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error],
@@ -142,11 +147,17 @@ def run(args: argparse.Namespace) -> int:
     ix = report["index"]
     out(f"Index: {ix['path']} ({ix['bytes'] / 1e6:.1f} MB): {ix['files']} files, {ix['lines']:,} lines, "
         f"{ix['sessions']} sessions\n")  # fmt: skip
+    if ix["archived_requests"]:
+        out(f"Archived (transcripts deleted, totals kept): {ix['archived_sessions']} sessions, "
+            f"{ix['archived_requests']:,} requests, {ix['vanished_files']} files gone
+")  # fmt: skip
     if report["config_exists"]:
-        out(f"Config: {report['config_file']} (threshold {report['threshold_pct']:g}%)\n")
+        out(f"Config: {report['config_file']} (threshold {report['threshold_pct']:g}%)
+")
     else:
         out(f"Config: no config file (defaults; threshold {report['threshold_pct']:g}%); "
-            f"ctxtop reads {report['config_file']}\n")  # fmt: skip
+            f"ctxtop reads {report['config_file']}
+")  # fmt: skip
     for problem in report["config_problems"]:
         out(f"  problem: {problem}\n")
     if report["malformed"]:

@@ -25,7 +25,7 @@ def _human(n: int) -> str:
 
 
 def render(payload: dict, args: argparse.Namespace) -> str:
-    from ctxtop.adapters import paths
+    from ctxtop.adapters import index_home
     from ctxtop.adapters.claude_env import compaction_for
     from ctxtop.adapters.config import Config
     from ctxtop.adapters.index import Index
@@ -42,8 +42,9 @@ def render(payload: dict, args: argparse.Namespace) -> str:
     # <config dir>/projects/<project>/<session>.jsonl
     config_dir = path.parent.parent.parent
     config = Config.load()
-    cache = Path(args.cache_dir).expanduser() if getattr(args, "cache_dir", None) else paths.cache_dir()
-    index = Index(paths.index_file(cache), price_overrides=config.price_overrides)
+    db, _notice = index_home.locate(getattr(args, "cache_dir", None))  # the status line has no room for it
+    index = Index(db, price_overrides=config.price_overrides)
+    index.scope = (str(config_dir / "projects"),)
     try:
         only = [path]
         subagents = path.with_suffix("") / "subagents"

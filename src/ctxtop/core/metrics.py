@@ -122,6 +122,10 @@ class SessionStats:
     expiries: list[CacheExpiry] = field(default_factory=list)
     per_turn: list[Turn] = field(default_factory=list)
     buckets: dict[str, Bucket] = field(default_factory=dict)
+    archived_requests: int = 0
+    """Requests kept by the index after every transcript holding them was deleted (not in ``to_json``)."""
+    transcript_deleted: bool = False
+    """The session's main transcript is gone (Claude Code's cleanup): its totals come from the index."""
 
     @property
     def cost_usd(self) -> Decimal | None:

@@ -100,6 +100,8 @@ class SessionView:
             "turns": s.turns,
             "requests": s.requests,
             "active_minutes": round(s.active_seconds / 60, 2),
+            "transcript_deleted": s.transcript_deleted,
+            "archived_requests": s.archived_requests,
             "burn_usd_per_hour": str(s.burn_usd_per_hour.quantize(Decimal("0.0001"))),
             "tokens_per_minute": round(s.tokens_per_minute, 1),
         }

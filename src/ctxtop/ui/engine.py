@@ -280,13 +280,14 @@ class Engine:
         self._week = {s.session_id: s for s in week}
         self._shown.clear()
         cutoff = self._cutoff()
+        # The live dashboard shows sessions that still have a transcript; the week's spend counts them all.
         if cutoff >= week_since:
-            active = [s for s in week if (s.last_ts or 0) >= cutoff]
+            active = [s for s in week if (s.last_ts or 0) >= cutoff and not s.transcript_deleted]
         else:
-            active = monitor.index.sessions(since=cutoff)
+            active = monitor.index.sessions(since=cutoff, with_deleted=False)
         recent_only = not active
         if recent_only:
-            active = monitor.index.sessions()[:RECENT_FALLBACK]
+            active = monitor.index.sessions(with_deleted=False)[:RECENT_FALLBACK]
         for stats in active:
             self._differs(stats)
         self._last_post = time.monotonic()
