@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
     since = parse_day(args.since)
     until = parse_day(args.until, end=True)
     if args.report == "sessions":
-        rows = [v.as_dict() for v in monitor.views(since, until, args.project, args.present_only)]
+        rows = [
+            v.as_dict()
+            for v in monitor.views(since, until, args.project, getattr(args, "present_only", False))
+        ]
         _emit(
             rows,
             args,
@@ -80,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         return 0
     by, label = GROUP_BY[args.report]
-    sessions = monitor.index.sessions(since, until, args.project, present_only=args.present_only)
+    sessions = monitor.index.sessions(
+        since, until, args.project, present_only=getattr(args, "present_only", False)
+    )
     totals = report.group(sessions, by, day_key(args.since), day_key(args.until))
     rows = [t.as_dict(label) for t in totals]
     _emit(rows, args, [(label, label.upper()), ("sessions", "SESSIONS"), ("requests", "REQUESTS"),
