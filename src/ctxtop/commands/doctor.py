@@ -149,15 +149,12 @@ def run(args: argparse.Namespace) -> int:
         f"{ix['sessions']} sessions\n")  # fmt: skip
     if ix["archived_requests"]:
         out(f"Archived (transcripts deleted, totals kept): {ix['archived_sessions']} sessions, "
-            f"{ix['archived_requests']:,} requests, {ix['vanished_files']} files gone
-")  # fmt: skip
+            f"{ix['archived_requests']:,} requests, {ix['vanished_files']} files gone\n")  # fmt: skip
     if report["config_exists"]:
-        out(f"Config: {report['config_file']} (threshold {report['threshold_pct']:g}%)
-")
+        out(f"Config: {report['config_file']} (threshold {report['threshold_pct']:g}%)\n")
     else:
         out(f"Config: no config file (defaults; threshold {report['threshold_pct']:g}%); "
-            f"ctxtop reads {report['config_file']}
-")  # fmt: skip
+            f"ctxtop reads {report['config_file']}\n")  # fmt: skip
     for problem in report["config_problems"]:
         out(f"  problem: {problem}\n")
     if report["malformed"]:
