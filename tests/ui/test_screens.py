@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, ProgressBar
 
 from ctxtop.adapters import notes_store
 from ctxtop.ui.messages import IndexProgressed
-from ctxtop.ui.screens.history import HistoryScreen
+from ctxtop.ui.screens.history import GROUPS, HistoryScreen
 from ctxtop.ui.screens.notes import NotesScreen
 from tests.ui.conftest import World, loaded, wait_for
 
@@ -68,7 +68,7 @@ async def test_history_groups_sorts_and_exports(world: World, tmp_path, monkeypa
         daily = report(world, "daily")
         assert {r["date"]: r["cost_usd"] for r in rows} == {d["date"]: d["cost_usd"] for d in daily}
         # Enter on a grouped row does not open a session; back to sessions, Enter opens the detail.
-        for _ in range(3):
+        for _ in range(len(GROUPS) - 1):
             await pilot.press("g")
         await wait_for(pilot, lambda: screen.group_by == "session" and screen.message.group_by == "session")
         await pilot.pause()

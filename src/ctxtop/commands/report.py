@@ -1,4 +1,8 @@
-"""``ctxtop report sessions|daily|projects|models``: the scripting contract (see README)."""
+"""``ctxtop report sessions|daily|weekly|monthly|projects|models``: the scripting contract (see README).
+
+Text tables end with a TOTAL row, and so do the CSV of the grouped reports; JSON is rows only, and the CSV of
+``sessions`` stays one row per session (scripts key it on ``session_id``).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,22 @@ from ctxtop.commands._common import day_key, open_monitor, parse_day
 from ctxtop.core import report
 from ctxtop.core.pricing import fmt_usd
 
-GROUP_BY = {"daily": ("day", "date"), "projects": ("project", "project"), "models": ("model", "model")}
+GROUP_BY = {
+    "daily": ("day", "date"),
+    "weekly": ("week", "week"),
+    "monthly": ("month", "month"),
+    "projects": ("project", "project"),
+    "models": ("model", "model"),
+}
 
 
-def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, table: list[tuple[str, str]]) -> None:
+def _emit(
+    rows: list[dict[str, Any]],
+    args: argparse.Namespace,
+    table: list[tuple[str, str]],
+    total: dict[str, Any],
+    csv_total: bool = True,
+) -> None:
     if args.json:
         # orjson, in one write: the stdlib's indenting encoder is pure Python and slow on a big history.
         import orjson
@@ -22,14 +38,14 @@ def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, table: list[tupl
         sys.stdout.flush()
         return
     if args.csv:
-        sys.stdout.write(report.to_csv(rows))
+        sys.stdout.write(report.to_csv(rows + [total] if rows and csv_total else rows))
         return
     if not rows:
         print("No sessions found. Run `ctxtop doctor` to see where ctxtop looked.")
         return
     cells = [[title for _, title in table]]
-    for r in rows:
-        cells.append([_cell(r, key) for key, _ in table])
+    for r in [*rows, total]:
+        cells.append([_cell(r, key) if key in r or key == "tokens.total" else "" for key, _ in table])
     widths = [max(len(row[i]) for row in cells) for i in range(len(table))]
     for n, row in enumerate(cells):
         print(
@@ -51,6 +67,8 @@ def _cell(row: dict[str, Any], key: str) -> str:
         return fmt_usd(Decimal(value) if value is not None else None)
     if key == "fill":
         return "-" if row["fill"] is None else f"{row['fill'] * 100:.0f}%"
+    if row.get("session_id") == "TOTAL" and key in ("session_id", "project"):
+        return "TOTAL" if key == "session_id" else f"{row['sessions']:,} sessions"
     if key == "reread_ratio":
         return f"{row['reread_ratio'] * 100:.0f}%"
     if key == "models":
@@ -70,24 +88,24 @@ def run(args: argparse.Namespace) -> int:
     since = parse_day(args.since)
     until = parse_day(args.until, end=True)
     if args.report == "sessions":
-        rows = [
-            v.as_dict()
-            for v in monitor.views(since, until, args.project, getattr(args, "present_only", False))
-        ]
+        views = monitor.views(since, until, args.project, getattr(args, "present_only", False))
         _emit(
-            rows,
+            [v.as_dict() for v in views],
             args,
             [("session_id", "SESSION"), ("project", "PROJECT"), ("models", "MODEL"), ("last_ts", "LAST (UTC)"),
              ("turns", "TURNS"), ("tokens.total", "TOKENS"), ("cost_usd", "COST"), ("fill", "FILL"),
              ("reread_ratio", "RE-READ")],
+            report.session_totals(views),
+            csv_total=False,
         )  # fmt: skip
         return 0
     by, label = GROUP_BY[args.report]
     sessions = monitor.index.sessions(
         since, until, args.project, present_only=getattr(args, "present_only", False)
     )
-    totals = report.group(sessions, by, day_key(args.since), day_key(args.until))
-    rows = [t.as_dict(label) for t in totals]
+    days = day_key(args.since), day_key(args.until)
+    rows = [t.as_dict(label) for t in report.group(sessions, by, *days)]
+    [everything] = report.group(sessions, "total", *days) or [report.Total("TOTAL")]
     _emit(rows, args, [(label, label.upper()), ("sessions", "SESSIONS"), ("requests", "REQUESTS"),
-                       ("tokens.total", "TOKENS"), ("cost_usd", "COST")])  # fmt: skip
+                       ("tokens.total", "TOKENS"), ("cost_usd", "COST")], everything.as_dict(label))  # fmt: skip
     return 0

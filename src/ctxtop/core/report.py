@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ctxtop.core.compaction import CompactionInfo, threshold_tokens
@@ -129,17 +129,42 @@ class Total:
         }
 
 
+TIME_GROUPS = ("day", "week", "month")
+"""Groupings by time: their rows are in time order (the others by cost)."""
+
+
+def week_of(day: str) -> str:
+    """The Monday (local date, ``YYYY-MM-DD``) starting the ISO week of ``day``."""
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=d.weekday())).isoformat()
+
+
+def _key(by: str, day: str, model: str, cwd: str | None) -> str:
+    if by == "day":
+        return day
+    if by == "week":
+        return week_of(day)
+    if by == "month":
+        return day[:7]
+    if by == "model":
+        return model
+    if by == "total":
+        return "TOTAL"
+    return cwd or "?"
+
+
 def group(
     sessions: Iterable[SessionStats], by: str, since_day: str | None = None, until_day: str | None = None
 ) -> list[Total]:
-    """Totals by "day", "model" or "project", counted per request day (a session spanning days splits)."""
+    """Totals by "day", "week", "month", "model" or "project" ("total": one row of everything), counted per
+    request day (a session spanning days splits; it counts once in each group it has requests in)."""
     totals: dict[str, Total] = {}
     for s in sessions:
         seen: set[str] = set()
         for b in s.buckets.values():
             if since_day and b.day < since_day or until_day and b.day > until_day:
                 continue
-            key = b.day if by == "day" else b.model if by == "model" else (s.cwd or "?")
+            key = _key(by, b.day, b.model, s.cwd)
             total = totals.get(key)
             if total is None:
                 total = totals[key] = Total(key)
@@ -151,9 +176,27 @@ def group(
                 seen.add(key)
                 total.sessions += 1
     ordered = sorted(totals.values(), key=lambda t: t.key)
-    if by != "day":
+    if by not in TIME_GROUPS:
         ordered.sort(key=lambda t: -t.cost)
     return ordered
+
+
+def session_totals(views: Iterable[SessionView]) -> dict[str, Any]:
+    """The totals row of the sessions report: the sums (fill and re-read ratios do not add up)."""
+    views = list(views)
+    tokens = ZERO
+    cost = Decimal(0)
+    for v in views:
+        tokens = tokens + v.stats.tokens
+        cost += v.stats.cost_usd or Decimal(0)
+    return {
+        "session_id": "TOTAL",
+        "sessions": len(views),
+        "tokens": tokens.as_dict(),
+        "cost_usd": money(cost),
+        "turns": sum(v.stats.turns for v in views),
+        "requests": sum(v.stats.requests for v in views),
+    }
 
 
 def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:

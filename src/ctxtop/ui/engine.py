@@ -180,7 +180,7 @@ class Engine:
         final: list[int] = []
         assert self.monitor is not None
         result = self.monitor.refresh(progress=progress)
-        if result.files_read:
+        if result.files_read or result.changed_sessions:  # changed without reading: transcripts deleted
             self._post_all(files_read=result.files_read, seconds=result.seconds)
         if final:
             self.post(m.IndexProgressed(final[1], final[1], final[3], final[3]))
@@ -307,6 +307,10 @@ class Engine:
         # Most appended lines (user turns, progress, hooks) change no number: post only real changes.
         changed = [s for s in monitor.index.sessions(ids=result.changed_sessions) if self._differs(s)]
         if not changed:
+            return
+        if any(s.transcript_deleted for s in changed):
+            # A transcript was deleted: its session leaves the dashboard (a full batch replaces the rows).
+            self._post_all(files_read=result.files_read, seconds=result.seconds)
             return
         since = self._week_since()
         for stats in changed:

@@ -177,6 +177,13 @@ class DetailScreen(Screen):
         return table
 
     def _tools(self, message: SessionDetailLoaded) -> Table | Text:
+        if message.view is not None and message.view.stats.transcript_deleted:
+            # Only the index's totals outlive the transcript: say what went with it.
+            return Text(
+                "Transcript deleted (Claude Code's cleanup): totals, turns and compactions are kept from "
+                "ctxtop's index; tool outputs and the notes rebuild are no longer available.",
+                "italic",
+            )
         if not message.tool_outputs:
             return Text("No tool outputs recorded.", "dim")
         table = _table("Largest tool outputs", "tool", "command or file", "tokens", right=(2,), flex=1)

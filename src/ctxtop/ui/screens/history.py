@@ -16,12 +16,14 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
+from ctxtop.core.report import TIME_GROUPS
 from ctxtop.ui import export
 from ctxtop.ui import format as fmt
 from ctxtop.ui.messages import HistoryLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, Series
 
-GROUPS = (("Sessions", "session"), ("Day", "day"), ("Project", "project"), ("Model", "model"))
+GROUPS = (("Sessions", "session"), ("Day", "day"), ("Week", "week"), ("Month", "month"), ("Project", "project"),
+          ("Model", "model"))  # fmt: skip
 DEFAULT_DAYS = 30
 
 # (key, title, right-aligned) per grouping; the sort key of a row is its raw value for that column.
@@ -104,7 +106,7 @@ class HistoryScreen(Screen):
         if event.value != self.group_by and event.value is not Select.NULL:
             self.group_by = str(event.value)
             self.sort_column = (
-                "last" if self.group_by == "session" else ("key" if self.group_by == "day" else "cost")
+                "last" if self.group_by == "session" else ("key" if self.group_by in TIME_GROUPS else "cost")
             )
             self.sort_reverse = True
             self.load()
@@ -140,7 +142,9 @@ class HistoryScreen(Screen):
 
     def _session_row(self, view) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         s = view.stats
-        return {"_key": s.session_id, "_export": view.as_dict(), "last": s.last_ts or 0, "project": s.cwd or "?",
+        # A session whose transcript Claude Code deleted keeps its totals: marked at the project's end.
+        project = (s.cwd or "?") + (" · transcript deleted" if s.transcript_deleted else "")
+        return {"_key": s.session_id, "_export": view.as_dict(), "last": s.last_ts or 0, "project": project,
                 "model": fmt.model(s.context_model or (s.models[0] if s.models else None)), "turns": s.turns,
                 "tokens": s.tokens.total, "cost": s.cost_usd or Decimal(0), "fill": view.fill or 0.0,
                 "reread": s.reread_ratio}  # fmt: skip
@@ -161,7 +165,7 @@ class HistoryScreen(Screen):
     def _columns(self) -> tuple[tuple[str, str, bool], ...]:
         if self.group_by == "session":
             return SESSION_COLUMNS
-        title = {"day": "Day", "project": "Project", "model": "Model"}[self.group_by]
+        title = dict((v, t) for t, v in GROUPS)[self.group_by]
         return (("key", title, False),) + TOTAL_COLUMNS[1:]
 
     def _fill_table(self) -> None:

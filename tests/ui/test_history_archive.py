@@ -1,0 +1,59 @@
+"""The TUI's history: weekly and monthly groupings, and sessions whose transcript Claude Code deleted (kept,
+marked; hidden from the live dashboard; the detail says what is no longer available)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from textual.widgets import DataTable, Select, Static
+
+from ctxtop.adapters.monitor import Monitor
+from ctxtop.ui.screens.history import HistoryScreen
+from tests.ui.conftest import World, loaded, wait_for
+from tests.ui.test_screens import SID
+
+
+def report(world: World, kind: str) -> list[dict]:
+    """The CLI's report from the same index as the app (it holds the deleted session's history)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "ctxtop", "report", kind, "--json", "--claude-dir", str(world.claude),
+         "--data-dir", str(world.cache_dir)],
+        capture_output=True, text=True, check=True, env={**os.environ, **world.env},
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+async def test_history_weekly_monthly_and_a_deleted_transcript(world: World) -> None:
+    monitor = Monitor.open([str(world.claude)], str(world.api_logs), str(world.cache_dir))
+    monitor.refresh()
+    monitor.index.close()
+    next(world.claude.glob(f"projects/*/{SID}.jsonl")).unlink()  # as cleanupPeriodDays would
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 2)
+        await pilot.pause(0.3)
+        assert SID not in {v.stats.session_id for v in app.views.values()} and len(app.views) == 2
+        await pilot.press("h")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.message is not None)
+        rows = {r["_key"]: r for r in screen.rows}
+        assert len(rows) == 3 and rows[SID]["project"].endswith(" · transcript deleted")
+        assert sum(1 for r in rows.values() if r["project"].endswith("transcript deleted")) == 1
+        for group, label in (("week", "week"), ("month", "month")):
+            screen.query_one("#group", Select).value = group
+            await wait_for(pilot, lambda g=group: screen.message.group_by == g)
+            await pilot.pause()
+            want = {r[label]: r["cost_usd"] for r in report(world, f"{group}ly")}
+            assert {r["_key"]: r["_export"]["cost_usd"] for r in screen.rows} == want
+            assert screen.query_one("#history", DataTable).row_count == len(want)
+        app.open_detail(SID)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DetailScreen")
+        detail = app.screen
+        await wait_for(pilot, lambda: detail.message is not None)
+        await pilot.pause()
+        text = str(detail.query_one("#tools", Static).render())
+        assert "Transcript deleted" in text and "no longer available" in text
