@@ -61,11 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler="tui:run")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    report = sub.add_parser("report", help="print reports (sessions, daily, projects, models, noise)")
+    report = sub.add_parser(
+        "report", help="print reports (sessions, daily, weekly, monthly, projects, models, noise)"
+    )
     report_sub = report.add_subparsers(dest="report", metavar="REPORT", required=True)
     for name, text in (
         ("sessions", "one row per session"),
         ("daily", "totals per day"),
+        ("weekly", "totals per week (weeks start on Monday)"),
+        ("monthly", "totals per month"),
         ("projects", "totals per project"),
         ("models", "totals per model"),
     ):
@@ -82,6 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _report_options(noise)
     noise.set_defaults(handler="noise:run")
+
+    history = sub.add_parser("history", help="export or import past sessions (JSON Lines of requests)")
+    history_sub = history.add_subparsers(dest="history_command", metavar="ACTION", required=True)
+    hexport = history_sub.add_parser(
+        "export", help="print the requests of the sessions in scope as JSON Lines", parents=[common]
+    )
+    hexport.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD, local time)")
+    hexport.add_argument("--until", metavar="DATE", help="last day to include (YYYY-MM-DD, local time)")
+    hexport.set_defaults(handler="history:export")
+    himport = history_sub.add_parser(
+        "import", help="add the requests of an export (idempotent: known ones are skipped)", parents=[common]
+    )
+    himport.add_argument(
+        "file", metavar="FILE", help="a file written by `ctxtop history export` (- for stdin)"
+    )
+    himport.set_defaults(handler="history:import_")
 
     doctor = sub.add_parser(
         "doctor", help="where ctxtop looks, what it found, index and compaction state", parents=[common]

@@ -732,7 +732,7 @@ class Index:
                 (json.dumps(metrics.to_json(stats), separators=(",", ":")), stats.last_ts, sid),
             )
 
-    def _scope_sql(self) -> tuple[str, list[object]]:
+    def scope_sql(self, column: str = "session_id") -> tuple[str, list[object]]:
         """SQL restricting sessions to those with a file (present or gone) under a root of ``self.scope``."""
         if self.scope is None:
             return "", []
@@ -745,7 +745,7 @@ class Index:
             # Paths under the root sort between "root/" and "root0" ("0" follows "/"): an index range scan.
             ranges.append("(path >= ? AND path < ?)")
             args += [prefix, prefix[:-1] + chr(ord(os.sep) + 1)]
-        return f" AND session_id IN (SELECT session_id FROM session_files WHERE {' OR '.join(ranges)})", args
+        return f" AND {column} IN (SELECT session_id FROM session_files WHERE {' OR '.join(ranges)})", args
 
     def sessions(
         self,
@@ -774,7 +774,7 @@ class Index:
             args.extend(wanted)
         if not with_deleted:
             sql += " AND deleted=0"
-        scope, scope_args = self._scope_sql()
+        scope, scope_args = self.scope_sql()
         sql += scope + " ORDER BY last_ts DESC"
         out: list[SessionStats] = []
         for blob, archived, deleted in self.conn.execute(sql, args + scope_args).fetchall():
@@ -871,7 +871,7 @@ class Index:
 
     def archived(self) -> tuple[int, int]:
         """(sessions whose main transcript is gone, archived requests) in scope."""
-        scope, args = self._scope_sql()
+        scope, args = self.scope_sql()
         sessions, requests = self.conn.execute(
             "SELECT coalesce(sum(deleted AND last_ts IS NOT NULL), 0), coalesce(sum(archived), 0) FROM sessions "
             f"WHERE 1{scope}",

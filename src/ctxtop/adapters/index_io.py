@@ -1,0 +1,193 @@
+"""``ctxtop history export|import``: the index's requests as JSON Lines, to take past sessions elsewhere.
+
+One line per request (``"record": "request"``) with its session, project and model, and one per compaction
+(``"record": "compaction"``) so a session's numbers come out the same. Import is idempotent: a request is
+added only if its key (``message.id:requestId``, the key indexing deduplicates on) is not in the index yet.
+Imported requests have no transcript on this machine: they are archived requests, and their sessions belong
+to the config dir (or API log dir) in effect at import, so that is where they show. A transcript holding one
+of them, indexed later, takes it over as for any archived request.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctxtop.adapters.index import Index
+from ctxtop.adapters.sources import Sources
+from ctxtop.core.report import iso
+
+FORMAT = 1
+_TOKENS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+
+def export(index: Index, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
+    """The requests (and compactions) of the sessions in the index's scope, by session then time."""
+    scope, scope_args = index.scope_sql("s.session_id")
+    where = " AND r.ts >= ?" * (since is not None) + " AND r.ts < ?" * (until is not None)
+    args = [x for x in (since, until) if x is not None]
+    rows = index.conn.execute(
+        "SELECT r.key, r.session_id, r.chain, r.ts, r.model, r.i, r.o, r.cr, r.w5, r.w1, r.bi, r.bo, r.bcr, "
+        "r.bw5, r.bw1, r.ws, r.wf, r.tier, r.speed, r.compaction, s.source, s.cwd, s.git_branch, s.version, "
+        "s.project_dir FROM requests r JOIN sessions s ON s.session_id = r.session_id "
+        f"WHERE 1{scope}{where} ORDER BY r.session_id, r.ts, r.seq",
+        scope_args + args,
+    )
+    sessions: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        session = {"session_id": r[1], "source": r[20] or "claude", "project": r[21], "git_branch": r[22],
+                   "version": r[23], "project_dir": r[24]}  # fmt: skip
+        sessions[r[1]] = session
+        yield {
+            "record": "request", "format": FORMAT, "key": r[0], **session, "chain": r[2], "ts": r[3],
+            "time": iso(r[3]), "model": r[4], "tokens": dict(zip(_TOKENS, r[5:10], strict=True)),
+            "billed": dict(zip(_TOKENS, r[10:15], strict=True)), "web_search": r[15], "web_fetch": r[16],
+            "service_tier": r[17], "speed": r[18], "compaction_call": bool(r[19]),
+        }  # fmt: skip
+    for sid, session in sessions.items():
+        for chain, ts, trigger, pre, post in index.conn.execute(
+            "SELECT chain, ts, trigger, pre, post FROM compacts WHERE session_id=? ORDER BY ts", (sid,)
+        ):
+            if (since is None or ts >= since) and (until is None or ts < until):
+                yield {"record": "compaction", "format": FORMAT, **session, "chain": chain, "ts": ts,
+                       "time": iso(ts), "trigger": trigger, "pre_tokens": pre, "post_tokens": post}  # fmt: skip
+
+
+@dataclass(slots=True)
+class ImportResult:
+    added: int = 0
+    present: int = 0
+    """Requests already in the index (by key): left as they are."""
+    compactions: int = 0
+    skipped: list[str] = field(default_factory=list)
+    """Lines that are not a record this version understands: "line N: why"."""
+    sessions: set[str] = field(default_factory=set)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value
+
+
+def _str(value: object, name: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value or any(c in value for c in "\x00/\\") and name != "project":
+        raise ValueError(f"bad {name}: {value!r}")
+    return value
+
+
+def _ts(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"bad ts: {value!r}")
+    return float(value)
+
+
+def _counts(value: object, name: str) -> list[int]:
+    if not isinstance(value, dict):
+        raise ValueError(f"bad {name}: {value!r}")
+    return [_int(value.get(k, 0)) for k in _TOKENS]
+
+
+def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -> ImportResult:
+    """Add the records of an export to the index, in one transaction; bad lines are skipped and listed."""
+    result = ImportResult()
+    c = index.conn
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        seq = c.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+        for n, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+                if not isinstance(rec, dict):
+                    raise ValueError("not a JSON object")
+                kind = rec.get("record")
+                sid = _str(rec.get("session_id"), "session_id")
+                chain = _str(rec.get("chain", "main"), "chain")
+                ts = _ts(rec.get("ts"))
+                if kind == "request":
+                    key = rec.get("key")
+                    if not isinstance(key, str) or not key:
+                        raise ValueError(f"bad key: {key!r}")
+                    tokens, billed = (
+                        _counts(rec.get("tokens"), "tokens"),
+                        _counts(rec.get("billed"), "billed"),
+                    )
+                    model = rec.get("model")
+                    if not isinstance(model, str):
+                        raise ValueError(f"bad model: {model!r}")
+                    seq += 1
+                    row = (key, sid, chain, ts, seq, model, *tokens, *billed, _int(rec.get("web_search", 0)),
+                           _int(rec.get("web_fetch", 0)), _opt(rec.get("service_tier")), _opt(rec.get("speed")),
+                           int(rec.get("compaction_call") is True), sum(billed))  # fmt: skip
+                    cur = c.execute(
+                        "INSERT INTO requests VALUES (" + ",".join("?" * 22) + ", NULL, '~import', 1) "
+                        "ON CONFLICT(key) DO NOTHING",
+                        row,
+                    )
+                    if cur.rowcount:
+                        result.added += 1
+                    else:
+                        result.present += 1
+                        continue
+                elif kind == "compaction":
+                    cur = c.execute(
+                        "INSERT OR IGNORE INTO compacts VALUES (?,?,?,?,?,?,NULL)",
+                        (sid, chain, ts, _opt(rec.get("trigger")), _int(rec.get("pre_tokens", 0)),
+                         _int(rec.get("post_tokens", 0))),
+                    )  # fmt: skip
+                    result.compactions += cur.rowcount
+                    if not cur.rowcount:
+                        continue
+                else:
+                    raise ValueError(f"unknown record {kind!r}")
+                _session(c, rec, sid, sources)
+                result.sessions.add(sid)
+            except (ValueError, TypeError) as exc:
+                result.skipped.append(f"line {n}: {exc}")
+        index._refresh(result.sessions)  # the sessions' cached stats, in the same transaction
+        c.execute("COMMIT")
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _opt(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _session(c: Any, rec: dict[str, Any], sid: str, sources: Sources) -> None:
+    """The session row (what the index already knows wins) and its place under the sources in effect."""
+    source = "api" if rec.get("source") == "api" else "claude"
+    project_dir = rec.get("project_dir")
+    if (
+        not isinstance(project_dir, str)
+        or not project_dir
+        or "/" in project_dir
+        or project_dir in (".", "..")
+    ):
+        project_dir = "imported"
+    c.execute(
+        "INSERT INTO sessions(session_id, source, cwd, git_branch, version, project_dir, dirty) "
+        "VALUES (?,?,?,?,?,?,1) ON CONFLICT(session_id) DO UPDATE SET "
+        "cwd=coalesce(sessions.cwd, excluded.cwd), git_branch=coalesce(sessions.git_branch, excluded.git_branch), "
+        "version=coalesce(sessions.version, excluded.version), dirty=1",
+        (sid, source, _opt(rec.get("project")), _opt(rec.get("git_branch")), _opt(rec.get("version")),
+         project_dir),
+    )  # fmt: skip
+    if source == "api" and sources.api_log_dirs:
+        path = Path(sources.api_log_dirs[0]) / f"{sid}.jsonl"
+    elif sources.claude_dirs:
+        path = Path(sources.claude_dirs[0]) / "projects" / project_dir / f"{sid}.jsonl"
+    else:
+        return
+    c.execute("INSERT OR IGNORE INTO session_files VALUES (?, ?)", (sid, os.fspath(path)))
