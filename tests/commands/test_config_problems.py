@@ -67,3 +67,20 @@ def test_doctor_reports_an_unknown_theme_and_a_window_that_is_not_a_number(tmp_p
     (config.parent / "themes" / "mine.toml").write_text('name = "mine-typo"\nprimary = "#ff8800"\n')
     done = ctxtop("doctor", "--json", "--cache-dir", str(tmp_path / "cache"))
     assert not any("theme" in p for p in json.loads(done.stdout)["config_problems"])
+
+
+def test_the_statusline_says_when_the_config_has_problems(tmp_path: Path, corpus: Path) -> None:
+    claude = tmp_path / "claude"
+    shutil.copytree(corpus / "claude", claude)
+    session = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+    payload = {"session_id": session,
+               "transcript_path": str(claude / "projects" / "-tmp-cc-harness-ejzjueb7-proj" / f"{session}.jsonl")}  # fmt: skip
+    write_config("[compaction]\nthreshold = 97\n" + BAD_PRICE)
+    done = subprocess.run([sys.executable, "-m", "ctxtop", "statusline", f"--cache-dir={tmp_path / 'c'}"],
+                          input=json.dumps(payload), capture_output=True, text=True, env=dict(os.environ),
+                          timeout=60)  # fmt: skip
+    # The default threshold (60%) applies: 120,000 - 56,051 tokens of room; the line says why.
+    assert (
+        done.stdout
+        == "ctx 28% · 64K to compact · re-read 87% · $1.96 · config.toml has problems: ctxtop doctor\n"
+    )

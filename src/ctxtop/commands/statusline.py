@@ -80,6 +80,9 @@ def render(payload: dict, args: argparse.Namespace) -> str:
         parts.append(f"{_human(room)} to compact" if room > 0 else "past compact point")
     parts.append(f"re-read {stats.reread_ratio * 100:.0f}%")
     parts.append(fmt_usd(stats.cost_usd))
+    if config.problems:
+        # A bad value falls back to its default here too; the line says so rather than show it silently.
+        parts.append("config.toml has problems: ctxtop doctor")
     return " · ".join(parts)
 
 
