@@ -126,3 +126,26 @@ def test_no_file_means_defaults_and_nothing_written(tmp_path: Path) -> None:
     config.set("ui.theme", "ctxtop-light")
     config.save()
     assert path.read_text() == '[ui]\ntheme = "ctxtop-light"\n' and Config.load(path).exists
+
+
+def test_settings_saved_at_once_from_threads_all_land(tmp_path: Path) -> None:
+    import copy
+    import threading
+
+    path = tmp_path / "config.toml"
+    path.write_text("# mine\n")
+    config = Config.load(path)
+    writers = []
+    for index, key in enumerate(("budgets.session_usd", "budgets.daily_usd", "alerts.cache_expiry_usd")):
+        config.set(key, index + 1)
+        # As the TUI does: a copy per change, saved from a worker thread, only the key just changed.
+        writers.append(threading.Thread(target=copy.deepcopy(config).save, args=([key],)))
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    again = Config.load(path)
+    assert [again.get(k) for k in ("budgets.session_usd", "budgets.daily_usd", "alerts.cache_expiry_usd")] == [
+        1.0, 2.0, 3.0
+    ]  # fmt: skip
+    assert path.read_text().startswith("# mine\n")

@@ -16,6 +16,7 @@ import copy
 import json
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,7 @@ SCHEMA: tuple[Setting, ...] = (
 )  # fmt: skip
 
 BY_KEY = {s.key: s for s in SCHEMA}
+_SAVING = threading.Lock()
 
 WINDOW_MIN = 1_000
 WINDOW_MAX = 100_000_000
@@ -379,12 +381,16 @@ class Config:
         changed by hand since load are kept. The first write over an existing file keeps ``config.toml.bak``.
         Raises OSError when the file on disk cannot be read or parsed: overwriting it would lose it.
         """
+        path = self.path or paths.config_file()
+        with _SAVING:  # read-modify-write: two settings saved at once from worker threads must both land
+            return self._save(path, keys)
+
+    def _save(self, path: Path, keys: Iterable[str] | None) -> Path:
         import shutil
 
         import tomlkit
         from tomlkit.exceptions import TOMLKitError
 
-        path = self.path or paths.config_file()
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
