@@ -143,8 +143,9 @@ def test_run_without_double_dash(world) -> None:  # type: ignore[no-untyped-def]
     assert proc.returncode == 4
 
 
-def test_failing_output_fits_claude_codes_failure_cut(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """A failing command's output is elided harder so that Claude Code's ~10K middle cut hides nothing."""
+def test_long_failing_output_is_kept_whole_and_ends_with_the_raw_file(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A failing output loses only recognised noise; too long for Claude Code's ~10K cut, it ends with the
+    pointer line, so the tail Claude Code keeps names the file that holds every byte."""
     (tmp_path / "test_many.py").write_text(
         "import pytest\n\n\n@pytest.mark.parametrize('k', range(600))\n"
         "def test_many(k):\n"
@@ -152,14 +153,20 @@ def test_failing_output_fits_claude_codes_failure_cut(world, tmp_path: Path) -> 
         "    data = list(range(k % 7))\n"
         "    assert k not in (5, 300, 590), f'BAD{k}'\n"
     )
-    proc = _ctxtop(
-        ["run", "--", sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA"], world[1], cwd=tmp_path
-    )
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA"]
+    proc = _ctxtop(["run", "--", *argv], world[1], cwd=tmp_path)
     out = proc.stdout.decode()
     assert proc.returncode == 1
-    assert len(out) < 10_000, len(out)
+    raw_path = corpus.raw_path_of(out)
+    assert raw_path is not None
+    raw = raw_path.read_text()
+    assert all(f"captured line {k} " in raw for k in range(600))
+    assert len(out) > 10_000 and out.splitlines()[-1].startswith("[ctxtop: filtered ")
     for k in (5, 300, 590):
         assert f"AssertionError: BAD{k}" in out and f"FAILED test_many.py::test_many[{k}]" in out
+    for k in range(0, 600, 37):  # a failing output is never elided: every captured line survives
+        assert f"captured line {k} " in out
+    assert "PASSED test_many.py::test_many[1]" not in out  # passing-test lines are recognised noise
     assert "3 failed, 597 passed" in out
 
 

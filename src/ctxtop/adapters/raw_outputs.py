@@ -2,7 +2,8 @@
 
 One file per filtered output in :func:`ctxtop.adapters.paths.raw_outputs_dir` (a 0700 directory), each 0600,
 named ``<UTC time>-<session prefix>-<random>.txt`` so that names sort by age. A file larger than
-``MAX_FILE_BYTES`` keeps its head and tail around a marker line. Each save prunes the directory: files older
+``MAX_FILE_BYTES`` keeps its head and tail around a marker line; :func:`cut_range` says exactly which bytes
+that leaves out, so the pointer line can say so. Each save prunes the directory: files older
 than ``MAX_AGE_DAYS``, then the oldest until at most ``MAX_FILES`` files and ``MAX_TOTAL_BYTES`` remain.
 """
 
@@ -32,16 +33,25 @@ def new_path(session_id: str | None = None, folder: Path | None = None, now: flo
     return folder / f"{stamp}-{sid}-{secrets.token_hex(4)}.txt"
 
 
-def cap(data: bytes, limit: int = MAX_FILE_BYTES) -> bytes:
-    """``data`` if small enough, else its head and tail around a marker saying how much was cut."""
-    if len(data) <= limit:
-        return data
+def cut_range(size: int, limit: int = MAX_FILE_BYTES) -> tuple[int, int] | None:
+    """The bytes ``[start, end)`` of a ``size``-byte output that :func:`cap` leaves out, or None."""
+    if size <= limit:
+        return None
     half = limit // 2
-    cut = len(data) - 2 * half
+    return half, size - half
+
+
+def cap(data: bytes, limit: int = MAX_FILE_BYTES) -> bytes:
+    """``data`` if small enough, else its head and tail around a marker saying exactly what was cut."""
+    cut = cut_range(len(data), limit)
+    if cut is None:
+        return data
+    start, end = cut
     return (
-        data[:half]
-        + f"\n[ctxtop: {cut} bytes cut from the middle of this raw output]\n".encode()
-        + data[-half:]
+        data[:start]
+        + f"\n[ctxtop: {end - start} bytes cut from the middle of this raw output: bytes {start}-{end - 1}"
+        f" of {len(data)}]\n".encode()
+        + data[end:]
     )
 
 

@@ -2,7 +2,9 @@
 
 ``run`` passes the environment, working directory and stdin through untouched, merges the command's stderr
 into its stdout (so that their order survives), and exits with the command's exit code, 128 + N when a signal
-N killed it. Set ``CTXTOP_NO_FILTER=1`` to get the raw output through the same path.
+N killed it, after printing what bash prints then ("Segmentation fault (core dumped)"): under the wrap hook
+the calling shell sees only ctxtop's exit status, so it would not. Set ``CTXTOP_NO_FILTER=1`` to get the raw
+output: the command then writes straight to ctxtop's stdout, nothing is held or cut.
 
 The shared helper :func:`filter_output` is also what the PostToolUse hook uses: filter, save the raw output
 when anything was removed (before its path is promised in the pointer line), and describe what to log.
@@ -17,15 +19,17 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ctxtop.adapters import filter_log, filter_rules, raw_outputs
 from ctxtop.core.filters import filter_text
-from ctxtop.core.filters.engine import FAILURE_BUDGET_CHARS, FAILURE_SETTINGS
+from ctxtop.core.filters.generic import is_important
 from ctxtop.core.filters.tokens import TOKENIZER, count_tokens
 
 MAX_CAPTURE = 64 * 1024 * 1024  # bytes of output held in memory: head and tail halves beyond this
+RESCUE_BYTES = 4 * 1024 * 1024  # important lines kept from beyond MAX_CAPTURE
+RESCUE_LINE = 4096  # bytes of a line judged when deciding whether to keep it
 GRACE_S = 1.0  # how long to wait for the pipe to close once the command has exited
 _SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish", "busybox"}
 
@@ -55,12 +59,17 @@ def filter_output(
     if cfg.excluded(command):
         return Filtered(raw, None)
     path = raw_outputs.new_path(session_id) if save else None
-    result = filter_text(raw, command, cfg.rules, cfg.settings, raw_path=str(path) if path else None)
-    if exit_code not in (None, 0) and len(result.text) > FAILURE_BUDGET_CHARS:
-        # Claude Code keeps only ~10,000 characters of a failing command's output, cut in the middle, which
-        # could hide a failure: elide harder (important lines are still all kept).
-        tight = replace(FAILURE_SETTINGS, min_chars=cfg.settings.min_chars)
-        result = filter_text(raw, command, cfg.rules, tight, raw_path=str(path) if path else None)
+    size = len(raw.encode("utf-8", "surrogateescape")) if len(raw) * 4 > raw_outputs.MAX_FILE_BYTES else 0
+    cut = raw_outputs.cut_range(size)
+    result = filter_text(
+        raw,
+        command,
+        cfg.rules,
+        cfg.settings,
+        raw_path=str(path) if path else None,
+        exit_code=exit_code,
+        raw_cut=(cut[0], cut[1], size) if cut else None,
+    )
     if not result.changed:
         return Filtered(raw, None)
     if result.lossy and path is not None:
@@ -118,14 +127,25 @@ def _describe(cmd: list[str]) -> str:
 
 
 class _Capture:
-    """Reads a pipe in a thread, holding at most ``limit`` bytes (head and tail halves beyond that)."""
+    """Reads a pipe in a thread, holding at most ``limit`` bytes: head and tail halves beyond that.
 
-    def __init__(self, stream: Any, limit: int = MAX_CAPTURE) -> None:
+    What falls out of the middle is still read line by line, and every line that looks important is kept
+    (up to ``rescue_limit`` bytes of them), so a failure in the middle of a huge output is not lost; the
+    marker line says exactly which bytes were not kept.
+    """
+
+    def __init__(self, stream: Any, limit: int = MAX_CAPTURE, rescue_limit: int = RESCUE_BYTES) -> None:
         self._stream = stream
         self._half = limit // 2
         self._head = bytearray()
         self._tail = bytearray()
-        self._dropped = 0
+        self._dropped = 0  # bytes cut from the middle, starting at byte len(head)
+        self._dropped_lines = 0
+        self._partial = bytearray()  # an unfinished line at the end of what was cut
+        self._rescued: list[bytes] = []
+        self._rescued_bytes = 0
+        self._rescue_limit = rescue_limit
+        self._unrescued = 0  # important lines not kept for lack of room
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._pump, daemon=True)
         self.thread.start()
@@ -147,15 +167,43 @@ class _Capture:
                 self._tail += chunk
                 if len(self._tail) > 2 * self._half:
                     cut = len(self._tail) - self._half
+                    self._scan(bytes(self._tail[:cut]))
                     self._dropped += cut
                     del self._tail[:cut]
+
+    def _scan(self, cut: bytes) -> None:
+        """Keep the important lines of bytes about to be dropped."""
+        lines = cut.split(b"\n")
+        self._partial += lines[0]
+        if len(lines) == 1:
+            del self._partial[RESCUE_LINE:]  # only a bounded prefix of a giant line is judged
+            return
+        complete = [bytes(self._partial), *lines[1:-1]]
+        self._partial = bytearray(lines[-1][:RESCUE_LINE])
+        self._dropped_lines += len(complete)
+        for line in complete:
+            if is_important(line[:RESCUE_LINE].decode("utf-8", "replace")):
+                if self._rescued_bytes + len(line) + 1 > self._rescue_limit:
+                    self._unrescued += 1
+                    continue
+                self._rescued.append(line)
+                self._rescued_bytes += len(line) + 1
 
     def data(self) -> bytes:
         with self._lock:
             head = bytes(self._head)
-            if self._dropped:
-                head += f"\n[ctxtop: {self._dropped} bytes not captured]\n".encode()
-            return head + bytes(self._tail)
+            if not self._dropped:
+                return head + bytes(self._tail)
+            start, end = len(head), len(head) + self._dropped
+            note = (
+                f"[ctxtop: {self._dropped} bytes ({self._dropped_lines} lines) of this output were too many to"
+                f" hold: bytes {start}-{end - 1} are not kept; the {len(self._rescued)} error lines among them"
+                + (f" follow ({self._unrescued} more did not fit)]" if self._unrescued else " follow]")
+            )
+            rescued = b"".join(line + b"\n" for line in self._rescued)
+            end_note = b"[ctxtop: end of the lines kept from the middle]\n" if self._rescued else b""
+            sep = b"" if head.endswith(b"\n") or not head else b"\n"
+            return head + sep + note.encode() + b"\n" + rescued + end_note + bytes(self._tail)
 
 
 def _write(text: str) -> None:
@@ -172,8 +220,11 @@ def run(args: argparse.Namespace) -> int:
     if not cmd:
         print("usage: ctxtop run -- CMD [ARG...]", file=sys.stderr)
         return 2
+    raw_mode = os.environ.get("CTXTOP_NO_FILTER") == "1"
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Unfiltered, the command writes to our stdout itself: nothing is held, so nothing can be cut.
+        stdout = None if raw_mode else subprocess.PIPE
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT)
     except FileNotFoundError:
         print(f"ctxtop run: {cmd[0]}: command not found", file=sys.stderr)
         return 127
@@ -196,31 +247,60 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, forward)
         except (ValueError, OSError):
             pass
-    capture = _Capture(proc.stdout)
-    while True:
-        try:
-            rc = proc.wait()
-            break
-        except KeyboardInterrupt:
-            continue  # the child got the same SIGINT from the terminal; report how it ends
+    capture = None if raw_mode else _Capture(proc.stdout)
+    status = _wait(proc)
+    rc = os.waitstatus_to_exitcode(status)
+    report = signal_report(status)
+    if capture is None:
+        if report:
+            _write(report + "\n")
+        return rc if rc >= 0 else 128 - rc
     # A background job (`server &`) may keep the pipe open for ever: take what it wrote so far.
     capture.thread.join(timeout=GRACE_S)
     data = capture.data()
+    if report:
+        data += (b"" if not data or data.endswith(b"\n") else b"\n") + report.encode() + b"\n"
     raw = data.decode("utf-8", "surrogateescape")
-    text = raw
-    if os.environ.get("CTXTOP_NO_FILTER") != "1":
-        try:
-            filtered = filter_output(
-                raw, _describe(cmd), source="run", cwd=os.getcwd(), exit_code=rc, **_env_context()
-            )
-            text = filtered.text
-        except Exception:  # noqa: BLE001 - fail open: the raw output is always better than none
-            filtered = Filtered(raw, None)
-        _write(text)
-        log_filtered(filtered)
-    else:
-        _write(text)
+    try:
+        filtered = filter_output(
+            raw, _describe(cmd), source="run", cwd=os.getcwd(), exit_code=rc, **_env_context()
+        )
+    except Exception:  # noqa: BLE001 - fail open: the raw output is always better than none
+        filtered = Filtered(raw, None)
+    _write(filtered.text)
+    log_filtered(filtered)
     return rc if rc >= 0 else 128 - rc
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> int:
+    """The child's raw wait status (``Popen.wait`` drops the core-dump flag bash reports)."""
+    while True:
+        try:
+            _, status = os.waitpid(proc.pid, 0)
+        except KeyboardInterrupt:
+            continue  # the child got the same SIGINT from the terminal; report how it ends
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): only the exit code is known
+            rc = proc.wait()
+            return rc << 8 if rc >= 0 else -rc
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        return status
+
+
+def signal_report(status: int) -> str | None:
+    """What bash prints when a command it ran is killed by a signal, e.g. "Segmentation fault (core dumped)".
+
+    bash stays silent for SIGINT and SIGPIPE; so does this.
+    """
+    if not os.WIFSIGNALED(status):
+        return None
+    sig = os.WTERMSIG(status)
+    if sig in (signal.SIGINT, signal.SIGPIPE):
+        return None
+    try:
+        name = signal.strsignal(sig) or f"Signal {sig}"
+    except ValueError:
+        name = f"Signal {sig}"
+    return name + (" (core dumped)" if os.WCOREDUMP(status) else "")
 
 
 def filter_stdin(args: argparse.Namespace) -> int:
