@@ -152,7 +152,7 @@ def run_filtered(case: Case, env: dict[str, str]) -> subprocess.CompletedProcess
 def raw_path_of(filtered: str) -> Path | None:
     """The saved raw output named by the pointer line, if any."""
     lines = filtered.rstrip("\n").splitlines()
-    m = re.search(r"full output: (\S+)\]$", lines[-1]) if lines else None
+    m = re.search(r"full output: (\S+?)(?:; bytes \d|\]$)", lines[-1]) if lines else None
     return Path(m.group(1)) if m else None
 
 

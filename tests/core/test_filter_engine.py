@@ -171,3 +171,101 @@ def test_backspaces_erase_within_a_line_only() -> None:
     assert strip_ansi("a" * 200_000 + "\x08" * 200_000 + "ok") == "ok"
     assert strip_ansi("ab\x08c\nx\x08\x08y") == "ac\ny"
     assert strip_ansi("\x08\x08start\nend\x08") == "start\nen"
+
+
+# --- Failing outputs lose only recognised noise (issue 15 item 14) -------------------------------------
+
+
+def _sea(needle: list[str], n: int = 1500) -> str:
+    """``needle`` in the middle of ``n`` distinct, unrecognised log lines."""
+    body = [distinct(i) for i in range(n)]
+    body[n // 2 : n // 2] = needle
+    return "\n".join(body) + "\n"
+
+
+def test_a_failing_output_is_never_elided_by_default() -> None:
+    raw = _sea(["Segmentation fault (core dumped)"])
+    res = filter_text(raw, "./run.sh", NO_RULES, Settings(), raw_path="/r.txt", exit_code=139)
+    assert all(distinct(i) in res.text for i in range(1500))
+    assert "lines elided]" not in res.text
+    # It is too long for Claude Code to keep whole: the pointer line ends it anyway.
+    assert res.text.splitlines()[-1] == pointer_line(1501, 1501, "/r.txt")
+
+
+def test_a_failure_line_makes_the_output_failing_whatever_the_exit_code() -> None:
+    raw = _sea(["FAIL src/a.test.ts", "    Expected: 3", "    Received: 4"])
+    for code in (None, 0):
+        res = filter_text(raw, "./t.sh", NO_RULES, Settings(), exit_code=code)
+        assert all(distinct(i) in res.text for i in range(0, 1500, 7))
+
+
+def test_a_successful_output_is_still_elided_and_zero_errors_is_not_a_failure() -> None:
+    raw = _sea(["ERROR SUMMARY: 0 errors from 0 contexts", "Found 0 errors."])
+    res = filter_text(raw, "./t.sh", NO_RULES, Settings(), exit_code=0)
+    assert "lines elided]" in res.text and "Found 0 errors." in res.text
+
+
+def test_a_failing_output_still_loses_recognised_noise() -> None:
+    passes = [f"  ✓ renders widget {i} ({i % 9} ms)" for i in range(400)]
+    raw = "\n".join(passes + ["FAIL src/w.test.ts", "    Expected: 3"]) + "\n"
+    from ctxtop.adapters.filter_rules import builtin_rules
+
+    res = filter_text(raw, "npx jest", RuleSet.merge(list(builtin_rules())), Settings(), exit_code=1)
+    assert "✓ renders widget 17" not in res.text and "    Expected: 3" in res.text
+
+
+def test_similar_lines_fold_in_a_failing_output_only_when_they_are_noise() -> None:
+    frames = [f"    frame {i} in handler_{i}" for i in range(30)]  # same shape, not noise
+    bars = [f"downloading {i}/300 [####      ] {i}%" for i in range(30)]
+    raw = "\n".join(["ERROR: upload failed", *frames, *bars]) + "\n" + "x" * 1300 + "\n"
+    res = filter_text(raw, "./up.sh", NO_RULES, EAGER, exit_code=1)
+    assert all(f in res.text for f in frames)
+    assert "downloading 15/300" not in res.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "==4242== Invalid read of size 4",
+        "==4242==    at 0x109173: main (a.c:5)",
+        "==4242==    by 0x10916A: main (a.c:4)",
+        "    #0 0x560c7d3eb209 in main /tmp/fc/a.c:5",
+        "SUMMARY: AddressSanitizer: heap-buffer-overflow /tmp/fc/a.c:5 in main",
+        "0x604000000038 is located 0 bytes to the right of 40-byte region",
+        "    Expected: 10.01",
+        "    Received: 10.005",
+        "    - Expected  - 2",
+        "+     name: 'ann'",
+        "    Which is: 3",
+        "not ok 6 - parses header",
+        "    stats_test.go:42: Mean([]float64{1, 2}) = 1.4, want 1.5",
+        '3 |     println!("{}", y);',
+        "  |                    ^",
+        " --> e.rs:3:20",
+        "ssh: connect to host h port 22: Connection reset by peer",
+        "HTTP/1.1 403 Forbidden",
+        "usage: deploy [-h] [--env {dev,prod}] target",
+        "ioctl(TIOCGWINSZ): Invalid argument",
+        "index out of bounds: the len is 3 but the index is 7",
+        "x" * 5000 + ' "status": "error"',
+    ],
+)
+def test_error_lines_of_every_kind_are_important(line: str) -> None:
+    assert is_important(line)
+
+
+def test_an_unterminated_osc_ends_at_the_line_end() -> None:
+    raw = "\x1b]0;building target\nld: error: undefined symbol\nmore\x07\ndone\n"
+    assert strip_ansi(raw) == "\nld: error: undefined symbol\nmore\x07\ndone\n"
+    assert strip_ansi("a\x1bPq#0;1\nb") == "a\nb"
+
+
+def test_an_error_overwritten_by_cr_is_kept() -> None:
+    raw = "fetching 1/40\rchunk 17: checksum mismatch\rfetching 18/40\rdone 40/40\n"
+    assert collapse_cr(raw) == "chunk 17: checksum mismatch\ndone 40/40\n"
+    assert collapse_cr("10%\r50%\r100%\n") == "100%\n"
+
+
+def test_the_pointer_line_says_exactly_what_a_capped_raw_file_lacks() -> None:
+    line = pointer_line(10, 2, "/r.txt", (4, 96, 100))
+    assert line.endswith("full output: /r.txt; bytes 4-95 of 100 are not in it (too large to keep)]")

@@ -33,15 +33,16 @@ def new_path(session_id: str | None = None, folder: Path | None = None, now: flo
     return folder / f"{stamp}-{sid}-{secrets.token_hex(4)}.txt"
 
 
-def cut_range(size: int, limit: int = MAX_FILE_BYTES) -> tuple[int, int] | None:
+def cut_range(size: int, limit: int | None = None) -> tuple[int, int] | None:
     """The bytes ``[start, end)`` of a ``size``-byte output that :func:`cap` leaves out, or None."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     if size <= limit:
         return None
     half = limit // 2
     return half, size - half
 
 
-def cap(data: bytes, limit: int = MAX_FILE_BYTES) -> bytes:
+def cap(data: bytes, limit: int | None = None) -> bytes:
     """``data`` if small enough, else its head and tail around a marker saying exactly what was cut."""
     cut = cut_range(len(data), limit)
     if cut is None:

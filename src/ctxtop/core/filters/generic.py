@@ -56,7 +56,8 @@ IMPORTANT = re.compile(
     r"|^\s*(?:Expected|Received|Actual|Which is|Value of|Difference|Got|Want)\b[^:]{0,30}:"
     r"|^\s*[-+] (?:Expected|Received)\b|^\s*\+ actual - expected|^\s*(?:left|right):\s"
     r"|^\s*(?:not ok|Bail out!)\b|^#\s+(?:fail|todo)\s+\d+"
-    r"|^goroutine \d+ \[|^\s+/\S+:\d+(?:\s|$)|^\s*-->\s|^\s*=\s(?:note|help):|^\s*\d+\s+\|\s|^\s+\|(?:\s|$)"
+    r"|^goroutine \d+ \[|^\s+/\S+:\d+(?:\s|$)|^\s*-->\s|^\s*=\s(?:note|help):|^\s*\d+\s+[|+-](?:\s|$)"
+    r"|^\s+\|(?:\s|$)|^\s{1,8}\d+: \S+::|^[+-]\s{3,}\S|\bout of bounds\b|\bno such process\b|\binappropriate\b"
     r"|\w\.(?:go|rs|c|cc|cpp|cxx|h|hpp|py|js|mjs|cjs|ts|tsx|jsx|java|kt|rb|swift|cs|php|zig|scala|ex|exs)"
     r":\d+\b"
     # Failures that carry no error keyword: errno texts, HTTP statuses, usage lines, shells.
