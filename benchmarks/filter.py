@@ -29,7 +29,7 @@ from ctxtop.core.filters.tokens import count_tokens  # noqa: E402
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="ctxtop-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ctxtop-bench-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         env = {"CTXTOP_DATA_DIR": str(root / "data"), "CTXTOP_CONFIG_DIR": str(root / "cfg")}
         cases = corpus.build(root)
