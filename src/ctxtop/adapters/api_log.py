@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters.paths import api_log_dir, ensure_private_dir
+from ctxtop.adapters.paths import api_log_dir, ensure_private_dir, open_private
 
 SCHEMA = 1
 RECORD_TYPE = "api_request"
@@ -78,8 +78,8 @@ class ApiLogWriter:
             ensure_private_dir(self.log_dir)
             self._dir_ready = True
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode()
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self.path, flags, 0o600)
+        # Never through a planted symbolic link, never into a FIFO or another user's file.
+        fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             written = os.write(fd, data)
             # A short write on a regular file means a full disk or similar; finishing it keeps the line whole

@@ -45,13 +45,19 @@ def meta_path(session_id: str) -> Path:
 
 
 def _write_private(path: Path, text: str) -> None:
+    paths.ensure_private_dir(paths.data_dir())
     paths.ensure_private_dir(path.parent)
+    paths.refuse_link(path)  # a planted link would redirect the write to its target
     write_atomic(path, text, mode=0o600)
+
+
+def _read_text(path: Path) -> str:
+    return paths.read_private(path).decode("utf-8")
 
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(_read_text(path))
     except (OSError, ValueError):
         return None
 
@@ -110,8 +116,8 @@ def unpin(session_id: str, line: str) -> bool:
 
 def load_notes(session_id: str) -> str | None:
     try:
-        return notes_path(session_id).read_text(encoding="utf-8")
-    except OSError:
+        return _read_text(notes_path(session_id))
+    except (OSError, ValueError):
         return None
 
 

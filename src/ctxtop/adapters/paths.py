@@ -149,3 +149,46 @@ def ensure_private_dir(path: Path) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_private(path: Path, flags: int, mode: int = 0o600) -> int:
+    """``os.open`` that never follows a symbolic link at ``path`` and refuses what is not this user's file.
+
+    Returns the descriptor; raises :class:`UnsafePathError` (planted link, FIFO, another user's file) or
+    ``OSError``. ``O_NONBLOCK`` keeps a FIFO from hanging the open; it changes nothing for a regular file.
+    """
+    try:
+        fd = os.open(
+            path, flags | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0), mode
+        )
+    except OSError as exc:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            raise exc from None
+        check_private(path, info, "regular file")
+        raise
+    try:
+        check_private(path, os.fstat(fd), "regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_private(path: Path) -> bytes:
+    """The content of this user's regular file ``path``, never read through a symbolic link."""
+    with os.fdopen(open_private(path, os.O_RDONLY), "rb") as fh:
+        return fh.read()
+
+
+def refuse_link(path: Path) -> None:
+    """Raise :class:`UnsafePathError` when ``path`` exists and is not this user's regular file."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    check_private(path, info, "regular file")

@@ -60,9 +60,11 @@ def save(path: Path, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` (from :func:`new_path`) user-only, then prune the directory."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
-    paths.ensure_private_dir(path.parent)
+    if path.parent == paths.raw_outputs_dir():
+        paths.ensure_private_dir(paths.data_dir())
+    paths.ensure_private_dir(path.parent)  # refuses a symlinked or foreign raw-outputs dir
     # O_EXCL: the random name is fresh; never follow a planted symlink.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = paths.open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(cap(data))
     prune(path.parent, keep=path)
@@ -78,27 +80,53 @@ def prune(
     max_bytes: int = MAX_TOTAL_BYTES,
     max_age_days: float = MAX_AGE_DAYS,
 ) -> int:
-    """Delete old raw outputs; returns how many were removed. Never raises."""
+    """Delete old raw outputs; returns how many were removed. Never raises.
+
+    The directory is opened without following a link and must be this user's: pruning a symlinked
+    ``raw-outputs`` would delete files wherever the link points.
+    """
     now = now if now is not None else time.time()
     entries = []
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        with os.scandir(folder) as it:
+        dir_fd = os.open(folder, flags)
+    except OSError:
+        return 0
+    try:
+        paths.check_private(folder, os.fstat(dir_fd))
+        with os.scandir(dir_fd) as it:
             for e in it:
                 if e.name.endswith(".txt") and e.is_file(follow_symlinks=False):
                     st = e.stat(follow_symlinks=False)
-                    entries.append((st.st_mtime, st.st_size, Path(e.path)))
+                    entries.append((st.st_mtime, st.st_size, e.name))
     except OSError:
+        os.close(dir_fd)
         return 0
-    entries.sort(key=lambda item: (item[0], item[2].name))
+    try:
+        return _remove_oldest(dir_fd, entries, keep, now, max_files, max_bytes, max_age_days)
+    finally:
+        os.close(dir_fd)
+
+
+def _remove_oldest(
+    dir_fd: int,
+    entries: list[tuple[float, int, str]],
+    keep: Path | None,
+    now: float,
+    max_files: int,
+    max_bytes: int,
+    max_age_days: float,
+) -> int:
+    entries.sort(key=lambda item: (item[0], item[2]))
     total = sum(size for _, size, _ in entries)
     removed = 0
-    for i, (mtime, size, path) in enumerate(entries):
+    for i, (mtime, size, name) in enumerate(entries):
         remaining = len(entries) - i
         too_old = now - mtime > max_age_days * 86400
-        if not (too_old or remaining > max_files or total > max_bytes) or path == keep:
+        if not (too_old or remaining > max_files or total > max_bytes) or (keep and name == keep.name):
             continue
         try:
-            path.unlink()
+            os.unlink(name, dir_fd=dir_fd)
         except OSError:
             continue
         total -= size
