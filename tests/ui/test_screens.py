@@ -98,16 +98,6 @@ async def test_notes_pin_and_edit(world: World) -> None:
         await wait_for(pilot, lambda: notes_store.load_notes(SID) == "my own notes\n")
 
 
-async def test_compact_now_without_tmux_copies_the_command(world: World) -> None:
-    app = world.app()
-    async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(pilot, app, 3)
-        app.compact_now(SID)
-        await wait_for(pilot, lambda: app.clipboard.startswith("/compact "))
-        assert "\n" not in app.clipboard
-        assert any("clipboard" in n.message for n in app._notifications)
-
-
 async def test_indexing_progress_bar_shows_and_hides(world: World) -> None:
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:

@@ -1,17 +1,34 @@
-""" "Compact now": type ``/compact <instructions from the notes>`` into the session's tmux pane, or copy it."""
+""" "Compact now": type ``/compact <instructions from the notes>`` into the session's tmux pane, or show it.
+
+The text is built from the notes with every control character taken out (notes keep what commands printed),
+shown in full before anything is typed, and typed only into a pane in which Claude Code runs. Without such a
+pane the command is shown to select and copy, and the copy says which clipboards really took it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ctxtop.adapters import notes_store, tmux
+from ctxtop.adapters import clipboard, notes_store, tmux
 
 if TYPE_CHECKING:
     from ctxtop.ui.app import CtxtopApp
 
 MAX_INSTRUCTIONS = 1500
 """Characters of notes carried in the command (one line: a newline would submit it early)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompactPlan:
+    session_id: str
+    command: str
+    """Exactly what would be typed: one line, no control characters."""
+    pane: str | None
+    """The tmux pane Claude Code runs in, or None: the command is only shown."""
+    busy: bool
+    """The session's live marker says busy: typing now lands while Claude Code is answering."""
 
 
 def flatten_notes(notes_text: str) -> str:
@@ -32,10 +49,10 @@ def flatten_notes(notes_text: str) -> str:
 
 
 def compact_command(notes_text: str | None) -> str:
-    """``/compact`` with instructions that keep the notes, on a single line (Enter would submit it early)."""
+    """``/compact`` with instructions that keep the notes, on one line of printable characters."""
     if not notes_text or not notes_text.strip():
         return "/compact Keep the current task list, files edited, failing commands and decisions."
-    body = flatten_notes(notes_text)
+    body = " ".join(tmux.printable(flatten_notes(notes_text)).split())
     if len(body) > MAX_INSTRUCTIONS:
         body = body[: MAX_INSTRUCTIONS - 1] + "…"
     return f"/compact Keep this working state verbatim (tasks with status, files, failures, decisions, pins). {body}"
@@ -50,9 +67,9 @@ def find_transcript(claude_dirs: list[str] | None, session_id: str) -> Path | No
 
 
 def plan(
-    session_id: str, transcript_path: Path | None, pid: int | None, cwd: str | None
-) -> tuple[str, str | None]:
-    """(command, tmux pane id or None). Blocking: run it in a thread worker."""
+    session_id: str, transcript_path: Path | None, pid: int | None, cwd: str | None, busy: bool = False
+) -> CompactPlan:
+    """What "Compact now" would type, and where. Blocking: run it in a thread worker."""
     text = None
     try:
         text = notes_store.rebuild(session_id, transcript_path) or notes_store.load_notes(session_id)
@@ -60,51 +77,53 @@ def plan(
         text = notes_store.load_notes(session_id)
     command = compact_command(text)
     pane = tmux.find_pane(pid, cwd, tmux.list_panes()) if pid or cwd else None
-    return command, pane.pane_id if pane else None
+    return CompactPlan(session_id, command, pane.pane_id if pane else None, busy)
 
 
 def start_compact(app: CtxtopApp, session_id: str) -> None:
     live = app.live.get(session_id)
-    view = app.views.get(session_id)
-    cwd = live.cwd if live else (view.stats.cwd if view else None)
+    pid, cwd, busy = (live.pid, live.cwd, live.status == "busy") if live else (None, None, False)
     app.run_worker(
-        lambda: _worker(app, session_id, live.pid if live else None, cwd if live else None),
-        thread=True, group="compact", exclusive=True,
-    )  # fmt: skip
+        lambda: _worker(app, session_id, pid, cwd, busy), thread=True, group="compact", exclusive=True
+    )
 
 
-def _worker(app: CtxtopApp, session_id: str, pid: int | None, cwd: str | None) -> None:
+def _worker(app: CtxtopApp, session_id: str, pid: int | None, cwd: str | None, busy: bool) -> None:
     transcript = find_transcript(app.claude_dirs, session_id)
-    command, pane = plan(session_id, transcript, pid, cwd)
-    app.call_from_thread(_decide, app, session_id, command, pane)
+    app.call_from_thread(_decide, app, plan(session_id, transcript, pid, cwd, busy))
 
 
-def _decide(app: CtxtopApp, session_id: str, command: str, pane: str | None) -> None:
-    from ctxtop.ui.screens.confirm import ConfirmScreen
-
-    if pane is None:
-        app.copy_to_clipboard(command)
-        app.notify(
-            "No tmux pane found for this session, so the /compact command (with the notes as instructions) was "
-            "copied to the clipboard: paste it into the Claude Code prompt.",
-            title="Compact now", timeout=12,
-        )  # fmt: skip
-        return
+def _decide(app: CtxtopApp, compact: CompactPlan) -> None:
+    from ctxtop.ui.screens.compact import CompactScreen
 
     def send(yes: bool | None) -> None:
-        if not yes:
-            return
-        app.run_worker(lambda: _send(app, pane, command), thread=True, group="compact")
+        if yes and compact.pane:
+            app.run_worker(lambda: _send(app, compact), thread=True, group="compact")
 
-    preview = command if len(command) < 400 else command[:400] + "…"
-    app.push_screen(ConfirmScreen(f"Type this into tmux pane {pane} and press Enter?", preview, "Send"), send)
+    app.push_screen(CompactScreen(compact), send)
 
 
-def _send(app: CtxtopApp, pane: str, command: str) -> None:
-    error = tmux.send_line(pane, command)
+def _send(app: CtxtopApp, compact: CompactPlan) -> None:
+    error = tmux.send_line(compact.pane or "", compact.command)
     if error:
-        app.call_from_thread(app.copy_to_clipboard, command)
-        app.call_from_thread(app.notify, f"tmux failed ({error}); the command was copied to the clipboard.",
+        shown = CompactPlan(compact.session_id, compact.command, None, compact.busy)
+        app.call_from_thread(app.notify, f"tmux did not take it ({error}): the command is shown to copy instead.",
                              severity="error", timeout=12)  # fmt: skip
+        app.call_from_thread(_decide, app, shown)
     else:
-        app.call_from_thread(app.notify, f"Sent /compact to tmux pane {pane}.", title="Compact now")
+        app.call_from_thread(
+            app.notify, f"Typed /compact into tmux pane {compact.pane}.", title="Compact now"
+        )
+
+
+def copy_report(attempts: list[clipboard.Attempt]) -> str:
+    """What the copy did, honestly: verified methods, failed ones, and OSC 52 as sent but unconfirmed."""
+    lines = [f"{'✓' if a.ok else '✗'} {a.method}: {a.detail}" for a in attempts]
+    lines.append(
+        "→ OSC 52: sent to the terminal; ctxtop cannot tell whether the terminal (or tmux) accepted it"
+    )
+    if any(a.ok for a in attempts):
+        head = "Copied (" + ", ".join(a.method for a in attempts if a.ok) + ")."
+    else:
+        head = "No clipboard confirmed the copy: select the text above and copy it yourself."
+    return "\n".join([head, *lines])

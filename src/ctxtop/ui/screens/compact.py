@@ -1,0 +1,74 @@
+"""The "Compact now" dialog: the exact text, where it would go, and a copy that says what really worked."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from ctxtop.adapters import clipboard
+from ctxtop.ui.compact import CompactPlan, copy_report
+
+BUSY_WARNING = (
+    "● busy: Claude Code is answering right now. Text typed now is queued or lands mid-turn; "
+    "waiting until the session is ◆ waiting or ○ idle is safer."
+)
+
+
+class CompactScreen(ModalScreen[bool]):
+    """Dismisses with True when the user chose to send the command to the pane."""
+
+    CSS_PATH = "compact.tcss"
+    BINDINGS = [
+        Binding("escape", "dismiss(False)", "Close"),
+        Binding("ctrl+y", "copy", "Copy", show=False),
+    ]
+
+    def __init__(self, plan: CompactPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        with Vertical(id="compact-dialog"):
+            if plan.pane:
+                question = f"Type this into tmux pane {plan.pane} (Claude Code runs there) and press Enter?"
+            else:
+                question = (
+                    "No tmux pane running this session's Claude Code was found, so nothing is typed. "
+                    "Paste this into its prompt yourself:"
+                )
+            yield Static(question, id="compact-question", markup=False)
+            if plan.busy:
+                yield Static(BUSY_WARNING, id="compact-busy", markup=False)
+            yield TextArea(plan.command, id="compact-command", read_only=True, soft_wrap=True,
+                           show_line_numbers=False)  # fmt: skip
+            yield Static("", id="compact-status", markup=False)
+            with Horizontal(id="compact-buttons"):
+                if plan.pane:
+                    label = "Send anyway" if plan.busy else "Send"
+                    yield Button(label, variant="warning" if plan.busy else "primary", id="send")
+                yield Button("Copy", id="copy")
+                yield Button("Cancel" if plan.pane else "Close", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "copy":
+            self.action_copy()
+        else:
+            self.dismiss(event.button.id == "send")
+
+    def action_copy(self) -> None:
+        self.query_one("#compact-status", Static).update("Copying…")
+        self.app.copy_to_clipboard(self.plan.command)  # OSC 52: sent, never confirmed
+        self._copy(self.plan.command)
+
+    @work(thread=True, exclusive=True, group="compact-copy")
+    def _copy(self, text: str) -> None:
+        report = copy_report(clipboard.copy(text))
+        self.app.call_from_thread(self.query_one("#compact-status", Static).update, report)
