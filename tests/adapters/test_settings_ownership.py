@@ -243,3 +243,19 @@ def test_temp_files_of_others_and_of_running_writers_are_kept(tmp_path: Path) ->
         p.write_text("{")
     assert clean_stale_temps(path) == [dead]
     assert other.exists() and running.exists()
+
+
+def test_lone_surrogates_and_odd_hook_shapes_install_and_uninstall_cleanly(tmp_path: Path) -> None:
+    """Issue 15.10's settings part: no crash, and the file is never written and then left half-done."""
+    path = tmp_path / "settings.json"
+    original = (
+        '{\n  "title": "x\\ud800y",\n  "hooks": {\n    "Stop": [1, "x", {"hooks": [1, "y", null]}, '
+        '{"hooks": "no"}],\n    "PreCompact": [{"matcher": 3, "hooks": [{"command": 5}]}]\n  }\n}\n'
+    )
+    path.write_text(original)
+    assert run("claude", "install", "--settings", str(path), "--statusline") == 0
+    data = json.loads(path.read_text())
+    assert data["title"] == "x\ud800y" and data["hooks"]["Stop"][:2] == [1, "x"]
+    assert "\\ud800" in path.read_text()  # written back as the escape it was read from
+    assert run("claude", "uninstall", "--settings", str(path)) == 0
+    assert path.read_text() == original

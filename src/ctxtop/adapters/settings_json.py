@@ -14,38 +14,29 @@ import secrets
 from typing import Any
 
 
-class RawInt(int):
-    """An integer that remembers how it was written (``-0``, ``007`` cannot occur: JSON forbids it)."""
+class _Remembered:
+    """A number that remembers its source text; mixed in before ``int`` or ``float``."""
 
     text: str
 
-    def __new__(cls, text: str) -> RawInt:
-        number = super().__new__(cls, text)
+    def __new__(cls, text: str) -> Any:
+        number = super().__new__(cls, text)  # type: ignore[call-arg] - int.__new__ or float.__new__
         number.text = text
         return number
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> RawInt:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return self  # immutable
 
-    def __copy__(self) -> RawInt:
+    def __copy__(self) -> Any:
         return self
 
 
-class RawFloat(float):
-    """A float that remembers how it was written: ``1e400`` stays ``1e400``, ``1.10`` stays ``1.10``."""
+class RawInt(_Remembered, int):
+    """An integer as written (JSON forbids leading zeros, but ``-0`` stays ``-0``)."""
 
-    text: str
 
-    def __new__(cls, text: str) -> RawFloat:
-        number = super().__new__(cls, text)
-        number.text = text
-        return number
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> RawFloat:
-        return self
-
-    def __copy__(self) -> RawFloat:
-        return self
+class RawFloat(_Remembered, float):
+    """A float as written: ``1e400`` stays ``1e400``, ``1.10`` stays ``1.10``."""
 
 
 class _Constant(Exception):
@@ -87,7 +78,7 @@ def loads(text: str) -> Any:
 
 
 def _mark(value: Any, numbers: dict[str, str], nonce: str) -> Any:
-    if isinstance(value, RawInt | RawFloat):
+    if isinstance(value, _Remembered):
         key = f"@{nonce}:{len(numbers)}@"
         numbers[key] = value.text
         return key
@@ -104,6 +95,11 @@ def dumps(value: Any, indent: str | int | None = 2) -> str:
     # A random marker per call cannot occur in the document, so replacing it touches nothing else.
     nonce = secrets.token_hex(8)
     text = json.dumps(_mark(value, numbers, nonce), indent=indent, ensure_ascii=False, allow_nan=False)
+    # A lone surrogate (read from a "\ud800" escape) cannot be written as UTF-8: write the escape back.
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if not numbers:
         return text
     return re.sub(rf'"(@{nonce}:\d+@)"', lambda m: numbers[m.group(1)], text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
