@@ -13,7 +13,7 @@ from textual.widgets import Button, Static, TextArea
 
 from ctxtop.adapters import notes_store
 from ctxtop.ui.compact import compact_command
-from tests.support.tmux_server import TmuxServer, private_server, wait_for_file
+from tests.support.tmux_server import TmuxServer, private_server
 from tests.ui.conftest import World, loaded, wait_for
 
 SID = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
@@ -50,7 +50,7 @@ async def test_without_a_pane_the_command_is_shown_and_the_copy_is_honest(world:
         assert "No tmux pane" in str(app.screen.query_one("#compact-question", Static).render())
         assert not app.screen.query("#send")  # nothing can be typed anywhere
         assert app.clipboard == ""  # nothing claimed before the user asks
-        await pilot.click("#copy")
+        app.screen.query_one("#copy", Button).press()
         await wait_for(pilot, lambda: "OSC 52" in _status(app))
         assert _status(app).startswith("No clipboard confirmed the copy")
         assert app.clipboard == area.text  # OSC 52 was sent, and reported as unconfirmed
@@ -62,46 +62,32 @@ async def test_without_a_pane_the_command_is_shown_and_the_copy_is_honest(world:
 async def test_a_busy_session_in_tmux_is_warned_then_gets_exactly_the_shown_text(
     world: World, tmux_server: TmuxServer
 ) -> None:
-    project = world.root / "proj"
-    project.mkdir()
-    tmux_server.shell(project)  # a shell at the same cwd must never be typed into
-    pane, pid, received = tmux_server.claude(project)
-    sessions = world.claude / "sessions"
-    sessions.mkdir(exist_ok=True)
-    live = {"pid": pid, "sessionId": SID, "cwd": str(project), "status": "busy"}
-    (sessions / f"{pid}.json").write_text(json.dumps(live))
+    (world.root / "proj").mkdir()
+    shell = tmux_server.shell(world.root / "proj")  # a shell at the same cwd must never be typed into
+    pane, received = _claude_session(world, tmux_server, "busy")
     notes_store.pin(SID, "keep \x03 this \x1b[31mred\x1b[0m line\r")
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(pilot, app, 3)
-        await wait_for(pilot, lambda: SID in app.live)
-        app.compact_now(SID)
-        await wait_for(pilot, lambda: _dialog(app) is not None)
+        await _open_dialog(pilot, app)
         assert pane in str(app.screen.query_one("#compact-question", Static).render())
         assert "● busy" in str(app.screen.query_one("#compact-busy", Static).render())
         send = app.screen.query_one("#send", Button)
         assert str(send.label) == "Send anyway"
         shown = app.screen.query_one("#compact-command", TextArea).text
         assert "keep this [31mred[0m line" in shown and "\x1b" not in shown and "\x03" not in shown
-        await pilot.click("#send")
-        typed = wait_for_file(received, lambda t: t.endswith("\n"))
+        send.press()
+        await wait_for(pilot, lambda: received.exists() and received.read_text().endswith("\n"))
+        typed = received.read_text()
         assert typed == shown + "\n"
+        assert "compact" not in tmux_server.screen(shell)
         await wait_for(pilot, lambda: any("Typed /compact" in n.message for n in app._notifications))
 
 
 async def test_cancel_types_nothing(world: World, tmux_server: TmuxServer) -> None:
-    project = world.root / "proj"
-    project.mkdir()
-    _pane, pid, received = tmux_server.claude(project)
-    (world.claude / "sessions").mkdir(exist_ok=True)
-    live = {"pid": pid, "sessionId": SID, "cwd": str(project), "status": "idle"}
-    (world.claude / "sessions" / f"{pid}.json").write_text(json.dumps(live))
+    _pane, received = _claude_session(world, tmux_server, "idle")
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(pilot, app, 3)
-        await wait_for(pilot, lambda: SID in app.live)
-        app.compact_now(SID)
-        await wait_for(pilot, lambda: _dialog(app) is not None)
+        await _open_dialog(pilot, app)
         assert (
             not app.screen.query("#compact-busy")
             and str(app.screen.query_one("#send", Button).label) == "Send"
@@ -109,4 +95,22 @@ async def test_cancel_types_nothing(world: World, tmux_server: TmuxServer) -> No
         assert app.screen.focused is app.screen.query_one("#close", Button)  # the safe choice has focus
         await pilot.press("enter")
         await pilot.pause(0.3)
-    assert not Path(received).exists() or Path(received).read_text() == ""
+    assert not received.exists() or received.read_text() == ""
+
+
+def _claude_session(world: World, server: TmuxServer, status: str) -> tuple[str, Path]:
+    """The stand-in Claude Code in a pane at ``<world>/proj``, announced as session SID with ``status``."""
+    project = world.root / "proj"
+    project.mkdir(exist_ok=True)
+    pane, pid, received = server.claude(project)
+    (world.claude / "sessions").mkdir(exist_ok=True)
+    live = {"pid": pid, "sessionId": SID, "cwd": str(project), "status": status}
+    (world.claude / "sessions" / f"{pid}.json").write_text(json.dumps(live))
+    return pane, received
+
+
+async def _open_dialog(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    await loaded(pilot, app, 3)
+    await wait_for(pilot, lambda: SID in app.live)
+    app.compact_now(SID)
+    await wait_for(pilot, lambda: _dialog(app) is not None)

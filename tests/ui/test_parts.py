@@ -89,10 +89,14 @@ def test_compact_command_is_one_line_with_the_notes() -> None:
 def test_find_pane_by_process_tree_then_unique_cwd(tmp_path: Path) -> None:
     panes = tmux.parse_panes(f"%1 100 /home/u/a\n%2 200 {tmp_path}\n%3 300 /home/u/c\nbad line\n")
     parents = {4242: 4200, 4200: 300, 300: 1}
-    assert tmux.find_pane(4242, None, panes, parents.get).pane_id == "%3"
-    assert tmux.find_pane(999, str(tmp_path), panes, parents.get).pane_id == "%2"
+    claude, everywhere = (lambda pid: pid == 4242), (lambda pane: True)
+    assert tmux.find_pane(4242, None, panes, parents.get, everywhere, claude).pane_id == "%3"
+    assert tmux.find_pane(999, str(tmp_path), panes, parents.get, everywhere, claude).pane_id == "%2"
     twice = panes + [tmux.Pane("%4", 400, str(tmp_path))]
-    assert tmux.find_pane(999, str(tmp_path), twice, parents.get) is None
+    assert tmux.find_pane(999, str(tmp_path), twice, parents.get, everywhere, claude) is None
+    # Never a pane in which Claude Code does not run, nor the ancestry of a pid that is not Claude Code.
+    assert tmux.find_pane(999, str(tmp_path), panes, parents.get, lambda pane: False, claude) is None
+    assert tmux.find_pane(4242, None, panes, parents.get, everywhere, lambda pid: False) is None
 
 
 def test_parent_pid_reads_proc() -> None:
