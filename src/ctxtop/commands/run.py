@@ -27,7 +27,7 @@ from ctxtop.core.filters import filter_text
 from ctxtop.core.filters.generic import is_important
 from ctxtop.core.filters.tokens import TOKENIZER, count_tokens
 
-MAX_CAPTURE = 64 * 1024 * 1024  # bytes of output held in memory: head and tail halves beyond this
+MAX_CAPTURE = 64 * 1024 * 1024  # beyond this, a head half and a tail of one to two halves (<= 96 MiB held)
 RESCUE_BYTES = 4 * 1024 * 1024  # important lines kept from beyond MAX_CAPTURE
 RESCUE_LINE = 4096  # bytes of a line judged when deciding whether to keep it
 GRACE_S = 1.0  # how long to wait for the pipe to close once the command has exited
