@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctxtop.adapters.jsonl import decode_line
 from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files
-from ctxtop.adapters.tailer import FileState, ReadResult, read_appended
+from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
@@ -38,14 +39,15 @@ from ctxtop.core.records import (
 )
 from ctxtop.core.usage import Tokens
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, source TEXT, session_id TEXT, chain TEXT,
     dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB, fingerprint BLOB, first_ts REAL,
-    lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT, gone INTEGER DEFAULT 0
+    lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT, gone INTEGER DEFAULT 0,
+    ctime_ns INTEGER
 );
 CREATE TABLE IF NOT EXISTS requests (
     key TEXT PRIMARY KEY, session_id TEXT, chain TEXT, ts REAL, seq INTEGER, model TEXT,
@@ -149,33 +151,42 @@ class ParsedLines:
     first_ts: float | None = None
 
 
-def parse_lines(lines: list[bytes], offset: int, spath: str, source: str, ctx: FileContext) -> ParsedLines:
-    """Parse complete lines read from ``spath`` (pure: no SQLite), so it can also run in a worker process."""
+def parse_lines(
+    lines: list[bytes],
+    offset: int,
+    spath: str,
+    source: str,
+    ctx: FileContext,
+    out: ParsedLines | None = None,
+) -> ParsedLines:
+    """Parse complete lines read from ``spath`` (pure: no SQLite), so it can also run in a worker process.
+
+    Every non-blank line is decoded, by the one decoder (``jsonl.decode_line``), so a line that is not a
+    JSON object is counted as malformed whichever way the file was read. ``out`` accumulates the chunks of
+    one read."""
     parse = parse_api if source == "api" else parse_claude
-    out = ParsedLines(sessions={ctx.session_id}, lines=len(lines))
-    # orjson pays for itself on big reads; a statusline refresh reads a few lines and skips its import.
-    loads = _fast_loads() if len(lines) > 200 else json.loads
+    if out is None:
+        out = ParsedLines(sessions={ctx.session_id})
+    out.lines += len(lines)
     # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
     markers = API_MARKERS if source == "api" else CLAUDE_MARKERS
     first, second = markers[0], markers[-1]  # one marker is tested twice: cheaper than a loop per line
     for raw in lines:
         line_offset = offset
         offset += len(raw) + 1
-        # Most bytes of a history are lines that carry nothing ctxtop counts (progress records, file
-        # snapshots, tool results): skip them without parsing. A skipped line is still checked for being
-        # JSON-object-shaped so that garbage is counted as malformed.
-        if first not in raw and second not in raw:
-            stripped = raw.strip()
-            if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
-                out.malformed += 1
+        if not raw or raw.isspace():
             continue
         try:
-            obj = loads(raw)
-        except ValueError:  # orjson.JSONDecodeError is a ValueError too
+            obj = decode_line(raw)
+        except ValueError:
             out.malformed += 1
             continue
         if not isinstance(obj, dict):
             out.malformed += 1
+            continue
+        # Most lines carry nothing ctxtop counts (progress records, file snapshots, tool results): they are
+        # only checked, not parsed.
+        if first not in raw and second not in raw:
             continue
         try:
             facts = parse(obj, ctx, f"{spath}:{line_offset}")
@@ -217,16 +228,25 @@ def parse_lines(lines: list[bytes], offset: int, spath: str, source: str, ctx: F
     return out
 
 
+def read_and_parse(spath: str, source: str, state: FileState | None) -> tuple[ReadResult, ParsedLines]:
+    """Read a file's new lines chunk by chunk and parse each chunk as it comes (memory stays bounded)."""
+    ctx = context_for(Path(spath), source)
+    parsed = ParsedLines(sessions={ctx.session_id})
+    if state is not None and state.offset == 0 and not state.fingerprint:
+        state = None  # never read successfully (e.g. unreadable until now): a first read, not a reset
+    read = read_appended(
+        spath, state, on_lines=lambda lines, offset: parse_lines(lines, offset, spath, source, ctx, parsed)
+    )
+    parsed.malformed += read.oversized
+    return read, parsed
+
+
 def _read_and_parse(job: tuple[str, str, FileState | None]) -> tuple[ReadResult, ParsedLines] | str:
     """Worker-process entry: read a file's new lines and parse them; an OSError comes back as its text."""
-    spath, source, state = job
     try:
-        read = read_appended(spath, state)
+        return read_and_parse(*job)
     except OSError as exc:
         return str(exc)
-    parsed = parse_lines(read.lines, read.start_offset, spath, source, context_for(Path(spath), source))
-    read.lines = []  # the caller needs the state, not the bytes
-    return read, parsed
 
 
 def _missing(path: str) -> bool:
@@ -242,12 +262,6 @@ def _missing(path: str) -> bool:
 
 def _source_of(path: str, sources: Sources) -> str:
     return "api" if any(path.startswith(str(d) + os.sep) for d in sources.api_log_dirs) else "claude"
-
-
-def _fast_loads() -> Callable[[bytes], object]:
-    import orjson
-
-    return orjson.loads
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -276,6 +290,8 @@ class Index:
         if _schema_version(self.conn) != SCHEMA_VERSION:
             self._upgrade()
         self._reread: set[str] = set()
+        self.skipped: dict[str, str] = {}
+        """Files left out of the index and why (shown by doctor), beside the unreadable ones in ``files``."""
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
         self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
@@ -300,6 +316,8 @@ class Index:
                 )
             if version == 5:
                 _migrate_from_5(self.conn)
+            if version in (5, 6):
+                _migrate_from_6(self.conn)
             elif version != SCHEMA_VERSION:
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
@@ -321,30 +339,34 @@ class Index:
     # ---------------------------------------------------------------- reading files
 
     def _known(self) -> dict[str, FileState]:
+        # A file never read (unreadable so far) has NULLs here: read as zeros, never as None.
         return {
-            row[0]: FileState(row[1], row[2], row[3], row[4], row[5], row[6] or b"", row[7] or b"")
+            row[0]: FileState(*(v or 0 for v in row[1:6]), b"", row[6] or b"", row[7] or 0)
             for row in self.conn.execute(
-                "SELECT path, dev, ino, size, mtime_ns, offset, partial, fingerprint FROM files WHERE gone=0"
+                "SELECT path, dev, ino, size, mtime_ns, offset, fingerprint, ctime_ns FROM files WHERE gone=0"
             )
         }
 
-    @staticmethod
     def _pending(
-        todo: list[tuple[Path, str]], known: dict[str, FileState]
+        self, todo: list[tuple[Path, str]], known: dict[str, FileState]
     ) -> list[tuple[Path, str, os.stat_result]]:
         pending = []
         for path, source in todo:
+            spath = str(path)
+            try:
+                spath.encode("utf-8")
+            except UnicodeEncodeError:
+                # Not valid UTF-8 (SQLite cannot store the name); Claude Code never names a file so.
+                self.skipped[os.fsencode(spath).decode("utf-8", "backslashreplace")] = (
+                    "file name is not UTF-8"
+                )
+                continue
             try:
                 st = os.stat(path)
             except OSError:
                 continue
-            state = known.get(str(path))
-            if state is not None and (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
-                state.dev,
-                state.ino,
-                state.size,
-                state.mtime_ns,
-            ):
+            state = known.get(spath)
+            if state is not None and state.same_stat(st):
                 continue
             pending.append((path, source, st))
         return pending
@@ -472,13 +494,9 @@ class Index:
         ctx = context_for(path, source)
         spath = str(path)
         try:
-            read = read_appended(spath, state) if pre is None else pre[0]
+            read, parsed = read_and_parse(spath, source, state) if pre is None else pre
         except OSError as exc:
-            self.conn.execute(
-                "INSERT INTO files(path, source, session_id, chain, last_error) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(path) DO UPDATE SET last_error=excluded.last_error",
-                (spath, source, ctx.session_id, ctx.chain, str(exc)),
-            )
+            self._record_error(spath, source, ctx, exc)
             return 0
         if read.reset:
             # The old content is gone: what it held goes to the files that still hold it (or is archived,
@@ -491,7 +509,6 @@ class Index:
             ).fetchall():
                 self._read_again(other)
             self.conn.execute("UPDATE files SET lines=0, malformed=0, first_ts=NULL WHERE path=?", (spath,))
-        parsed = parse_lines(read.lines, read.start_offset, spath, source, ctx) if pre is None else pre[1]
         row = self.conn.execute("SELECT first_ts FROM files WHERE path=?", (spath,)).fetchone()
         first_ts = row[0] if row and row[0] is not None else parsed.first_ts
         # Which session owns a request seen in several files: the file that starts earliest (then by path),
@@ -549,22 +566,40 @@ class Index:
         s = read.state
         c.execute(
             "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, "
-            "fingerprint, lines, malformed, first_ts, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL) "
+            "fingerprint, lines, malformed, first_ts, last_error, ctime_ns) "
+            "VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,NULL,?) "
             "ON CONFLICT(path) DO UPDATE SET "
             "dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime_ns=excluded.mtime_ns, "
-            "offset=excluded.offset, partial=excluded.partial, fingerprint=excluded.fingerprint, "
+            "offset=excluded.offset, partial=NULL, fingerprint=excluded.fingerprint, "
             "lines=files.lines + excluded.lines, malformed=files.malformed + excluded.malformed, "
-            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0",
-            (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset, s.partial,
-             s.fingerprint, parsed.lines, malformed, parsed.first_ts),
+            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0, ctime_ns=excluded.ctime_ns",
+            (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset,
+             s.fingerprint, parsed.lines, malformed, parsed.first_ts, s.ctime_ns),
         )  # fmt: skip
         result.files_read += 1
-        nbytes = s.size - (read.start_offset + (len(state.partial) if state and not read.reset else 0))
-        result.bytes_read += max(nbytes, 0)
+        result.bytes_read += read.bytes_read
         result.lines += parsed.lines
         result.malformed += malformed
         result.changed_sessions |= sessions
-        return max(nbytes, 0)
+        return read.bytes_read
+
+    def _record_error(self, spath: str, source: str, ctx: FileContext, exc: OSError) -> None:
+        """Remember why a file could not be read (doctor shows it) without losing what was read before.
+
+        The stat seen now is kept (ctime only, for a file read before), so an unchanged unreadable file is
+        not retried on every run, while fixing its permissions (which changes its ctime) or replacing it
+        makes the next run read it."""
+        try:
+            st = os.stat(spath)
+            ident: tuple[int, ...] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except OSError:
+            ident = (0, 0, -1, 0, 0)
+        self.conn.execute(
+            "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, ctime_ns, offset, "
+            "last_error) VALUES (?,?,?,?,?,?,?,?,?,0,?) "
+            "ON CONFLICT(path) DO UPDATE SET last_error=excluded.last_error, ctime_ns=excluded.ctime_ns",
+            (spath, source, ctx.session_id, ctx.chain, *ident, str(exc)),
+        )
 
     def _owners(self, keys: list[str]) -> set[str]:
         """Sessions that currently own any of ``keys`` (they change if a copy here wins)."""
@@ -811,19 +846,18 @@ class Index:
         """Largest tool results of a session, read from its files on demand (newest state, nothing cached)."""
         uses: dict[str, ToolUse] = {}
         results: dict[str, ToolResult] = {}
-        loads = _fast_loads()
         for path in self.session_files(session_id):
             source = "api" if path.endswith(".jsonl") and "/projects/" not in path else "claude"
             if source == "api":
                 continue
             ctx = context_for(Path(path), source)
             try:
-                with open(path, "rb") as fh:
+                with open(open_regular(path), "rb") as fh:  # never a FIFO planted under the name
                     for n, raw in enumerate(fh):
                         if b'"tool_' not in raw:
                             continue
                         try:
-                            obj = loads(raw)
+                            obj = decode_line(raw)
                         except ValueError:
                             continue
                         for fact in parse_claude(obj, ctx, f"{path}:{n}"):
@@ -900,6 +934,12 @@ def _migrate_from_5(conn: sqlite3.Connection) -> None:
     for table, column in (("files", "gone"), ("requests", "archived"), ("sessions", "archived"),
                           ("sessions", "deleted")):  # fmt: skip
         conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER DEFAULT 0")
+
+
+def _migrate_from_6(conn: sqlite3.Connection) -> None:
+    """Schema 6 to 7 in place: ctime joins a file's identity (a rewrite that keeps size and mtime). Until a
+    file is read again its ctime is unknown (0), and the tailer then goes by size and mtime as before."""
+    conn.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
 
 
 def _record_known_copies(conn: sqlite3.Connection) -> None:
