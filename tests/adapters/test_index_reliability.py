@@ -283,3 +283,178 @@ def test_memory_stays_bounded_by_the_chunk_not_the_file(
     assert _one(index).tokens.output == 15
     # A chunk, its lines, one decoded line: about 3 chunks. Reading it whole took 3x the file (150 MB).
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB while reading a 48 MB append"
+
+
+# ---------------------------------------------------------------- item 11: a damaged index
+
+
+def _damage(db: Path, kind: str) -> None:
+    data = db.read_bytes()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    if kind == "truncated":
+        db.write_bytes(data[: len(data) // 2])
+    elif kind == "garbage":
+        db.write_bytes(os.urandom(len(data)))
+    elif kind == "header":
+        db.write_bytes(b"\0" * 100 + data[100:])
+    elif kind == "middle page":
+        mid = len(data) // 2
+        db.write_bytes(data[:mid] + os.urandom(4096) + data[mid + 4096 :])
+    elif kind == "directory":
+        db.unlink()
+        db.mkdir()
+        (db / "x").write_text("x")
+    elif kind == "empty":
+        db.write_bytes(b"")
+    elif kind == "garbage wal":
+        Path(f"{db}-wal").write_bytes(os.urandom(64 * 1024))
+    elif kind == "text":
+        db.write_text("not an index\n")
+
+
+DAMAGE = ["truncated", "garbage", "header", "middle page", "directory", "empty", "garbage wal", "text"]
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_index_is_set_aside_and_rebuilt(tmp_path: Path, kind: str) -> None:
+    proj, sources = _world(tmp_path)
+    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(300)))
+    db = tmp_path / "cache" / "index.sqlite3"
+    db.parent.mkdir()
+    index = Index(db)
+    index.update(sources)
+    expected = (_one(index).requests, _one(index).tokens)
+    index.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    index.close()
+    _damage(db, kind)
+    index = Index(db)
+    index.update(sources)
+    assert (_one(index).requests, _one(index).tokens) == expected
+    if kind in ("truncated", "garbage", "header", "directory", "text"):
+        [notice] = index.notices
+        assert "damaged" in notice and ".damaged-" in notice
+        assert len(list(db.parent.glob("index.sqlite3.damaged-*"))) == 1
+
+
+def test_the_cli_says_in_one_line_that_it_rebuilt_a_damaged_index(tmp_path: Path) -> None:
+    proj, _ = _world(tmp_path)
+    (proj / "s.jsonl").write_text(_line("a", 7, sid="s"))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "index.sqlite3").write_bytes(os.urandom(20_000))
+    common = ("--claude-dir", str(tmp_path / "claude"), "--cache-dir", str(cache))
+    run = _ctxtop("report", "sessions", "--json", *common)
+    assert run.returncode == 0
+    assert [r["session_id"] for r in json.loads(run.stdout)] == ["s"]
+    [line] = run.stderr.splitlines()
+    assert line.startswith("ctxtop: the index at ") and "was damaged" in line and "rebuilt" in line
+    again = _ctxtop("report", "sessions", "--json", *common)
+    assert again.returncode == 0 and again.stderr == ""
+
+
+def _read_only(path: Path) -> None:
+    if os.geteuid() != 0:
+        path.chmod(0o500)
+    elif subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("root, and no chattr to make a directory read-only")
+
+
+def test_a_read_only_cache_dir_gives_one_clear_message(tmp_path: Path) -> None:
+    proj, _ = _world(tmp_path)
+    (proj / "s.jsonl").write_text(_line("a", 7, sid="s"))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    _read_only(cache)
+    try:
+        for where in (cache, cache / "sub"):
+            run = _ctxtop(
+                "report", "sessions", "--claude-dir", str(tmp_path / "claude"), "--cache-dir", str(where)
+            )
+            assert run.returncode == 1
+            [line] = run.stderr.splitlines()
+            assert line.startswith("ctxtop: cannot ") and "Traceback" not in run.stderr
+            assert str(where) in line
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(cache)], check=False)
+        else:
+            cache.chmod(0o700)
+
+
+# ---------------------------------------------------------------- item 12: no process left after a kill
+
+_INDEX_SCRIPT = """
+import sys
+from pathlib import Path
+
+import ctxtop.adapters.index as ix
+from ctxtop.adapters.sources import Sources
+
+ix.PARALLEL_MIN_BYTES = 0  # the worker pool, whatever the size
+ix.Index(Path(sys.argv[1])).update(Sources((Path(sys.argv[2]),), ()))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists() or (os.cpu_count() or 1) < 2, reason="needs /proc, 2 cores"
+)
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM", "SIGINT"])
+def test_killing_a_cold_index_leaves_no_worker_behind(tmp_path: Path, sig: str) -> None:
+    import signal
+    import time
+
+    proj, _ = _world(tmp_path)
+    for f in range(16):  # two map chunks of 8 files: two workers
+        with open(proj / f"s{f}.jsonl", "w") as fh:
+            fh.write("".join(_line(f"{f}x{n}", n, sid=f"s{f}") for n in range(4000)))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INDEX_SCRIPT, str(tmp_path / "i.sqlite3"), str(tmp_path / "claude")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        spawned: list[int] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            spawned = _children(proc.pid)
+            if len(spawned) >= 3:  # the resource tracker and two workers
+                break
+            time.sleep(0.05)
+        assert len(spawned) >= 3, "the worker pool never started"
+        time.sleep(0.3)  # the workers are importing or parsing
+        assert proc.poll() is None, "finished before it could be killed: make the history bigger"
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(p) for p in spawned):
+            time.sleep(0.1)
+        assert not [p for p in spawned if _alive(p)]
+        assert b"Traceback" not in proc.stderr.read() or sig == "SIGINT"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in spawned:
+            if _alive(p):
+                os.kill(p, 9)

@@ -260,33 +260,167 @@ def _missing(path: str) -> bool:
     return False
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: a worker never outlives the ctxtop process that started it (kill -9 included).
+
+    On Linux the kernel kills it with its parent (PR_SET_PDEATHSIG); elsewhere, and as a backstop, a thread
+    notices the parent is gone (the worker is re-parented) and exits. Once the workers are gone, the
+    multiprocessing resource tracker sees its pipe close and exits too."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the watch thread below does it
+    # Ctrl-C reaches the whole process group: the parent stops the pool; a worker must not print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the death signal was armed
+    threading.Thread(target=watch, name="ctxtop-parent-watch", daemon=True).start()
+
+
 def _source_of(path: str, sources: Sources) -> str:
     return "api" if any(path.startswith(str(d) + os.sep) for d in sources.api_log_dirs) else "claude"
 
 
+class IndexUnavailable(Exception):
+    """The index cannot be created or written where it lives (a read-only or foreign location)."""
+
+
+class _Damaged(Exception):
+    """The index file is not a usable SQLite database (it is set aside and rebuilt)."""
+
+
+# SQLite's words for a file that is not (or no longer) a database, as opposed to a busy or read-only one.
+_DAMAGE_WORDS = ("not a database", "malformed", "disk image", "file is encrypted", "no such table")
+
+
+def _truncated(path: Path) -> bool:
+    """The file is shorter than its own SQLite header says (cut short by a crash or a copy)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+        size = os.path.getsize(path)
+    except OSError:
+        return False
+    if len(head) < 100:
+        return len(head) > 0
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    # The page count in the header is valid only when its "valid-for" counter matches the change counter.
+    return head[24:28] == head[92:96] and pages * page_size > size
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot create the index directory {path.parent}: {exc.strerror}") from exc
+    if path.exists() and not path.is_file():
+        raise _Damaged("not a regular file")
+    if _truncated(path):
+        raise _Damaged("truncated")
     conn = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
     try:
         os.chmod(path, 0o600)
     except OSError:
         pass
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
     return conn
 
 
+def _damaged(path: Path, exc: BaseException) -> bool:
+    """``exc`` says the file is not a database, or a fresh read-only check of the file finds it damaged
+    (an error raised while rolling back can hide SQLite's first word on it)."""
+    if any(w in str(exc).lower() for w in _DAMAGE_WORDS):
+        return True
+    try:
+        probe = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=1.0)
+        try:
+            return probe.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok"
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as err:
+        return any(w in str(err).lower() for w in _DAMAGE_WORDS)
+
+
+def _unavailable(path: Path, exc: BaseException) -> IndexUnavailable | None:
+    """A read-only location: one clear message instead of a traceback."""
+    text = str(exc).lower()
+    if isinstance(exc, PermissionError) or "readonly" in text or "unable to open" in text:
+        return IndexUnavailable(
+            f"cannot write the index at {path} ({exc}): make that directory writable or pass --cache-dir DIR"
+        )
+    return None
+
+
 class Index:
-    """One SQLite file; safe to use from one thread at a time (the UI runs it in a worker)."""
+    """One SQLite file; safe to use from one thread at a time (the UI runs it in a worker).
+
+    A damaged file (truncated, garbage, a directory in its place...) is moved aside, kept, and the index rebuilt
+    from the transcripts; ``notices`` says so, for the caller to show. A location that cannot
+    be written raises ``IndexUnavailable`` with a message for the user."""
 
     def __init__(
         self, db_path: Path, prices: PriceBook | None = None, price_overrides: dict | None = None
     ) -> None:
         self.path = db_path
-        self.conn = _connect(db_path)
         self.scope: tuple[str, ...] | None = None
         """Roots (``<config>/projects``, API log dirs) whose sessions the queries return; None: all."""
+        self.notices: list[str] = []
+        self._args = (prices, price_overrides)
+        try:
+            self._open(prices, price_overrides)
+        except (_Damaged, sqlite3.DatabaseError, OSError) as exc:
+            self._recover(exc)
+            self._open(prices, price_overrides)
+
+    def _recover(self, exc: BaseException) -> None:
+        """Set a damaged index aside (re-raising anything that is not damage), so that it is rebuilt."""
+        unavailable = _unavailable(self.path, exc)
+        if unavailable is not None:
+            raise unavailable from exc
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+        if not isinstance(exc, _Damaged) and not _damaged(self.path, exc):
+            raise exc
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                try:
+                    os.unlink(f"{self.path}{suffix}")
+                except FileNotFoundError:
+                    pass
+        except OSError as err:
+            raise IndexUnavailable(
+                f"the index at {self.path} is damaged ({exc}) and cannot be moved: {err}"
+            ) from err
+        self.notices.append(
+            f"the index at {self.path} was damaged ({exc}); moved it to {aside.name} (sessions whose "
+            "transcripts are gone stay in that copy) and rebuilt it from the transcripts"
+        )
+
+    def _open(self, prices: PriceBook | None, price_overrides: dict | None) -> None:
+        self.conn = _connect(self.path)
         if _schema_version(self.conn) != SCHEMA_VERSION:
             self._upgrade()
         self._reread: set[str] = set()
@@ -383,6 +517,17 @@ class Index:
         under SQLite's write lock (BEGIN IMMEDIATE), with the file states re-read once the lock is held, so
         no two processes count the same appended bytes.
         """
+        try:
+            return self._update(sources, only, progress)
+        except sqlite3.DatabaseError as exc:
+            # Damage found past the first pages (a garbled page deep in a table): set aside, rebuild once.
+            self._recover(exc)
+            self._open(*self._args)
+            return self._update(sources, only, progress)
+
+    def _update(
+        self, sources: Sources, only: Iterable[Path] | None, progress: Progress | None
+    ) -> UpdateResult:
         started = time.perf_counter()
         result = UpdateResult()
         if only is None:
@@ -464,19 +609,34 @@ class Index:
         out: dict[str, tuple[ReadResult, ParsedLines]] = {}
         try:
             # "spawn": never fork a process that may run Textual or watchdog threads.
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                done_bytes = 0
-                for n, ((spath, _, state), done) in enumerate(
-                    zip(jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True), 1
-                ):
-                    if not isinstance(done, str):
-                        out[spath] = done
-                        done_bytes += max(done[0].state.size - (state.size if state else 0), 0)
-                    if progress is not None:
-                        # Parsing is the long part of a cold index: progress is reported from here.
-                        progress(n, len(jobs), done_bytes, total_bytes)
-        except Exception:  # noqa: BLE001 - e.g. a main module that cannot be re-imported: go sequential
+            pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
+        except Exception:  # noqa: BLE001 - no process support here (e.g. no semaphores): go sequential
             return {}
+        try:
+            done_bytes = 0
+            for n, ((spath, _, state), done) in enumerate(
+                zip(jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True), 1
+            ):
+                if not isinstance(done, str):
+                    out[spath] = done
+                    done_bytes += max(done[0].state.size - (state.size if state else 0), 0)
+                if progress is not None:
+                    # Parsing is the long part of a cold index: progress is reported from here.
+                    progress(n, len(jobs), done_bytes, total_bytes)
+        except BaseException as exc:
+            # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            if not isinstance(exc, Exception):
+                raise
+            return {}  # e.g. a main module that cannot be re-imported: go sequential
+        pool.shutdown(wait=True)
         return out
 
     def _next_seq(self) -> int:
