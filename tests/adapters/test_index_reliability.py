@@ -458,3 +458,25 @@ def test_killing_a_cold_index_leaves_no_worker_behind(tmp_path: Path, sig: str) 
         for p in spawned:
             if _alive(p):
                 os.kill(p, 9)
+
+
+def test_a_schema_6_index_is_upgraded_in_place_without_reading_its_files_again(tmp_path: Path) -> None:
+    proj, sources = _world(tmp_path)
+    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(50)))
+    db = tmp_path / "i.sqlite3"
+    index = Index(db)
+    index.update(sources)
+    expected = _one(index).tokens
+    # What schema 6 held: no ctime column, the old head-and-tail fingerprint.
+    [(size,)] = index.conn.execute("SELECT offset FROM files").fetchall()
+    data = (proj / "s.jsonl").read_bytes()
+    index.conn.execute("UPDATE files SET fingerprint=?", (data[:256] + data[size - 64 : size],))
+    index.conn.execute("ALTER TABLE files DROP COLUMN ctime_ns")
+    index.conn.execute("UPDATE meta SET value='6' WHERE key='schema'")
+    index.close()
+    index = Index(db)
+    result = index.update(sources)
+    assert result.bytes_read == 0 and _one(index).tokens == expected  # checked the old way, not re-read
+    _rewrite_keeping_stat(proj / "s.jsonl", b'"output_tokens": 30', b'"output_tokens": 90')
+    index.update(sources)
+    assert _one(index).tokens.output == expected.output + 60

@@ -366,7 +366,7 @@ def _unavailable(path: Path, exc: BaseException) -> IndexUnavailable | None:
     text = str(exc).lower()
     if isinstance(exc, PermissionError) or "readonly" in text or "unable to open" in text:
         return IndexUnavailable(
-            f"cannot write the index at {path} ({exc}): make that directory writable or pass --cache-dir DIR"
+            f"cannot write the index at {path} ({exc}): make that directory writable or pass --data-dir DIR"
         )
     return None
 

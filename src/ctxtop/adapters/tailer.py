@@ -57,7 +57,7 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) 
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFile(f"not a regular file ({_kind(mode)}): {os.fsdecode(path)}")
+            raise NotRegularFile(f"not a regular file ({_kind(mode)})")
     except BaseException:
         os.close(fd)
         raise
