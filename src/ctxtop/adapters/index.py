@@ -1099,7 +1099,8 @@ def _migrate_from_5(conn: sqlite3.Connection) -> None:
 def _migrate_from_6(conn: sqlite3.Connection) -> None:
     """Schema 6 to 7 in place: ctime joins a file's identity (a rewrite that keeps size and mtime). Until a
     file is read again its ctime is unknown (0), and the tailer then goes by size and mtime as before."""
-    conn.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
+    if "ctime_ns" not in {row[1] for row in conn.execute("PRAGMA table_info(files)")}:
+        conn.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
 
 
 def _record_known_copies(conn: sqlite3.Connection) -> None:
