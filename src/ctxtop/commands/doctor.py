@@ -101,7 +101,8 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             "archived_requests": archived_requests,
         },
         "malformed": [{"path": f.path, "malformed_lines": f.malformed} for f in files if f.malformed],
-        "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error],
+        "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error]
+        + [{"path": path, "error": why} for path, why in sorted(index.skipped.items())],
         "pending_partial_lines": [f.path for f in files if f.size > f.offset],
         "settings_files": layers,
         "compaction": compaction,
