@@ -803,7 +803,7 @@ class Index:
         return [
             r[0]
             for r in self.conn.execute(
-                "SELECT path FROM files WHERE session_id=? ORDER BY path", (session_id,)
+                "SELECT path FROM files WHERE session_id=? AND gone=0 ORDER BY path", (session_id,)
             )
         ]
 
@@ -881,7 +881,8 @@ class Index:
 
     def transcript_path(self, session_id: str) -> str | None:
         row = self.conn.execute(
-            "SELECT path FROM files WHERE session_id=? AND chain='main' ORDER BY path LIMIT 1", (session_id,)
+            "SELECT path FROM files WHERE session_id=? AND chain='main' AND gone=0 ORDER BY path LIMIT 1",
+            (session_id,),
         ).fetchone()
         return row[0] if row else None
 
