@@ -199,7 +199,7 @@ def test_deleting_a_main_file_and_a_subagent_archives_what_only_they_held(
     assert (present.requests, present.tokens, present.cost_usd) == (
         cold_spotter.requests, cold_spotter.tokens, cold_spotter.cost_usd,
     )  # fmt: skip
-    assert present.requests == 1
+    assert present.requests == 1 and present.transcript_deleted == cold_spotter.transcript_deleted is True
     [kept] = warm.sessions(ids=[SPOTTER])
     assert (kept.requests, kept.tokens, kept.cost_usd) == (before.requests, before.tokens, before.cost_usd)
     assert kept.transcript_deleted and kept.archived_requests == before.requests - 1

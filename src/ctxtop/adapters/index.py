@@ -784,6 +784,7 @@ class Index:
                     continue
                 # Few sessions are partly archived: their present part is computed, not cached.
                 stats = self._compute(stats.session_id, present_only=True)
+                stats.transcript_deleted = bool(deleted)
             else:
                 stats.archived_requests, stats.transcript_deleted = archived or 0, bool(deleted)
             if until is not None and (stats.first_ts or 0) >= until:
