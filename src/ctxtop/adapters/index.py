@@ -979,6 +979,7 @@ class Index:
                     continue
                 # Few sessions are partly archived: their present part is computed, not cached.
                 stats = self._compute(stats.session_id, present_only=True)
+                stats.transcript_deleted = bool(deleted)
             else:
                 stats.archived_requests, stats.transcript_deleted = archived or 0, bool(deleted)
             if until is not None and (stats.first_ts or 0) >= until:
@@ -998,7 +999,7 @@ class Index:
         return [
             r[0]
             for r in self.conn.execute(
-                "SELECT path FROM files WHERE session_id=? ORDER BY path", (session_id,)
+                "SELECT path FROM files WHERE session_id=? AND gone=0 ORDER BY path", (session_id,)
             )
         ]
 
@@ -1075,7 +1076,8 @@ class Index:
 
     def transcript_path(self, session_id: str) -> str | None:
         row = self.conn.execute(
-            "SELECT path FROM files WHERE session_id=? AND chain='main' ORDER BY path LIMIT 1", (session_id,)
+            "SELECT path FROM files WHERE session_id=? AND chain='main' AND gone=0 ORDER BY path LIMIT 1",
+            (session_id,),
         ).fetchone()
         return row[0] if row else None
 
