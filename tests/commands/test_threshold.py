@@ -139,8 +139,10 @@ async def test_cli_config_tui_install_and_statusline_show_one_number(tmp_path: P
     app = CtxtopApp(factory, config_dir=paths.config_dir(), clock=lambda: 1795352400.0, watch=False,
                     theme="ctxtop-dark", claude_dirs=[str(claude_dir)])  # fmt: skip
     async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()  # the dashboard mounts first
         while REFACTOR not in app.views:
             await pilot.pause(0.05)
+        await pilot.pause(0.2)  # let the dashboard settle (preview requests) before the app is torn down
         view = app.views[REFACTOR]
         assert (view.threshold_pct, view.window) == (threshold, window)
         assert view.threshold_tokens == view.compaction.compact_at == expected
