@@ -99,6 +99,23 @@ def test_find_pane_by_process_tree_then_unique_cwd(tmp_path: Path) -> None:
     assert tmux.find_pane(4242, None, panes, parents.get, everywhere, lambda pid: False) is None
 
 
+def test_is_claude_code_by_program_package_or_native_install(tmp_path: Path) -> None:
+    cases = {
+        1: b"/usr/local/bin/claude\0--resume\0",
+        2: b"node\0/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js\0",
+        3: b"/home/u/.local/share/claude/versions/2.1.197\0",
+        4: b"python3\0/tmp/x/claude\0",
+        5: b"sh\0-c\0claude; rm -rf x\0",
+        6: b"bash\0",
+    }
+    for pid, cmdline in cases.items():
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "cmdline").write_bytes(cmdline)
+        (tmp_path / str(pid) / "comm").write_text("bash\n" if pid == 6 else "x\n")
+    assert [pid for pid in cases if tmux.is_claude_code(pid, tmp_path)] == [1, 2, 3, 4]
+    assert not tmux.is_claude_code(99, tmp_path)
+
+
 def test_parent_pid_reads_proc() -> None:
     assert tmux.parent_pid(os.getpid()) == os.getppid()
 

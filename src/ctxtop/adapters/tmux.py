@@ -120,7 +120,13 @@ def is_claude_code(pid: int, proc: Path = Path("/proc")) -> bool:
     words = [os.fsdecode(a) for a in argv[:2] if a]
     if any(os.path.basename(w) in CLAUDE_NAMES for w in words):
         return True
-    return any("@anthropic-ai/claude-code" in os.fsdecode(a) for a in argv)
+    # npm's package path (node cli.js), or the native installer's ~/.local/share/claude/versions/<version>.
+    if any("@anthropic-ai/claude-code" in w or "/claude/versions/" in w for w in words):
+        return True
+    try:
+        return (proc / str(pid) / "comm").read_text().strip() in CLAUDE_NAMES
+    except OSError:
+        return False
 
 
 def descendants(pid: int, proc: Path = Path("/proc")) -> list[int]:
