@@ -91,7 +91,9 @@ class Run:
 class ClaudeCLI:
     """A scratch Claude Code installation: HOME, config dir and project dir under ``root``."""
 
-    def __init__(self, root: Path, api: FakeAPI, *, model: str = MODEL, version: str = CLAUDE_VERSION) -> None:
+    def __init__(
+        self, root: Path, api: FakeAPI, *, model: str = MODEL, version: str = CLAUDE_VERSION
+    ) -> None:
         self.version = version
         self.binary = require_binary(CLAUDE_BINARIES[version])
         self.api = api

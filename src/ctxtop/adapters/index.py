@@ -280,7 +280,12 @@ class Index:
         self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
         # ... and their daily buckets on the local time zone.
-        stamp = json.dumps([price_overrides or {}, time.tzname, time.timezone], sort_keys=True, default=str)
+        # ... and on what the cached figures mean (metrics.STATS_VERSION).
+        stamp = json.dumps(
+            [price_overrides or {}, time.tzname, time.timezone, metrics.STATS_VERSION],
+            sort_keys=True,
+            default=str,
+        )
         row = self.conn.execute("SELECT value FROM meta WHERE key='overrides'").fetchone()
         if row is None or row[0] != stamp:
             self.conn.execute("UPDATE sessions SET dirty=1")
