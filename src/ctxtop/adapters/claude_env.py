@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from ctxtop.core.metrics import SessionStats
 
+
 @dataclass(frozen=True, slots=True)
 class Layer:
     path: str
