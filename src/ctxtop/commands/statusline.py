@@ -39,9 +39,13 @@ def _human(n: int) -> str:
 
 def read_stdin(deadline: float, limit: int = STDIN_LIMIT) -> bytes:
     """stdin until EOF, ``limit`` bytes or ``deadline`` (monotonic), whichever comes first."""
+    import io
     import select
 
-    fd = sys.stdin.fileno()
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, io.UnsupportedOperation):  # an in-memory stdin (ctxtop called as a library)
+        return sys.stdin.read(limit).encode("utf-8", "surrogateescape")
     chunks: list[bytes] = []
     size = 0
     while size < limit:
