@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="leave out archived requests (their transcripts were deleted, e.g. by Claude Code's cleanup)",
         )
         p.set_defaults(handler="report:run")
+    limits = report_sub.add_parser(
+        "limits", help="plan limits: five-hour and weekly use (official or estimated)", parents=[common]
+    )
+    limits.add_argument("--json", action="store_true", help="JSON output")
+    limits.set_defaults(handler="limits:run")
     noise = report_sub.add_parser(
         "noise", help="what the bash-output filter removed and saved", parents=[common]
     )

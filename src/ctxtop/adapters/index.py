@@ -667,11 +667,18 @@ class Index:
 
     # ---------------------------------------------------------------- session stats
 
-    def _load_requests(self, session_id: str, present_only: bool = False) -> list[Req]:
+    def requests_since(self, since: float) -> list[Req]:
+        """Every request of every session from ``since`` on, in time order (the plan-limit blocks)."""
+        return self._load_requests(None, since=since)
+
+    def _load_requests(
+        self, session_id: str | None, present_only: bool = False, since: float | None = None
+    ) -> list[Req]:
+        where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
         rows = self.conn.execute(
             "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction "
-            f"FROM requests WHERE session_id=? {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
-            (session_id,),
+            f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
+            (arg,),
         ).fetchall()
         return [
             Req(

@@ -146,3 +146,27 @@ class LimitsReport:
     @property
     def current(self) -> Block | None:
         return self.blocks[-1] if self.blocks and self.blocks[-1].active(self.now) else None
+
+
+def countdown(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes = int(seconds // 60)
+    if minutes >= 24 * 60:
+        return f"{minutes // 1440}d{minutes % 1440 // 60}h"
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def summary(official: Sequence[OfficialLimit], now: float) -> str:
+    """One line for the TUI's top strip: ``5h 71% ↻2h10m · 7d 20% ↻3d4h (official)``; empty when none."""
+    if not official:
+        return ""
+    parts = [f"{w.label} {w.used_pct:.0f}% ↻{countdown(w.resets_in(now))}" for w in official]
+    return " · ".join(parts) + " (official)"
+
+
+def latest_official(observations: Iterable[dict], now: float) -> list[OfficialLimit]:
+    """The plan limits of the newest observation that carries any (they are per account, not per session)."""
+    newest = max((o for o in observations if o.get("rate_limits")), key=lambda o: o.get("observed_at") or 0,
+                 default=None)  # fmt: skip
+    return official_limits(newest.get("rate_limits"), now, newest.get("observed_at")) if newest else []

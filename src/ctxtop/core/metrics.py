@@ -203,7 +203,7 @@ def compute(
         stats.web_fetch += req.web_fetch
         stats.first_ts = req.ts if stats.first_ts is None else min(stats.first_ts, req.ts)
         stats.last_ts = req.ts if stats.last_ts is None else max(stats.last_ts, req.ts)
-        cost = _request_cost(prices, req)
+        cost = request_cost(prices, req)
         if cost is None:
             stats.unknown_cost_tokens = stats.unknown_cost_tokens + req.billed
             if req.model not in stats.unknown_models:
@@ -307,7 +307,7 @@ def compute(
     return stats
 
 
-def _request_cost(prices: PriceBook, req: Req) -> Cost | None:
+def request_cost(prices: PriceBook, req: Req) -> Cost | None:
     """A request's cost; a server-side compaction pass is its own sampling step, priced at its own tier."""
     cost = prices.cost(req.model, req.ts, req.tokens, req.web_search, req.service_tier, req.speed)
     if cost is None or not _has_compaction(req):
