@@ -430,7 +430,12 @@ class Index:
         self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
         # ... and their daily buckets on the local time zone.
-        stamp = json.dumps([price_overrides or {}, time.tzname, time.timezone], sort_keys=True, default=str)
+        # ... and on what the cached figures mean (metrics.STATS_VERSION).
+        stamp = json.dumps(
+            [price_overrides or {}, time.tzname, time.timezone, metrics.STATS_VERSION],
+            sort_keys=True,
+            default=str,
+        )
         row = self.conn.execute("SELECT value FROM meta WHERE key='overrides'").fetchone()
         if row is None or row[0] != stamp:
             self.conn.execute("UPDATE sessions SET dirty=1")
@@ -857,11 +862,18 @@ class Index:
 
     # ---------------------------------------------------------------- session stats
 
-    def _load_requests(self, session_id: str, present_only: bool = False) -> list[Req]:
+    def requests_since(self, since: float) -> list[Req]:
+        """Every request of every session from ``since`` on, in time order (the plan-limit blocks)."""
+        return self._load_requests(None, since=since)
+
+    def _load_requests(
+        self, session_id: str | None, present_only: bool = False, since: float | None = None
+    ) -> list[Req]:
+        where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
         rows = self.conn.execute(
             "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction "
-            f"FROM requests WHERE session_id=? {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
-            (session_id,),
+            f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
+            (arg,),
         ).fetchall()
         return [
             Req(

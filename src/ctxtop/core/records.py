@@ -49,7 +49,8 @@ class CompactRecord:
     ts: float
     trigger: str
     pre_tokens: int
-    post_tokens: int
+    post_tokens: int | None
+    """None when the record does not say (no ``postTokens``: Claude Code 2.0.76, 2.1.39)."""
 
 
 @dataclass(slots=True)
@@ -213,7 +214,7 @@ def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
                 ts,
                 trig if isinstance(trig, str) else "unknown",
                 _count(pre),
-                _count(post),
+                _count(post) if type(post) is int else None,
             )
         )
     return out
@@ -230,7 +231,7 @@ def _api_compaction(obj: dict, session_id: str, ts: float, usage: Usage) -> Comp
         return CompactRecord(session_id, MAIN, ts, "server", pre, usage.tokens.prompt)
     if kind == "client":
         pre = info.get("pre_tokens")
-        return CompactRecord(session_id, MAIN, ts, "client", _count(pre), 0)
+        return CompactRecord(session_id, MAIN, ts, "client", _count(pre), None)
     return None
 
 
