@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="leave out archived requests (their transcripts were deleted, e.g. by Claude Code's cleanup)",
         )
         p.set_defaults(handler="report:run")
+    limits = report_sub.add_parser(
+        "limits", help="plan limits: five-hour and weekly use (official or estimated)", parents=[common]
+    )
+    limits.add_argument("--json", action="store_true", help="JSON output")
+    limits.set_defaults(handler="limits:run")
     noise = report_sub.add_parser(
         "noise", help="what the bash-output filter removed and saved", parents=[common]
     )
@@ -152,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     statusline = sub.add_parser(
         "statusline", help="one status line for Claude Code's statusLine (JSON on stdin)", parents=[common]
     )
+    statusline.add_argument(
+        "--then", metavar="CMD", help="run your own statusline command first and keep its output"
+    )
     statusline.set_defaults(handler="statusline:run")
 
     notes = sub.add_parser("notes", help="show a session's state-preserving notes")
@@ -177,11 +185,21 @@ def _fast_args(argv: Sequence[str]) -> SimpleNamespace | None:
     """Hooks and the statusline run on every model turn: skip argparse (import and parser) for them."""
     if len(argv) == 2 and argv[0] == "hook" and argv[1] in HOOK_EVENTS:
         return SimpleNamespace(command="hook", event=argv[1], handler="hook:run")
-    if argv[:1] == ["statusline"] and all(a.startswith(("--cache-dir=", "--data-dir=")) for a in argv[1:]):
-        cache = argv[1].split("=", 1)[1] if len(argv) > 1 else None
+    if argv[:1] == ["statusline"]:
+        cache = then = None
+        rest = list(argv[1:])
+        while rest:
+            arg = rest.pop(0)
+            if arg.startswith(("--cache-dir=", "--data-dir=")):  # one option, two names
+                cache = arg.split("=", 1)[1]
+            elif arg == "--then" and rest:
+                then = rest.pop(0)
+            else:
+                return None
         return SimpleNamespace(
-            command="statusline", handler="statusline:run", cache_dir=cache, claude_dir=None, api_logs=None
-        )
+            command="statusline", handler="statusline:run", cache_dir=cache, claude_dir=None, api_logs=None,
+            then=then,
+        )  # fmt: skip
     return None
 
 

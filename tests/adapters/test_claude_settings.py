@@ -27,12 +27,6 @@ from ctxtop.core.compaction import PCT_ENV, WINDOW_ENV
 ENV_KEYS = (PCT_ENV, WINDOW_ENV, "FOO", "ANTHROPIC_BASE_URL", "DISABLE_TELEMETRY")
 
 
-@pytest.fixture(autouse=True)
-def _wrap_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Installing the wrap hook is refused for users while issue 15 is open; its settings logic is tested."""
-    monkeypatch.setattr("ctxtop.adapters.claude_permissions.WRAP_DISABLED", None)
-
-
 def run(*argv: str) -> int:
     args = build_parser().parse_args(list(argv))
     return getattr(claude, args.handler.partition(":")[2])(args)
@@ -298,16 +292,6 @@ def test_backup_is_taken_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert backup.read_text() == '{"a": 1}' and backup.stat().st_mode & 0o777 == 0o600
     assert run("claude", "install", "--settings", str(path), "--threshold", "40") == 0
     assert backup.read_text() == '{"a": 1}'
-
-
-def test_wrap_install_refused_while_disabled(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("CTXTOP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr("ctxtop.adapters.claude_permissions.WRAP_DISABLED", "disabled for this test")
-    path = tmp_path / "settings.json"
-    path.write_text('{"a": 1}')
-    assert run("claude", "install", "--settings", str(path), "--filter", "wrap") == 1
-    assert "--filter wrap refused" in capsys.readouterr().err
-    assert path.read_text() == '{"a": 1}'
 
 
 def test_filter_modes_replace_each_other_and_install_is_additive(tmp_path, monkeypatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -123,3 +124,15 @@ def test_a_root_created_later_is_picked_up(tmp_path: Path) -> None:
         seen.wait_for(first)
     finally:
         watcher.stop()
+
+
+def test_the_poll_sees_a_rewrite_that_keeps_size_and_mtime(root: Path) -> None:
+    seen = Seen()
+    path = root / "-tmp-proj" / "old.jsonl"
+    watcher = Watcher([root], seen, poll_interval=3600, use_observer=False)
+    watcher._remember(str(path))  # a hot file, as after its first change
+    st = path.stat()
+    path.write_text('{"a": 2}\n')  # same size, in place
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old mtime
+    watcher.poll()
+    assert str(path) in watcher._pending  # its ctime changed (issue 15 item 17)

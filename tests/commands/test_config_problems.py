@@ -74,12 +74,14 @@ def test_the_statusline_says_when_the_config_has_problems(tmp_path: Path, corpus
     shutil.copytree(corpus / "claude", claude)
     session = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
     payload = {"session_id": session,
-               "transcript_path": str(claude / "projects" / "-tmp-cc-harness-ejzjueb7-proj" / f"{session}.jsonl")}  # fmt: skip
+               "transcript_path": str(claude / "projects" / "-tmp-cc-harness-ejzjueb7-proj" / f"{session}.jsonl"),
+               # What Claude Code sends for a 200K window (the default 1M would read 6%).
+               "context_window": {"context_window_size": 200_000}}  # fmt: skip
     write_config("[compaction]\nthreshold = 97\n" + BAD_PRICE)
     done = subprocess.run([sys.executable, "-m", "ctxtop", "statusline", f"--cache-dir={tmp_path / 'c'}"],
-                          input=json.dumps(payload), capture_output=True, text=True, env=dict(os.environ),
-                          timeout=60)  # fmt: skip
-    # The default threshold (60%) applies: 120,000 - 56,051 tokens of room; the line says why.
+                          input=json.dumps(payload), capture_output=True, text=True,
+                          env={**os.environ, "CTXTOP_STATUSLINE_BUDGET": "30"}, timeout=60)  # fmt: skip
+    # The default threshold (60%) applies: 120,000 - 56,030 tokens of room; the line says why.
     assert (
         done.stdout
         == "ctx 28% · 64K to compact · re-read 87% · $1.96 · config.toml has problems: ctxtop doctor\n"

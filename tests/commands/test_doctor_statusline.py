@@ -16,7 +16,7 @@ PROJECT = "-tmp-cc-harness-ejzjueb7-proj"
 def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ctxtop", *args], input=stdin, capture_output=True, text=True, timeout=60,
-        env=dict(os.environ),
+        env={**os.environ, "CTXTOP_STATUSLINE_BUDGET": "30"},  # figures here, speed in test_statusline_budget
     )  # fmt: skip
 
 
@@ -32,12 +32,22 @@ def test_doctor_reports_malformed_lines_and_compaction(tmp_path: Path, corpus: P
     report = json.loads(out.stdout)
     assert report["malformed"] == [{"path": str(transcript), "malformed_lines": 1}]
     assert report["index"]["sessions"] == 3
-    # (The corpus' 1M-window session reports its own, listed window; the others the configured one.)
-    [opus] = [c for c in report["compaction"] if c["model"] == "claude-opus-4-8" and c["window"] == 200000]
-    # 60% of (200,000 - 20,000) = 108,000, below the default 167,000.
-    assert (opus["window"], opus["compact_at_tokens"], opus["pct_override"]) == (200000, 108000, 60.0)
+    # Claude Code 2.1.197 wrote these sessions with its default model, claude-opus-4-8, which it runs with
+    # 1M: 60% of (1,000,000 - 20,000) = 588,000, below the default 967,000. (The session that ran to 985K
+    # without compacting shows no proactive point.)
+    [opus] = [c for c in report["compaction"] if c["compact_at_tokens"] is not None]
+    assert (opus["model"], opus["window"], opus["compact_at_tokens"], opus["pct_override"]) == (
+        "claude-opus-4-8",
+        1_000_000,
+        588_000,
+        60.0,
+    )
+    assert opus["context_window_source"] == "Claude Code 2.1.197 default model claude-opus-4-8"
+    assert report["claude_code"] == {"version": "2.1.197", "verified": True,
+                                     "verified_versions": ["2.1.197", "2.1.332"], "warning": None}  # fmt: skip
     text = _run(["doctor", "--claude-dir", str(claude), "--cache-dir", str(tmp_path / "c")])
-    assert "Malformed lines (skipped):" in text.stdout and "compacts at 108,000" in text.stdout
+    assert "Malformed lines (skipped):" in text.stdout and "compacts at 588,000" in text.stdout
+    assert "Claude Code version: 2.1.197 (verified)" in text.stdout
 
 
 def test_statusline_shows_fill_room_rereads_and_cost(tmp_path: Path, corpus: Path) -> None:
@@ -48,11 +58,18 @@ def test_statusline_shows_fill_room_rereads_and_cost(tmp_path: Path, corpus: Pat
         "transcript_path": str(claude / "projects" / PROJECT / f"{REFACTOR}.jsonl"),
         "model": {"id": "claude-opus-4-8", "display_name": "Opus"},
         "cwd": "/tmp/cc-harness-ejzjueb7/proj",
+        "version": "2.1.197",
+        # What Claude Code 2.1.197 sends for `--model claude-opus-4-8`: a 200K window.
+        "context_window": {"context_window_size": 200_000, "used_percentage": 28},
     }
     out = _run(["statusline", f"--cache-dir={tmp_path / 'c'}"], json.dumps(payload))
     assert out.returncode == 0
-    # 56,051 of 200,000 = 28%; the 60% threshold (120,000) comes first: 63,949 tokens of room.
+    # 56,030 prompt tokens of 200,000 = 28%; the 60% threshold (120,000) comes first: 63,970 tokens of room.
     assert out.stdout.strip() == "ctx 28% · 64K to compact · re-read 87% · $1.96"
+    # Without Claude Code's figure the transcript's model is 2.1.197's default, run with 1M: 6%.
+    del payload["context_window"]
+    out = _run(["statusline", f"--cache-dir={tmp_path / 'c'}"], json.dumps(payload))
+    assert out.stdout.strip() == "ctx 6% · 544K to compact · re-read 87% · $1.96"
 
 
 def test_statusline_fails_soft(tmp_path: Path) -> None:

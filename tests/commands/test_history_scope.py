@@ -118,6 +118,12 @@ def test_the_tui_dashboard_spend_and_history_show_only_the_dir_in_effect(
         [history] = [p for p in posted if isinstance(p, m.HistoryLoaded)]
         assert {v.stats.session_id for v in history.views} == _ids(root)
         spends[root] = updates[-1].spend
+    # The repro: an empty config dir with the shared cache showed another dir's spend and sessions.
+    (tmp_path / "empty").mkdir()
+    engine, posted = _engine(tmp_path / "empty", cache)
+    engine._close()
+    [update] = [p for p in posted if isinstance(p, m.SessionsUpdated)]
+    assert update.views == [] and (update.spend.today, update.spend.week) == (0, 0)
     # The work dir alone, in its own cache, spends the same as in the shared one.
     engine, posted = _engine(work, str(tmp_path / "alone"))
     engine._close()

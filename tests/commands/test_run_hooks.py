@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shlex
 import subprocess
 import sys
 import time
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters import claude_permissions
-from ctxtop.commands import hook_filter
+from ctxtop.commands import hook, hook_filter
 from ctxtop.commands.hook_filter import is_interactive, post_tool_use, pre_tool_use, wrap_command
 from tests.commands import corpus
 
@@ -22,15 +25,19 @@ NOISY = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _wrap_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rewriting logic, tested in-process while the wrap hook is disabled for users (issue 15)."""
-    monkeypatch.setattr(claude_permissions, "WRAP_DISABLED", None)
-
-
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {"CTXTOP_DATA_DIR": str(tmp_path / "data"), "CTXTOP_CONFIG_DIR": str(tmp_path / "cfg")}
+    # A session where Claude Code runs every command unasked: a project with no rules, started by `claude`
+    # (in-process, the process tree is pytest's: Claude Code's command line is given).
+    (tmp_path / "project").mkdir()
+    monkeypatch.setattr(claude_permissions, "claude_argv", lambda: ["claude", "-p", "x"])
+    values = {
+        "CTXTOP_DATA_DIR": str(tmp_path / "data"),
+        "CTXTOP_CONFIG_DIR": str(tmp_path / "cfg"),
+        "CTXTOP_CACHE_DIR": str(tmp_path / "cache"),
+        "CLAUDE_PROJECT_DIR": str(tmp_path / "project"),
+        "CLAUDE_CONFIG_DIR": str(tmp_path / "claude"),
+    }
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     return values
@@ -58,10 +65,14 @@ def _payload(command: str, stdout: str, stderr: str = "", **response: object) ->
     }
 
 
-def _hook(event: str, payload: object, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _hook(
+    event: str, payload: object, env: dict[str, str], parent: str = "claude"
+) -> subprocess.CompletedProcess[str]:
+    """The hook as Claude Code runs it: a child of a shell of a process whose argv[0] is ``parent``."""
     data = payload if isinstance(payload, str) else json.dumps(payload)
+    hook = f"{shlex.quote(sys.executable)} -m ctxtop hook {event}; exit $?"
     return subprocess.run(
-        [sys.executable, "-m", "ctxtop", "hook", event],
+        ["bash", "-c", f"exec -a {shlex.quote(parent)} bash -c {shlex.quote(hook)}"],
         input=data,
         capture_output=True,
         text=True,
@@ -179,14 +190,67 @@ def test_handler_exception_fails_open(env: dict[str, str]) -> None:
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
 
-def test_disabled_wrap_hook_never_rewrites(env: dict[str, str]) -> None:
-    # A real hook process: while the wrap hook is disabled an installed one answers "no change".
-    assert claude_permissions.WRAP_DISABLED is None  # this module's fixture; the subprocess does not see it
-    proc = _hook("pre-tool-use", _payload("pytest -q", ""), env)
+def test_pre_hook_outside_claude_or_with_risky_flags_never_rewrites(env: dict[str, str]) -> None:
+    # Claude Code's command line is read from /proc: not found, or carrying rules a hook cannot see -> no rewrite.
+    payload = _payload("pytest -q", "")
+    assert _hook("pre-tool-use", payload, env).stdout != ""
+    # Nested deeper than Claude Code ever runs its hooks (the suite itself may run under Claude Code).
+    nested = (
+        f"exec -a python3 bash -c {shlex.quote(f'{sys.executable} -m ctxtop hook pre-tool-use; exit $?')}"
+    )
+    for _ in range(4):
+        nested = f"bash -c {shlex.quote(nested + '; exit $?')}; exit $?"
+    proc = subprocess.run(
+        ["bash", "-c", nested], input=json.dumps(payload), capture_output=True, text=True,
+        env=corpus.clean_env(env), timeout=20,
+    )  # fmt: skip
     assert (proc.returncode, proc.stdout) == (0, "")
+    for flag in ("--disallowedTools", "--settings=x.json", "--add-dir", "--permission-prompt-tool"):
+        args = shlex.join(["claude", "-p", "hi", flag, "Bash(rm:*)"])
+        proc = subprocess.run(
+            ["bash", "-c", f"exec -a claude bash -c {shlex.quote(f'{sys.executable} -m ctxtop hook pre-tool-use; exit $?')} {args}"],
+            input=json.dumps(payload), capture_output=True, text=True, env=corpus.clean_env(env), timeout=20,
+        )  # fmt: skip
+        assert (proc.returncode, proc.stdout) == (0, ""), flag
 
 
-@pytest.mark.skip(reason="issue 15: the wrap hook is disabled; lifted with the fix")
+@pytest.mark.parametrize("size", [hook.MAX_INPUT_BYTES + 1, 100 * 1024 * 1024])
+def test_pre_hook_stops_reading_a_huge_input(env: dict[str, str], size: int) -> None:
+    # A real hook process fed by a pipe: it reads at most MAX_INPUT_BYTES, answers "no change" and exits,
+    # so the writer sees a closed pipe long before the end (100 MB used to take 1.2 s to read and parse).
+    head = json.dumps(_payload("pytest -q", ""))[:-1] + ', "pad": "'
+    proc = subprocess.Popen(
+        ["bash", "-c", f"exec -a claude bash -c {shlex.quote(f'{sys.executable} -m ctxtop hook pre-tool-use; exit $?')}"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=corpus.clean_env(env),
+        bufsize=0,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    sent = 0
+    chunk = b"x" * 65536
+    try:
+        proc.stdin.write(head.encode())
+        while sent < size:
+            proc.stdin.write(chunk)
+            sent += len(chunk)
+        proc.stdin.write(b'"}')
+    except BrokenPipeError:
+        pass
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert (proc.returncode, out, err) == (0, b"", b"")
+    if size > 2 * hook.MAX_INPUT_BYTES:
+        # Stopped reading: the rest was never consumed (a pipe holds at most 1 MiB beyond what was read).
+        assert sent < hook.MAX_INPUT_BYTES + 2 * 1024 * 1024, sent
+
+
+def test_pre_hook_reads_a_large_input_under_the_bound(env: dict[str, str]) -> None:
+    payload = _payload("pytest -q", "")
+    payload["pad"] = "x" * (hook.MAX_INPUT_BYTES // 4)
+    assert "updatedInput" in _hook("pre-tool-use", payload, env).stdout
+
+
 def test_pre_reply_shape_never_decides_permission(env: dict[str, str]) -> None:
     payload = _payload("pytest -q", "")
     payload["tool_input"]["timeout"] = 120000
@@ -269,13 +333,42 @@ def test_wrapped_command_behaves_like_the_original(
     assert (proc.stdout, proc.returncode) == (stdout, code)
 
 
+def test_cwd_carry_back_file_is_private(env: dict[str, str], tmp_path: Path) -> None:
+    # Another local user could pre-create a shared /tmp name and steer the shell's `cd`: the file lives in a
+    # 0700 dir of ours instead, and where no such dir can be had the command is not wrapped.
+    wrapped = wrap_command("cd sub", shell="/bin/bash")
+    assert "/tmp/ctxtop-cwd" not in wrapped
+    private = tmp_path / "cache" / "cwd"
+    assert f"{private}/cwd-" in wrapped
+    assert private.stat().st_mode & 0o777 == 0o700 and private.stat().st_uid == os.getuid()
+    assert pre_tool_use(_payload("cd sub && make", "")) is not None
+    (tmp_path / "cache").chmod(0o777)  # a parent others can write: they could swap the dir
+    assert pre_tool_use(_payload("cd sub && make", "")) is None
+    assert pre_tool_use(_payload("make", "")) is not None  # no carry-back needed
+    (tmp_path / "cache").chmod(0o700)
+    private.rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    private.symlink_to(tmp_path / "elsewhere")
+    assert pre_tool_use(_payload("cd sub && make", "")) is None
+    private.unlink()
+    private.mkdir(mode=0o755)
+    assert pre_tool_use(_payload("cd sub && make", "")) is None
+    with pytest.raises(ValueError):
+        wrap_command("cd sub", shell="/bin/bash")
+    private.chmod(0o700)
+    assert pre_tool_use(_payload("cd sub && make", "")) is not None
+    if os.geteuid() == 0:  # a dir of the right mode that another user owns (pre-created by them)
+        os.chown(private, 65534, 65534)
+        assert pre_tool_use(_payload("cd sub && make", "")) is None
+        os.chown(private, 0, 0)
+
+
 def test_wrapped_cd_carries_the_directory_back(env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
-    cwd_file = tmp_path / "cwd-file"
-    wrapped = wrap_command("cd sub && echo in; exit 3", shell="/bin/bash", cwd_file=str(cwd_file))
+    wrapped = wrap_command("cd sub && echo in; exit 3", shell="/bin/bash")
     proc = _bash(f"{wrapped}\necho rc=$?; pwd", tmp_path, env)
     assert proc.stdout.splitlines() == ["in", "rc=3", str(tmp_path / "sub")]
-    assert not cwd_file.exists()
+    assert list((tmp_path / "cache" / "cwd").iterdir()) == []
 
 
 def test_wrapped_failing_noisy_command_is_filtered_with_exit_code(

@@ -83,14 +83,16 @@ def test_compaction_call_subagent_file_is_billed(tmp_path: Path, corpus: Path) -
 
 def test_context_fill_and_rereads_reset_at_compact_boundary(tmp_path: Path, corpus: Path) -> None:
     # 20 main-chain requests; the boundary sits between the 13th and 14th. Independently computed:
-    # ΣR = 1,080,104 of ΣP = 1,247,867; the latest request is 56,030 prompt + 21 output.
+    # ΣR = 1,080,104 of ΣP = 1,247,867; the latest request is 56,030 prompt + 21 output: the context
+    # (Claude Code's figure) is the prompt alone.
     stats = _stats(_index(tmp_path, corpus / "claude"), REFACTOR)
     assert stats.turns == 20
-    assert stats.context_tokens == 56051
+    assert stats.context_tokens == 56030
     assert stats.reread_tokens == 1080104
     assert stats.prompt_tokens == 1247867
     assert stats.reread_ratio == pytest.approx(0.86556, abs=1e-5)
-    assert stats.cache_share_of_rereads == 1.0
+    # Per request, min(cache read, re-read): 1,079,004 of the 1,080,104 re-read tokens came from the cache.
+    assert stats.cache_share_of_rereads == pytest.approx(0.998982, abs=1e-6)
     assert [(c.pre_tokens, c.post_tokens, c.trigger) for c in stats.compactions] == [(117327, 28003, "auto")]
 
 
@@ -115,13 +117,13 @@ def test_subagent_chains_have_their_own_rereads() -> None:
     stats = compute("s", reqs, [], PriceBook())
     # main: 0 + min(11000, 10100); subagent: 0 (its first request).
     assert stats.reread_tokens == 10100
-    assert stats.context_tokens == 11100
+    assert stats.context_tokens == 11000
 
 
 def test_synthetic_entries_cost_nothing_and_do_not_move_context() -> None:
     reqs = [_req(T0, 10000, 100), _req(T0 + 1, 0, 0, model="<synthetic>")]
     stats = compute("s", reqs, [], PriceBook())
-    assert stats.context_tokens == 10100
+    assert stats.context_tokens == 10000
     assert stats.cost_usd == PriceBook().cost("claude-opus-4-8", T0, reqs[0].billed).total
 
 
@@ -215,11 +217,14 @@ def test_report_json_contract(tmp_path: Path, corpus: Path, monkeypatch: pytest.
         assert key in row
     assert row["source"] == "claude"
     assert row["project"] == "/tmp/cc-harness-mnph4kau/proj"
-    assert row["cost_usd"] == "0.4859395"
+    assert row["cost_usd"] == "0.4859395000"
     assert row["tokens"] == {"input": 72, "output": 763, "cache_read": 310454, "cache_write_5m": 6734,
                              "cache_write_1h": 26919}  # fmt: skip
-    assert row["context_window"] == 200000 and row["compact_at_tokens"] == 167000
-    assert row["fill"] == pytest.approx(row["context_tokens"] / 200000, abs=1e-6)
+    # Claude Code 2.1.197 runs its default model, claude-opus-4-8, with a 1M window.
+    assert row["context_window"] == 1_000_000 and row["compact_at_tokens"] == 967_000
+    assert row["context_window_source"] == "Claude Code 2.1.197 default model claude-opus-4-8"
+    assert row["fill"] == pytest.approx(row["context_tokens"] / 1_000_000, abs=1e-6)
+    assert row["compact_at_fill"] == 0.967
 
 
 def test_report_csv_and_group_reports_agree_with_sessions(tmp_path: Path, corpus: Path, capsys) -> None:
@@ -252,3 +257,58 @@ def test_report_csv_and_group_reports_agree_with_sessions(tmp_path: Path, corpus
     assert main(["report", "daily", "--json", "--since", "2026-02-10", "--until", "2026-02-12", *common]) == 0
     days = [g["date"] for g in json.loads(capsys.readouterr().out)]
     assert days and all("2026-02-09" < d < "2026-02-13" for d in days)
+
+
+def test_cache_share_counts_each_request_and_the_compaction_call_rereads_the_main_chain() -> None:
+    # Regression: a subagent's first request reads the shared system prompt from the cache (re-reading
+    # nothing of its own chain) and the compaction call reads the whole main context: summed as Σ cache read
+    # over Σ re-read they pushed the share to a capped 100% beside a real cache miss.
+    reqs = [
+        _req(T0, 50_000, 100, cache_read=0),
+        _req(T0 + 1, 60_000, 100, cache_read=20_000),  # re-reads 50,100, only 20,000 from the cache
+        _req(T0 + 2, 30_000, 10, cache_read=30_000, chain="a1"),  # first of its chain: re-reads nothing
+        _req(T0 + 3, 60_100, 900, cache_read=60_000, chain="acompact-1", is_compaction_call=True),
+    ]
+    stats = compute("s", reqs, [], PriceBook())
+    # Re-reads: 50,100 (main) + 0 (subagent) + 60,100 (the compaction call re-reads main's 60,100).
+    assert stats.reread_tokens == 50_100 + 60_100
+    assert stats.cache_read_tokens == 20_000 + 0 + 60_000
+    assert stats.cache_share_of_rereads == pytest.approx(80_000 / 110_200)
+    assert stats.cache_miss_cost > 0
+
+
+def test_context_is_the_prompt_without_output_and_none_without_a_main_chain() -> None:
+    # Claude Code's used_percentage is input + cache read + cache write of the latest request.
+    stats = compute("s", [_req(T0, 70_000, 10_995)], [], PriceBook())
+    assert stats.context_tokens == 70_000 and stats.max_context == 70_000
+    # Only a subagent file left: no context (null, not 0); active time and burn from its own requests.
+    only_sub = [_req(T0 + 60 * i, 10_000 + i, 50, chain="a1") for i in range(4)]
+    stats = compute("s", only_sub, [], PriceBook())
+    assert stats.context_tokens is None
+    assert stats.active_seconds == 180 and stats.burn_usd_per_hour > 0
+
+
+def test_compaction_without_post_tokens_is_unknown(tmp_path: Path) -> None:
+    from ctxtop.core.records import CompactRecord, FileContext, parse_claude
+
+    line = {"type": "system", "subtype": "compact_boundary", "timestamp": "2026-01-01T00:00:00Z",
+            "compactMetadata": {"trigger": "auto", "preTokens": 170_000}}  # fmt: skip
+    facts = parse_claude(line, FileContext("s"), "k")
+    [boundary] = [f for f in facts if isinstance(f, CompactRecord)]
+    assert boundary.post_tokens is None
+    stats = compute("s", [_req(T0, 1000, 10)], [Compaction(T0 - 1, "auto", 170_000, None)], PriceBook())
+    from ctxtop.core.compaction import CompactionInfo
+    from ctxtop.core.report import SessionView
+
+    row = SessionView(stats, CompactionInfo(200_000, "x", 167_000, True), 60).as_dict()
+    assert row["compaction_tokens"] == [{"pre": 170_000, "post": None, "trigger": "auto"}]
+
+
+def test_money_in_json_has_one_fixed_precision() -> None:
+    from ctxtop.core.report import money
+
+    assert money(Decimal("0.4859395")) == "0.4859395000"
+    assert money(Decimal("12")) == "12.0000000000"
+    # A derived figure (a quotient) no longer prints 28 digits.
+    assert money(Decimal(1) / Decimal(3)) == "0.3333333333"
+    assert money(Decimal("-0.00000000001")) == "0.0000000000"

@@ -72,7 +72,6 @@ def test_post_hook_filters_a_noisy_successful_command(claude: ClaudeCLI, fake_ap
     assert saved[0].read_text(errors="replace").strip() == raw.strip()
 
 
-@pytest.mark.skip(reason="issue 15: the wrap hook is disabled; lifted with the fix")
 def test_wrap_hook_keeps_every_failure_of_a_failing_test_run(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
     claude.ctxtop(
         "claude", "install", "--no-compaction", "--filter", "wrap", "--settings", str(claude.settings_path)
@@ -102,7 +101,6 @@ def test_wrap_hook_keeps_every_failure_of_a_failing_test_run(claude: ClaudeCLI, 
     assert fake_api.main[1].all_text().count("FAILMARK") >= 3
 
 
-@pytest.mark.skip(reason="issue 15: the wrap hook is disabled; lifted with the fix")
 @pytest.mark.parametrize("mode", ["default", "bypassPermissions"])
 def test_wrap_hook_never_bypasses_a_deny_rule(claude: ClaudeCLI, fake_api: FakeAPI, mode: str) -> None:
     # Claude Code checks permissions against the command a PreToolUse hook returns: a wrapped `rm` would no

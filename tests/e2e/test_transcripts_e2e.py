@@ -58,7 +58,8 @@ def test_report_totals_equal_the_usage_the_api_reported(claude: ClaudeCLI, fake_
         "cache_write_1h": sum(u.cache_creation_1h for u in reported),
     }
     last = reported[-1]
-    assert row["context_tokens"] == last.prompt_tokens + last.output_tokens
+    # Claude Code's context figure: the latest request's prompt, without its output.
+    assert row["context_tokens"] == last.prompt_tokens
     assert row["compactions"] == 0
     # Claude Code's own accounting of the second run agrees with the fake API too.
     assert second.result["usage"]["output_tokens"] == sum(u.output_tokens for u in reported[4:])

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,9 @@ class Run:
 class ClaudeCLI:
     """A scratch Claude Code installation: HOME, config dir and project dir under ``root``."""
 
-    def __init__(self, root: Path, api: FakeAPI, *, model: str = MODEL, version: str = CLAUDE_VERSION) -> None:
+    def __init__(
+        self, root: Path, api: FakeAPI, *, model: str = MODEL, version: str = CLAUDE_VERSION
+    ) -> None:
         self.version = version
         self.binary = require_binary(CLAUDE_BINARIES[version])
         self.api = api
@@ -225,6 +227,89 @@ class ClaudeCLI:
                 f"stderr: {proc.stderr[-3000:]}\nunhandled requests: {self.api.unknown()}"
             )
         return run
+
+    def interactive(
+        self,
+        prompts: Sequence[str],
+        *,
+        done: Callable[[int], bool],
+        timeout: float = 60,
+        model: str | None = None,
+    ) -> str:
+        """Run ``claude`` interactively under a pseudo-terminal (the statusLine command only runs there),
+        type each prompt and wait until ``done(i)`` holds for it, quit; returns what the terminal showed.
+
+        ``model`` None starts Claude Code on its default model.
+        """
+        import pty
+        import select
+        import signal
+
+        config = json.loads((self.config_dir / ".claude.json").read_text())
+        config["bypassPermissionsModeAccepted"] = True
+        (self.config_dir / ".claude.json").write_text(json.dumps(config, indent=2))
+        args = [str(self.binary), "--dangerously-skip-permissions"]
+        if model:
+            args += ["--model", model]
+        env = self.env()
+        env.pop("NO_COLOR", None)
+        env["TERM"] = "xterm-256color"
+        env["COLUMNS"], env["LINES"] = "200", "50"
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: exec claude in the project
+            try:
+                os.chdir(self.project)
+                os.execve(args[0], args, env)
+            finally:
+                os._exit(127)
+        screen = bytearray()
+
+        def pump(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                ready, _, _ = select.select([fd], [], [], 0.05)
+                if ready:
+                    try:
+                        screen.extend(os.read(fd, 65536))
+                    except OSError:
+                        return
+
+        try:
+            import fcntl
+            import struct
+            import termios
+
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+            deadline = time.monotonic() + timeout
+            # Wait for the prompt box before typing (the first frames draw the welcome screen).
+            while time.monotonic() < deadline and b">" not in screen:
+                pump(0.2)
+            pump(1.0)
+            for i, prompt in enumerate(prompts):
+                os.write(fd, prompt.encode())
+                pump(0.3)
+                os.write(fd, b"\r")
+                while time.monotonic() < deadline and not done(i):
+                    pump(0.2)
+                if not done(i):
+                    raise AssertionError(
+                        f"interactive claude did not finish prompt {i} in {timeout}s; screen tail:\n"
+                        f"{bytes(screen[-3000:]).decode('utf-8', 'replace')}\nunhandled: {self.api.unknown()}"
+                    )
+        finally:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(20):
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        break
+                    time.sleep(0.1)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            os.close(fd)
+        return bytes(screen).decode("utf-8", "replace")
 
     def transcripts(self) -> list[Path]:
         """Every session transcript written so far (subagent files included)."""

@@ -9,7 +9,8 @@ SID = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
 
 
 async def test_crossing_the_threshold_alerts_once_and_badges_the_row(world: World) -> None:
-    world.write_config("[compaction]\nthreshold = 20\n")
+    # Against a 200K window (2.1.197 would otherwise run its default opus-4-8 with 1M).
+    world.write_config('[compaction]\nthreshold = 20\n[windows]\n"claude-opus-4-8" = 200000\n')
     path = next(world.claude.glob(f"projects/*/{SID}.jsonl"))
     lines = path.read_bytes().splitlines(keepends=True)
     cut = 12

@@ -34,6 +34,7 @@ async def test_starting_never_rewrites_the_config_and_says_what_it_did_not_under
         await loaded(pilot, app, 3)  # a bad price override no longer leaves the TUI on "Reading the index…"
         await pilot.pause(0.3)
         notes = [n.message for n in app._notifications]
+        assert [n.title for n in app._notifications].count("Config values not understood") == 1
         assert app.theme == "ctxtop-dark"
         assert path.read_text() == HAND_WRITTEN
         assert sum('theme = "mine-typo": no such theme (using ctxtop-dark)' in n for n in notes) == 1

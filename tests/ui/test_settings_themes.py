@@ -17,6 +17,8 @@ def saved(world: World) -> dict:
 
 
 async def test_threshold_setting_changes_toml_and_display(world: World) -> None:
+    # Against a 200K window (2.1.197 would otherwise run its default opus-4-8 with 1M).
+    world.write_config('[windows]\n"claude-opus-4-8" = 200000\n')
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)

@@ -15,15 +15,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from ctxtop.core.compaction import (
+    OUTPUT_RESERVE,
+    WINDOW_ENV,
     CompactionInfo,
-    claude_default_window,
     effective_compaction,
-    reconcile_with_observed,
+    effective_env,
 )
+from ctxtop.core.window import Observed, resolve_window
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
     from typing import Any
+
+    from ctxtop.core.metrics import SessionStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,30 +94,99 @@ def compaction_for(
     env: Mapping[str, str] | None = None,
     max_context: int = 0,
     listed_window: Callable[[str], int | None] | None = None,
+    *,
+    version: str | None = None,
+    observed: Observed | None = None,
 ) -> CompactionInfo:
-    """Window and compaction point Claude Code uses for a session; a ``[windows]`` config override wins.
+    """Window, fill window and compaction point Claude Code uses for a session (see ``ctxtop.core.window``).
 
-    ``max_context`` is the largest context the session reached: a session that went past a defaulted window
-    proves that window wrong (see ``reconcile_with_observed``).
+    ``max_context`` is the largest prompt the session reached: a session that went past a defaulted window
+    proves that window wrong; then Claude Code did not know the window (a custom base URL) and compacts
+    only after "prompt is too long". ``observed`` is what Claude Code's statusline input said.
     """
     layers = settings_layers(config_dir, cwd)
-    info = effective_compaction(
-        os.environ if env is None else env,
-        [layer.data for layer in layers],
-        model,
-        claude_default_window(model),
-        settings_sources=[layer.path for layer in layers],
-    )
+    data = [layer.data for layer in layers]
+    base_env = os.environ if env is None else env
     override = _override_window(model or "", window_overrides or {})
-    if override is not None:
-        from dataclasses import replace
-
-        from ctxtop.core.compaction import compact_at_tokens
-
-        point = compact_at_tokens(override, info.pct_override) if info.enabled else None
-        return replace(info, window=override, window_source="ctxtop config [windows]", compact_at=point)
-    if model and info.window is not None and max_context > info.window:
+    listed = None
+    if model and max_context:
         if listed_window is None:
             from ctxtop.core.pricing import context_window_listed as listed_window
-        return reconcile_with_observed(info, max_context, listed_window(model))
+        listed = listed_window(model)
+    window, source, proven = resolve_window(
+        model,
+        version,
+        effective_env(base_env, data),
+        data,
+        observed=observed,
+        override=override,
+        max_prompt=max_context,
+        listed=listed,
+    )
+    info = effective_compaction(
+        base_env,
+        data,
+        model,
+        window,
+        settings_sources=[layer.path for layer in layers],
+        window_source=source,
+    )
+    if proven and info.compact_at is not None and info.window == window and not _configured(info):
+        from dataclasses import replace
+
+        reason = (
+            "the session ran past Claude Code's default window without compacting: Claude Code did not know "
+            f"the window (custom base URL?) and compacts only after 'prompt is too long' (set {WINDOW_ENV})"
+        )
+        return replace(info, compact_at=None, reason=reason)
     return info
+
+
+def for_session(
+    stats: SessionStats,
+    config_dir: Path,
+    window_overrides: Mapping[str, int] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    listed_window: Callable[[str], int | None] | None = None,
+    observed: Observed | None = None,
+    version: str | None = None,
+) -> CompactionInfo:
+    """``compaction_for`` a session, with everything its own record proves.
+
+    Every surface (report, TUI, statusline, doctor) calls this. A session whose prompt went past the
+    compaction point without any automatic compaction shows that Claude Code does not compact it
+    proactively (it did not know the window, e.g. behind a custom base URL); then no point is claimed.
+    """
+    model = stats.context_model or (stats.models[0] if stats.models else None)
+    info = compaction_for(
+        model,
+        config_dir,
+        stats.cwd,
+        window_overrides,
+        env=env,
+        max_context=stats.max_context,
+        listed_window=listed_window,
+        version=version or stats.version,
+        observed=observed,
+    )
+    # Past the effective window (window - reserve), not merely the point: one turn's growth can pass it.
+    # A reactive compaction ("prompt is too long") is recorded as "auto" too, with preTokens that large.
+    limit = max(info.compact_at or 0, (info.window or 0) - OUTPUT_RESERVE)
+    if (
+        info.compact_at is not None
+        and stats.max_context > limit
+        and not any(c.trigger == "auto" and c.pre_tokens <= limit for c in stats.compactions)
+    ):
+        from dataclasses import replace
+
+        reason = (
+            f"the session reached {stats.max_context:,} tokens, past {info.compact_at:,}, without compacting: "
+            f"Claude Code does not compact it proactively (custom base URL?), only after 'prompt is too long'"
+        )
+        return replace(info, compact_at=None, reason=reason)
+    return info
+
+
+def _configured(info: CompactionInfo) -> bool:
+    return info.window_source.startswith(("env ", "settings "))

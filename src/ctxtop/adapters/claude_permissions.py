@@ -1,19 +1,26 @@
-"""May the wrap hook rewrite a Bash command without changing what Claude Code's permissions decide?
+"""May the wrap hook rewrite a Bash command? Only where no permission rule of the user's could be involved.
 
 Claude Code checks its permission rules against the command a PreToolUse hook returns. A rewritten command
-(``python -m ctxtop run -- bash -c '…'``) no longer matches the user's ``Bash(rm:*)``-style rules, so wrapping a
-command that a deny or ask rule covers would let it run, and wrapping one that only a specific allow rule
-covers would make Claude Code ask. The wrap hook therefore wraps only when it can show the decision is the same:
+(``python -m ctxtop run -- bash -c '…'``) no longer matches the user's rules, and Claude Code's matcher
+normalises spelling (``rm  -rf``, ``"rm"``, ``r\\m``, ``env rm``…) and checks file paths of Bash commands
+against ``Read``/``Edit`` rules too, so no re-implementation of it can be trusted. The rule is instead safe
+by construction: the wrap hook rewrites a command only when Claude Code would run *every* command unasked,
+so that no decision exists that a rewrite could change:
 
-- no deny or ask rule for Bash in any settings layer (managed, user, project, local) could match the original
-  or the wrapped command (matched conservatively: a rule's literal text anywhere in the command counts);
-- and every command would be allowed anyway: permission mode ``bypassPermissions``, or an allow rule for all
-  of Bash (``Bash``, ``Bash(*)``, ``Bash(:*)``).
+- the hook input's ``permission_mode`` is ``bypassPermissions`` (in any other mode Claude Code asks for
+  some commands even with an allow rule for all of Bash, e.g. writes under ``.git`` or ``.claude``);
+- no ``deny`` or ``ask`` rule of any kind (not only Bash) exists in any settings file Claude Code may read:
+  managed (``managed-settings.json`` and ``managed-settings.d/*.json``), user (the config dir's
+  ``settings.json``, ``cowork_settings.json`` and ``remote-settings.json``), and ``.claude/settings.json`` /
+  ``.claude/settings.local.json`` of the project root (``$CLAUDE_PROJECT_DIR``), of the hook's ``cwd``, and
+  of every directory above them;
+- Claude Code's own command line carries no ``--disallowedTools``, ``--settings``, ``--add-dir`` or
+  ``--permission-prompt-tool`` (read from ``/proc``; where it cannot be read, nothing is rewritten).
 
-Rules given on Claude Code's command line (``--disallowedTools``) are invisible to hooks: with those, use the
-post hook (``--filter post``), which never touches commands. The wrap hook also leaves alone commands that
-rely on the calling shell (functions, aliases, unexported variables, ``trap``/``eval``/``source``) and
-commands too long to pass as one argument.
+On any doubt (a settings file that cannot be read or parsed, an unknown mode, no project dir, no Claude Code
+process found) the command is left as written. The wrap hook also leaves alone commands that rely on the
+calling shell (functions, aliases, unexported variables, ``trap``/``eval``/``source``) and commands too long
+to pass as one argument.
 """
 
 from __future__ import annotations
@@ -21,23 +28,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 from ctxtop.adapters import paths
-from ctxtop.adapters.claude_env import settings_layers
 
-WRAP_DISABLED: str | None = (
-    "the wrap hook is disabled until it can be shown never to let a command run that Claude Code would deny "
-    "(issue 15: settings read from the wrong directory after `cd`, and spelling variants such as `rm  -rf` "
-    "that Claude Code's own matcher denies); use --filter post"
-)
-"""While set, ``claude install --filter wrap`` refuses and an installed wrap hook never rewrites a command."""
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the pre hook runs on every Bash call; typing costs ~5 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 MAX_WRAPPED = 64 * 1024
 """Linux limits one argument to 128 KiB; quoting can nearly double a command."""
 
-_ALL_BASH = {"Bash", "Bash(*)", "Bash(:*)"}
+MAX_SETTINGS_BYTES = 4 * 1024 * 1024
+"""A settings file larger than this is not parsed (within the hook's budget): nothing is rewritten."""
+
 _SHELL_STATE = re.compile(r"(?:^|[\s;&|(])(?:trap|eval|source|\.|alias|unalias|function)(?:\s|$)")
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _ASSIGNED = re.compile(
@@ -49,60 +53,171 @@ _BUILTINS = frozenset(
     "builtin wait kill umask ulimit hash times getopts let local declare readonly if then else elif fi for "
     "while until do done case esac in select time ! { } (( ))".split()
 )
-_MANAGED = (
-    Path("/etc/claude-code/managed-settings.json"),
-    Path("/Library/Application Support/ClaudeCode/managed-settings.json"),
+MANAGED_DIRS = (Path("/etc/claude-code"), Path("/Library/Application Support/ClaudeCode"))
+_USER_FILES = ("settings.json", "settings.local.json", "cowork_settings.json", "remote-settings.json")
+_PROJECT_FILES = (".claude/settings.json", ".claude/settings.local.json")
+# Command-line options of Claude Code that add rules or decide permissions where a hook cannot see them.
+RISKY_FLAGS = (
+    "--disallowedTools",
+    "--disallowed-tools",
+    "--settings",
+    "--add-dir",
+    "--permission-prompt-tool",
 )
+_MAX_ANCESTORS = 4  # the hook, run by Claude Code through `sh -c`, perhaps behind a launcher such as `uv run`
 
 
-def _bash_rules(layers: list[dict], kind: str) -> list[str]:
-    rules = []
-    for layer in layers:
-        perms = layer.get("permissions") if isinstance(layer, dict) else None
-        values = perms.get(kind) if isinstance(perms, dict) else None
-        if isinstance(values, list):
-            rules.extend(v.strip() for v in values if isinstance(v, str) and v.strip().startswith("Bash"))
-    return rules
+class Doubt(Exception):
+    """Something that decides permissions could not be read: do not rewrite."""
 
 
-def _literal(rule: str) -> str | None:
-    """The fixed text of a Bash rule (None: the rule covers every command)."""
-    if rule in _ALL_BASH or not rule.startswith("Bash("):
-        return None if rule in _ALL_BASH or rule == "Bash" else rule
-    inner = rule[len("Bash(") : -1] if rule.endswith(")") else rule[len("Bash(") :]
-    inner = inner.removesuffix(":*")
-    head = inner.split("*", 1)[0].strip()
-    return head or None
+def _read_settings(path: Path) -> dict | None:
+    """The parsed file, None when it does not exist; raises :class:`Doubt` when it cannot be judged."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise Doubt(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise Doubt(f"{path} is too large to check")
+    if not raw.strip():
+        return None  # Claude Code treats an empty file as no settings
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        raise Doubt(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Doubt(f"{path} is not a JSON object")
+    return data
 
 
-def _layers(payload: dict) -> list[dict]:
-    """Every settings layer that can hold permission rules for this session, unreadable ones as deny-all."""
-    out: list[dict] = []
-    for managed in _MANAGED:
-        try:
-            data = json.loads(managed.read_text("utf-8"))
-        except FileNotFoundError:
+def _restrictive_rules(data: dict, path: Path) -> str | None:
+    """A description of the first deny or ask rule in ``data`` (any tool), else None."""
+    perms = data.get("permissions")
+    if perms is None:
+        return None
+    if not isinstance(perms, dict):
+        raise Doubt(f"{path}: 'permissions' is not an object")
+    for kind in ("deny", "ask"):
+        values = perms.get(kind)
+        if values is None or values == []:
             continue
-        except (OSError, ValueError):
-            data = {"permissions": {"deny": ["Bash"]}}
-        out.append(data if isinstance(data, dict) else {})
+        if not isinstance(values, list):
+            raise Doubt(f"{path}: permissions.{kind} is not a list")
+        return f"a permission rule ({kind}: {values[0]!r}) in {path}"
+    return None
+
+
+def _ancestors(path: Path) -> Iterator[Path]:
+    yield path
+    yield from path.parents
+
+
+def settings_files(payload: Mapping, env: Mapping[str, str]) -> list[Path]:
+    """Every settings file Claude Code may read for this session (plus the directories above the project)."""
+    project = env.get("CLAUDE_PROJECT_DIR", "")
+    if not project or not os.path.isabs(project):
+        raise Doubt("no CLAUDE_PROJECT_DIR from Claude Code")
+    files: list[Path] = []
+    for managed in MANAGED_DIRS:
+        files.append(managed / "managed-settings.json")
+        drop_ins = managed / "managed-settings.d"
+        try:
+            names = sorted(os.listdir(drop_ins))
+        except (FileNotFoundError, NotADirectoryError):
+            names = []
+        except OSError as exc:
+            raise Doubt(f"cannot list {drop_ins}: {exc.strerror or exc}") from None
+        files.extend(drop_ins / n for n in names if n.endswith(".json"))
     config_dirs = []
     transcript = payload.get("transcript_path")
     if isinstance(transcript, str) and transcript:
         config_dirs.append(Path(transcript).parent.parent.parent)  # <config>/projects/<project>/<id>.jsonl
     config_dirs.extend(paths.claude_config_dirs())
-    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    seen: set[str] = set()
     for d in config_dirs:
-        key = os.path.realpath(d)
-        if key in seen:
-            continue
-        seen.add(key)
-        for layer in settings_layers(d, cwd):
-            # A settings file Claude Code may read but we cannot parse proves nothing: treat it as deny-all.
-            out.append({"permissions": {"deny": ["Bash"]}} if layer.error is not None else layer.data)
-        cwd = None  # the project and local layers once
-    return out
+        files.extend(d / name for name in _USER_FILES)
+    roots = [Path(project)]
+    cwd = payload.get("cwd")
+    if isinstance(cwd, str) and os.path.isabs(cwd):
+        roots.append(Path(cwd))
+    try:
+        roots.append(Path(os.getcwd()))
+    except OSError:
+        pass
+    seen: set[Path] = set()
+    for root in roots:
+        for d in _ancestors(root):
+            if d in seen:
+                continue
+            seen.add(d)
+            files.extend(d / name for name in _PROJECT_FILES)
+    return list(dict.fromkeys(files))
+
+
+def _proc(pid: int) -> tuple[int, list[str]]:
+    """(parent pid, argv) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+        argv = [a.decode("utf-8", "replace") for a in fh.read().split(b"\0")]
+    return ppid, argv
+
+
+def _is_claude(argv: list[str]) -> bool:
+    for arg in argv[:2]:
+        name = os.path.basename(arg).lower()
+        if name.startswith("claude") or "claude-code" in arg.lower():
+            return True
+    return False
+
+
+def claude_argv(start: int | None = None) -> list[str]:
+    """The command line of the Claude Code process that runs this hook (its nearest ``claude`` ancestor)."""
+    pid = os.getppid() if start is None else start
+    for _ in range(_MAX_ANCESTORS):
+        if pid <= 1:
+            break
+        try:
+            ppid, argv = _proc(pid)
+        except (OSError, ValueError, IndexError):
+            raise Doubt("cannot read Claude Code's command line from /proc") from None
+        if _is_claude(argv):
+            return argv
+        pid = ppid
+    raise Doubt("no Claude Code process found above the hook")
+
+
+def risky_flag(argv: list[str]) -> str | None:
+    for arg in argv[1:]:
+        if arg == "--":
+            break
+        for flag in RISKY_FLAGS:
+            if arg == flag or arg.startswith(flag + "="):
+                return flag
+    return None
+
+
+def why_rules_could_apply(payload: Mapping, env: Mapping[str, str] | None = None) -> str | None:
+    """None when Claude Code runs every Bash command of this session unasked; else why it might not."""
+    env = os.environ if env is None else env
+    mode = payload.get("permission_mode")
+    if mode != "bypassPermissions":
+        return f"permission mode {mode!r} is not bypassPermissions"
+    try:
+        for path in settings_files(payload, env):
+            data = _read_settings(path)
+            if data is not None:
+                rule = _restrictive_rules(data, path)
+                if rule:
+                    return rule
+        flag = risky_flag(claude_argv())
+    except Doubt as exc:
+        return str(exc)
+    if flag:
+        return f"Claude Code was started with {flag}"
+    return None
 
 
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "|&", "(", ")", ";;", "{", "}"})
@@ -142,6 +257,8 @@ def command_words(command: str) -> list[str] | None:
 
 def relies_on_shell(command: str, first_words: list[str] | None = None) -> bool:
     """True when the command uses state only the calling shell has (functions, aliases, shell variables)."""
+    import shutil
+
     if _SHELL_STATE.search(command):
         return True
     words = command_words(command) if first_words is None else first_words
@@ -161,22 +278,17 @@ def relies_on_shell(command: str, first_words: list[str] | None = None) -> bool:
     return False
 
 
-def why_not_wrap(payload: dict, command: str, wrapped: str) -> str | None:
-    """None when wrapping cannot change what Claude Code decides or does; else the reason not to wrap."""
-    if WRAP_DISABLED is not None:
-        return WRAP_DISABLED
+def why_command_stays(command: str, wrapped: str) -> str | None:
+    """None when the command behaves the same wrapped (in a child shell); else why it would not."""
     if len(wrapped) > MAX_WRAPPED:
         return "too long to pass as one argument"
     if relies_on_shell(command):
         return "uses the calling shell's functions, aliases or variables"
-    layers = _layers(payload)
-    for kind in ("deny", "ask"):
-        for rule in _bash_rules(layers, kind):
-            literal = _literal(rule)
-            if literal is None or literal in command or literal in wrapped:
-                return f"a permission rule ({kind}: {rule}) could apply"
-    if payload.get("permission_mode") == "bypassPermissions":
-        return None
-    if any(rule in _ALL_BASH for rule in _bash_rules(layers, "allow")):
-        return None
-    return "only an allow rule for all of Bash (or bypassPermissions) lets a wrapped command run unasked"
+    return None
+
+
+def why_not_wrap(
+    payload: Mapping, command: str, wrapped: str, env: Mapping[str, str] | None = None
+) -> str | None:
+    """None when wrapping cannot change what Claude Code decides or does; else the reason not to wrap."""
+    return why_command_stays(command, wrapped) or why_rules_could_apply(payload, env)

@@ -87,8 +87,18 @@ def hook_command(sub: str) -> str:
     return f"{python_command()} -m ctxtop hook {sub}"
 
 
-def statusline_entry() -> dict[str, Any]:
-    return {"type": "command", "command": f"{python_command()} -m ctxtop statusline"}
+def statusline_entry(previous: Any = None) -> dict[str, Any]:
+    """ctxtop's statusLine; a command the user already had keeps running first (``--then``), its output kept."""
+    command = f"{python_command()} -m ctxtop statusline"
+    # (``previous`` is never ctxtop's own: the baseline it is computed on has ctxtop's entries removed.)
+    if (
+        isinstance(previous, dict)
+        and isinstance(previous.get("command"), str)
+        and previous["command"].strip()
+    ):
+        kept = {k: v for k, v in previous.items() if k not in ("type", "command")}
+        return {**kept, "type": "command", "command": f"{command} --then {shlex.quote(previous['command'])}"}
+    return {"type": "command", "command": command}
 
 
 def ctxtop_command(command: Any) -> str | None:
@@ -412,7 +422,7 @@ def add_ctxtop(base: dict[str, Any], desired: Desired) -> tuple[dict[str, Any], 
     state: dict[str, Any] = {"format": STATE_FORMAT, "created": created, "env": env_records, "hooks": written}
     if desired.statusline:
         had = "statusLine" in data
-        entry = statusline_entry()
+        entry = statusline_entry(data.get("statusLine"))
         state["statusLine"] = {"had": had, "previous": data.get("statusLine"), "written": entry}
         data["statusLine"] = copy.deepcopy(entry)
     return data, state
@@ -461,10 +471,12 @@ def plan_install(loaded: Loaded, desired: Desired) -> Change:
     merged.hooks = list(dict.fromkeys(hooks))
     data, records = add_ctxtop(base, merged)
     if merged.statusline and records["statusLine"]["had"]:
-        notes.append(
-            "replaced the statusLine "
-            f"{settings_json.dumps(records['statusLine']['previous'], indent=None)} (uninstall restores it)"
-        )
+        previous = settings_json.dumps(records["statusLine"]["previous"], indent=None)
+        if "--then" in str(data["statusLine"].get("command")):
+            notes.append(f"kept your statusLine {previous}: it runs first, ctxtop's segment follows its output "
+                         "(uninstall restores it as it was)")  # fmt: skip
+        else:
+            notes.append(f"replaced the statusLine {previous} (uninstall restores it)")
     after = dumps(data, loaded.raw)
     if state and _sha(before) == state.get("written_sha256"):
         original, known = state.get("original"), bool(state.get("original_known"))

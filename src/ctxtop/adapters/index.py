@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctxtop.adapters.jsonl import decode_line
 from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files
-from ctxtop.adapters.tailer import FileState, ReadResult, read_appended
+from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
@@ -38,14 +39,15 @@ from ctxtop.core.records import (
 )
 from ctxtop.core.usage import Tokens
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, source TEXT, session_id TEXT, chain TEXT,
     dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB, fingerprint BLOB, first_ts REAL,
-    lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT, gone INTEGER DEFAULT 0
+    lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT, gone INTEGER DEFAULT 0,
+    ctime_ns INTEGER
 );
 CREATE TABLE IF NOT EXISTS requests (
     key TEXT PRIMARY KEY, session_id TEXT, chain TEXT, ts REAL, seq INTEGER, model TEXT,
@@ -149,33 +151,42 @@ class ParsedLines:
     first_ts: float | None = None
 
 
-def parse_lines(lines: list[bytes], offset: int, spath: str, source: str, ctx: FileContext) -> ParsedLines:
-    """Parse complete lines read from ``spath`` (pure: no SQLite), so it can also run in a worker process."""
+def parse_lines(
+    lines: list[bytes],
+    offset: int,
+    spath: str,
+    source: str,
+    ctx: FileContext,
+    out: ParsedLines | None = None,
+) -> ParsedLines:
+    """Parse complete lines read from ``spath`` (pure: no SQLite), so it can also run in a worker process.
+
+    Every non-blank line is decoded, by the one decoder (``jsonl.decode_line``), so a line that is not a
+    JSON object is counted as malformed whichever way the file was read. ``out`` accumulates the chunks of
+    one read."""
     parse = parse_api if source == "api" else parse_claude
-    out = ParsedLines(sessions={ctx.session_id}, lines=len(lines))
-    # orjson pays for itself on big reads; a statusline refresh reads a few lines and skips its import.
-    loads = _fast_loads() if len(lines) > 200 else json.loads
+    if out is None:
+        out = ParsedLines(sessions={ctx.session_id})
+    out.lines += len(lines)
     # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
     markers = API_MARKERS if source == "api" else CLAUDE_MARKERS
     first, second = markers[0], markers[-1]  # one marker is tested twice: cheaper than a loop per line
     for raw in lines:
         line_offset = offset
         offset += len(raw) + 1
-        # Most bytes of a history are lines that carry nothing ctxtop counts (progress records, file
-        # snapshots, tool results): skip them without parsing. A skipped line is still checked for being
-        # JSON-object-shaped so that garbage is counted as malformed.
-        if first not in raw and second not in raw:
-            stripped = raw.strip()
-            if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
-                out.malformed += 1
+        if not raw or raw.isspace():
             continue
         try:
-            obj = loads(raw)
-        except ValueError:  # orjson.JSONDecodeError is a ValueError too
+            obj = decode_line(raw)
+        except ValueError:
             out.malformed += 1
             continue
         if not isinstance(obj, dict):
             out.malformed += 1
+            continue
+        # Most lines carry nothing ctxtop counts (progress records, file snapshots, tool results): they are
+        # only checked, not parsed.
+        if first not in raw and second not in raw:
             continue
         try:
             facts = parse(obj, ctx, f"{spath}:{line_offset}")
@@ -217,16 +228,25 @@ def parse_lines(lines: list[bytes], offset: int, spath: str, source: str, ctx: F
     return out
 
 
+def read_and_parse(spath: str, source: str, state: FileState | None) -> tuple[ReadResult, ParsedLines]:
+    """Read a file's new lines chunk by chunk and parse each chunk as it comes (memory stays bounded)."""
+    ctx = context_for(Path(spath), source)
+    parsed = ParsedLines(sessions={ctx.session_id})
+    if state is not None and state.offset == 0 and not state.fingerprint:
+        state = None  # never read successfully (e.g. unreadable until now): a first read, not a reset
+    read = read_appended(
+        spath, state, on_lines=lambda lines, offset: parse_lines(lines, offset, spath, source, ctx, parsed)
+    )
+    parsed.malformed += read.oversized
+    return read, parsed
+
+
 def _read_and_parse(job: tuple[str, str, FileState | None]) -> tuple[ReadResult, ParsedLines] | str:
     """Worker-process entry: read a file's new lines and parse them; an OSError comes back as its text."""
-    spath, source, state = job
     try:
-        read = read_appended(spath, state)
+        return read_and_parse(*job)
     except OSError as exc:
         return str(exc)
-    parsed = parse_lines(read.lines, read.start_offset, spath, source, context_for(Path(spath), source))
-    read.lines = []  # the caller needs the state, not the bytes
-    return read, parsed
 
 
 def _missing(path: str) -> bool:
@@ -240,47 +260,182 @@ def _missing(path: str) -> bool:
     return False
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: a worker never outlives the ctxtop process that started it (kill -9 included).
+
+    On Linux the kernel kills it with its parent (PR_SET_PDEATHSIG); elsewhere, and as a backstop, a thread
+    notices the parent is gone (the worker is re-parented) and exits. Once the workers are gone, the
+    multiprocessing resource tracker sees its pipe close and exits too."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the watch thread below does it
+    # Ctrl-C reaches the whole process group: the parent stops the pool; a worker must not print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the death signal was armed
+    threading.Thread(target=watch, name="ctxtop-parent-watch", daemon=True).start()
+
+
 def _source_of(path: str, sources: Sources) -> str:
     return "api" if any(path.startswith(str(d) + os.sep) for d in sources.api_log_dirs) else "claude"
 
 
-def _fast_loads() -> Callable[[bytes], object]:
-    import orjson
+class IndexUnavailable(Exception):
+    """The index cannot be created or written where it lives (a read-only or foreign location)."""
 
-    return orjson.loads
+
+class _Damaged(Exception):
+    """The index file is not a usable SQLite database (it is set aside and rebuilt)."""
+
+
+# SQLite's words for a file that is not (or no longer) a database, as opposed to a busy or read-only one.
+_DAMAGE_WORDS = ("not a database", "malformed", "disk image", "file is encrypted", "no such table")
+
+
+def _truncated(path: Path) -> bool:
+    """The file is shorter than its own SQLite header says (cut short by a crash or a copy)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+        size = os.path.getsize(path)
+    except OSError:
+        return False
+    if len(head) < 100:
+        return len(head) > 0
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    # The page count in the header is valid only when its "valid-for" counter matches the change counter.
+    return head[24:28] == head[92:96] and pages * page_size > size
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot create the index directory {path.parent}: {exc.strerror}") from exc
+    if path.exists() and not path.is_file():
+        raise _Damaged("not a regular file")
+    if _truncated(path):
+        raise _Damaged("truncated")
     conn = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
     try:
         os.chmod(path, 0o600)
     except OSError:
         pass
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
     return conn
 
 
+def _damaged(path: Path, exc: BaseException) -> bool:
+    """``exc`` says the file is not a database, or a fresh read-only check of the file finds it damaged
+    (an error raised while rolling back can hide SQLite's first word on it)."""
+    if any(w in str(exc).lower() for w in _DAMAGE_WORDS):
+        return True
+    try:
+        probe = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=1.0)
+        try:
+            return probe.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok"
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as err:
+        return any(w in str(err).lower() for w in _DAMAGE_WORDS)
+
+
+def _unavailable(path: Path, exc: BaseException) -> IndexUnavailable | None:
+    """A read-only location: one clear message instead of a traceback."""
+    text = str(exc).lower()
+    if isinstance(exc, PermissionError) or "readonly" in text or "unable to open" in text:
+        return IndexUnavailable(
+            f"cannot write the index at {path} ({exc}): make that directory writable or pass --data-dir DIR"
+        )
+    return None
+
+
 class Index:
-    """One SQLite file; safe to use from one thread at a time (the UI runs it in a worker)."""
+    """One SQLite file; safe to use from one thread at a time (the UI runs it in a worker).
+
+    A damaged file (truncated, garbage, a directory in its place...) is moved aside, kept, and the index rebuilt
+    from the transcripts; ``notices`` says so, for the caller to show. A location that cannot
+    be written raises ``IndexUnavailable`` with a message for the user."""
 
     def __init__(
         self, db_path: Path, prices: PriceBook | None = None, price_overrides: dict | None = None
     ) -> None:
         self.path = db_path
-        self.conn = _connect(db_path)
         self.scope: tuple[str, ...] | None = None
         """Roots (``<config>/projects``, API log dirs) whose sessions the queries return; None: all."""
+        self.notices: list[str] = []
+        self._args = (prices, price_overrides)
+        try:
+            self._open(prices, price_overrides)
+        except (_Damaged, sqlite3.DatabaseError, OSError) as exc:
+            self._recover(exc)
+            self._open(prices, price_overrides)
+
+    def _recover(self, exc: BaseException) -> None:
+        """Set a damaged index aside (re-raising anything that is not damage), so that it is rebuilt."""
+        unavailable = _unavailable(self.path, exc)
+        if unavailable is not None:
+            raise unavailable from exc
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+        if not isinstance(exc, _Damaged) and not _damaged(self.path, exc):
+            raise exc
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                try:
+                    os.unlink(f"{self.path}{suffix}")
+                except FileNotFoundError:
+                    pass
+        except OSError as err:
+            raise IndexUnavailable(
+                f"the index at {self.path} is damaged ({exc}) and cannot be moved: {err}"
+            ) from err
+        self.notices.append(
+            f"the index at {self.path} was damaged ({exc}); moved it to {aside.name} (sessions whose "
+            "transcripts are gone stay in that copy) and rebuilt it from the transcripts"
+        )
+
+    def _open(self, prices: PriceBook | None, price_overrides: dict | None) -> None:
+        self.conn = _connect(self.path)
         if _schema_version(self.conn) != SCHEMA_VERSION:
             self._upgrade()
         self._reread: set[str] = set()
+        self.skipped: dict[str, str] = {}
+        """Files left out of the index and why (shown by doctor), beside the unreadable ones in ``files``."""
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
         self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
         # ... and their daily buckets on the local time zone.
-        stamp = json.dumps([price_overrides or {}, time.tzname, time.timezone], sort_keys=True, default=str)
+        # ... and on what the cached figures mean (metrics.STATS_VERSION).
+        stamp = json.dumps(
+            [price_overrides or {}, time.tzname, time.timezone, metrics.STATS_VERSION],
+            sort_keys=True,
+            default=str,
+        )
         row = self.conn.execute("SELECT value FROM meta WHERE key='overrides'").fetchone()
         if row is None or row[0] != stamp:
             self.conn.execute("UPDATE sessions SET dirty=1")
@@ -300,6 +455,8 @@ class Index:
                 )
             if version == 5:
                 _migrate_from_5(self.conn)
+            if version in (5, 6):
+                _migrate_from_6(self.conn)
             elif version != SCHEMA_VERSION:
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
@@ -321,30 +478,34 @@ class Index:
     # ---------------------------------------------------------------- reading files
 
     def _known(self) -> dict[str, FileState]:
+        # A file never read (unreadable so far) has NULLs here: read as zeros, never as None.
         return {
-            row[0]: FileState(row[1], row[2], row[3], row[4], row[5], row[6] or b"", row[7] or b"")
+            row[0]: FileState(*(v or 0 for v in row[1:6]), b"", row[6] or b"", row[7] or 0)
             for row in self.conn.execute(
-                "SELECT path, dev, ino, size, mtime_ns, offset, partial, fingerprint FROM files WHERE gone=0"
+                "SELECT path, dev, ino, size, mtime_ns, offset, fingerprint, ctime_ns FROM files WHERE gone=0"
             )
         }
 
-    @staticmethod
     def _pending(
-        todo: list[tuple[Path, str]], known: dict[str, FileState]
+        self, todo: list[tuple[Path, str]], known: dict[str, FileState]
     ) -> list[tuple[Path, str, os.stat_result]]:
         pending = []
         for path, source in todo:
+            spath = str(path)
+            try:
+                spath.encode("utf-8")
+            except UnicodeEncodeError:
+                # Not valid UTF-8 (SQLite cannot store the name); Claude Code never names a file so.
+                self.skipped[os.fsencode(spath).decode("utf-8", "backslashreplace")] = (
+                    "file name is not UTF-8"
+                )
+                continue
             try:
                 st = os.stat(path)
             except OSError:
                 continue
-            state = known.get(str(path))
-            if state is not None and (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == (
-                state.dev,
-                state.ino,
-                state.size,
-                state.mtime_ns,
-            ):
+            state = known.get(spath)
+            if state is not None and state.same_stat(st):
                 continue
             pending.append((path, source, st))
         return pending
@@ -361,6 +522,17 @@ class Index:
         under SQLite's write lock (BEGIN IMMEDIATE), with the file states re-read once the lock is held, so
         no two processes count the same appended bytes.
         """
+        try:
+            return self._update(sources, only, progress)
+        except sqlite3.DatabaseError as exc:
+            # Damage found past the first pages (a garbled page deep in a table): set aside, rebuild once.
+            self._recover(exc)
+            self._open(*self._args)
+            return self._update(sources, only, progress)
+
+    def _update(
+        self, sources: Sources, only: Iterable[Path] | None, progress: Progress | None
+    ) -> UpdateResult:
         started = time.perf_counter()
         result = UpdateResult()
         if only is None:
@@ -442,19 +614,34 @@ class Index:
         out: dict[str, tuple[ReadResult, ParsedLines]] = {}
         try:
             # "spawn": never fork a process that may run Textual or watchdog threads.
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                done_bytes = 0
-                for n, ((spath, _, state), done) in enumerate(
-                    zip(jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True), 1
-                ):
-                    if not isinstance(done, str):
-                        out[spath] = done
-                        done_bytes += max(done[0].state.size - (state.size if state else 0), 0)
-                    if progress is not None:
-                        # Parsing is the long part of a cold index: progress is reported from here.
-                        progress(n, len(jobs), done_bytes, total_bytes)
-        except Exception:  # noqa: BLE001 - e.g. a main module that cannot be re-imported: go sequential
+            pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
+        except Exception:  # noqa: BLE001 - no process support here (e.g. no semaphores): go sequential
             return {}
+        try:
+            done_bytes = 0
+            for n, ((spath, _, state), done) in enumerate(
+                zip(jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True), 1
+            ):
+                if not isinstance(done, str):
+                    out[spath] = done
+                    done_bytes += max(done[0].state.size - (state.size if state else 0), 0)
+                if progress is not None:
+                    # Parsing is the long part of a cold index: progress is reported from here.
+                    progress(n, len(jobs), done_bytes, total_bytes)
+        except BaseException as exc:
+            # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            if not isinstance(exc, Exception):
+                raise
+            return {}  # e.g. a main module that cannot be re-imported: go sequential
+        pool.shutdown(wait=True)
         return out
 
     def _next_seq(self) -> int:
@@ -472,13 +659,9 @@ class Index:
         ctx = context_for(path, source)
         spath = str(path)
         try:
-            read = read_appended(spath, state) if pre is None else pre[0]
+            read, parsed = read_and_parse(spath, source, state) if pre is None else pre
         except OSError as exc:
-            self.conn.execute(
-                "INSERT INTO files(path, source, session_id, chain, last_error) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(path) DO UPDATE SET last_error=excluded.last_error",
-                (spath, source, ctx.session_id, ctx.chain, str(exc)),
-            )
+            self._record_error(spath, source, ctx, exc)
             return 0
         if read.reset:
             # The old content is gone: what it held goes to the files that still hold it (or is archived,
@@ -491,7 +674,6 @@ class Index:
             ).fetchall():
                 self._read_again(other)
             self.conn.execute("UPDATE files SET lines=0, malformed=0, first_ts=NULL WHERE path=?", (spath,))
-        parsed = parse_lines(read.lines, read.start_offset, spath, source, ctx) if pre is None else pre[1]
         row = self.conn.execute("SELECT first_ts FROM files WHERE path=?", (spath,)).fetchone()
         first_ts = row[0] if row and row[0] is not None else parsed.first_ts
         # Which session owns a request seen in several files: the file that starts earliest (then by path),
@@ -549,22 +731,40 @@ class Index:
         s = read.state
         c.execute(
             "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, "
-            "fingerprint, lines, malformed, first_ts, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL) "
+            "fingerprint, lines, malformed, first_ts, last_error, ctime_ns) "
+            "VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,NULL,?) "
             "ON CONFLICT(path) DO UPDATE SET "
             "dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime_ns=excluded.mtime_ns, "
-            "offset=excluded.offset, partial=excluded.partial, fingerprint=excluded.fingerprint, "
+            "offset=excluded.offset, partial=NULL, fingerprint=excluded.fingerprint, "
             "lines=files.lines + excluded.lines, malformed=files.malformed + excluded.malformed, "
-            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0",
-            (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset, s.partial,
-             s.fingerprint, parsed.lines, malformed, parsed.first_ts),
+            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0, ctime_ns=excluded.ctime_ns",
+            (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset,
+             s.fingerprint, parsed.lines, malformed, parsed.first_ts, s.ctime_ns),
         )  # fmt: skip
         result.files_read += 1
-        nbytes = s.size - (read.start_offset + (len(state.partial) if state and not read.reset else 0))
-        result.bytes_read += max(nbytes, 0)
+        result.bytes_read += read.bytes_read
         result.lines += parsed.lines
         result.malformed += malformed
         result.changed_sessions |= sessions
-        return max(nbytes, 0)
+        return read.bytes_read
+
+    def _record_error(self, spath: str, source: str, ctx: FileContext, exc: OSError) -> None:
+        """Remember why a file could not be read (doctor shows it) without losing what was read before.
+
+        The stat seen now is kept (ctime only, for a file read before), so an unchanged unreadable file is
+        not retried on every run, while fixing its permissions (which changes its ctime) or replacing it
+        makes the next run read it."""
+        try:
+            st = os.stat(spath)
+            ident: tuple[int, ...] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except OSError:
+            ident = (0, 0, -1, 0, 0)
+        self.conn.execute(
+            "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, ctime_ns, offset, "
+            "last_error) VALUES (?,?,?,?,?,?,?,?,?,0,?) "
+            "ON CONFLICT(path) DO UPDATE SET last_error=excluded.last_error, ctime_ns=excluded.ctime_ns",
+            (spath, source, ctx.session_id, ctx.chain, *ident, str(exc)),
+        )
 
     def _owners(self, keys: list[str]) -> set[str]:
         """Sessions that currently own any of ``keys`` (they change if a copy here wins)."""
@@ -662,11 +862,18 @@ class Index:
 
     # ---------------------------------------------------------------- session stats
 
-    def _load_requests(self, session_id: str, present_only: bool = False) -> list[Req]:
+    def requests_since(self, since: float) -> list[Req]:
+        """Every request of every session from ``since`` on, in time order (the plan-limit blocks)."""
+        return self._load_requests(None, since=since)
+
+    def _load_requests(
+        self, session_id: str | None, present_only: bool = False, since: float | None = None
+    ) -> list[Req]:
+        where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
         rows = self.conn.execute(
             "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction "
-            f"FROM requests WHERE session_id=? {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
-            (session_id,),
+            f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
+            (arg,),
         ).fetchall()
         return [
             Req(
@@ -784,6 +991,7 @@ class Index:
                     continue
                 # Few sessions are partly archived: their present part is computed, not cached.
                 stats = self._compute(stats.session_id, present_only=True)
+                stats.transcript_deleted = bool(deleted)
             else:
                 stats.archived_requests, stats.transcript_deleted = archived or 0, bool(deleted)
             if until is not None and (stats.first_ts or 0) >= until:
@@ -803,7 +1011,7 @@ class Index:
         return [
             r[0]
             for r in self.conn.execute(
-                "SELECT path FROM files WHERE session_id=? ORDER BY path", (session_id,)
+                "SELECT path FROM files WHERE session_id=? AND gone=0 ORDER BY path", (session_id,)
             )
         ]
 
@@ -811,19 +1019,18 @@ class Index:
         """Largest tool results of a session, read from its files on demand (newest state, nothing cached)."""
         uses: dict[str, ToolUse] = {}
         results: dict[str, ToolResult] = {}
-        loads = _fast_loads()
         for path in self.session_files(session_id):
             source = "api" if path.endswith(".jsonl") and "/projects/" not in path else "claude"
             if source == "api":
                 continue
             ctx = context_for(Path(path), source)
             try:
-                with open(path, "rb") as fh:
+                with open(open_regular(path), "rb") as fh:  # never a FIFO planted under the name
                     for n, raw in enumerate(fh):
                         if b'"tool_' not in raw:
                             continue
                         try:
-                            obj = loads(raw)
+                            obj = decode_line(raw)
                         except ValueError:
                             continue
                         for fact in parse_claude(obj, ctx, f"{path}:{n}"):
@@ -881,7 +1088,8 @@ class Index:
 
     def transcript_path(self, session_id: str) -> str | None:
         row = self.conn.execute(
-            "SELECT path FROM files WHERE session_id=? AND chain='main' ORDER BY path LIMIT 1", (session_id,)
+            "SELECT path FROM files WHERE session_id=? AND chain='main' AND gone=0 ORDER BY path LIMIT 1",
+            (session_id,),
         ).fetchone()
         return row[0] if row else None
 
@@ -900,6 +1108,13 @@ def _migrate_from_5(conn: sqlite3.Connection) -> None:
     for table, column in (("files", "gone"), ("requests", "archived"), ("sessions", "archived"),
                           ("sessions", "deleted")):  # fmt: skip
         conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER DEFAULT 0")
+
+
+def _migrate_from_6(conn: sqlite3.Connection) -> None:
+    """Schema 6 to 7 in place: ctime joins a file's identity (a rewrite that keeps size and mtime). Until a
+    file is read again its ctime is unknown (0), and the tailer then goes by size and mtime as before."""
+    if "ctime_ns" not in {row[1] for row in conn.execute("PRAGMA table_info(files)")}:
+        conn.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
 
 
 def _record_known_copies(conn: sqlite3.Connection) -> None:

@@ -142,7 +142,8 @@ def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -
                     cur = c.execute(
                         "INSERT OR IGNORE INTO compacts VALUES (?,?,?,?,?,?,NULL)",
                         (sid, chain, ts, _opt(rec.get("trigger")), _int(rec.get("pre_tokens", 0)),
-                         _int(rec.get("post_tokens", 0))),
+                         # null: the transcript did not say (Claude Code 2.0.76, 2.1.39 write no postTokens)
+                         None if rec.get("post_tokens") is None else _int(rec.get("post_tokens"))),
                     )  # fmt: skip
                     result.compactions += cur.rowcount
                     if not cur.rowcount:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctxtop.adapters import index_home
-from ctxtop.adapters.claude_env import compaction_for
+from ctxtop.adapters.claude_env import for_session
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.index import Index, Progress, UpdateResult
 from ctxtop.adapters.sources import Sources
@@ -58,16 +58,19 @@ class Monitor:
                         return d
         return dirs[0] if dirs else Path.home() / ".claude"
 
-    def view(self, stats: SessionStats) -> SessionView:
-        model = stats.context_model or (stats.models[0] if stats.models else None)
-        info = compaction_for(
-            model,
+    def view(self, stats: SessionStats, observed: dict | None = None) -> SessionView:
+        """The session's figures, from Claude Code's own report of it when there is one (statusline)."""
+        from ctxtop.adapters import observations
+
+        if observed is None:
+            observed = observations.load(stats.session_id)
+        info = for_session(
+            stats,
             self.config_dir_for(stats),
-            stats.cwd,
             self.config.window_overrides,
             env=self._env,
-            max_context=stats.max_context,
             listed_window=self.index.prices.listed_window,
+            observed=observations.as_observed(observed),
         )
         return SessionView(stats, info, self.config.threshold)
 
@@ -78,4 +81,8 @@ class Monitor:
         project: str | None = None,
         present_only: bool = False,
     ) -> list[SessionView]:
-        return [self.view(s) for s in self.index.sessions(since, until, project, present_only=present_only)]
+        from ctxtop.adapters import observations
+
+        seen = observations.load_all()
+        sessions = self.index.sessions(since, until, project, present_only=present_only)
+        return [self.view(s, seen.get(s.session_id, {})) for s in sessions]

@@ -57,7 +57,8 @@ class Watcher:
         self._handler = None
         self._watched: set[str] = set()
         self._dirs: dict[str, int] = {}
-        self._hot: dict[str, tuple[int, int]] = {}
+        self._hot: dict[str, tuple[int, int, int]] = {}
+        """size, mtime and ctime of each hot file: ctime also changes on a rewrite that keeps size and mtime."""
         self.polls = 0
         self._last_sweep_ns = int(clock() * 1e9)
 
@@ -171,7 +172,7 @@ class Watcher:
         except OSError:
             self._hot.pop(path, None)
             return
-        self._hot[path] = (st.st_size, st.st_mtime_ns)
+        self._hot[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def _scan_dirs(self, initial: bool = False) -> set[str]:
         """New transcript files, found through directory mtimes (a new file changes its directory's)."""
@@ -200,7 +201,7 @@ class Watcher:
                         continue
                     if initial and st.st_mtime < cutoff:
                         continue
-                    self._hot[entry.path] = (st.st_size, st.st_mtime_ns)
+                    self._hot[entry.path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
                     if not initial:
                         found.add(entry.path)
         return found
@@ -237,7 +238,7 @@ class Watcher:
                         except OSError:
                             continue
                         if st.st_mtime_ns >= since:
-                            self._hot[entry.path] = (st.st_size, st.st_mtime_ns)
+                            self._hot[entry.path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
                             found.add(entry.path)
         return found
 
@@ -255,7 +256,7 @@ class Watcher:
             except OSError:
                 del self._hot[path]
                 continue
-            now = (st.st_size, st.st_mtime_ns)
+            now = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             if now != seen:
                 self._hot[path] = now
                 changed.add(path)

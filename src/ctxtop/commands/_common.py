@@ -7,20 +7,29 @@ import sys
 import time
 from datetime import datetime
 
+from ctxtop.adapters.index import IndexUnavailable
 from ctxtop.adapters.monitor import Monitor
 
 
 def open_monitor(args: argparse.Namespace, *, quiet: bool = False, problems: bool = True) -> Monitor:
     """The monitor, refreshed; config problems go to stderr once (``problems=False``: the caller lists them)."""
-    monitor = Monitor.open(
-        getattr(args, "claude_dir", None), getattr(args, "api_logs", None), getattr(args, "cache_dir", None)
-    )
-    for problem in [*(monitor.config.problems if problems else ()), *monitor.notices]:
-        print(f"ctxtop: {problem}", file=sys.stderr)
-    progress = None if quiet or not sys.stderr.isatty() else _progress()
-    monitor.refresh(progress=progress)
+    try:
+        monitor = Monitor.open(
+            getattr(args, "claude_dir", None),
+            getattr(args, "api_logs", None),
+            getattr(args, "cache_dir", None),
+        )
+        for problem in [*(monitor.config.problems if problems else ()), *monitor.notices]:
+            print(f"ctxtop: {problem}", file=sys.stderr)
+        progress = None if quiet or not sys.stderr.isatty() else _progress()
+        monitor.refresh(progress=progress)
+    except IndexUnavailable as exc:
+        raise SystemExit(f"ctxtop: {exc}") from None
     if progress is not None:
         sys.stderr.write("\r\033[K")
+    # A damaged index was set aside and rebuilt: say so, once, on stderr.
+    for notice in monitor.index.notices:
+        print(f"ctxtop: {notice}", file=sys.stderr)
     return monitor
 
 

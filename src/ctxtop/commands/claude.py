@@ -119,11 +119,6 @@ def _remember_threshold(config: Config, threshold: float) -> str | None:
 
 
 def install(args: argparse.Namespace) -> int:
-    if args.filter == "wrap":
-        from ctxtop.adapters.claude_permissions import WRAP_DISABLED
-
-        if WRAP_DISABLED is not None:
-            return _err(f"--filter wrap refused: {WRAP_DISABLED}; nothing changed")
     path = cs.settings_path(args.scope, args.settings)
     try:
         loaded = cs.load(path)
@@ -133,6 +128,12 @@ def install(args: argparse.Namespace) -> int:
     desired = cs.Desired(statusline=bool(args.statusline), filter_mode=args.filter)
     lines: list[str] = []
     config = Config.load()
+    if args.filter == "wrap":
+        lines.append(
+            "the wrap hook rewrites commands only in bypassPermissions sessions with no deny or ask rule in any "
+            "settings file or on claude's command line; elsewhere they run as written, unfiltered "
+            "(README: Filter noisy command output)"
+        )
     if not args.no_compaction:
         if args.threshold is not None:
             threshold = args.threshold

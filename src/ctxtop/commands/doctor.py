@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from ctxtop.adapters import paths
-from ctxtop.adapters.claude_env import compaction_for, settings_layers
+from ctxtop.adapters.claude_env import for_session, settings_layers
 from ctxtop.adapters.config import BY_KEY, Config
 from ctxtop.commands._common import open_monitor
 
@@ -34,6 +34,10 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         for d in monitor.sources.api_log_dirs
     ]
     # Compaction as Claude Code will apply it, per model seen and per settings layer found.
+    from ctxtop.adapters import observations
+    from ctxtop.core.window import VERIFIED, facts_for
+
+    observed = observations.load_all()
     compaction = []
     seen: set[tuple[str, str, str]] = set()
     for s in sessions:
@@ -41,15 +45,14 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         if model is None:
             continue
         config_dir = monitor.config_dir_for(s)
-        info = compaction_for(
-            model,
+        info = for_session(
+            s,
             config_dir,
-            s.cwd,
             monitor.config.window_overrides,
-            max_context=s.max_context,
             listed_window=index.prices.listed_window,
+            observed=observations.as_observed(observed.get(s.session_id)),
         )
-        key = (model, info.window_source, str(info.compact_at))
+        key = (model, f"{info.context_window_source}|{info.window_source}", str(info.compact_at))
         if key in seen:
             continue
         seen.add(key)
@@ -57,6 +60,9 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             {
                 "model": model,
                 "example_project": s.cwd,
+                "claude_code_version": s.version,
+                "context_window": info.context_window,
+                "context_window_source": info.context_window_source,
                 "window": info.window,
                 "window_source": info.window_source,
                 "compact_at_tokens": info.compact_at,
@@ -83,6 +89,22 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
                      if f"ctxtop hook {e}" in text or (e == "statusline" and "ctxtop statusline" in text)]  # fmt: skip
         hooks.append({"path": path, "ctxtop_entries": installed})
     size = index.path.stat().st_size if index.path.exists() else 0
+    # The Claude Code version in use: the newest one that wrote a session (or reported to the statusline).
+    newest = max(sessions, key=lambda x: x.last_ts or 0, default=None)
+    version = newest.version if newest is not None else None
+    latest_obs = max(observed.values(), key=lambda o: o.get("observed_at") or 0, default=None)
+    if latest_obs and isinstance(latest_obs.get("version"), str):
+        version = latest_obs["version"]
+    facts, verified = facts_for(version)
+    claude_code = {
+        "version": version,
+        "verified": verified,
+        "verified_versions": list(VERIFIED),
+        "warning": None
+        if verified or version is None
+        else f"ctxtop's window and compaction rule are not verified for Claude Code {version} (verified: "
+        f"{', '.join(VERIFIED)}); " + (f"using {facts.version}'s" if facts else "using the generic rule"),
+    }
     return {
         "claude_config_dirs": claude,
         "api_log_dirs": api,
@@ -101,12 +123,15 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             "archived_requests": archived_requests,
         },
         "malformed": [{"path": f.path, "malformed_lines": f.malformed} for f in files if f.malformed],
-        "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error],
+        "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error]
+        + [{"path": path, "error": why} for path, why in sorted(index.skipped.items())],
         "pending_partial_lines": [f.path for f in files if f.size > f.offset],
         "settings_files": layers,
+        "claude_code": claude_code,
         "compaction": compaction,
         "data_dir": str(paths.data_dir()),
         "unpriced_models": sorted({m for s in sessions for m in s.unknown_models}),
+        "estimated_costs": sorted({why for s in sessions for why in s.estimated}),
         # [filter] values are the config's problems, listed there once.
         "filter_rules": {
             "count": len(filters.rules.rules),
@@ -178,11 +203,20 @@ def run(args: argparse.Namespace) -> int:
     out(f"Filter rules: {fr['count']}\n")
     for problem in fr["problems"]:
         out(f"  problem: {problem}\n")
-    out("Compaction (as Claude Code will apply it):\n")
+    cc = report["claude_code"]
+    out(f"Claude Code version: {cc['version'] or 'none seen'}"
+        f"{' (verified)' if cc['verified'] else ''}\n")  # fmt: skip
+    if cc["warning"]:
+        out(f"  warning: {cc['warning']}\n")
+    out("Context window and compaction (as Claude Code will apply them):\n")
     for c in report["compaction"]:
         at = f"{c['compact_at_tokens']:,}" if c["compact_at_tokens"] else "never (proactively)"
         window = f"{c['window']:,}" if c["window"] else "unknown"
-        out(f"  {c['model']}: window {window} ({c['window_source']}); compacts at {at} — {c['why']}\n")
+        full = f"{c['context_window']:,}" if c["context_window"] else "unknown"
+        out(f"  {c['model']}: context window {full} ({c['context_window_source']}); compaction window "
+            f"{window} ({c['window_source']}); compacts at {at} — {c['why']}\n")  # fmt: skip
+    for why in report["estimated_costs"]:
+        out(f"Estimated cost: {why}\n")
     if report["unpriced_models"]:
         out(f"Models without prices (cost shown as unknown): {', '.join(report['unpriced_models'])}\n")
     return 0

@@ -1,7 +1,7 @@
 """``ctxtop hook EVENT``: Claude Code hook entry point. Reads the hook's JSON on stdin, always exits 0.
 
-Fail open is owned here, for every event: any exception, unreadable input or a run over ``BUDGET_S`` seconds
-(counted from process start) ends the process with status 0 and nothing on stdout, which Claude Code takes
+Fail open is owned here, for every event: any exception, unreadable input, input over ``MAX_INPUT_BYTES``
+(read no further) or a run over ``BUDGET_S`` seconds (counted from process start) ends the process with status 0 and nothing on stdout, which Claude Code takes
 as "no change". Handlers live in their own modules, imported lazily so each event pays only for its own
 imports; each is ``handler(payload: dict) -> str | None`` and the string, if any, is printed as the reply.
 Work that may run after the reply (logging, accounting) is registered with :func:`defer`; it runs in a
@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
     import argparse
 
 BUDGET_S = 1.0
+MAX_INPUT_BYTES = 4 * 1024 * 1024
+"""Hook input beyond this is not read at all: the hook answers "no change" at once (Claude Code's own inputs
+are far smaller: it sends PostToolUse at most 30,000 characters of output)."""
 
 HANDLERS: dict[str, tuple[str, str]] = {
     "pre-compact": ("ctxtop.commands.hook_compact", "pre_compact"),
@@ -91,6 +94,18 @@ def _give_up() -> None:
             os._exit(0)
 
 
+def _read_bounded(stream: object) -> str | None:
+    """The whole input if it is at most ``MAX_INPUT_BYTES`` (characters for a text stream), else None."""
+    binary = getattr(stream, "buffer", None)
+    source = binary if binary is not None else stream
+    data = source.read(MAX_INPUT_BYTES + 1)  # type: ignore[attr-defined]
+    if len(data) > MAX_INPUT_BYTES:
+        return None
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return data
+
+
 def run(args: argparse.Namespace, stdin: object = None, budget: float = BUDGET_S) -> int:
     """Dispatch ``args.event``; always returns 0."""
     remaining = budget - (time.monotonic() - _process_start())
@@ -98,8 +113,9 @@ def run(args: argparse.Namespace, stdin: object = None, budget: float = BUDGET_S
     timer.daemon = True
     timer.start()
     try:
-        stream = stdin if stdin is not None else sys.stdin
-        text = stream.read()  # type: ignore[attr-defined]
+        text = _read_bounded(stdin if stdin is not None else sys.stdin)
+        if text is None:
+            return 0
         payload = json.loads(text) if text.strip() else {}
         if not isinstance(payload, dict):
             return 0

@@ -13,8 +13,9 @@ pre-tool-use rewrites the command to run under ``ctxtop run`` so that failing co
 
     {"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": {<tool_input, command replaced>}}}
 
-It never returns a ``permissionDecision``: the user's own permission rules decide, as for any command.
-Interactive commands, background commands and the user's ``[filter] exclude`` patterns are left alone.
+It never returns a ``permissionDecision``, and it rewrites only in sessions where Claude Code runs every
+command unasked (see :mod:`ctxtop.adapters.claude_permissions`). Interactive commands, background commands
+and the user's ``[filter] exclude`` patterns are left alone.
 """
 
 from __future__ import annotations
@@ -22,16 +23,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shlex
-import shutil
+import stat
 import sys
-import tempfile
-from typing import Any
 
-from ctxtop.adapters import claude_permissions, filter_rules
-from ctxtop.adapters.claude_permissions import why_not_wrap
-from ctxtop.core.filters import MARK, simple_commands
+from ctxtop.adapters import paths
+from ctxtop.adapters.claude_permissions import why_command_stays, why_rules_could_apply
+
+# The filter rules (TOML, regexes) are imported only where needed: the pre hook's usual answer ("rules exist,
+# leave the command alone") must not pay for them on every Bash call.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 PERSIST_CHARS = 30_000  # Claude Code 2.1.197 persists larger outputs and shows a 2 KB preview
 
@@ -86,9 +90,12 @@ def post_tool_use(payload: dict[str, Any]) -> str | None:
     if response.get("interrupted") or response.get("isImage") or response.get("backgroundTaskId"):
         return None
     stdout, stderr = _str(response.get("stdout")), _str(response.get("stderr"))
+    from ctxtop.core.filters import MARK
+
     if len(stdout) >= PERSIST_CHARS or _wrapped(command) or MARK + "filtered " in stdout:
         return None
     combined = stdout + ("\n" + stderr if stderr and stdout else stderr)
+    from ctxtop.adapters import filter_rules
     from ctxtop.commands import hook
     from ctxtop.commands.run import filter_output, log_filtered
 
@@ -117,7 +124,44 @@ def post_tool_use(payload: dict[str, Any]) -> str | None:
 
 def is_interactive(command: str) -> bool:
     """True when some part of ``command`` needs a terminal or an editor."""
+    from ctxtop.core.filters import simple_commands
+
     return any(_INTERACTIVE.search(seg) for seg in simple_commands(command))
+
+
+def _safe_ancestors(path: Path) -> bool:
+    """No other user can replace ``path`` or anything above it (owned by us or root; sticky if shared)."""
+    uid = os.getuid()
+    for d in path.parents:
+        try:
+            st = os.stat(d)
+        except OSError:
+            return False
+        if st.st_uid not in (uid, 0) or (st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX):
+            return False
+    return True
+
+
+def carry_dir() -> Path | None:
+    """A directory only this user can write, for the cwd carry-back file; None when none can be made safe.
+
+    A shared name such as ``/tmp/ctxtop-cwd-…`` could be pre-created by another local user, and the calling
+    shell ``cd``s to whatever the file says, so the file lives in ctxtop's cache dir, which must be a real
+    directory (no symlink) of ours with mode 0700, under directories no one else can rename it in.
+    """
+    path = paths.cache_dir() / "cwd"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    return path if _safe_ancestors(path) else None
 
 
 def wrap_command(
@@ -132,15 +176,22 @@ def wrap_command(
 
     The whole command is one single-quoted argument, so heredocs, ``&&``, pipes and subshells reach the child
     shell byte for byte. When it changes directory, the final directory is carried back to the calling shell
-    (Claude Code keeps the working directory between commands).
+    (Claude Code keeps the working directory between commands) through a file in :func:`carry_dir`, never a
+    shared name; ``cwd_file`` overrides it. ValueError when no private directory can be had.
     """
+    import shutil
+
     python = python or sys.executable
     shell = shell or shutil.which("bash") or "/bin/sh"
     prefix = "".join(f"{k}={shlex.quote(v)} " for k, v in (env or {}).items() if v)
     script = command
     tail = ""
     if _CHANGES_DIR.search(command):
-        cwd_file = cwd_file or os.path.join(tempfile.gettempdir(), f"ctxtop-cwd-{secrets.token_hex(6)}")
+        if cwd_file is None:
+            private = carry_dir()
+            if private is None:
+                raise ValueError("no private directory for the cwd carry-back file")
+            cwd_file = str(private / f"cwd-{os.urandom(8).hex()}")
         qf = shlex.quote(cwd_file)
         # An EXIT trap also runs after an explicit `exit N` and keeps N; same line, so error line numbers hold.
         script = f"trap {shlex.quote(f'pwd -P >| {qf} 2>/dev/null')} EXIT; {command}"
@@ -154,16 +205,18 @@ def wrap_command(
 
 def pre_tool_use(payload: dict[str, Any]) -> str | None:
     """Rewrite a Bash command to run under ``ctxtop run``; None leaves it unchanged."""
-    if claude_permissions.WRAP_DISABLED is not None:
-        return None  # fail safe: never rewrite while the wrap hook is disabled
     found = _command(payload)
     if found is None:
         return None
     tool_input, command = found
-    if tool_input.get("run_in_background") or _wrapped(command) or is_interactive(command):
+    if tool_input.get("run_in_background") or _wrapped(command) or _BACKGROUND.search(command):
         return None
-    if _BACKGROUND.search(command):
+    if why_rules_could_apply(payload) is not None:
+        return None  # checked first: it is the common answer and needs no filter rules
+    if is_interactive(command):
         return None
+    from ctxtop.adapters import filter_rules
+
     cfg = filter_rules.load()
     if cfg.excluded(command):
         return None
@@ -172,8 +225,11 @@ def pre_tool_use(payload: dict[str, Any]) -> str | None:
         "CTXTOP_TOOL_USE_ID": _str(payload.get("tool_use_id")),
         "CTXTOP_TRANSCRIPT_PATH": _str(payload.get("transcript_path")),
     }
-    wrapped = wrap_command(command, env=env)
-    if why_not_wrap(payload, command, wrapped) is not None:
+    try:
+        wrapped = wrap_command(command, env=env)
+    except ValueError:
+        return None
+    if why_command_stays(command, wrapped) is not None:
         return None
     updated = dict(tool_input)
     updated["command"] = wrapped

@@ -1,19 +1,32 @@
 """``ctxtop statusline``: one line for Claude Code's ``statusLine`` (its JSON arrives on stdin).
 
-Fast by construction: only the session's own files are read (incrementally, through the index), prices come
-from the index's cache, and nothing heavy is imported. Any error prints a short fallback and exits 0 so
-Claude Code's status line never shows a traceback.
+Every refresh first keeps what Claude Code reported (``ctxtop.adapters.observations``), then prints fill,
+room before compaction, re-reads and cost computed by the same ``SessionView`` the report and the TUI use.
+
+Within a time budget whatever the input: stdin is read with a deadline and a size cap; a transcript that is
+not a regular file is never opened; the index update runs in a worker thread, and when it does not finish in
+time (a first read of a huge transcript) the line degrades to Claude Code's own figures. Any error prints a
+short fallback and exits 0, so Claude Code's status line never shows a traceback. With ``--then CMD`` (what
+``claude install --statusline`` writes when you already had a statusline) your command runs first with the
+same input and its output is kept, ctxtop's segment after it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
     import argparse
+
+BUDGET = float(os.environ.get("CTXTOP_STATUSLINE_BUDGET") or 2.0)
+"""Seconds for the whole answer (Claude Code refreshes the status line every few hundred ms at most)."""
+STDIN_LIMIT = 4 << 20
+"""Claude Code's statusLine JSON is a few KB; more than this is not read."""
 
 
 def _human(n: int) -> str:
@@ -24,9 +37,53 @@ def _human(n: int) -> str:
     return str(n)
 
 
+def read_stdin(deadline: float, limit: int = STDIN_LIMIT) -> bytes:
+    """stdin until EOF, ``limit`` bytes or ``deadline`` (monotonic), whichever comes first."""
+    import io
+    import select
+
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, io.UnsupportedOperation):  # an in-memory stdin (ctxtop called as a library)
+        return sys.stdin.read(limit).encode("utf-8", "surrogateescape")
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def claude_figures(payload: dict) -> str:
+    """The short line from Claude Code's own figures, when ctxtop cannot compute its own in time."""
+    from decimal import Decimal
+
+    from ctxtop.core.pricing import fmt_usd
+
+    parts = []
+    cw = payload.get("context_window")
+    used = cw.get("used_percentage") if isinstance(cw, dict) else None
+    if isinstance(used, int | float) and not isinstance(used, bool):
+        parts.append(f"ctx {used:.0f}%")
+    cost = payload.get("cost")
+    total = cost.get("total_cost_usd") if isinstance(cost, dict) else None
+    if isinstance(total, int | float) and not isinstance(total, bool):
+        parts.append(fmt_usd(Decimal(str(total))))
+    return " · ".join(parts) or "ctxtop: busy"
+
+
 def render(payload: dict, args: argparse.Namespace) -> str:
-    from ctxtop.adapters import index_home
-    from ctxtop.adapters.claude_env import compaction_for
+    from ctxtop.adapters import index_home, observations
+    from ctxtop.adapters.claude_env import for_session
     from ctxtop.adapters.config import Config
     from ctxtop.adapters.index import Index
     from ctxtop.adapters.sources import Sources
@@ -38,6 +95,13 @@ def render(payload: dict, args: argparse.Namespace) -> str:
     if not isinstance(transcript, str) or not transcript:
         return "ctxtop: no transcript yet"
     path = Path(transcript)
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return claude_figures(payload)
+    except OSError:
+        return "ctxtop: waiting for the first response"
     session_id = session_id if isinstance(session_id, str) and session_id else path.stem
     # <config dir>/projects/<project>/<session>.jsonl
     config_dir = path.parent.parent.parent
@@ -49,23 +113,20 @@ def render(payload: dict, args: argparse.Namespace) -> str:
         only = [path]
         subagents = path.with_suffix("") / "subagents"
         if subagents.is_dir():
-            only.extend(sorted(subagents.glob("agent-*.jsonl")))
+            only.extend(p for p in sorted(subagents.glob("agent-*.jsonl")) if p.is_file())
         index.update(Sources((config_dir,), ()), only=only)
         found = index.sessions(ids=[session_id])
         if not found:
             return "ctxtop: waiting for the first response"
         stats = found[0]
-        model = stats.context_model or (stats.models[0] if stats.models else None)
-        model_info = payload.get("model")
-        if isinstance(model_info, dict) and isinstance(model_info.get("id"), str):
-            model = model_info["id"]
-        info = compaction_for(
-            model,
+        version = payload.get("version") if isinstance(payload.get("version"), str) else None
+        info = for_session(
+            stats,
             config_dir,
-            stats.cwd,
             config.window_overrides,
-            max_context=stats.max_context,
             listed_window=index.prices.listed_window,
+            observed=observations.as_observed(payload),
+            version=version,
         )
     finally:
         index.close()
@@ -73,25 +134,96 @@ def render(payload: dict, args: argparse.Namespace) -> str:
     parts = []
     if view.fill is not None:
         parts.append(f"ctx {view.fill * 100:.0f}%")
-    else:
-        parts.append(f"ctx {_human(stats.context_tokens)}")
+    elif view.context_tokens is not None:
+        parts.append(f"ctx {_human(view.context_tokens)}")
     room = view.room_before_compaction
     if room is not None:
         parts.append(f"{_human(room)} to compact" if room > 0 else "past compact point")
     parts.append(f"re-read {stats.reread_ratio * 100:.0f}%")
     parts.append(fmt_usd(stats.cost_usd))
+    limits = _limits_segment(payload)
+    if limits:
+        parts.append(limits)
     if config.problems:
         # A bad value falls back to its default here too; the line says so rather than show it silently.
         parts.append("config.toml has problems: ctxtop doctor")
     return " · ".join(parts)
 
 
-def run(args: argparse.Namespace) -> int:
+def _limits_segment(payload: dict) -> str:
+    from ctxtop.core.limits import official_limits
+
+    found = official_limits(payload.get("rate_limits"), time.time())
+    return " ".join(f"{w.label} {w.used_pct:.0f}%" for w in found)
+
+
+def _run_user_command(command: str, raw: bytes, deadline: float) -> str:
+    """The user's own statusline: same input, its first line kept; never more than the budget allows."""
+    import subprocess
+
     try:
-        raw = sys.stdin.read()
-        payload = json.loads(raw) if raw.strip() else {}
-        line = render(payload if isinstance(payload, dict) else {}, args)
+        proc = subprocess.run(
+            command,
+            shell=True,
+            input=raw,
+            capture_output=True,
+            timeout=max(deadline - time.monotonic(), 0.05),
+        )
+    except (subprocess.TimeoutExpired, OSError):
+        return ""
+    return proc.stdout.decode("utf-8", "replace").rstrip("\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    deadline = started + BUDGET
+    then = getattr(args, "then", None)
+    line = ""
+    payload: dict = {}
+    try:
+        raw = read_stdin(started + BUDGET / 3)
+        data = json.loads(raw) if raw.strip() else {}
+        payload = data if isinstance(data, dict) else {}
+        prefix = _run_user_command(then, raw, started + BUDGET / 2) if then else ""
+        from ctxtop.adapters import observations
+
+        observations.record(payload)
+        line = _join(prefix, _within(lambda: render(payload, args), deadline, payload, prefix))
     except Exception as exc:  # noqa: BLE001 - a status line must never fail loudly
         line = f"ctxtop: {type(exc).__name__}"
     sys.stdout.write(line + "\n")
+    sys.stdout.flush()
     return 0
+
+
+def _join(prefix: str, line: str) -> str:
+    """The user's statusline output first, ctxtop's segment after it (on its own line if theirs has several)."""
+    if not prefix:
+        return line
+    return f"{prefix}\n{line}" if "\n" in prefix else f"{prefix} · {line}"
+
+
+def _within(compute, deadline: float, payload: dict, prefix: str) -> str:  # type: ignore[no-untyped-def]
+    """``compute()`` in a worker thread; past ``deadline``, Claude Code's own figures and exit at once."""
+    import threading
+
+    result: list[str] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(compute())
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(max(deadline - time.monotonic(), 0.0))
+    if result:
+        return result[0]
+    if errors:
+        raise errors[0]
+    # The worker may hold the index mid-transaction: leave without waiting (SQLite rolls it back).
+    sys.stdout.write(_join(prefix, claude_figures(payload)) + "\n")
+    sys.stdout.flush()
+    os._exit(0)

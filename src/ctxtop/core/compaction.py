@@ -70,6 +70,11 @@ class CompactionInfo:
     """The ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` in effect (ignored values are reported as None)."""
     reason: str = ""
     """One sentence saying why ``compact_at`` is what it is."""
+    context_window: int | None = None
+    """The window the fill is against: the model's full window, as Claude Code's statusline shows it. It
+    differs from ``window`` when ``CLAUDE_CODE_AUTO_COMPACT_WINDOW``/``autoCompactWindow`` moves only the
+    compaction point (1M model, 200K compaction window: fill is against 1M)."""
+    context_window_source: str = ""
 
 
 def default_compact_point(window: int) -> int:
@@ -203,6 +208,7 @@ def effective_compaction(
     default_window: int | None,
     *,
     settings_sources: Sequence[str] = (),
+    window_source: str | None = None,
 ) -> CompactionInfo:
     """Where Claude Code compacts a session of ``model``, given everything that configures it.
 
@@ -211,8 +217,30 @@ def effective_compaction(
     path) for ``window_source``. ``default_window`` is the model's own window as Claude Code knows it
     (``claude_default_window(model)``), or None when Claude Code does not know it (custom base URLs).
     A configured window larger than the model's own is capped to it, as Claude Code does; with no
-    ``model`` nothing is capped.
+    ``model`` nothing is capped. ``window_source`` says where ``default_window`` came from (see
+    ``ctxtop.core.window.resolve_window``); without it a ``[1m]`` id means 1M.
     """
+    from dataclasses import replace
+
+    if window_source is None:
+        if model and "[1m]" in model.lower():
+            default_window, window_source = ONE_M_WINDOW, "[1m] model variant"
+        elif default_window is not None:
+            window_source = f"Claude Code default {default_window}"
+        else:
+            window_source = "unknown model window"
+    info = _effective(env, settings, model, default_window, window_source, settings_sources)
+    return replace(info, context_window=default_window, context_window_source=window_source)
+
+
+def _effective(
+    env: Mapping[str, str],
+    settings: Sequence[Mapping[str, Any]],
+    model: str | None,
+    default_window: int | None,
+    default_source: str,
+    settings_sources: Sequence[str],
+) -> CompactionInfo:
     merged = effective_env(env, settings)
     pct = parse_pct(merged[PCT_ENV]) if PCT_ENV in merged else None
 
@@ -225,7 +253,7 @@ def effective_compaction(
         if isinstance(layer, Mapping) and layer.get(ENABLED_SETTING) is False:
             enabled, off_reason = False, f"{ENABLED_SETTING} is false ({_label(settings_sources, index)})"
 
-    window, source = _window(merged, settings, settings_sources, model, default_window)
+    window, source = _window(merged, settings, settings_sources, model, default_window, default_source)
     if not enabled:
         return CompactionInfo(window, source, None, False, pct, f"automatic compaction is off: {off_reason}")
     if window is None:
@@ -284,6 +312,7 @@ def _window(
     sources: Sequence[str],
     model: str | None,
     default_window: int | None,
+    default_source: str,
 ) -> tuple[int | None, str]:
     configured: int | None = None
     source = ""
@@ -306,47 +335,10 @@ def _window(
             if value is not None:
                 configured, source = value, f"settings {WINDOW_SETTING} ({_label(sources, index)})"
                 break
-    if model and "[1m]" in model.lower():
-        own, own_source = ONE_M_WINDOW, "[1m] model variant"
-    elif default_window is not None:
-        own, own_source = default_window, f"Claude Code default {default_window}"
-    else:
-        own, own_source = None, "unknown model window"
+    own, own_source = default_window, default_source
     if configured is None:
         return own, own_source
     # A configured window larger than the model's own cannot be used (only known when the model is).
     if model and own is not None and configured > own:
         return own, f"{source}, capped at the model's {own}"
     return configured, source
-
-
-DEFAULT_SOURCES = ("Claude Code default", "[1m] model variant")
-
-
-def reconcile_with_observed(
-    info: CompactionInfo, max_context: int, listed_window: int | None
-) -> CompactionInfo:
-    """Correct a defaulted window that the session itself proves wrong.
-
-    A session whose context went past Claude Code's default window was not running with that window (e.g. a
-    1M model behind a custom base URL, where Claude Code does not know the window and never compacts
-    proactively). Then the model's listed window (genai-prices) is used for the fill, if it is large enough,
-    and no proactive compaction point is claimed. A configured window is never second-guessed.
-    """
-    if (
-        info.window is None
-        or max_context <= info.window
-        or not info.window_source.startswith(DEFAULT_SOURCES)
-    ):
-        return info
-    window = listed_window if listed_window is not None and listed_window >= max_context else None
-    source = (
-        f"listed window {window:,} (the context reached {max_context:,}, past Claude Code's default {info.window:,})"
-        if window
-        else f"unknown (the context reached {max_context:,}, past Claude Code's default {info.window:,})"
-    )
-    reason = (
-        "the session ran past Claude Code's default window without compacting: Claude Code did not know the "
-        f"window (custom base URL?) and compacts only after 'prompt is too long' (set {WINDOW_ENV})"
-    )
-    return CompactionInfo(window, source, None, info.enabled, info.pct_override, reason)

@@ -3,8 +3,14 @@
 Re-read ratio (per chain: the main chain and each subagent chain separately). For request k of a chain let
 P_k = input + cache_read + cache_write and O_k = output; C_(k-1) = P_(k-1) + O_(k-1), reset to 0 at a
 compact boundary. Re-read tokens R_k = min(P_k, C_(k-1)). Session re-read ratio = ΣR / ΣP.
-Cache share of re-reads = Σcache_read / ΣR (capped at 1). Cache-miss cost: the re-read tokens that were not
-cache reads, priced at what the request paid for its non-cached prompt tokens minus the cache-read price.
+The compaction call re-reads the main chain's context (it summarises it).
+Cache share of re-reads = Σ min(cache_read_k, R_k) / ΣR: per request, so a cache read that re-reads nothing
+(a subagent's first request reading the shared system prompt) cannot count. Cache-miss cost: the re-read
+tokens that were not cache reads, priced at what the request paid for its non-cached prompt tokens minus the
+cache-read price.
+
+Context (what the fill is made of) is Claude Code's own figure: the prompt of the main chain's latest request
+(input + cache read + cache write), without its output.
 """
 
 from __future__ import annotations
@@ -42,12 +48,17 @@ class Req:
     is_compaction_call: bool = False
 
 
+STATS_VERSION = 2
+"""Bumped whenever a cached figure changes meaning (2: context is the prompt only, per-request cache share)."""
+
+
 @dataclass(slots=True)
 class Compaction:
     ts: float
     trigger: str
     pre_tokens: int
-    post_tokens: int
+    post_tokens: int | None
+    """None when the boundary record does not say (Claude Code 2.0.76 and 2.1.39 write no ``postTokens``)."""
 
 
 @dataclass(slots=True)
@@ -105,11 +116,14 @@ class SessionStats:
     unknown_cost_tokens: Tokens = ZERO
     """Tokens of requests whose model genai-prices does not know (never priced as another model)."""
     unknown_models: list[str] = field(default_factory=list)
+    estimated: list[str] = field(default_factory=list)
+    """Why part of the cost is an estimate (a batch/fast request priced at the base rate), one per reason."""
     subagent_cost: Decimal = Decimal(0)
     subagent_tokens: Tokens = ZERO
-    context_tokens: int = 0
+    context_tokens: int | None = None
+    """Prompt tokens of the main chain's latest request; None when the session has no main-chain request."""
     max_context: int = 0
-    """The largest main-chain context the session reached (tells a 1M window from a 200K one)."""
+    """The largest main-chain prompt the session reached (tells a 1M window from a 200K one)."""
     context_model: str | None = None
     prompt_tokens: int = 0
     reread_tokens: int = 0
@@ -180,6 +194,8 @@ def compute(
     any_priced = False
     models: dict[str, Decimal] = {}
     last_main_ts: float | None = None
+    last_any_ts: float | None = None
+    any_active = 0.0  # active time over every chain: used when the session has no main-chain request
     for req in requests:
         stats.requests += 1
         stats.tokens = stats.tokens + req.billed
@@ -187,7 +203,7 @@ def compute(
         stats.web_fetch += req.web_fetch
         stats.first_ts = req.ts if stats.first_ts is None else min(stats.first_ts, req.ts)
         stats.last_ts = req.ts if stats.last_ts is None else max(stats.last_ts, req.ts)
-        cost = _request_cost(prices, req)
+        cost = request_cost(prices, req)
         if cost is None:
             stats.unknown_cost_tokens = stats.unknown_cost_tokens + req.billed
             if req.model not in stats.unknown_models:
@@ -195,6 +211,10 @@ def compute(
         else:
             any_priced = True
             stats.cost = stats.cost + cost
+            if req.service_tier == "batch" or (req.speed and req.speed != "standard"):
+                why = prices.estimate_reason(req.model, req.ts, req.service_tier, req.speed)
+                if why and why not in stats.estimated:
+                    stats.estimated.append(why)
         if req.model != SYNTHETIC:
             models[req.model] = models.get(req.model, Decimal(0)) + (cost.total if cost else Decimal(0))
         day = local_day(req.ts)
@@ -219,6 +239,9 @@ def compute(
         prompt = req.tokens.prompt
         prev = previous.get(req.chain)
         compacted = False
+        if req.is_compaction_call and prev is None:
+            # The summariser request reads the main chain's whole context.
+            prev = previous.get(MAIN)
         if req.chain == MAIN:
             i = boundary_index.get(req.chain, 0)
             while i < len(boundaries) and boundaries[i].ts <= req.ts:
@@ -232,7 +255,7 @@ def compute(
         reread = min(prompt, carried)
         stats.prompt_tokens += prompt
         stats.reread_tokens += reread
-        stats.cache_read_tokens += min(req.tokens.cache_read, prompt)
+        stats.cache_read_tokens += min(req.tokens.cache_read, reread)
         if cost is not None and reread > req.tokens.cache_read:
             miss = reread - req.tokens.cache_read
             rates = prices.rates(req.model, req.ts, prompt, req.service_tier, req.speed)
@@ -253,10 +276,13 @@ def compute(
                             stats.expiries.append(CacheExpiry(req.ts, idle, miss, extra))
         context = prompt + req.tokens.output
         previous[req.chain] = (req.ts, context)
+        if last_any_ts is not None:
+            any_active += min(max(req.ts - last_any_ts, 0.0), IDLE_GAP)
+        last_any_ts = req.ts
         if req.chain == MAIN and not req.is_compaction_call:
             stats.turns += 1
-            stats.context_tokens = context
-            stats.max_context = max(stats.max_context, context)
+            stats.context_tokens = prompt
+            stats.max_context = max(stats.max_context, prompt)
             stats.context_model = req.model
             if last_main_ts is not None:
                 stats.active_seconds += min(req.ts - last_main_ts, IDLE_GAP)
@@ -265,7 +291,7 @@ def compute(
                 stats.per_turn.append(
                     Turn(
                         req.ts,
-                        context,
+                        prompt,
                         prompt,
                         reread,
                         req.tokens.cache_read,
@@ -273,12 +299,15 @@ def compute(
                         cost.total if cost else None,
                     )
                 )
+    if stats.context_tokens is None:
+        # Only subagent files are left (the main transcript is gone): time and burn come from their requests.
+        stats.active_seconds = any_active
     stats._any_priced = any_priced or not stats.requests
     stats.models = [m for m, _ in sorted(models.items(), key=lambda kv: -kv[1])]
     return stats
 
 
-def _request_cost(prices: PriceBook, req: Req) -> Cost | None:
+def request_cost(prices: PriceBook, req: Req) -> Cost | None:
     """A request's cost; a server-side compaction pass is its own sampling step, priced at its own tier."""
     cost = prices.cost(req.model, req.ts, req.tokens, req.web_search, req.service_tier, req.speed)
     if cost is None or not _has_compaction(req):
@@ -311,7 +340,7 @@ def _untok(v: list[int]) -> Tokens:
 def to_json(s: SessionStats) -> dict:
     c = s.cost
     return {
-        "v": 1,
+        "v": STATS_VERSION,
         "session_id": s.session_id,
         "source": s.source,
         "cwd": s.cwd,
@@ -329,6 +358,7 @@ def to_json(s: SessionStats) -> dict:
         ],
         "unknown_cost_tokens": _tok(s.unknown_cost_tokens),
         "unknown_models": s.unknown_models,
+        "estimated": s.estimated,
         "subagent_cost": str(s.subagent_cost),
         "subagent_tokens": _tok(s.subagent_tokens),
         "context_tokens": s.context_tokens,
@@ -366,6 +396,7 @@ def from_json(d: dict) -> SessionStats:
     s.cost = Cost(*(Decimal(x) for x in d["cost"]))
     s.unknown_cost_tokens = _untok(d["unknown_cost_tokens"])
     s.unknown_models = d["unknown_models"]
+    s.estimated = d.get("estimated", [])
     s.subagent_cost = Decimal(d["subagent_cost"])
     s.subagent_tokens = _untok(d["subagent_tokens"])
     s.context_tokens = d["context_tokens"]

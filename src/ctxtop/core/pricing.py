@@ -162,6 +162,7 @@ class PriceBook:
         self._overrides: list[tuple[str, Rates]] = []
         self._rates: dict[tuple[str, int], Rates] = {}
         self._fast: dict[tuple, tuple[str, Resolved | Rates | None, list[int]]] = {}
+        self._estimates: dict[tuple, str | None] = {}
         for prefix, values in (overrides or {}).items():
             try:
                 inp = Decimal(str(values["input"]))
@@ -260,6 +261,35 @@ class PriceBook:
             web_search=_pick(resolved, "web_searches_kcount", 0) or ZERO,
         )
         return rates
+
+    def estimate_reason(
+        self, model: str, when: datetime | float, service_tier: str | None = None, speed: str | None = None
+    ) -> str | None:
+        """Why a request's cost is only an estimate: a variant that applies (batch, fast) has no price here.
+
+        genai-prices answers a variant it does not list with the base price; then the request is priced at
+        the base rate, and this says so (None when the variant's own price was used, or none applies).
+        """
+        wants = []
+        if service_tier == "batch":
+            wants.append("batch")
+        if speed and speed != "standard":
+            wants.append(f"speed {speed}")
+        if not wants or model == SYNTHETIC:
+            return None
+        key = (model, int(when // 86400) if isinstance(when, (int, float)) else when.toordinal(),
+               service_tier == "batch", speed)  # fmt: skip
+        if key in self._estimates:
+            return self._estimates[key]
+        variant = self._lookup(model, when, service_tier, speed)[1]
+        base = self._lookup(model, when, None, None)[1]
+        reason = None
+        if variant is not None and not isinstance(variant, Rates) and variant == base:
+            reason = (
+                f"no {' / '.join(wants)} price for {base_model(model)} on that day: priced at the base rate"
+            )
+        self._estimates[key] = reason
+        return reason
 
     def cost(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ctxtop.core.usage import Usage, parse_usage
+from ctxtop.core.usage import MAX_TOKENS, Usage, parse_usage
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ class CompactRecord:
     ts: float
     trigger: str
     pre_tokens: int
-    post_tokens: int
+    post_tokens: int | None
+    """None when the record does not say (no ``postTokens``: Claude Code 2.0.76, 2.1.39)."""
 
 
 @dataclass(slots=True)
@@ -82,6 +83,11 @@ class Meta:
 
 
 Parsed = RequestRecord | CompactRecord | ToolUse | ToolResult | Meta
+
+
+def _count(value: Any) -> int:
+    """A token count from a transcript field: 0 unless a plausible integer (SQLite stores 64 bits)."""
+    return value if type(value) is int and 0 <= value <= MAX_TOKENS else 0
 
 
 def parse_ts(value: Any) -> float | None:
@@ -207,8 +213,8 @@ def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
                 chain,
                 ts,
                 trig if isinstance(trig, str) else "unknown",
-                pre if isinstance(pre, int) else 0,
-                post if isinstance(post, int) else 0,
+                _count(pre),
+                _count(post) if type(post) is int else None,
             )
         )
     return out
@@ -225,7 +231,7 @@ def _api_compaction(obj: dict, session_id: str, ts: float, usage: Usage) -> Comp
         return CompactRecord(session_id, MAIN, ts, "server", pre, usage.tokens.prompt)
     if kind == "client":
         pre = info.get("pre_tokens")
-        return CompactRecord(session_id, MAIN, ts, "client", pre if isinstance(pre, int) else 0, 0)
+        return CompactRecord(session_id, MAIN, ts, "client", _count(pre), None)
     return None
 
 

@@ -25,17 +25,32 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
+MONEY_PLACES = Decimal("0.0000000001")
+
+
 def money(value: Decimal | None) -> str | None:
-    """Exact decimal text without trailing zeros or exponent ("0.4859395", "12")."""
+    """Dollars with one fixed precision in every JSON/CSV field: ten decimals ("12.1839302500").
+
+    Ten places are exact for every billed amount (token counts times per-million rates with up to four
+    decimals, e.g. $0.0375); only derived figures such as the cache-miss cost, a quotient, are rounded.
+    """
     if value is None:
         return None
-    text = f"{value.normalize():f}"
-    return "0" if text in ("-0", "") else text
+    text = f"{value.quantize(MONEY_PLACES):f}"
+    return text[1:] if text.startswith("-") and not value.quantize(MONEY_PLACES) else text
+
+
+def _share(value: float | None) -> float | None:
+    return round(value, 6) if value is not None else None
 
 
 @dataclass(frozen=True, slots=True)
 class SessionView:
-    """A session with the compaction settings that apply to it: everything a row shows."""
+    """A session with the compaction settings that apply to it: everything a row shows.
+
+    The one place fill, compaction point and room are computed: the report (JSON/CSV), the TUI, the
+    statusline, doctor and the alerts all read them from here.
+    """
 
     stats: SessionStats
     compaction: CompactionInfo
@@ -43,25 +58,39 @@ class SessionView:
 
     @property
     def window(self) -> int | None:
-        return self.compaction.window
+        """The window the fill is against (the model's full window, Claude Code's ``context_window_size``)."""
+        info = self.compaction
+        return info.context_window if info.context_window is not None else info.window
+
+    @property
+    def context_tokens(self) -> int | None:
+        """Prompt tokens of the main chain's latest request; None when there is none."""
+        return self.stats.context_tokens
 
     @property
     def fill(self) -> float | None:
-        if not self.window:
+        """Claude Code's ``used_percentage`` / 100: prompt tokens over the window."""
+        if not self.window or self.context_tokens is None:
             return None
-        return self.stats.context_tokens / self.window
+        return self.context_tokens / self.window
 
     @property
     def threshold_tokens(self) -> int | None:
-        return threshold_tokens(self.threshold_pct, self.window) if self.window else None
+        """ctxtop's threshold, a share of the window Claude Code compacts against (the one rounding rule)."""
+        window = self.compaction.window or self.window
+        return threshold_tokens(self.threshold_pct, window) if window else None
+
+    def share(self, tokens: int | None) -> float | None:
+        """``tokens`` as a share of the fill's window (a compaction point shown beside the fill)."""
+        return tokens / self.window if tokens is not None and self.window else None
 
     @property
     def room_before_compaction(self) -> int | None:
         """Tokens left before the first of: ctxtop's threshold, Claude Code's own compaction point."""
         limits = [x for x in (self.threshold_tokens, self.compaction.compact_at) if x is not None]
-        if not limits:
+        if not limits or self.context_tokens is None:
             return None
-        return min(limits) - self.stats.context_tokens
+        return min(limits) - self.context_tokens
 
     def as_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -79,16 +108,23 @@ class SessionView:
             "web_fetch_requests": s.web_fetch,
             "cost_usd": money(s.cost_usd),
             "cost_breakdown_usd": {k: money(Decimal(v)) for k, v in s.cost.as_dict().items()},
+            "cost_estimated": bool(s.estimated),
+            "cost_estimated_reasons": s.estimated,
             "unpriced_tokens": s.unknown_cost_tokens.as_dict() if s.unknown_cost_tokens.total else None,
             "unpriced_models": s.unknown_models,
             "subagent_cost_usd": money(s.subagent_cost),
             "subagent_tokens": s.subagent_tokens.as_dict(),
             "context_tokens": s.context_tokens,
             "context_window": self.window,
-            "context_window_source": self.compaction.window_source,
-            "fill": round(self.fill, 6) if self.fill is not None else None,
+            "context_window_source": self.compaction.context_window_source or self.compaction.window_source,
+            "fill": _share(self.fill),
             "threshold_pct": self.threshold_pct,
+            "threshold_tokens": self.threshold_tokens,
+            "compaction_window": self.compaction.window,
+            "compaction_window_source": self.compaction.window_source,
             "compact_at_tokens": self.compaction.compact_at,
+            "compact_at_fill": _share(self.share(self.compaction.compact_at)),
+            "room_before_compaction_tokens": self.room_before_compaction,
             "reread_ratio": round(s.reread_ratio, 6),
             "cache_share_of_rereads": round(s.cache_share_of_rereads, 6),
             "cache_miss_cost_usd": money(s.cache_miss_cost),

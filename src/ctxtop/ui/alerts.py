@@ -30,7 +30,8 @@ class _Seen:
 
 
 def over_threshold(view: SessionView) -> bool:
-    return view.threshold_tokens is not None and view.stats.context_tokens >= view.threshold_tokens
+    used = view.context_tokens
+    return view.threshold_tokens is not None and used is not None and used >= view.threshold_tokens
 
 
 def budget_level(spent: Decimal | None, budget: float) -> int:

@@ -69,6 +69,8 @@ class CtxtopApp(App[None]):
         self.alerts = AlertTracker()
         self.alert_log: list[str] = []
         self.theme_problems: list[str] = []
+        self.config_problems: list[str] = []
+        """Config values not understood (the file's and an unknown theme), notified once at start."""
         self._applied_theme = ""
         """The theme applied from the config at start or picked since: a theme change to another is saved."""
         self.updates = 0
@@ -84,8 +86,10 @@ class CtxtopApp(App[None]):
         from ctxtop.ui.screens.dashboard import DashboardScreen
 
         self.push_screen(DashboardScreen())
-        for problem in self.config.problems:
-            self.notify(problem, title="Config", severity="warning", timeout=10)
+        if self.config_problems:
+            # One notification for all of them, as for broken themes: a file of typos must not bury the screen.
+            self.notify("\n".join(self.config_problems), title="Config values not understood",
+                        severity="warning", timeout=15)  # fmt: skip
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.run_worker(self.engine.run, thread=True, exclusive=True, group="engine", name="engine")
 
@@ -101,9 +105,10 @@ class CtxtopApp(App[None]):
         wanted = self.fixed_theme or self.config.get("ui.theme")
         fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         problem = self.config.choice_problem("ui.theme", self.available_themes, fallback)
+        self.config_problems = list(self.config.problems)
         if problem and self.fixed_theme is None:
-            # Said once, and the file is left as the user wrote it (a theme may be installed later).
-            self.notify(problem, title="Config", severity="warning", timeout=10)
+            # Said once (on mount), and the file is left as the user wrote it (the theme may come later).
+            self.config_problems.append(problem)
         self.theme = wanted if wanted in self.available_themes else fallback
         self._applied_theme = self.theme
 

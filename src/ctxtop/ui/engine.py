@@ -61,6 +61,10 @@ def spend_of(sessions: dict[str, SessionStats], now: float) -> m.Spend:
                 spend.today += bucket.cost
             if monday <= bucket.day <= today:
                 spend.week += bucket.cost
+    from ctxtop.adapters import observations
+    from ctxtop.core import limits
+
+    spend.limits = limits.summary(limits.latest_official(observations.load_all().values(), now), now)
     return spend
 
 

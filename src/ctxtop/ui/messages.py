@@ -29,6 +29,8 @@ class Spend:
     today: Decimal = Decimal(0)
     week: Decimal = Decimal(0)
     day: str = ""
+    limits: str = ""
+    """Plan limits Claude Code reported (``ctxtop.core.limits.summary``), or empty."""
 
 
 @dataclass

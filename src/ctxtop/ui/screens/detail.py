@@ -213,7 +213,9 @@ class DetailScreen(Screen):
         table = _table("Compactions", "when", "trigger", "before → after", right=(2,))
         for c in view.stats.compactions:
             table.add_row(
-                _clock(c.ts), c.trigger, f"{fmt.tokens(c.pre_tokens)} → {fmt.tokens(c.post_tokens)}"
+                _clock(c.ts),
+                c.trigger,
+                f"{fmt.tokens(c.pre_tokens)} → {'?' if c.post_tokens is None else fmt.tokens(c.post_tokens)}",
             )
         return table
 

@@ -42,7 +42,7 @@ def gauge_cells(view: SessionView, width: int) -> list[tuple[str, str]]:
     window = view.window
     if not window:
         return [(TRACK, "track")] * width
-    used = min(view.stats.context_tokens / window, 1.0)
+    used = min((view.context_tokens or 0) / window, 1.0)
     # Any context at all shows at least one cell: an empty bar would read as "nothing".
     filled = max(round(used * width), 1 if used > 0 else 0)
     fill_role = f"fill-{level(view)}"

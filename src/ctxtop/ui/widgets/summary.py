@@ -52,6 +52,9 @@ class SummaryStrip(Widget):
         text.append(str(self.active), value)
         text.append("   Live ", label)
         text.append(str(self.live), value)
+        if self.spend.limits:
+            text.append("   Plan ", label)
+            text.append(self.spend.limits, value)
         if self.note:
             text.append("   " + self.note, label)
         return text

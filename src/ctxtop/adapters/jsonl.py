@@ -1,0 +1,99 @@
+"""The one decoder for transcript and API-log lines: what a line means never depends on how it was read.
+
+Claude Code writes its transcripts with Node's ``JSON.stringify`` and reads them back with ``JSON.parse`` (as
+ccusage does), so a line is decoded the way ``JSON.parse`` would see it:
+
+- orjson decodes it (strict JSON, UTF-8, nesting up to 1,024 levels); almost every real line stops here;
+- a line orjson rejects (or one over ``BIG_LINE``, for which orjson's scratch memory, ~13x the line, is too
+  much) is decoded by the standard library, the way Node reads it: invalid UTF-8
+  bytes become U+FFFD, a number too large for a double becomes infinity (counted as 0 tokens downstream),
+  and a lone surrogate escape (``"\\ud800"``, which ``JSON.stringify`` writes for half a surrogate pair)
+  becomes U+FFFD too, since SQLite cannot store it;
+- anything else is malformed (``ValueError``): ``NaN``/``Infinity`` literals, a byte-order mark, control
+  characters inside strings, trailing garbage, nesting deeper than either decoder allows. ``JSON.parse``
+  rejects all of these but the depth, which is checked explicitly on this path (``MAX_DEPTH``, orjson's), so
+  that both paths accept exactly the same lines.
+
+Integers wider than 64 bits come out of orjson as floats and of the standard library as ints; token counts
+clamp both to 0, so the numbers do not depend on the path either.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+
+import orjson
+
+MAX_DEPTH = 1024
+"""Nested arrays/objects allowed in a line (orjson's own limit)."""
+BIG_LINE = 4 * 1024 * 1024
+"""Lines longer than this skip orjson: its scratch memory is ~13x the line; the standard library's ~4x."""
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SLOW = threading.Lock()  # the recursion limit is per interpreter: one slow decode at a time
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _scrub(value: object) -> object:
+    """``value`` with every lone surrogate in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in ``raw`` (brackets inside strings do not count)."""
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    depth = deepest = 0
+    for b in brackets:
+        if b in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        else:
+            depth -= 1
+    return deepest
+
+
+def _slow(raw: bytes) -> object:
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth(raw) > MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    text = raw.decode("utf-8", "replace")
+    with _SLOW:
+        limit = sys.getrecursionlimit()
+        # Room for MAX_DEPTH levels wherever this runs from (the C scanner counts against this limit).
+        sys.setrecursionlimit(limit + 2 * MAX_DEPTH + 100)
+        try:
+            value = _STRICT.decode(text)
+            # Only a surrogate escape can leave a lone surrogate behind: other rescued lines are not walked.
+            if _SURROGATE_ESCAPE.search(text):
+                value = _scrub(value)
+        finally:
+            sys.setrecursionlimit(limit)
+    return value
+
+
+def decode_line(raw: bytes) -> object:
+    """The JSON value of one line; raises ``ValueError`` when the line is malformed (see the module doc)."""
+    if len(raw) <= BIG_LINE:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return _slow(raw)

@@ -1,0 +1,145 @@
+"""What Claude Code itself reported for a session: the statusLine input, latest refresh per session.
+
+``ctxtop statusline`` receives, on every refresh, Claude Code's own figures: ``context_window``
+(``context_window_size``, ``used_percentage``, ``current_usage``), ``cost``, ``rate_limits`` (five-hour and
+seven-day use with reset times, where the account has them), ``exceeds_200k_tokens``, ``model``, ``version``
+and ``session_id``. The latest one per session is kept in ``<data dir>/observed/<session>.json`` (dir 0700,
+files 0600, replaced atomically: a reader sees the old file or the new one). Every surface prefers a fresh
+observation to its own inference (``ctxtop.core.window.resolve_window``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+from ctxtop.adapters import paths
+from ctxtop.core.window import Observed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+KEPT = ("session_id", "transcript_path", "version", "model", "context_window", "cost", "rate_limits",
+        "exceeds_200k_tokens")  # fmt: skip
+FRESH_SECONDS = 15 * 60
+"""An observation older than this is not used for the plan limits (they move by the minute)."""
+
+
+def observed_dir() -> Path:
+    return paths.data_dir() / "observed"
+
+
+def _private_dir(path: Path) -> Path | None:
+    """``path`` created 0700, or None when it is not a real directory owned by this user."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = os.lstat(path)
+    except OSError:
+        return None
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        return None
+    if st.st_mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            return None
+    return path
+
+
+def record(payload: dict[str, Any], now: float | None = None, directory: Path | None = None) -> Path | None:
+    """Keep what Claude Code reported; returns the file written, or None when nothing could be kept."""
+    sid = payload.get("session_id")
+    if not isinstance(sid, str) or not _SAFE.match(sid):
+        return None
+    folder = _private_dir(directory or observed_dir())
+    if folder is None:
+        return None
+    kept = {k: payload[k] for k in KEPT if k in payload}
+    kept["observed_at"] = time.time() if now is None else now
+    data = json.dumps(kept, separators=(",", ":")).encode()
+    tmp = folder / f".{sid}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        os.unlink(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    target = folder / f"{sid}.json"
+    os.replace(tmp, target)
+    return target
+
+
+def load(session_id: str, directory: Path | None = None) -> dict[str, Any] | None:
+    """The latest observation of ``session_id``, or None."""
+    if not _SAFE.match(session_id):
+        return None
+    return _read((directory or observed_dir()) / f"{session_id}.json")
+
+
+def load_all(directory: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every session's latest observation, by session id."""
+    folder = directory or observed_dir()
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return out
+    for name in names:
+        if name.endswith(".json") and not name.startswith("."):
+            data = _read(folder / name)
+            if data is not None and isinstance(data.get("session_id"), str):
+                out[data["session_id"]] = data
+    return out
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        import stat
+
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size > 1_000_000:
+            return None
+        raw = os.read(fd, st.st_size)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def as_observed(data: dict[str, Any] | None) -> Observed | None:
+    """The window facts of an observation (None when it carries no window)."""
+    if not data:
+        return None
+    cw = data.get("context_window")
+    window = cw.get("context_window_size") if isinstance(cw, dict) else None
+    if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
+        return None
+    model = data.get("model")
+    model_id = model.get("id") if isinstance(model, dict) else None
+    used = cw.get("used_percentage")
+    ts = data.get("observed_at")
+    return Observed(
+        window,
+        model_id if isinstance(model_id, str) else None,
+        float(ts) if isinstance(ts, int | float) else 0.0,
+        float(used) if isinstance(used, int | float) and not isinstance(used, bool) else None,
+    )
