@@ -158,6 +158,5 @@ async def test_cli_config_tui_install_and_statusline_show_one_number(tmp_path: P
                           env={**os.environ, "CTXTOP_STATUSLINE_BUDGET": "30"},
                           timeout=60)  # fmt: skip
     assert (
-        done.stdout.strip()
-        == f"ctx 6% · {(expected - CONTEXT) / 1000:.0f}K to compact · re-read 87% · $1.96"
+        done.stdout.strip() == f"ctx 6% · {(expected - CONTEXT) / 1000:.0f}K to compact · re-read 87% · $1.96"
     )
