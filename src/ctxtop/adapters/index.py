@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctxtop.adapters.jsonl import decode_line
 from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files
 from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended
 from ctxtop.core import metrics
@@ -164,6 +163,8 @@ def parse_lines(
     Every non-blank line is decoded, by the one decoder (``jsonl.decode_line``), so a line that is not a
     JSON object is counted as malformed whichever way the file was read. ``out`` accumulates the chunks of
     one read."""
+    from ctxtop.adapters.jsonl import decode_line  # orjson only once a line is read: not on the warm path
+
     parse = parse_api if source == "api" else parse_claude
     if out is None:
         out = ParsedLines(sessions={ctx.session_id})
@@ -1030,6 +1031,8 @@ class Index:
                         if b'"tool_' not in raw:
                             continue
                         try:
+                            from ctxtop.adapters.jsonl import decode_line
+
                             obj = decode_line(raw)
                         except ValueError:
                             continue

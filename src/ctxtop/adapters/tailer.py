@@ -19,7 +19,6 @@ This is the one safe read path for transcripts: the index, the TUI's tool-output
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import time
@@ -76,6 +75,8 @@ def _fingerprint(fd: int, offset: int) -> bytes:
     """A digest of the file's first ``offset`` bytes: all of them for a small file, else the head, the
     ``BLOCK`` bytes just before ``offset`` and ``SAMPLES`` blocks spread evenly in between. A few preads on
     the warm path, never the whole file."""
+    import hashlib  # only when a file is read: the warm path never pays for it (~9 ms with OpenSSL)
+
     h = hashlib.blake2b(digest_size=16)
     h.update(offset.to_bytes(8, "little"))
     if offset <= SMALL_FILE:
