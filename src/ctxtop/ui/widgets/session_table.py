@@ -63,6 +63,8 @@ class SessionTable(DataTable):
         )
         self.layout_spec = Layout.for_width(100)
         self._order: list[str] = []
+        self._follow: str | None = None
+        """The session to select again once the rows are back (columns rebuilt on a resize empty the table)."""
 
     def style_for(self, role: str) -> Style:
         name = f"gauge--{role}" if f"gauge--{role}" in self.COMPONENT_CLASSES else f"sessions--{role}"
@@ -73,6 +75,7 @@ class SessionTable(DataTable):
         if spec == self.layout_spec and self.columns:
             return False
         self.layout_spec = spec
+        self._follow = self._selected_key() or self._follow
         self.clear(columns=True)
         self._order = []
         for key, label, w in (
@@ -126,13 +129,15 @@ class SessionTable(DataTable):
                 for column, value in cells.items():
                     self.update_cell(key, column, value)
             return
-        selected = self._selected_key()
+        # The selection follows the session, not the row number, whatever moved it.
+        selected = self._selected_key() or self._follow
         self.clear()
         for key, cells in rows:
             self.add_row(*cells.values(), key=key)
         self._order = order
         if selected in order:
             self.move_cursor(row=order.index(selected), animate=False)
+            self._follow = None
 
     def _selected_key(self) -> str | None:
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):

@@ -1,0 +1,123 @@
+"""Regressions from a newcomer's all-day run of the TUI (issue 11), each driven through the real keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ctxtop.ui.screens.confirm import ConfirmScreen
+from ctxtop.ui.screens.dashboard import DashboardScreen
+from ctxtop.ui.screens.detail import DetailScreen
+from ctxtop.ui.widgets.session_table import SessionTable
+from tests.support.fixtures import scenario
+from tests.ui.conftest import World, loaded, wait_for
+
+REFACTOR = scenario("refactor").session_id
+
+
+def _inside(inner, outer) -> bool:  # type: ignore[no-untyped-def]
+    return (
+        inner.x >= outer.x
+        and inner.y >= outer.y
+        and inner.right <= outer.right
+        and inner.bottom <= outer.bottom
+    )
+
+
+async def _open_detail(pilot, app) -> DetailScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.message is not None)
+    await pilot.pause()
+    return app.screen
+
+
+@pytest.mark.parametrize("dialog", ["export", "install"])
+async def test_detail_keeps_its_lower_half_after_a_dialog(world: World, dialog: str) -> None:
+    # Item 1: a dialog's CSS (#body { max-height: 24 }) used to leak into the detail's #body for the rest
+    # of the run, so everything below Spend's "total" line was blank.
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        detail = await _open_detail(pilot, app)
+        before = detail.query_one("#body").virtual_size.height
+        await pilot.press("escape")
+        if dialog == "export":
+            await pilot.press("h")
+            await wait_for(pilot, lambda: getattr(app.screen, "message", None) is not None)
+            await pilot.press("e")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PromptScreen")
+            await pilot.press("escape", "escape")
+        else:
+            await pilot.press("s", "i")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.click("#no")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+            await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        detail = await _open_detail(pilot, app)
+        body = detail.query_one("#body")
+        assert body.virtual_size.height == before
+        # Every panel of the lower half is laid out inside the scrollable body.
+        for panel in ("#cache", "#compactions", "#subagents"):
+            assert detail.query_one(panel).region.height > 0, panel
+        assert body.max_scroll_y == max(0, before - body.scrollable_content_region.height)
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24), (100, 30)])
+async def test_install_dialog_fits_with_its_buttons_visible(world: World, size: tuple[int, int]) -> None:
+    # Item 5: at 120x36 the diff ran past the dialog and the buttons showed only their top border.
+    target = world.claude / "settings.json"
+    # A lived-in settings.json: the diff shows all of it around ctxtop's entries.
+    allow = [f"Bash(npm run {name}:*)" for name in ("build", "test", "lint", "format", "dev", "e2e")]
+    allow += [f"Read(docs/part{i}/**)" for i in range(14)]
+    target.write_text(json.dumps({"model": "opus", "env": {"FOO": "1"}, "permissions": {"allow": allow},
+                                  "statusLine": {"type": "command", "command": "echo hi"}}, indent=2))  # fmt: skip
+    app = world.app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app, 3)
+        await _open_detail(pilot, app)  # a newcomer's path: the detail's CSS is loaded from then on
+        await pilot.press("escape", "s", "i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()
+        dialog = app.screen.query_one("#dialog")
+        screen = app.screen.region
+        assert _inside(dialog.region, screen)
+        for button in ("#yes", "#no"):
+            region = app.screen.query_one(button).region
+            assert region.height == 3 and _inside(region, dialog.content_region), (
+                button,
+                region,
+                dialog.region,
+            )
+        body = app.screen.query_one("#body")
+        assert _inside(body.region, dialog.content_region)
+        # The diff is longer than the room: it scrolls instead of being cut.
+        lines = app.screen.body.count("\n") + 1
+        if lines > body.scrollable_content_region.height:
+            assert body.max_scroll_y > 0
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE" in target.read_text())
+
+
+async def test_resize_keeps_the_selected_session(world: World) -> None:
+    # Item 6: a resize rebuilt the columns and put the cursor back on row 1, so `c` and `n` then acted on
+    # another session.
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        table = app.screen.query_one(SessionTable)
+        await pilot.press("down", "down")
+        chosen = table.selected_session
+        assert chosen and chosen != table._order[0]
+        for size in ((80, 24), (200, 50), (100, 30)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert table.selected_session == chosen, size
+        # ... and across refreshes that reorder the rows.
+        app.screen.render_rows()
+        await pilot.pause()
+        assert table.selected_session == chosen
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NotesScreen")
+        assert app.screen.session_id == chosen
