@@ -288,3 +288,20 @@ def test_notes_cannot_close_their_own_tag() -> None:
     for text in (additional_context(hostile), summariser_instructions(hostile)):
         assert text.count("</ctxtop-notes>") == 1 and text.rstrip().endswith("</ctxtop-notes>")
         assert "ignore the notes above" in text
+
+
+def test_own_lines_are_the_users_section_and_lines_ctxtop_did_not_write() -> None:
+    written = "Working directory: /p\nTasks:\n- [pending] #1 Do it\n"
+    edited = "Working directory: /p\nTasks:\n- [pending] #1 Do it\n- my own task line\n"
+    assert n.own_lines(edited, written) == ["- my own task line"]
+    with_section = f"{written}{n.OWN_HEADING}\nfirst\n  indented stays\n"
+    assert n.own_lines(with_section, written) == ["first", "  indented stays"]
+    # Without a record of what ctxtop wrote, only the own section is the user's.
+    assert n.own_lines(edited, None) == []
+
+
+def test_own_lines_render_last_verbatim_and_outside_the_budget() -> None:
+    notes = n.build_notes([], own=["keep me exactly  ", "x" * 3000])
+    text = n.render(notes, budget=200)
+    assert text.endswith(f"{n.OWN_HEADING}\nkeep me exactly\n{'x' * 3000}\n")
+    assert n.own_lines(text, text) == ["keep me exactly", "x" * 3000]

@@ -121,3 +121,60 @@ async def test_resize_keeps_the_selected_session(world: World) -> None:
         await pilot.press("n")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NotesScreen")
         assert app.screen.session_id == chosen
+
+
+async def test_edited_notes_survive_pins_rebuilds_and_the_pre_compact_hook(world: World) -> None:
+    # Item 2: an edit saved with ctrl+s, then a pin (which rebuilds the notes from the transcript): the
+    # edit was gone. Unsaved edits vanished the same way.
+    import subprocess
+    import sys
+
+    from textual.widgets import Input, TextArea
+
+    from ctxtop.adapters import notes_store
+
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        app.open_notes(REFACTOR)
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NotesScreen")
+        screen = app.screen
+        await wait_for(pilot, lambda: bool(screen.query("#notes")))
+        area = screen.query_one("#notes", TextArea)
+        await wait_for(pilot, lambda: "Working directory" in area.text)
+        area.focus()
+        area.move_cursor((area.document.line_count - 1, 0))
+        await pilot.press(*"Ask before touching storage.py", "enter")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Ask before touching" in (notes_store.load_notes(REFACTOR) or ""))
+        # An unsaved second line, then a pin: both lines stay.
+        area.move_cursor((area.document.line_count - 1, 0))
+        await pilot.press(*"Keep the JSON format stable", "enter")
+        field = screen.query_one("#new-pin", Input)
+        field.focus()
+        field.value = "Never push to main"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.pins == ["Never push to main"])
+        await pilot.pause()
+        text = area.text
+        for line in ("Ask before touching storage.py", "Keep the JSON format stable", "- Never push to main"):
+            assert text.count(line) == 1, (line, text)
+            assert (notes_store.load_notes(REFACTOR) or "").count(line) == 1, line
+        # "Rebuild from transcript" keeps them too.
+        await pilot.press("ctrl+b")
+        await pilot.pause(0.3)
+        assert area.text.count("Keep the JSON format stable") == 1
+    # A line typed into the notes file by hand, then Claude Code's PreCompact hook: it is kept, once, and
+    # the summariser is told to keep it.
+    path = notes_store.notes_path(REFACTOR)
+    path.write_text(path.read_text().replace("Tasks:\n", "Tasks:\n- Hand-written: run the slow tests too\n"))
+    payload = {"session_id": REFACTOR, "transcript_path": str(world.claude / scenario("refactor").relpath()),
+               "hook_event_name": "PreCompact", "trigger": "auto"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "ctxtop", "hook", "pre-compact"], input=json.dumps(payload),
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.count("Hand-written: run the slow tests too") == 1
+    notes = path.read_text()
+    for line in ("Hand-written: run the slow tests too", "Ask before touching storage.py",
+                 "Keep the JSON format stable"):  # fmt: skip
+        assert notes.count(line) == 1, (line, notes)
+    assert "Refactor inventory records to dataclasses" in notes  # the rebuilt part is still rebuilt

@@ -1,8 +1,11 @@
 """Per-session notes files in the data dir, readable by the user only.
 
 For a session ``S`` the notes dir holds ``S.md`` (the rendered notes, rebuilt from the transcript at every
-hook so they are never a stale snapshot), ``S.pins.json`` (lines the user pinned; kept apart so a rebuild
-never loses them) and ``S.json`` (where the transcript is, so ``ctxtop notes`` can rebuild too).
+hook so they are never a stale snapshot), ``S.pins.json`` (lines the user pinned), ``S.own.md`` (the lines
+the user wrote into the notes, in the TUI or by hand in ``S.md``) and ``S.json`` (where the transcript is,
+so ``ctxtop notes`` can rebuild too, and the text ctxtop last wrote to ``S.md``). Pins and own lines are
+kept apart so a rebuild never loses them: before each rebuild, lines of ``S.md`` that ctxtop did not write
+are taken into ``S.own.md``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ def pins_path(session_id: str) -> Path:
 
 def meta_path(session_id: str) -> Path:
     return paths.notes_dir() / f"{_safe_id(session_id)}.json"
+
+
+def own_path(session_id: str) -> Path:
+    return paths.notes_dir() / f"{_safe_id(session_id)}.own.md"
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -114,6 +121,46 @@ def unpin(session_id: str, line: str) -> bool:
     return True
 
 
+def load_own(session_id: str) -> list[str]:
+    try:
+        return [
+            line for line in own_path(session_id).read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+    except OSError:
+        return []
+
+
+def _save_own(session_id: str, lines: list[str]) -> None:
+    if lines or own_path(session_id).exists():
+        _write_private(own_path(session_id), "".join(f"{line}\n" for line in lines))
+
+
+def _written(session_id: str) -> str | None:
+    meta = _read_json(meta_path(session_id))
+    written = meta.get("written") if isinstance(meta, dict) else None
+    return written if isinstance(written, str) else None
+
+
+def keep_own_lines(session_id: str, text: str | None = None) -> list[str]:
+    """Take the user's own lines out of ``text`` (default: the notes file as it is on disk, perhaps edited
+    by hand) into ``S.own.md`` and return them. A notes file exactly as ctxtop wrote it changes nothing."""
+    if text is None:
+        text = load_notes(session_id)
+        if text is None or text == _written(session_id):
+            return load_own(session_id)
+    own = core_notes.own_lines(text, _written(session_id))
+    _save_own(session_id, own)
+    return own
+
+
+def save_edit(session_id: str, text: str) -> Path:
+    """The user saved the notes they edited: their own lines are kept apart, the text is stored as typed."""
+    keep_own_lines(session_id, text)
+    path = notes_path(session_id)
+    _write_private(path, text)
+    return path
+
+
 def load_notes(session_id: str) -> str | None:
     try:
         return _read_text(notes_path(session_id))
@@ -122,11 +169,12 @@ def load_notes(session_id: str) -> str | None:
 
 
 def save_notes(session_id: str, text: str, transcript_path: str | None = None) -> Path:
+    """Store notes ctxtop built (``save_edit`` stores what the user typed)."""
     path = notes_path(session_id)
     _write_private(path, text)
     meta = _read_json(meta_path(session_id))
     meta = meta if isinstance(meta, dict) else {}
-    meta.update({"session_id": session_id, "updated": time.time()})
+    meta.update({"session_id": session_id, "updated": time.time(), "written": text})
     if transcript_path:
         meta["transcript_path"] = transcript_path
     _write_private(meta_path(session_id), json.dumps(meta, indent=2) + "\n")
@@ -156,7 +204,10 @@ def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str |
     path = Path(transcript_path) if transcript_path else find_transcript(session_id)
     if path is None or not path.is_file():
         return None
-    notes = core_notes.build_notes(iter_transcript(path), pins=load_pins(session_id), session_id=session_id)
+    own = keep_own_lines(session_id)
+    notes = core_notes.build_notes(
+        iter_transcript(path), pins=load_pins(session_id), session_id=session_id, own=own
+    )
     text = core_notes.render(notes)
     save_notes(session_id, text, str(path))
     return text
@@ -165,7 +216,9 @@ def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str |
 def latest_session() -> str | None:
     """The session whose notes changed last."""
     try:
-        candidates = [p for p in paths.notes_dir().glob("*.md") if p.is_file()]
+        candidates = [
+            p for p in paths.notes_dir().glob("*.md") if p.is_file() and not p.name.endswith(".own.md")
+        ]
     except OSError:
         return None
     if not candidates:
