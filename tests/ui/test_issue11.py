@@ -178,3 +178,40 @@ async def test_edited_notes_survive_pins_rebuilds_and_the_pre_compact_hook(world
                  "Keep the JSON format stable"):  # fmt: skip
         assert notes.count(line) == 1, (line, notes)
     assert "Refactor inventory records to dataclasses" in notes  # the rebuilt part is still rebuilt
+
+
+async def test_wording_last_active_past_the_threshold_and_one_row(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Item 12: "last now ago"; "past compaction by 30K" when nothing compacted (only the threshold was
+    # passed); "Wrote 1 rows".
+    from textual.widgets import Select
+
+    from ctxtop.ui.widgets.gauge import Gauge
+
+    world.write_config("[compaction]\nthreshold = 20\n")
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        view = app.views[REFACTOR]
+        app.clock = lambda: (view.stats.last_ts or 0) + 3  # type: ignore[method-assign]
+        app.open_detail(REFACTOR)
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.message is not None)
+        await pilot.pause()
+        title = str(app.screen.query_one("#title").render())
+        assert "last just now" in title and "now ago" not in title
+        legend = app.screen.query_one(Gauge).legend(view).plain
+        assert view.stats.context_tokens < (view.compaction.compact_at or 0)
+        assert "past the threshold by" in legend and "past compaction" not in legend
+        await pilot.press("escape", "h")
+        await wait_for(pilot, lambda: getattr(app.screen, "message", None) is not None)
+        app.screen.query_one("#group", Select).value = "day"
+        await wait_for(pilot, lambda: app.screen.message.group_by == "day")
+        await pilot.pause()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PromptScreen")
+        from textual.widgets import Input
+
+        app.screen.query_one(Input).value = str(tmp_path / "days.csv")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("Wrote" in n.message for n in app._notifications))
+        [note] = [n.message for n in app._notifications if "Wrote" in n.message]
+        assert note.startswith("Wrote 1 row to ")

@@ -181,8 +181,9 @@ def save_notes(session_id: str, text: str, transcript_path: str | None = None) -
     return path
 
 
-def find_transcript(session_id: str) -> Path | None:
-    """The session's transcript: the one the hooks saw, else a search of the Claude Code config dirs."""
+def find_transcript(session_id: str, claude_dirs: list[str] | None = None) -> Path | None:
+    """The session's transcript: the one the hooks saw, else a search of the Claude Code config dirs
+    (``claude_dirs``, as ``--claude-dir`` gives them, else the default ones)."""
     meta = _read_json(meta_path(session_id))
     if isinstance(meta, dict) and isinstance(meta.get("transcript_path"), str):
         candidate = Path(meta["transcript_path"])
@@ -190,10 +191,31 @@ def find_transcript(session_id: str) -> Path | None:
             return candidate
     if not _SAFE_ID.match(session_id):
         return None
-    for config_dir in paths.claude_config_dirs():
+    for config_dir in paths.claude_config_dirs(claude_dirs):
         for candidate in (config_dir / "projects").glob(f"*/{session_id}.jsonl"):
             return candidate
     return None
+
+
+def match_sessions(prefix: str, claude_dirs: list[str] | None = None) -> list[str]:
+    """Session ids that are ``prefix`` or start with it: sessions with notes, and sessions with a transcript
+    in the Claude Code config dirs (the 8-character ids ctxtop shows are prefixes)."""
+    prefix = prefix.strip()
+    if not prefix or not _SAFE_ID.match(prefix):
+        return [prefix] if prefix else []
+    found: set[str] = set()
+    try:
+        for meta in paths.notes_dir().glob(f"{prefix}*.json"):
+            data = _read_json(meta)
+            if isinstance(data, dict) and isinstance(data.get("session_id"), str):
+                found.add(data["session_id"])
+    except OSError:
+        pass
+    for config_dir in paths.claude_config_dirs(claude_dirs):
+        for candidate in (config_dir / "projects").glob(f"*/{prefix}*.jsonl"):
+            found.add(candidate.stem)
+    found = {sid for sid in found if sid.startswith(prefix)}
+    return [prefix] if prefix in found else sorted(found)
 
 
 def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str | None:

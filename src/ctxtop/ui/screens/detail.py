@@ -138,7 +138,7 @@ class DetailScreen(Screen):
         if live is not None:
             text.append(f"  ● {live.status} (pid {live.pid})")
         text.append(
-            f"  {s.turns} turns · {s.requests} requests · last {fmt.age(self.app.clock() - (s.last_ts or 0))} ago"
+            f"  {s.turns} turns · {s.requests} requests · last {fmt.ago(self.app.clock() - (s.last_ts or 0))}"
         )
         return text
 

@@ -269,4 +269,6 @@ class HistoryScreen(Screen):
         except OSError as exc:
             self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
             return
-        self.app.call_from_thread(self.notify, f"Wrote {len(rows)} rows to {written}", title="Export")
+        self.app.call_from_thread(
+            self.notify, f"Wrote {len(rows)} row{'' if len(rows) == 1 else 's'} to {written}", title="Export"
+        )
