@@ -72,7 +72,8 @@ class DashboardScreen(Screen):
 
     def preview_loaded(self, message: SessionPreviewLoaded) -> None:
         view = message.view
-        if message.session_id != self.preview_id or view is None:
+        # (A preview can arrive while the app shuts down and the screen's widgets are already gone.)
+        if message.session_id != self.preview_id or view is None or not self.query("#preview"):
             return
         box = self.query_one("#preview")
         box.display = self.size.height >= 24
