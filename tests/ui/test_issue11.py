@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +216,35 @@ async def test_wording_last_active_past_the_threshold_and_one_row(world: World, 
         await wait_for(pilot, lambda: any("Wrote" in n.message for n in app._notifications))
         [note] = [n.message for n in app._notifications if "Wrote" in n.message]
         assert note.startswith("Wrote 1 row to ")
+
+
+async def test_palette_finds_every_action_and_every_theme(world: World) -> None:
+    # Item 9: `comp`, `note`, export and install found nothing (the palette is a screen of its own, so the
+    # session-bound entries were never offered), and user themes were only in Textual's generic picker.
+    themes = world.config_dir / "themes"
+    themes.mkdir()
+    light = (Path(__file__).resolve().parents[2] / "themes" / "light.toml").read_text()
+    (themes / "mine.toml").write_text(light.replace('name = "ctxtop-light"', 'name = "solarised-mine"'))
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+        palette = app.screen
+        found: dict[str, list[str]] = {}
+        for query in ("comp", "note", "export", "install", "solarised", "high-contrast", "detail"):
+            await pilot.press(*query)
+            await pilot.pause(0.3)
+            options = palette.query_one("CommandList")
+            found[query] = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+            await pilot.press(*["backspace"] * len(query))
+        assert any("Compact now" in o for o in found["comp"]), found["comp"]
+        assert any("Notes" in o for o in found["note"]), found["note"]
+        assert any("Export history" in o for o in found["export"]), found["export"]
+        assert any("Install into Claude Code" in o for o in found["install"]), found["install"]
+        assert any("Theme: solarised-mine" in o for o in found["solarised"]), found["solarised"]
+        assert any("Theme: high-contrast" in o for o in found["high-contrast"])
+        # Running one: "Compact now" acts on the session selected on the dashboard below the palette.
+        await pilot.press(*"install", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE" in app.screen.body
