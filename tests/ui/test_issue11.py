@@ -248,3 +248,59 @@ async def test_palette_finds_every_action_and_every_theme(world: World) -> None:
         await pilot.press(*"install", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE" in app.screen.body
+
+
+async def test_history_keeps_its_range_labels_its_chart_and_drills_down(world: World) -> None:
+    # Item 10: Enter in a date field left the focus there (g, o, e typed into it); From, To and Group by
+    # reset on every `h`; the cost chart had no dates on long ranges and no values; Enter on a day, project
+    # or model row did nothing.
+    from textual.widgets import DataTable, Input, Select
+
+    from ctxtop.ui.widgets.chart import ColumnChart
+
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: getattr(app.screen, "message", None) is not None)
+        screen = app.screen
+        since = screen.query_one("#since", Input)
+        since.focus()
+        since.value = ""
+        await pilot.press(*"2026-11-01", "enter")
+        await wait_for(pilot, lambda: isinstance(app.focused, DataTable))
+        await pilot.press("g")  # group by day, not a "g" typed into the date
+        await wait_for(pilot, lambda: screen.message is not None and screen.message.group_by == "day")
+        assert since.value == "2026-11-01"
+        await pilot.pause()
+        chart = screen.query_one(ColumnChart)
+        text = chart.render().plain.splitlines()
+        assert "11-01" in text[-1] and "12-01" in text[-1], text[-2:]
+        title = str(screen.query_one("#chart-title").render())
+        assert "peak $" in title and "total $" in title
+        # Enter on the day row: that day's sessions; Escape: back to the days.
+        table = screen.query_one("#history", DataTable)
+        assert table.row_count == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.group_by == "session" and table.row_count == 3)
+        assert screen.drill is not None and screen.drill[0] == "day"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen.group_by == "day" and table.row_count == 1)
+        # Away and back: the range and the grouping are where they were.
+        await pilot.press("escape", "h")
+        await wait_for(pilot, lambda: getattr(app.screen, "message", None) is not None)
+        again = app.screen
+        assert again is not screen
+        assert again.query_one("#since", Input).value == "2026-11-01"
+        assert again.query_one("#group", Select).value == "day" and again.group_by == "day"
+        # A model row drills into that model's sessions.
+        again.query_one("#group", Select).value = "model"
+        await wait_for(pilot, lambda: again.message.group_by == "model")
+        await pilot.pause()
+        again.query_one("#history", DataTable).focus()
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: again.group_by == "session" and again.query_one("#history", DataTable).row_count == 3,
+        )
+        assert again.drill == ("model", "claude-opus-4-8")

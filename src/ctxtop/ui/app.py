@@ -70,6 +70,8 @@ class CtxtopApp(App[None]):
         self.alert_log: list[str] = []
         self.theme_problems: list[str] = []
         self.own_themes: list[str] = []
+        self.history_state: dict[str, str] = {}
+        """History's From, To and Group by, kept across visits."""
         self._applied_theme = ""
         """The theme applied from the config at start or picked since: a theme change to another is saved."""
         self.updates = 0
