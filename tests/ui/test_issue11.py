@@ -304,3 +304,69 @@ async def test_history_keeps_its_range_labels_its_chart_and_drills_down(world: W
             lambda: again.group_by == "session" and again.query_one("#history", DataTable).row_count == 3,
         )
         assert again.drill == ("model", "claude-opus-4-8")
+
+
+async def test_dashboard_tells_sessions_apart_says_why_and_keeps_alerts(world: World) -> None:
+    # Item 11: two sessions of one repo looked the same (now: short id and the session's title); the reason
+    # for ▲ was shown nowhere; alerts were toasts only (now: a banner until acknowledged, and a bell on
+    # request); the detail header was cut at 100-120 columns; at 200x50 the mini chart stayed ~50 columns.
+    world.write_config('[compaction]\nthreshold = 20\n[alerts]\nbell = "on"\n')
+    refactor = world.claude / scenario("refactor").relpath()
+    lines = refactor.read_bytes().splitlines(keepends=True)
+    assistant = [i for i, line in enumerate(lines) if b'"type":"assistant"' in line]
+    cut = assistant[1] + 1  # 30K of context: under the 40K threshold
+    refactor.write_bytes(b"".join(lines[:cut]))
+    # A second session of the same repo, with its own first request.
+    twin_id = "2d2c0000-1111-2222-3333-444444444444"
+    noisy = scenario("noisy")
+    twin = refactor.parent / f"{twin_id}.jsonl"
+    raw = (
+        noisy.path.read_text().replace(noisy.session_id, twin_id).replace(noisy.cwd, scenario("refactor").cwd)
+    )
+    raw = raw.replace('"msg_', '"msg_twin').replace('"req_', '"req_twin')  # its own requests, not copies
+    twin.write_text(raw)
+    app = world.app(watch=True)
+    bells: list[int] = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 4)
+        table = app.screen.query_one(SessionTable)
+        await wait_for(pilot, lambda: REFACTOR in app.titles and twin_id in app.titles)
+        await pilot.pause()
+        mine = [cell.plain for cell in table.get_row(REFACTOR)]
+        other = [cell.plain for cell in table.get_row(twin_id)]
+        assert REFACTOR[:8] in mine and twin_id[:8] in other
+        assert "Refactor the inve" in " ".join(mine) and "CI is red" in " ".join(other)
+        assert app.titles[REFACTOR].startswith("Refactor the inventory package so records are dataclasses")
+        # The threshold is crossed while ctxtop runs: a toast, a bell, a banner that stays.
+        with refactor.open("ab") as fh:
+            fh.write(b"".join(lines[cut:]))
+        await wait_for(pilot, lambda: bool(app.unacknowledged))
+        await pilot.pause()
+        banner = app.screen.query_one("#alerts")
+        assert banner.display and "passed the 20% compaction threshold" in str(banner.render())
+        assert bells == [1]
+        # The preview of the row says why it carries ▲.
+        while table.selected_session != REFACTOR:
+            await pilot.press("down")
+        await wait_for(
+            pilot, lambda: "past the 20% threshold" in str(app.screen.query_one("#preview-title").render())
+        )
+        await pilot.press("a")
+        await pilot.pause()
+        assert not app.unacknowledged and not banner.display
+        # The detail header keeps the id and the counts at 100 and 120 columns.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.message is not None)
+        for width in (100, 120):
+            await pilot.resize_terminal(width, 36)
+            await pilot.pause()
+            header = str(app.screen.query_one("#title").render())
+            assert REFACTOR[:8] in header and "requests · last" in header and "…" not in header[-20:], header
+            assert len(header) <= width
+        await pilot.press("escape")
+        # At 200x50 the preview chart uses the width.
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause(0.5)
+        chart = app.screen.query_one("#preview-chart").render().plain.splitlines()
+        assert max(len(line.rstrip()) for line in chart) > 150, chart

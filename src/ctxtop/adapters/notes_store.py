@@ -92,6 +92,35 @@ def iter_transcript(path: Path, max_bytes: int = TAIL_BYTES) -> Iterator[dict[st
                 yield obj
 
 
+HEAD_BYTES = 256 * 1024
+
+
+def session_title(paths: list[str]) -> str | None:
+    """The title of a session from the head of its main transcript (``core.notes.session_title``)."""
+    main = [p for p in paths if p.endswith(".jsonl") and "/subagents/" not in p and "/projects/" in p]
+    for path in main[:1]:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+        except OSError:
+            return None
+        records = []
+        for line in head.splitlines():
+            if (
+                b'"type":"user"' in line[:400]
+                or b'"summary"' in line[:400]
+                or b'"type": "user"' in line[:400]
+            ):
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    records.append(obj)
+        return core_notes.session_title(records)
+    return None
+
+
 def load_pins(session_id: str) -> list[str]:
     data = _read_json(pins_path(session_id))
     return [p for p in data if isinstance(p, str)] if isinstance(data, list) else []

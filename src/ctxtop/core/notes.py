@@ -176,10 +176,8 @@ class _Builder:
                 if isinstance(block, Mapping) and block.get("type") == "tool_result":
                     self._result(block, result if isinstance(result, Mapping) else {})
             return
-        if obj.get("isMeta") or obj.get("isCompactSummary") or obj.get("isVisibleInTranscriptOnly"):
-            return
-        text = _text_of(content).strip()
-        if text and not text.startswith(_NOT_A_REQUEST) and not _WRAPPED.match(text):
+        text = user_request(obj)
+        if text:
             self.notes.requests.append(_one_line(text, 240))
 
     def _result(self, block: Mapping[str, Any], result: Mapping[str, Any]) -> None:
@@ -273,6 +271,37 @@ class _Builder:
         notes.pins = [p.strip() for p in pins if p.strip()]
         notes.own = [line.rstrip() for line in own if line.strip()]
         return notes
+
+
+def user_request(obj: Mapping[str, Any]) -> str | None:
+    """The text the user typed, if ``obj`` is a user record that is a real request (not a tool result, a
+    slash-command echo, a compaction summary or other text Claude Code writes as the user)."""
+    if obj.get("type") != "user" or obj.get("isSidechain") is True:
+        return None
+    if obj.get("isMeta") or obj.get("isCompactSummary") or obj.get("isVisibleInTranscriptOnly"):
+        return None
+    message = obj.get("message")
+    content = message.get("content") if isinstance(message, Mapping) else None
+    if isinstance(content, list) and any(
+        isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content
+    ):
+        return None
+    text = _text_of(content).strip()
+    if not text or text.startswith(_NOT_A_REQUEST) or _WRAPPED.match(text):
+        return None
+    return text
+
+
+def session_title(records: Iterable[Mapping[str, Any]], limit: int = 80) -> str | None:
+    """What tells a session apart: Claude Code's ``summary`` record (the newest), else the first request."""
+    summary = first = None
+    for obj in records:
+        if obj.get("type") == "summary" and isinstance(obj.get("summary"), str) and obj["summary"].strip():
+            summary = obj["summary"]
+        elif first is None:
+            first = user_request(obj)
+    title = summary or first
+    return _one_line(title, limit) if title else None
 
 
 def build_notes(

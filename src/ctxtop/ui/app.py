@@ -68,6 +68,10 @@ class CtxtopApp(App[None]):
         self.loaded = False
         self.alerts = AlertTracker()
         self.alert_log: list[str] = []
+        self.unacknowledged: list[str] = []
+        """Alerts shown in the dashboard's banner until the user acknowledges them (``a``)."""
+        self.titles: dict[str, str] = {}
+        """Session titles (Claude Code's summary, else the first request), by session id."""
         self.theme_problems: list[str] = []
         self.own_themes: list[str] = []
         self.history_state: dict[str, str] = {}
@@ -142,9 +146,13 @@ class CtxtopApp(App[None]):
                                    expiry_usd=self.config.get("alerts.cache_expiry_usd"), baseline=baseline)  # fmt: skip
         found += self.alerts.update_day(message.spend.day, message.spend.today,
                                         self.config.get("budgets.daily_usd"), baseline=baseline)  # fmt: skip
+        self.titles.update(message.titles)
         for alert in found:
             self.alert_log.append(alert.message)
+            self.unacknowledged.append(alert.message)
             self.notify(alert.message, title="ctxtop", severity=alert.severity, timeout=12)
+        if found and self.config.get("alerts.bell") == "on":
+            self.bell()
         self.updates += 1
         self.last_update_at = time.monotonic()
         self._tell_screens("sessions_changed", {v.stats.session_id for v in message.views}, message.initial)
@@ -235,6 +243,10 @@ class CtxtopApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
+    def acknowledge_alerts(self) -> None:
+        self.unacknowledged.clear()
+        self._tell_screens("sessions_changed", set(), False)
+
     def action_toggle_keys(self) -> None:
         if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()
@@ -312,6 +324,9 @@ class CtxtopApp(App[None]):
         yield SystemCommand("Settings", "Threshold, budgets, theme, sources (s)", self.action_settings)
         yield SystemCommand("Re-index", "Read every source file again (ctrl+r)", self.action_refresh)
         yield SystemCommand("Keys", "Show the key bindings (?)", self.action_toggle_keys)
+        if self.unacknowledged:
+            yield SystemCommand("Acknowledge alerts", "Clear the dashboard's alert banner (a)",
+                                self.acknowledge_alerts)  # fmt: skip
         yield SystemCommand("Export history", "Write the history view to CSV or JSON (h, then e)",
                             self._on_screen("history", "export"))  # fmt: skip
         yield SystemCommand("Install into Claude Code", "Compaction settings and hooks, diff first (s, then i)",
