@@ -38,7 +38,7 @@ class NotesScreen(Screen):
         with Horizontal(id="panes"):
             with Vertical(id="notes-box"):
                 yield Static(
-                    "Notes · rebuilt from the transcript before each compaction; lines you add are kept",
+                    "Notes · rebuilt before each compaction; your own lines are kept",
                     classes="section-title",
                 )
                 yield TextArea("", id="notes", soft_wrap=True, show_line_numbers=False)
