@@ -135,7 +135,10 @@ def to_png(svgs: list[Path]) -> str:
     except ImportError:
         return ""
     for svg in svgs:
-        cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")))
+        # cairosvg does not fall back from "Fira Code" to the generic family: name a monospace font itself
+        # (the SVG embeds Fira Code as a web font, which cairo cannot load), or columns do not line up.
+        text = svg.read_text(encoding="utf-8").replace("Fira Code, monospace", "DejaVu Sans Mono, monospace")
+        cairosvg.svg2png(bytestring=text.encode("utf-8"), write_to=str(svg.with_suffix(".png")))
     return "cairosvg"
 
 
