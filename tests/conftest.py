@@ -9,11 +9,12 @@ summary, except under CI (``CI=true``), where its absence fails them.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.support.fixtures import FIXTURES, PUBLIC, PUBLIC_MISSING
+from tests.support.fixtures import FIXTURES, PUBLIC, PUBLIC_MISSING, SHARED
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +44,25 @@ def public_corpus() -> Path:
             pytest.fail(f"CI=true but the corpus is missing: {PUBLIC_MISSING}")
         pytest.skip(PUBLIC_MISSING)
     return PUBLIC
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The whole shared corpus (``../shared/corpus``: its ``claude`` sessions and the public ones), for tests
+    written against it before the fixtures existed; skips when absent, fails under CI. New tests take
+    ``claude_fixtures`` (in the repository) and ``public_corpus`` instead."""
+    if not (SHARED / "claude").is_dir() or not (SHARED / "public").is_dir():
+        missing = f"needs the shared corpus at {SHARED} (not shipped in the repo)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {missing}")
+        pytest.skip(missing)
+    return SHARED
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path, corpus: Path) -> Path:
+    """A writable copy of the shared corpus as one Claude Code config dir (its claude and public projects)."""
+    dest = tmp_path / "claude"
+    shutil.copytree(corpus / "claude", dest)
+    shutil.copytree(corpus / "public" / "projects", dest / "projects", dirs_exist_ok=True)
+    return dest

@@ -22,7 +22,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "claude"
-PUBLIC = REPO.parent / "shared" / "corpus" / "public"
+SHARED = REPO.parent / "shared" / "corpus"
+PUBLIC = SHARED / "public"
 PUBLIC_MISSING = (
     f"needs the public real-session corpus at {PUBLIC} (third-party transcripts, not shipped in the repo)"
 )
