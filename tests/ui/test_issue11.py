@@ -33,7 +33,7 @@ async def _open_detail(pilot, app) -> DetailScreen:  # type: ignore[no-untyped-d
     return app.screen
 
 
-@pytest.mark.parametrize("dialog", ["export", "install"])
+@pytest.mark.parametrize("dialog", ["export", "install", "compact"])
 async def test_detail_keeps_its_lower_half_after_a_dialog(world: World, dialog: str) -> None:
     # Item 1: a dialog's CSS (#body { max-height: 24 }) used to leak into the detail's #body for the rest
     # of the run, so everything below Spend's "total" line was blank.
@@ -49,6 +49,10 @@ async def test_detail_keeps_its_lower_half_after_a_dialog(world: World, dialog: 
             await pilot.press("e")
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PromptScreen")
             await pilot.press("escape", "escape")
+        elif dialog == "compact":
+            await pilot.press("c")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "CompactScreen")
+            await pilot.click("#close")
         else:
             await pilot.press("s", "i")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
