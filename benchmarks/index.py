@@ -24,13 +24,15 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+FIXTURES = REPO / "tests" / "fixtures" / "claude"
+PUBLIC = REPO.parent / "shared" / "corpus" / "public"  # real sessions, when present beside the repo
 
 
 def build_history(dest: Path, megabytes: int) -> tuple[int, int]:
-    """Copies of every corpus session until the history reaches ``megabytes``; returns (files, bytes)."""
+    """Copies of every fixture (and public corpus) session until the history reaches ``megabytes``; returns
+    (files, bytes)."""
     sessions: list[tuple[Path, str]] = []
-    for root in (CORPUS / "claude" / "projects", CORPUS / "public" / "projects"):
+    for root in (FIXTURES / "projects", PUBLIC / "projects"):
         for path in sorted(root.glob("*/*.jsonl")):
             sessions.append((path, path.stem))
     target = megabytes * 1_000_000

@@ -58,6 +58,8 @@ async def run(args: argparse.Namespace) -> int:
     os.environ.update({"CTXTOP_CONFIG_DIR": str(tmp / "config"), "CTXTOP_CACHE_DIR": str(tmp / "cache"),
                        "CTXTOP_DATA_DIR": str(tmp / "data"), "CTXTOP_API_LOG_DIR": str(tmp / "api")})  # fmt: skip
     src = CORPUS / TRANSCRIPT
+    if not src.exists():  # a 1,512-line real session: the fixtures are too short to measure a steady rate
+        raise SystemExit(f"benchmarks/live.py needs the public corpus beside the repo: {src} is missing")
     project = tmp / "claude" / "projects" / src.parent.name
     project.mkdir(parents=True)
     target = project / src.name

@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
-SESSION = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
-PROJECT = "-tmp-cc-harness-ejzjueb7-proj"
+sys.path.insert(0, str(REPO))
+from tests.support.fixtures import FIXTURES, scenario  # noqa: E402
+
+REFACTOR = scenario("refactor")
+SESSION = REFACTOR.session_id
 
 
 def timed(cmd: list[str], stdin: bytes) -> float:
@@ -35,8 +37,8 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ctxtop-sl-"))
     claude = work / "claude"
-    shutil.copytree(CORPUS / "claude", claude)
-    transcript = claude / "projects" / PROJECT / f"{SESSION}.jsonl"
+    shutil.copytree(FIXTURES, claude)
+    transcript = claude / REFACTOR.relpath()
     lines = transcript.read_bytes().splitlines(keepends=True)
     keep = len(lines) - args.runs if len(lines) > args.runs else len(lines) // 2
     transcript.write_bytes(b"".join(lines[:keep]))

@@ -1,10 +1,12 @@
-"""Regenerate screenshots/*.svg (and .png when a converter is available) from the corpus fixture data.
+"""Regenerate screenshots/*.svg (and .png when a converter is available) from the test fixtures.
 
-    python scripts/screenshots.py [--corpus DIR] [--out screenshots]
+    python scripts/screenshots.py [--extra-claude-dir DIR] [--out screenshots]
 
-Runs the real app headless on a temporary copy of the corpus with a fixed clock and theme, so the pictures
-change only when the UI does. PNGs need ``rsvg-convert`` (Debian: librsvg2-bin) or the ``cairosvg`` package;
-without either only the SVGs are written (and the script says so).
+Runs the real app headless on a temporary copy of ``tests/fixtures/claude`` (transcripts written by the real
+Claude Code CLI against the fake API) with a fixed clock and theme, so the pictures change only when the UI
+or the fixtures do. Any python will do: when ctxtop is not importable it re-runs itself with the repository's
+``.venv/bin/python``. PNGs need the ``cairosvg`` package (``pip install -e '.[dev]'``) or ``rsvg-convert``
+(Debian: librsvg2-bin); without either only the SVGs are written, and the script says how to get PNGs.
 """
 
 from __future__ import annotations
@@ -21,15 +23,32 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
-FIXED_NOW = 1795352400.0  # 2026-11-22 13:00 UTC, half an hour after the corpus sessions
-SESSION = "450962d5-e97a-4fd1-8a02-1796024f1ecc"  # the session that compacts mid-task
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
-def make_world(corpus: Path, tmp: Path) -> dict[str, Path]:
+def _reexec_in_venv() -> None:
+    """``python scripts/screenshots.py`` with a python that lacks ctxtop: run again with the venv's."""
+    try:
+        import ctxtop.ui.app  # noqa: F401
+    except ModuleNotFoundError:
+        # (Compare prefixes: the venv's python is usually a symlink to the very python running this.)
+        if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parents[1].resolve():
+            os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+        raise SystemExit(
+            "screenshots: ctxtop is not importable and there is no .venv: run the README's second command first"
+        ) from None
+
+
+sys.path.insert(0, str(ROOT))  # tests.support.fixtures: the fixture data and its clock
+
+
+def make_world(extra: list[Path], tmp: Path) -> dict[str, Path]:
+    from tests.support.fixtures import FIXTURES
+
     claude = tmp / "claude"
-    shutil.copytree(corpus / "claude", claude)
-    shutil.copytree(corpus / "public" / "projects", claude / "projects", dirs_exist_ok=True)
+    shutil.copytree(FIXTURES, claude)
+    for more in extra:
+        shutil.copytree(more / "projects", claude / "projects", dirs_exist_ok=True)
     dirs = {name: tmp / name for name in ("config", "cache", "data", "api")}
     for d in dirs.values():
         d.mkdir()
@@ -53,7 +72,10 @@ async def shoot(
     def factory(config: Config) -> Monitor:
         return Monitor.open([str(world["claude"])], str(world["api"]), str(world["cache"]), config)
 
-    app = CtxtopApp(factory, config_dir=world["config"], clock=lambda: FIXED_NOW, watch=False, theme=theme,
+    from tests.support.fixtures import last_activity
+
+    now = float(int(last_activity()) // 60 * 60 + 1800)  # half an hour after the last activity
+    app = CtxtopApp(factory, config_dir=world["config"], clock=lambda: now, watch=False, theme=theme,
                     claude_dirs=[str(world["claude"])])  # fmt: skip
     written: list[Path] = []
 
@@ -70,10 +92,14 @@ async def shoot(
         app.save_screenshot(filename=path.name, path=str(out))
         written.append(path)
 
+    from tests.support.fixtures import scenario
+
+    session = scenario("refactor").session_id  # the session that compacts mid-task
+
     async with app.run_test(size=size, notifications=False) as pilot:
         await until(pilot, lambda: len(app.views) >= 3)
         await save("dashboard")
-        app.open_detail(SESSION)
+        app.open_detail(session)
         await until(pilot, lambda: getattr(app.screen, "message", None) is not None)
         await save("detail")
         app.pop_screen()
@@ -85,7 +111,7 @@ async def shoot(
         await pilot.pause(0.2)
         await save("settings")
         app.pop_screen()
-        app.open_notes(SESSION)
+        app.open_notes(session)
         await until(
             pilot, lambda: app.screen.query("#path") and ".md" in str(app.screen.query_one("#path").render())
         )
@@ -109,19 +135,24 @@ def to_png(svgs: list[Path]) -> str:
     except ImportError:
         return ""
     for svg in svgs:
-        cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")))
+        # cairosvg does not fall back from "Fira Code" to the generic family: name a monospace font itself
+        # (the SVG embeds Fira Code as a web font, which cairo cannot load), or columns do not line up.
+        text = svg.read_text(encoding="utf-8").replace("Fira Code, monospace", "DejaVu Sans Mono, monospace")
+        cairosvg.svg2png(bytestring=text.encode("utf-8"), write_to=str(svg.with_suffix(".png")))
     return "cairosvg"
 
 
 def main() -> int:
+    _reexec_in_venv()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--extra-claude-dir", type=Path, action="append", default=[],
+                        help="another Claude Code config dir whose projects/ are added to the fixtures")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     parser.add_argument("--theme", default="ctxtop-dark")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ctxtop-shots-") as tmp:
-        world = make_world(args.corpus, Path(tmp))
+        world = make_world(args.extra_claude_dir, Path(tmp))
         main_svgs = asyncio.run(shoot(world, args.out, args.theme, (120, 36), ""))
         svgs = main_svgs + asyncio.run(shoot(world, args.out, args.theme, (100, 30), "-100x30"))
         svgs += asyncio.run(shoot(world, args.out, "ctxtop-light", (120, 36), "-light"))
@@ -132,8 +163,8 @@ def main() -> int:
     if converter:
         print(f"PNG versions written with {converter}")
     else:
-        print("no SVG converter found (install librsvg2-bin for rsvg-convert, or `pip install cairosvg`): "
-              "SVGs only", file=sys.stderr)  # fmt: skip
+        print("SVGs only: no PNG converter found. Install one with `.venv/bin/pip install -e '.[dev]'` "
+              "(cairosvg) or `apt install librsvg2-bin` (rsvg-convert)", file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -1,14 +1,20 @@
-"""Shared fixtures: the real corpus (../shared/corpus, written by Claude Code itself) and an isolated world."""
+"""Shared fixtures: the transcripts the tests run on and an isolated world.
+
+``claude_fixtures`` is ``tests/fixtures/claude`` (written by the real Claude Code CLI against the fake API;
+see ``tests/support/fixtures.py``). ``public_corpus`` is the third-party corpus of real sessions beside the
+repository (``../shared/corpus/public``): absent, the tests that need it skip with the reason shown in the
+summary, except under CI (``CI=true``), where its absence fails them.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+from tests.support.fixtures import FIXTURES, PUBLIC, PUBLIC_MISSING, SHARED
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +31,37 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 
 @pytest.fixture
+def claude_fixtures() -> Path:
+    """The committed Claude Code config dir of our own e2e-harness transcripts (read-only: copy to change)."""
+    return FIXTURES
+
+
+@pytest.fixture
+def public_corpus() -> Path:
+    """``../shared/corpus/public``; skips when absent, but fails under CI, which must run these tests."""
+    if not PUBLIC.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the corpus is missing: {PUBLIC_MISSING}")
+        pytest.skip(PUBLIC_MISSING)
+    return PUBLIC
+
+
+@pytest.fixture
 def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.fail(f"the shared corpus is missing: expected it at {CORPUS}")
-    return CORPUS
+    """The whole shared corpus (``../shared/corpus``: its ``claude`` sessions and the public ones), for tests
+    written against it before the fixtures existed; skips when absent, fails under CI. New tests take
+    ``claude_fixtures`` (in the repository) and ``public_corpus`` instead."""
+    if not (SHARED / "claude").is_dir() or not (SHARED / "public").is_dir():
+        missing = f"needs the shared corpus at {SHARED} (not shipped in the repo)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {missing}")
+        pytest.skip(missing)
+    return SHARED
 
 
 @pytest.fixture
 def corpus_copy(tmp_path: Path, corpus: Path) -> Path:
-    """A writable copy of the corpus as one Claude Code config dir (harness + public projects)."""
+    """A writable copy of the shared corpus as one Claude Code config dir (its claude and public projects)."""
     dest = tmp_path / "claude"
     shutil.copytree(corpus / "claude", dest)
     shutil.copytree(corpus / "public" / "projects", dest / "projects", dirs_exist_ok=True)

@@ -45,7 +45,16 @@ def monitor(
     ``CompactionPolicy``); with client-side compaction the outgoing messages of a call may differ from the
     caller's list: see README, "Compaction for API sessions".
     """
-    from ctxtop.adapters.anthropic_wrapper import instrument
+    try:
+        from ctxtop.adapters.anthropic_wrapper import instrument
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("anthropic", "pydantic") and not (exc.name or "").startswith("anthropic."):
+            raise
+        raise ModuleNotFoundError(
+            "ctxtop.api.monitor needs the Anthropic SDK, which is an optional extra: "
+            "pip install 'ctxtop[api]' (or pip install anthropic)",
+            name=exc.name,
+        ) from exc
 
     return instrument(client, session_id=session_id, log_dir=log_dir, compact=compact)
 

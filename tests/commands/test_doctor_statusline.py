@@ -7,10 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
-REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
-PROJECT = "-tmp-cc-harness-ejzjueb7-proj"
+from tests.support.fixtures import api_tokens, rereads, scenario
+
+REFACTOR = scenario("refactor")
 
 
 def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -20,10 +22,10 @@ def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProce
     )  # fmt: skip
 
 
-def test_doctor_reports_malformed_lines_and_compaction(tmp_path: Path, corpus: Path) -> None:
+def test_doctor_reports_malformed_lines_and_compaction(tmp_path: Path, claude_fixtures: Path) -> None:
     claude = tmp_path / "claude"
-    shutil.copytree(corpus / "claude", claude)
-    transcript = claude / "projects" / PROJECT / f"{REFACTOR}.jsonl"
+    shutil.copytree(claude_fixtures, claude)
+    transcript = claude / REFACTOR.relpath()
     with open(transcript, "ab") as fh:
         fh.write(b"{broken\n")
     (claude / "settings.json").write_text(json.dumps({"env": {"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "60"}}))
@@ -50,26 +52,35 @@ def test_doctor_reports_malformed_lines_and_compaction(tmp_path: Path, corpus: P
     assert "Claude Code version: 2.1.197 (verified)" in text.stdout
 
 
-def test_statusline_shows_fill_room_rereads_and_cost(tmp_path: Path, corpus: Path) -> None:
+def test_statusline_shows_fill_room_rereads_and_cost(tmp_path: Path, claude_fixtures: Path) -> None:
     claude = tmp_path / "claude"
-    shutil.copytree(corpus / "claude", claude)
+    shutil.copytree(claude_fixtures, claude)
     payload = {
-        "session_id": REFACTOR,
-        "transcript_path": str(claude / "projects" / PROJECT / f"{REFACTOR}.jsonl"),
+        "session_id": REFACTOR.session_id,
+        "transcript_path": str(claude / REFACTOR.relpath()),
         "model": {"id": "claude-opus-4-8", "display_name": "Opus"},
-        "cwd": "/tmp/cc-harness-ejzjueb7/proj",
+        "cwd": REFACTOR.cwd,
         "version": "2.1.197",
         # What Claude Code 2.1.197 sends for `--model claude-opus-4-8`: a 200K window.
         "context_window": {"context_window_size": 200_000, "used_percentage": 28},
     }
     out = _run(["statusline", f"--cache-dir={tmp_path / 'c'}"], json.dumps(payload))
     assert out.returncode == 0
-    # 56,030 prompt tokens of 200,000 = 28%; the 60% threshold (120,000) comes first: 63,970 tokens of room.
-    assert out.stdout.strip() == "ctx 28% · 64K to compact · re-read 87% · $1.96"
-    # Without Claude Code's figure the transcript's model is 2.1.197's default, run with 1M: 6%.
+    # Recomputed from the raw lines and the fake API's bill: fill of the reported 200K window, room before
+    # the 60% threshold (120,000, before Claude Code's default 167,000), re-read share and cost.
+    raw = rereads(REFACTOR.path)
+    billed = api_tokens(REFACTOR.answers("main"))
+    rates = {"input": 5, "output": 25, "cache_read": Decimal("0.5"), "cache_write_5m": Decimal("6.25"),
+             "cache_write_1h": 10}  # fmt: skip
+    cost = sum(Decimal(billed[k]) * rates[k] for k in rates) / 1_000_000
+    tail = f"re-read {raw.reread / raw.prompt * 100:.0f}% · ${cost.quantize(Decimal('0.01'))}"
+    want = f"ctx {raw.context / 200_000 * 100:.0f}% · {(120_000 - raw.context) / 1000:.0f}K to compact · {tail}"
+    assert out.stdout.strip() == want
+    # Without Claude Code's figure the transcript's model is 2.1.197's default, run with 1M (threshold 600K).
     del payload["context_window"]
     out = _run(["statusline", f"--cache-dir={tmp_path / 'c'}"], json.dumps(payload))
-    assert out.stdout.strip() == "ctx 6% · 544K to compact · re-read 87% · $1.96"
+    want = f"ctx {raw.context / 1_000_000 * 100:.0f}% · {(600_000 - raw.context) / 1000:.0f}K to compact · {tail}"
+    assert out.stdout.strip() == want
 
 
 def test_statusline_fails_soft(tmp_path: Path) -> None:
@@ -80,9 +91,11 @@ def test_statusline_fails_soft(tmp_path: Path) -> None:
     assert out.returncode == 0 and out.stdout.startswith("ctxtop:")
 
 
-def test_doctor_reports_broken_filter_rules_and_installed_entries(tmp_path: Path, corpus: Path) -> None:
+def test_doctor_reports_broken_filter_rules_and_installed_entries(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
     claude = tmp_path / "claude"
-    shutil.copytree(corpus / "claude", claude)
+    shutil.copytree(claude_fixtures, claude)
     rules = Path(os.environ["CTXTOP_CONFIG_DIR"]) / "filters"
     rules.mkdir(parents=True)
     (rules / "mine.toml").write_text("[[rule]\nname = 'x'\n")

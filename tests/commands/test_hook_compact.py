@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path("/work/shared/corpus")
-REFACTOR = CORPUS / "claude/projects/-tmp-cc-harness-ejzjueb7-proj/450962d5-e97a-4fd1-8a02-1796024f1ecc.jsonl"
-SPOTTER = CORPUS / "public/projects/-home-USER-projects-spotter-worktrees-spotter-dov"
-SESSION = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+from tests.support.fixtures import scenario
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared transcript corpus not available")
+REFACTOR = scenario("refactor")
+SPOTTER = "projects/-home-USER-projects-spotter-worktrees-spotter-dov"
+SESSION = REFACTOR.session_id
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def transcript(tmp_path: Path) -> Path:
     path = tmp_path / "claude" / "projects" / "-tmp-proj" / f"{SESSION}.jsonl"
     path.parent.mkdir(parents=True)
-    shutil.copy(REFACTOR, path)
+    shutil.copy(REFACTOR.path, path)
     return path
 
 
@@ -54,7 +53,7 @@ def pre_compact_payload(transcript: Path, trigger: str = "auto") -> str:
         {
             "session_id": SESSION,
             "transcript_path": str(transcript),
-            "cwd": "/tmp/cc-harness-ejzjueb7/proj",
+            "cwd": REFACTOR.cwd,
             "permission_mode": "default",
             "hook_event_name": "PreCompact",
             "trigger": trigger,
@@ -68,7 +67,7 @@ def session_start_payload(transcript: Path, source: str = "compact") -> str:
         {
             "session_id": SESSION,
             "transcript_path": str(transcript),
-            "cwd": "/tmp/cc-harness-ejzjueb7/proj",
+            "cwd": REFACTOR.cwd,
             "hook_event_name": "SessionStart",
             "source": source,
         }
@@ -179,8 +178,8 @@ def test_notes_command_finds_the_transcript_in_the_claude_config_dir(env, transc
     assert ctxtop(env, "notes", "no-such-session").returncode == 1
 
 
-def test_large_real_transcript_within_the_hook_budget(env, tmp_path) -> None:
-    source = next(SPOTTER.glob("*.jsonl"))
+def test_large_real_transcript_within_the_hook_budget(env, tmp_path, public_corpus) -> None:
+    source = next((public_corpus / SPOTTER).glob("*.jsonl"))
     start = time.perf_counter()
     payload = json.dumps({"session_id": "big", "transcript_path": str(source), "trigger": "auto"})
     done = ctxtop(env, "hook", "pre-compact", stdin=payload)

@@ -18,7 +18,7 @@ from ctxtop.commands import hook, hook_filter
 from ctxtop.commands.hook_filter import is_interactive, post_tool_use, pre_tool_use, wrap_command
 from tests.commands import corpus
 
-EDGE = Path("/work/shared/corpus/public/edge/hook-inputs-reformatted.jsonl")
+EDGE = "edge/hook-inputs-reformatted.jsonl"
 NOISY = (
     "".join(f"[{i}/700] Compiling module_{i}.c ... ok\n" for i in range(1, 701))
     + "warning: unused x\nBUILD OK\n"
@@ -114,9 +114,9 @@ def test_post_reply_shape_and_raw_saved(env: dict[str, str]) -> None:
     assert rec["transcript_path"].endswith(".jsonl") and rec["raw_tokens"] > rec["filtered_tokens"]
 
 
-def test_real_hook_inputs_pass_without_reply(env: dict[str, str]) -> None:
+def test_real_hook_inputs_pass_without_reply(env: dict[str, str], public_corpus: Path) -> None:
     """Every recorded hook input (small outputs, other tools, other events) leaves the output alone."""
-    for line in EDGE.read_text().splitlines():
+    for line in (public_corpus / EDGE).read_text().splitlines():
         payload = json.loads(line)
         assert post_tool_use(payload) is None
         if payload.get("tool_name") != "Bash":

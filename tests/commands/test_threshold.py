@@ -20,10 +20,11 @@ from ctxtop.adapters.monitor import Monitor
 from ctxtop.cli import build_parser
 from ctxtop.commands import claude
 from ctxtop.core.compaction import PCT_ENV, compact_at_tokens, threshold_tokens
+from tests.support.fixtures import rereads, scenario
 
-REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
-PROJECT = "-tmp-cc-harness-ejzjueb7-proj"
-CONTEXT = 56_030  # the session's last context, its prompt (tests/commands/test_doctor_statusline.py)
+SCENARIO = scenario("refactor")
+REFACTOR = SCENARIO.session_id
+CONTEXT = rereads(SCENARIO.path).context  # the session's last context, recomputed from its raw lines
 
 
 def install(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -111,12 +112,14 @@ def test_a_remembered_threshold_keeps_the_users_comments(
     )
 
 
-async def test_cli_config_tui_install_and_statusline_show_one_number(tmp_path: Path, corpus: Path) -> None:
+async def test_cli_config_tui_install_and_statusline_show_one_number(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
     """``--threshold 66.6667``: 133,334 tokens of a 200,000 window everywhere (once 133,333 in the TUI)."""
     from ctxtop.ui.app import CtxtopApp
 
     claude_dir = tmp_path / "claude"
-    shutil.copytree(corpus / "claude", claude_dir)
+    shutil.copytree(claude_fixtures, claude_dir)
     settings = claude_dir / "settings.json"
     cache = tmp_path / "cache"
     threshold, window = 66.6667, 200_000
@@ -136,7 +139,7 @@ async def test_cli_config_tui_install_and_statusline_show_one_number(tmp_path: P
     def factory(config: Config) -> Monitor:
         return Monitor.open([str(claude_dir)], str(tmp_path / "api"), str(cache), config)
 
-    app = CtxtopApp(factory, config_dir=paths.config_dir(), clock=lambda: 1795352400.0, watch=False,
+    app = CtxtopApp(factory, config_dir=paths.config_dir(), clock=lambda: 2e9, watch=False,
                     theme="ctxtop-dark", claude_dirs=[str(claude_dir)])  # fmt: skip
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()  # the dashboard mounts first
@@ -151,12 +154,12 @@ async def test_cli_config_tui_install_and_statusline_show_one_number(tmp_path: P
         assert view.room_before_compaction == expected - CONTEXT
 
     # The statusline Claude Code runs.
-    payload = {"session_id": REFACTOR, "transcript_path": str(claude_dir / "projects" / PROJECT / f"{REFACTOR}.jsonl"),
+    payload = {"session_id": REFACTOR, "transcript_path": str(claude_dir / SCENARIO.relpath()),
                "model": {"id": "claude-opus-4-8"}}  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "ctxtop", "statusline", f"--cache-dir={cache}"],
                           input=json.dumps(payload), capture_output=True, text=True,
                           env={**os.environ, "CTXTOP_STATUSLINE_BUDGET": "30"},
                           timeout=60)  # fmt: skip
-    assert (
-        done.stdout.strip() == f"ctx 6% · {(expected - CONTEXT) / 1000:.0f}K to compact · re-read 87% · $1.96"
-    )
+    # Fill against the model's own 1M; room before the threshold of the compaction window install wrote.
+    fill, room = CONTEXT / 1_000_000 * 100, (expected - CONTEXT) / 1000
+    assert done.stdout.strip().startswith(f"ctx {fill:.0f}% · {room:.0f}K to compact · re-read ")

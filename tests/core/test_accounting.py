@@ -4,6 +4,7 @@ independent script over the raw JSONL; see the comments)."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,11 +15,15 @@ from ctxtop.adapters.sources import Sources
 from ctxtop.core.metrics import Compaction, Req, compute
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.usage import Tokens, parse_usage
+from tests.support.fixtures import api_tokens, raw_totals, rereads, scenario, scenarios
 
 SPOTTER = "4d5611e5-241a-462a-8d15-5122611a9569"
-REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
-NOISY = "51d39606-075a-46c9-b721-444b61bf4b41"
+NOISY = scenario("noisy")
+REFACTOR = scenario("refactor")
 T0 = 1_790_000_000.0  # 2026-09-21
+# claude-opus-4-8 in USD per million tokens: input, output, cache read, 5m write, 1h write.
+OPUS_48 = {"input": 5, "output": 25, "cache_read": Decimal("0.5"), "cache_write_5m": Decimal("6.25"),
+           "cache_write_1h": 10}  # fmt: skip
 
 
 def _index(tmp_path: Path, *dirs: Path) -> Index:
@@ -33,43 +38,51 @@ def _stats(index: Index, session_id: str):
     return found[0]
 
 
-def test_dedup_keeps_largest_copy_across_content_block_lines(tmp_path: Path, corpus: Path) -> None:
+def _as_tokens(t: dict[str, int]) -> Tokens:
+    return Tokens(t["input"], t["output"], t["cache_read"], t["cache_write_5m"], t["cache_write_1h"])
+
+
+def test_dedup_keeps_largest_copy_across_content_block_lines(tmp_path: Path, public_corpus: Path) -> None:
     # 139 responses of the main file are split over several lines, 45 of them with a stale smaller
     # output_tokens in earlier copies; with the two subagent files: 152 unique (message.id, requestId).
-    stats = _stats(_index(tmp_path, corpus / "public"), SPOTTER)
+    stats = _stats(_index(tmp_path, public_corpus), SPOTTER)
     assert stats.requests == 152
     assert stats.tokens == Tokens(
         input=233, output=28899, cache_read=12387553, cache_write_5m=559475, cache_write_1h=0
     )
 
 
-def test_dedup_is_global_across_files(tmp_path: Path, corpus: Path) -> None:
+def test_dedup_is_global_across_files(tmp_path: Path) -> None:
     # A resumed/forked session repeats earlier responses in another file: counted once.
-    src = corpus / "claude" / "projects" / "-tmp-cc-harness-mnph4kau-proj" / f"{NOISY}.jsonl"
+    src = NOISY.path
     projects = tmp_path / "claude" / "projects" / "p"
     projects.mkdir(parents=True)
-    (projects / f"{NOISY}.jsonl").write_bytes(src.read_bytes())
+    (projects / src.name).write_bytes(src.read_bytes())
     fork = "aaaaaaaa-0000-0000-0000-000000000000"
-    (projects / f"{fork}.jsonl").write_bytes(src.read_bytes().replace(NOISY.encode(), fork.encode()))
+    (projects / f"{fork}.jsonl").write_bytes(
+        src.read_bytes().replace(NOISY.session_id.encode(), fork.encode())
+    )
     index = _index(tmp_path, tmp_path / "claude")
     total = sum((s.tokens for s in index.sessions()), Tokens())
-    assert total == Tokens(72, 763, 310454, 6734, 26919)
+    # What the fake API billed for the session's model calls, and the raw lines deduplicated, agree.
+    assert total == _as_tokens(api_tokens(NOISY.answers("main"))) == _as_tokens(raw_totals([src]))
 
 
-def test_1h_cache_writes_priced_at_their_own_rate(tmp_path: Path, corpus: Path) -> None:
-    # claude-opus-4-8: input 5, output 25, cache read 0.5, 5m write 6.25, 1h write 10 USD/MTok.
-    stats = _stats(_index(tmp_path, corpus / "claude"), NOISY)
-    assert stats.tokens == Tokens(72, 763, 310454, 6734, 26919)
-    expected = (
-        Decimal(72) * 5 + Decimal(763) * 25 + Decimal(310454) * Decimal("0.5") + Decimal(6734) * Decimal("6.25")
-        + Decimal(26919) * 10
-    ) / 1_000_000  # fmt: skip
-    assert stats.cost_usd == expected == Decimal("0.4859395")
+def _opus_cost(tokens: dict[str, int]) -> Decimal:
+    return sum((Decimal(tokens[k]) * OPUS_48[k] for k in OPUS_48), Decimal(0)) / 1_000_000
 
 
-def test_compaction_call_subagent_file_is_billed(tmp_path: Path, corpus: Path) -> None:
+def test_1h_cache_writes_priced_at_their_own_rate(tmp_path: Path, claude_fixtures: Path) -> None:
+    stats = _stats(_index(tmp_path, claude_fixtures), NOISY.session_id)
+    billed = api_tokens(NOISY.answers("main"))
+    assert billed["cache_write_1h"] > 0 and billed["cache_write_5m"] > 0
+    assert stats.tokens == _as_tokens(billed)
+    assert stats.cost_usd == _opus_cost(billed)
+
+
+def test_compaction_call_subagent_file_is_billed(tmp_path: Path, public_corpus: Path) -> None:
     # agent-acompact-e1f845: 3 input, 8 output, 164,830 cache read, 8,681 cache write at opus-4-6 prices.
-    index = _index(tmp_path, corpus / "public")
+    index = _index(tmp_path, public_corpus)
     chains = {c: (n, tok) for c, n, tok in index.subagents(SPOTTER)}
     assert chains["acompact-e1f845"] == (1, 3 + 8 + 164830 + 8681)
     stats = _stats(index, SPOTTER)
@@ -81,19 +94,24 @@ def test_compaction_call_subagent_file_is_billed(tmp_path: Path, corpus: Path) -
     assert "acompact-e1f845" in chains and "a2898e3" in chains
 
 
-def test_context_fill_and_rereads_reset_at_compact_boundary(tmp_path: Path, corpus: Path) -> None:
-    # 20 main-chain requests; the boundary sits between the 13th and 14th. Independently computed:
-    # ΣR = 1,080,104 of ΣP = 1,247,867; the latest request is 56,030 prompt + 21 output: the context
-    # (Claude Code's figure) is the prompt alone.
-    stats = _stats(_index(tmp_path, corpus / "claude"), REFACTOR)
-    assert stats.turns == 20
-    assert stats.context_tokens == 56030
-    assert stats.reread_tokens == 1080104
-    assert stats.prompt_tokens == 1247867
-    assert stats.reread_ratio == pytest.approx(0.86556, abs=1e-5)
-    # Per request, min(cache read, re-read): 1,079,004 of the 1,080,104 re-read tokens came from the cache.
-    assert stats.cache_share_of_rereads == pytest.approx(0.998982, abs=1e-6)
-    assert [(c.pre_tokens, c.post_tokens, c.trigger) for c in stats.compactions] == [(117327, 28003, "auto")]
+def test_context_fill_and_rereads_reset_at_compact_boundary(tmp_path: Path, claude_fixtures: Path) -> None:
+    # The refactor session compacts once mid-task; the expectations are recomputed from the raw lines.
+    stats = _stats(_index(tmp_path, claude_fixtures), REFACTOR.session_id)
+    want = rereads(REFACTOR.path)
+    assert stats.turns == want.turns == len(REFACTOR.answers("main"))
+    last = REFACTOR.answers("main")[-1]
+    assert stats.context_tokens == want.context == (
+        last["input_tokens"] + last["cache_read_input_tokens"] + last["cache_creation_input_tokens"]
+    )  # fmt: skip  (the prompt alone: Claude Code's figure)
+    assert stats.reread_tokens == want.reread
+    assert stats.prompt_tokens == want.prompt
+    assert stats.reread_ratio == pytest.approx(want.reread / want.prompt, abs=1e-9)
+    # Per request, min(cache read, re-read) over ΣR.
+    assert stats.cache_share_of_rereads == pytest.approx(want.cached_rereads / want.reread, abs=1e-9)
+    [boundary] = [r["compactMetadata"] for r in REFACTOR.records() if r.get("subtype") == "compact_boundary"]
+    assert [(c.pre_tokens, c.post_tokens, c.trigger) for c in stats.compactions] == [
+        (boundary["preTokens"], boundary["postTokens"], "auto")
+    ]
 
 
 def _req(ts: float, prompt: int, output: int, cache_read: int = 0, model: str = "claude-opus-4-8", chain: str = "main",
@@ -203,23 +221,23 @@ def test_compaction_record_resets_rereads() -> None:
     assert stats.reread_tokens == 0
 
 
-def test_report_json_contract(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_report_json_contract(tmp_path: Path, claude_fixtures: Path, capsys) -> None:
     from ctxtop.cli import main
 
-    assert main(["report", "sessions", "--json", "--claude-dir", str(corpus / "claude"),
+    assert main(["report", "sessions", "--json", "--claude-dir", str(claude_fixtures),
                  "--cache-dir", str(tmp_path)]) == 0  # fmt: skip
     rows = json.loads(capsys.readouterr().out)
-    assert {r["session_id"] for r in rows} == {NOISY, REFACTOR, "52bd63cf-670a-4cba-99a4-f8306b8495c2"}
-    row = next(r for r in rows if r["session_id"] == NOISY)
+    assert {r["session_id"] for r in rows} == {s.session_id for s in scenarios()}
+    row = next(r for r in rows if r["session_id"] == NOISY.session_id)
     for key in ("session_id", "source", "project", "models", "first_ts", "last_ts", "tokens", "cost_usd",
                 "context_tokens", "context_window", "fill", "compact_at_tokens", "reread_ratio",
                 "cache_share_of_rereads", "cache_miss_cost_usd", "compactions", "turns"):  # fmt: skip
         assert key in row
     assert row["source"] == "claude"
-    assert row["project"] == "/tmp/cc-harness-mnph4kau/proj"
-    assert row["cost_usd"] == "0.4859395000"
-    assert row["tokens"] == {"input": 72, "output": 763, "cache_read": 310454, "cache_write_5m": 6734,
-                             "cache_write_1h": 26919}  # fmt: skip
+    assert row["project"] == NOISY.cwd
+    billed = api_tokens(NOISY.answers("main"))
+    assert row["tokens"] == billed
+    assert Decimal(row["cost_usd"]) == _opus_cost(billed)
     # Claude Code 2.1.197 runs its default model, claude-opus-4-8, with a 1M window.
     assert row["context_window"] == 1_000_000 and row["compact_at_tokens"] == 967_000
     assert row["context_window_source"] == "Claude Code 2.1.197 default model claude-opus-4-8"
@@ -227,20 +245,15 @@ def test_report_json_contract(tmp_path: Path, corpus: Path, monkeypatch: pytest.
     assert row["compact_at_fill"] == 0.967
 
 
-def test_report_csv_and_group_reports_agree_with_sessions(tmp_path: Path, corpus: Path, capsys) -> None:
+def test_report_csv_and_group_reports_agree_with_sessions(
+    tmp_path: Path, claude_fixtures: Path, capsys
+) -> None:
     import csv
     import io
 
     from ctxtop.cli import main
 
-    common = [
-        "--claude-dir",
-        str(corpus / "claude"),
-        "--claude-dir",
-        str(corpus / "public"),
-        "--cache-dir",
-        str(tmp_path),
-    ]
+    common = ["--claude-dir", str(claude_fixtures), "--cache-dir", str(tmp_path)]
     assert main(["report", "sessions", "--json", *common]) == 0
     sessions = json.loads(capsys.readouterr().out)
     assert main(["report", "sessions", "--csv", *common]) == 0
@@ -253,10 +266,14 @@ def test_report_csv_and_group_reports_agree_with_sessions(tmp_path: Path, corpus
         groups = json.loads(capsys.readouterr().out)
         assert sum(Decimal(g["cost_usd"]) for g in groups) == total, report
         assert sum(g["requests"] for g in groups) == sum(s["requests"] for s in sessions), report
-    # --since/--until are inclusive local days.
-    assert main(["report", "daily", "--json", "--since", "2026-02-10", "--until", "2026-02-12", *common]) == 0
-    days = [g["date"] for g in json.loads(capsys.readouterr().out)]
-    assert days and all("2026-02-09" < d < "2026-02-13" for d in days)
+    # --since/--until are inclusive local days: the fixtures' day alone, then the day after (nothing).
+    first = min(datetime.fromisoformat(s["first_ts"].replace("Z", "+00:00")) for s in sessions)
+    day = first.astimezone().date().isoformat()
+    assert main(["report", "daily", "--json", "--since", day, "--until", day, *common]) == 0
+    assert [g["date"] for g in json.loads(capsys.readouterr().out)] == [day]
+    after = date.fromisoformat(day) + timedelta(days=1)
+    assert main(["report", "daily", "--json", "--since", after.isoformat(), *common]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_cache_share_counts_each_request_and_the_compaction_call_rereads_the_main_chain() -> None:

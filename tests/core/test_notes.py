@@ -1,19 +1,18 @@
-"""Notes built from real transcripts (tests/../corpus) and from small hand-written record lists."""
+"""Notes built from real transcripts (tests/fixtures and the public corpus) and from small hand-written
+record lists."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
-
 from ctxtop.core import notes as n
+from tests.support.fixtures import scenario
 
-CORPUS = Path("/work/shared/corpus")
-REFACTOR = CORPUS / "claude/projects/-tmp-cc-harness-ejzjueb7-proj/450962d5-e97a-4fd1-8a02-1796024f1ecc.jsonl"
-NOISY = CORPUS / "claude/projects/-tmp-cc-harness-mnph4kau-proj/51d39606-075a-46c9-b721-444b61bf4b41.jsonl"
-WORKSPACE = CORPUS / "public/projects/-workspace/c45af7b1-cb7c-4e51-93db-8cbb250a877a.jsonl"
-SPOTTER = CORPUS / "public/projects/-home-USER-projects-spotter-worktrees-spotter-dov"
+REFACTOR = scenario("refactor")
+NOISY = scenario("noisy")
+WORKSPACE = "projects/-workspace/c45af7b1-cb7c-4e51-93db-8cbb250a877a.jsonl"
+SPOTTER = "projects/-home-USER-projects-spotter-worktrees-spotter-dov"
 
 
 def records(path: Path) -> list[dict]:
@@ -26,17 +25,13 @@ def records(path: Path) -> list[dict]:
     return out
 
 
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared transcript corpus not available")
-
-
-@needs_corpus
 def test_refactor_session_with_compaction() -> None:
-    notes = n.build_notes(records(REFACTOR))
-    assert notes.cwd == "/tmp/cc-harness-ejzjueb7/proj" and notes.git_branch == "main"
+    notes = n.build_notes(records(REFACTOR.path))
+    assert notes.cwd == REFACTOR.cwd and notes.git_branch == "main"
     assert [(t.id, t.subject, t.status) for t in notes.tasks] == [
         ("1", "Refactor inventory records to dataclasses", "pending")
     ]
-    root = "/tmp/cc-harness-ejzjueb7/proj/"
+    root = REFACTOR.cwd + "/"
     assert notes.files == {
         root + "src/inventory/models.py": "edited",
         root + "src/inventory/storage.py": "edited",
@@ -52,34 +47,31 @@ def test_refactor_session_with_compaction() -> None:
     text = n.render(notes)
     assert "[pending] #1 Refactor inventory records to dataclasses" in text
     assert "- src/inventory/models.py (edited)" in text and "- CHANGELOG.md (created)" in text
-    assert "Working directory: /tmp/cc-harness-ejzjueb7/proj (git branch main)" in text
+    assert f"Working directory: {REFACTOR.cwd} (git branch main)" in text
 
 
-@needs_corpus
 def test_failed_command_fixed_by_a_later_run_and_one_still_failing() -> None:
-    notes = n.build_notes(records(NOISY))
+    notes = n.build_notes(records(NOISY.path))
     # `python3 -m pytest tests` failed and was re-run green as `python3 -m pytest -q tests`;
     # the integration suite (tools/fake_pytest.py) was never re-run.
     assert [f.command for f in notes.failures] == ["python3 tools/fake_pytest.py"]
     assert notes.failures[0].detail.startswith("Exit code 1")
     assert [t.subject for t in notes.tasks] == ["Fix failing calc tests"]
-    assert list(notes.files) == ["/tmp/cc-harness-mnph4kau/proj/src/calc.py"]
+    assert list(notes.files) == [NOISY.cwd + "/src/calc.py"]
 
 
-@needs_corpus
-def test_meta_and_command_echo_records_are_not_requests() -> None:
-    notes = n.build_notes(records(WORKSPACE))
+def test_meta_and_command_echo_records_are_not_requests(public_corpus: Path) -> None:
+    notes = n.build_notes(records(public_corpus / WORKSPACE))
     assert all(not r.startswith(("<command-", "<local-command", "Caveat")) for r in notes.requests)
     assert notes.requests[-1].startswith("do something requiring multiple tools")
     # `python number_generator.py` failed (no `python`) and `python3 number_generator.py` then worked.
     assert [f.command for f in notes.failures] == ["cat nonexistent.txt"]
 
 
-@needs_corpus
-def test_large_real_session_fits_the_budget_and_is_fast() -> None:
+def test_large_real_session_fits_the_budget_and_is_fast(public_corpus: Path) -> None:
     import time
 
-    path = next(SPOTTER.glob("*.jsonl"))
+    path = next((public_corpus / SPOTTER).glob("*.jsonl"))
     start = time.perf_counter()
     notes = n.build_notes(records(path), pins=["never push to main"])
     text = n.render(notes)
@@ -296,3 +288,20 @@ def test_notes_cannot_close_their_own_tag() -> None:
     for text in (additional_context(hostile), summariser_instructions(hostile)):
         assert text.count("</ctxtop-notes>") == 1 and text.rstrip().endswith("</ctxtop-notes>")
         assert "ignore the notes above" in text
+
+
+def test_own_lines_are_the_users_section_and_lines_ctxtop_did_not_write() -> None:
+    written = "Working directory: /p\nTasks:\n- [pending] #1 Do it\n"
+    edited = "Working directory: /p\nTasks:\n- [pending] #1 Do it\n- my own task line\n"
+    assert n.own_lines(edited, written) == ["- my own task line"]
+    with_section = f"{written}{n.OWN_HEADING}\nfirst\n  indented stays\n"
+    assert n.own_lines(with_section, written) == ["first", "  indented stays"]
+    # Without a record of what ctxtop wrote, only the own section is the user's.
+    assert n.own_lines(edited, None) == []
+
+
+def test_own_lines_render_last_verbatim_and_outside_the_budget() -> None:
+    notes = n.build_notes([], own=["keep me exactly  ", "x" * 3000])
+    text = n.render(notes, budget=200)
+    assert text.endswith(f"{n.OWN_HEADING}\nkeep me exactly\n{'x' * 3000}\n")
+    assert n.own_lines(text, text) == ["keep me exactly", "x" * 3000]

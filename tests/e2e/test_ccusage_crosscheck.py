@@ -1,7 +1,7 @@
 """Cross-check against ccusage (npm, pinned): per-session token totals must match exactly on the corpus.
 
-Both tools read the same real transcripts (``../shared/corpus``: the Claude Code 2.1.197 sessions and the
-public ones, laid out as config dirs). Costs are compared too, but only printed: the two tools price from
+Both tools read the same real transcripts (``tests/fixtures/claude``, written by Claude Code 2.1.197 against
+the fake API, and the public sessions of ``../shared/corpus/public`` when present), laid out as config dirs. Costs are compared too, but only printed: the two tools price from
 different tables (genai-prices vs ccusage's bundled LiteLLM snapshot), see README.
 """
 
@@ -17,18 +17,17 @@ from typing import Any
 import pytest
 
 from tests.support.claude_cli import CCUSAGE_BIN, copy_tree, require_binary
+from tests.support.fixtures import FIXTURES
 
 pytestmark = pytest.mark.timeout(60)
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
-
-def _config_dir(name: str, tmp_path: Path) -> Path:
-    assert CORPUS.is_dir(), f"the shared corpus is missing: expected {CORPUS} (shared/ beside the repo)"
+def _config_dir(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     if name == "claude":
-        return CORPUS / "claude"  # already a config dir; both tools only read it
+        return FIXTURES  # already a config dir; both tools only read it
+    public = request.getfixturevalue("public_corpus")
     cfg = tmp_path / "public-config"
-    copy_tree(CORPUS / "public" / "projects", cfg / "projects")
+    copy_tree(public / "projects", cfg / "projects")
     return cfg
 
 
@@ -45,9 +44,11 @@ def _run(args: list[str], env: dict[str, str]) -> Any:
 
 
 @pytest.mark.parametrize("corpus", ["claude", "public"])
-def test_session_token_totals_match_ccusage(corpus: str, tmp_path: Path) -> None:
+def test_session_token_totals_match_ccusage(
+    corpus: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     ccusage = require_binary(CCUSAGE_BIN)
-    config_dir = _config_dir(corpus, tmp_path)
+    config_dir = _config_dir(corpus, tmp_path, request)
     home = tmp_path / "home"
     home.mkdir()
     env = _env(home, config_dir)

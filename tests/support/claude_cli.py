@@ -92,7 +92,13 @@ class ClaudeCLI:
     """A scratch Claude Code installation: HOME, config dir and project dir under ``root``."""
 
     def __init__(
-        self, root: Path, api: FakeAPI, *, model: str = MODEL, version: str = CLAUDE_VERSION
+        self,
+        root: Path,
+        api: FakeAPI,
+        *,
+        model: str = MODEL,
+        version: str = CLAUDE_VERSION,
+        project: str = "proj",
     ) -> None:
         self.version = version
         self.binary = require_binary(CLAUDE_BINARIES[version])
@@ -100,7 +106,7 @@ class ClaudeCLI:
         self.model = model
         self.home = root / "home"
         self.config_dir = root / "home" / ".claude"
-        self.project = root / "proj"
+        self.project = root / project
         for d in (self.home, self.config_dir, self.project):
             d.mkdir(parents=True, exist_ok=True)
         self._write_config()

@@ -1,4 +1,4 @@
-"""Fixtures for the TUI tests: a temporary world (config, cache, data dirs, a copy of the corpus), a fixed
+"""Fixtures for the TUI tests: a temporary world (config, cache, data dirs, a copy of tests/fixtures), a fixed
 clock and theme, and helpers that wait for the app's messages instead of sleeping."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.monitor import Monitor
+from tests.support.fixtures import FIXTURES, last_activity
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-FIXED_NOW = 1795352400.0
-"""2026-11-22 13:00 UTC: half an hour after the corpus sessions' last activity."""
+FIXED_NOW = float(int(last_activity()) // 60 * 60 + 1800)
+"""Half an hour after the fixture sessions' last activity (a whole minute, so clocks render alike)."""
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     w = World(tmp_path)
-    shutil.copytree(CORPUS / "claude", w.claude)
+    shutil.copytree(FIXTURES, w.claude)
     for key, value in w.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(w.claude))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ctxtop.ui.widgets.session_table import SessionTable
+from tests.support.fixtures import scenario
 from tests.ui.conftest import World, loaded, wait_for
 
-SID = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+SID = scenario("refactor").session_id
 
 
 async def test_crossing_the_threshold_alerts_once_and_badges_the_row(world: World) -> None:
@@ -13,7 +14,9 @@ async def test_crossing_the_threshold_alerts_once_and_badges_the_row(world: Worl
     world.write_config('[compaction]\nthreshold = 20\n[windows]\n"claude-opus-4-8" = 200000\n')
     path = next(world.claude.glob(f"projects/*/{SID}.jsonl"))
     lines = path.read_bytes().splitlines(keepends=True)
-    cut = 12
+    # Keep the first two model calls (20K and 30K of context, under the 40K threshold).
+    assistant = [i for i, line in enumerate(lines) if b'"type":"assistant"' in line]
+    cut = assistant[1] + 1
     path.write_bytes(b"".join(lines[:cut]))
     app = world.app(watch=True)
     async with app.run_test(size=(120, 36)) as pilot:

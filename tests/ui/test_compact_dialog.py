@@ -13,10 +13,11 @@ from textual.widgets import Button, Static, TextArea
 
 from ctxtop.adapters import notes_store
 from ctxtop.ui.compact import compact_command
+from tests.support.fixtures import scenario
 from tests.support.tmux_server import TmuxServer, private_server
 from tests.ui.conftest import World, loaded, wait_for
 
-SID = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+SID = scenario("refactor").session_id
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.ui.widgets.session_table import SessionTable
-from tests.ui.conftest import World, loaded, wait_for
+from tests.support.fixtures import scenario
+from tests.ui.conftest import FIXED_NOW, World, loaded, wait_for
 
 
 def report(world: World) -> list[dict]:
@@ -46,7 +47,7 @@ async def test_dashboard_lists_corpus_with_report_numbers(world: World) -> None:
 
 
 async def test_appending_transcript_lines_updates_the_row(world: World) -> None:
-    path = next(world.claude.glob("projects/-tmp-cc-harness-ejzjueb7-proj/*.jsonl"))
+    path = world.claude / scenario("refactor").relpath()
     lines = path.read_bytes().splitlines(keepends=True)
     cut = len(lines) // 2
     path.write_bytes(b"".join(lines[:cut]))
@@ -82,7 +83,7 @@ async def test_enter_opens_detail_and_escape_returns(world: World) -> None:
 
 
 async def test_live_sessions_are_marked_and_the_table_fits_100_columns(world: World) -> None:
-    sid = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+    sid = scenario("refactor").session_id
     sessions = world.claude / "sessions"
     sessions.mkdir()
     (sessions / f"{os.getpid()}.json").write_text(
@@ -102,7 +103,7 @@ async def test_live_sessions_are_marked_and_the_table_fits_100_columns(world: Wo
 
 
 async def test_sessions_ageing_out_leave_the_most_recent_on_screen(world: World) -> None:
-    now = [1795352400.0]
+    now = [FIXED_NOW]
     app = world.app(clock=lambda: now[0])
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)

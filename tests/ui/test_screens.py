@@ -15,9 +15,10 @@ from ctxtop.adapters import notes_store
 from ctxtop.ui.messages import IndexProgressed
 from ctxtop.ui.screens.history import GROUPS, HistoryScreen
 from ctxtop.ui.screens.notes import NotesScreen
-from tests.ui.conftest import World, loaded, wait_for
+from tests.support.fixtures import scenario
+from tests.ui.conftest import FIXED_NOW, World, loaded, wait_for
 
-SID = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+SID = scenario("refactor").session_id
 
 
 def report(world: World, kind: str) -> list[dict]:
@@ -120,14 +121,14 @@ def test_without_a_terminal_ctxtop_prints_the_sessions_report(world: World) -> N
     )  # fmt: skip
     assert done.returncode == 0
     assert "not a terminal" in done.stderr
-    assert "450962d5" in done.stdout
+    assert SID[:8] in done.stdout
 
 
 async def test_detail_shows_the_noise_the_filter_removed(world: World) -> None:
     from ctxtop.adapters import filter_log
 
     filter_log.append({"source": "post-tool-use", "session_id": SID, "command": "pytest -q", "raw_chars": 48210,
-                       "raw_tokens": 13012, "filtered_chars": 2890, "filtered_tokens": 790}, now=1795350000.0)  # fmt: skip
+                       "raw_tokens": 13012, "filtered_chars": 2890, "filtered_tokens": 790}, now=FIXED_NOW - 2400)  # fmt: skip
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)

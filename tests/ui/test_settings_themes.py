@@ -8,6 +8,7 @@ from textual.widgets import Input, Select
 
 from ctxtop.ui.screens.settings import SettingsScreen
 from ctxtop.ui.widgets.session_table import SessionTable
+from tests.support.fixtures import scenario
 from tests.ui.conftest import World, loaded, wait_for
 
 
@@ -22,7 +23,7 @@ async def test_threshold_setting_changes_toml_and_display(world: World) -> None:
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)
-        sid = "450962d5-e97a-4fd1-8a02-1796024f1ecc"  # 28% full: under 60, over 20
+        sid = scenario("refactor").session_id  # 38% full: under 60, over 20
         table = app.screen.query_one(SessionTable)
         assert "▲" not in table.get_row(sid)[0].plain
         await pilot.press("s")

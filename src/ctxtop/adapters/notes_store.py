@@ -1,8 +1,11 @@
 """Per-session notes files in the data dir, readable by the user only.
 
 For a session ``S`` the notes dir holds ``S.md`` (the rendered notes, rebuilt from the transcript at every
-hook so they are never a stale snapshot), ``S.pins.json`` (lines the user pinned; kept apart so a rebuild
-never loses them) and ``S.json`` (where the transcript is, so ``ctxtop notes`` can rebuild too).
+hook so they are never a stale snapshot), ``S.pins.json`` (lines the user pinned), ``S.own.md`` (the lines
+the user wrote into the notes, in the TUI or by hand in ``S.md``) and ``S.json`` (where the transcript is,
+so ``ctxtop notes`` can rebuild too, and the text ctxtop last wrote to ``S.md``). Pins and own lines are
+kept apart so a rebuild never loses them: before each rebuild, lines of ``S.md`` that ctxtop did not write
+are taken into ``S.own.md``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ def pins_path(session_id: str) -> Path:
 
 def meta_path(session_id: str) -> Path:
     return paths.notes_dir() / f"{_safe_id(session_id)}.json"
+
+
+def own_path(session_id: str) -> Path:
+    return paths.notes_dir() / f"{_safe_id(session_id)}.own.md"
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -85,6 +92,35 @@ def iter_transcript(path: Path, max_bytes: int = TAIL_BYTES) -> Iterator[dict[st
                 yield obj
 
 
+HEAD_BYTES = 256 * 1024
+
+
+def session_title(paths: list[str]) -> str | None:
+    """The title of a session from the head of its main transcript (``core.notes.session_title``)."""
+    main = [p for p in paths if p.endswith(".jsonl") and "/subagents/" not in p and "/projects/" in p]
+    for path in main[:1]:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+        except OSError:
+            return None
+        records = []
+        for line in head.splitlines():
+            if (
+                b'"type":"user"' in line[:400]
+                or b'"summary"' in line[:400]
+                or b'"type": "user"' in line[:400]
+            ):
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    records.append(obj)
+        return core_notes.session_title(records)
+    return None
+
+
 def load_pins(session_id: str) -> list[str]:
     data = _read_json(pins_path(session_id))
     return [p for p in data if isinstance(p, str)] if isinstance(data, list) else []
@@ -114,6 +150,46 @@ def unpin(session_id: str, line: str) -> bool:
     return True
 
 
+def load_own(session_id: str) -> list[str]:
+    try:
+        return [
+            line for line in own_path(session_id).read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+    except OSError:
+        return []
+
+
+def _save_own(session_id: str, lines: list[str]) -> None:
+    if lines or own_path(session_id).exists():
+        _write_private(own_path(session_id), "".join(f"{line}\n" for line in lines))
+
+
+def _written(session_id: str) -> str | None:
+    meta = _read_json(meta_path(session_id))
+    written = meta.get("written") if isinstance(meta, dict) else None
+    return written if isinstance(written, str) else None
+
+
+def keep_own_lines(session_id: str, text: str | None = None) -> list[str]:
+    """Take the user's own lines out of ``text`` (default: the notes file as it is on disk, perhaps edited
+    by hand) into ``S.own.md`` and return them. A notes file exactly as ctxtop wrote it changes nothing."""
+    if text is None:
+        text = load_notes(session_id)
+        if text is None or text == _written(session_id):
+            return load_own(session_id)
+    own = core_notes.own_lines(text, _written(session_id))
+    _save_own(session_id, own)
+    return own
+
+
+def save_edit(session_id: str, text: str) -> Path:
+    """The user saved the notes they edited: their own lines are kept apart, the text is stored as typed."""
+    keep_own_lines(session_id, text)
+    path = notes_path(session_id)
+    _write_private(path, text)
+    return path
+
+
 def load_notes(session_id: str) -> str | None:
     try:
         return _read_text(notes_path(session_id))
@@ -122,19 +198,21 @@ def load_notes(session_id: str) -> str | None:
 
 
 def save_notes(session_id: str, text: str, transcript_path: str | None = None) -> Path:
+    """Store notes ctxtop built (``save_edit`` stores what the user typed)."""
     path = notes_path(session_id)
     _write_private(path, text)
     meta = _read_json(meta_path(session_id))
     meta = meta if isinstance(meta, dict) else {}
-    meta.update({"session_id": session_id, "updated": time.time()})
+    meta.update({"session_id": session_id, "updated": time.time(), "written": text})
     if transcript_path:
         meta["transcript_path"] = transcript_path
     _write_private(meta_path(session_id), json.dumps(meta, indent=2) + "\n")
     return path
 
 
-def find_transcript(session_id: str) -> Path | None:
-    """The session's transcript: the one the hooks saw, else a search of the Claude Code config dirs."""
+def find_transcript(session_id: str, claude_dirs: list[str] | None = None) -> Path | None:
+    """The session's transcript: the one the hooks saw, else a search of the Claude Code config dirs
+    (``claude_dirs``, as ``--claude-dir`` gives them, else the default ones)."""
     meta = _read_json(meta_path(session_id))
     if isinstance(meta, dict) and isinstance(meta.get("transcript_path"), str):
         candidate = Path(meta["transcript_path"])
@@ -142,10 +220,31 @@ def find_transcript(session_id: str) -> Path | None:
             return candidate
     if not _SAFE_ID.match(session_id):
         return None
-    for config_dir in paths.claude_config_dirs():
+    for config_dir in paths.claude_config_dirs(claude_dirs):
         for candidate in (config_dir / "projects").glob(f"*/{session_id}.jsonl"):
             return candidate
     return None
+
+
+def match_sessions(prefix: str, claude_dirs: list[str] | None = None) -> list[str]:
+    """Session ids that are ``prefix`` or start with it: sessions with notes, and sessions with a transcript
+    in the Claude Code config dirs (the 8-character ids ctxtop shows are prefixes)."""
+    prefix = prefix.strip()
+    if not prefix or not _SAFE_ID.match(prefix):
+        return [prefix] if prefix else []
+    found: set[str] = set()
+    try:
+        for meta in paths.notes_dir().glob(f"{prefix}*.json"):
+            data = _read_json(meta)
+            if isinstance(data, dict) and isinstance(data.get("session_id"), str):
+                found.add(data["session_id"])
+    except OSError:
+        pass
+    for config_dir in paths.claude_config_dirs(claude_dirs):
+        for candidate in (config_dir / "projects").glob(f"*/{prefix}*.jsonl"):
+            found.add(candidate.stem)
+    found = {sid for sid in found if sid.startswith(prefix)}
+    return [prefix] if prefix in found else sorted(found)
 
 
 def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str | None:
@@ -156,7 +255,10 @@ def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str |
     path = Path(transcript_path) if transcript_path else find_transcript(session_id)
     if path is None or not path.is_file():
         return None
-    notes = core_notes.build_notes(iter_transcript(path), pins=load_pins(session_id), session_id=session_id)
+    own = keep_own_lines(session_id)
+    notes = core_notes.build_notes(
+        iter_transcript(path), pins=load_pins(session_id), session_id=session_id, own=own
+    )
     text = core_notes.render(notes)
     save_notes(session_id, text, str(path))
     return text
@@ -165,7 +267,9 @@ def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str |
 def latest_session() -> str | None:
     """The session whose notes changed last."""
     try:
-        candidates = [p for p in paths.notes_dir().glob("*.md") if p.is_file()]
+        candidates = [
+            p for p in paths.notes_dir().glob("*.md") if p.is_file() and not p.name.endswith(".own.md")
+        ]
     except OSError:
         return None
     if not candidates:

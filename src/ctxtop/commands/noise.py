@@ -349,7 +349,8 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print("No filtered outputs and no Bash outputs to estimate in this range.")
         return 0
-    head = f"{'session':<10} {'day':<10} {'kind':<9} {'outputs':>7} {'removed tok':>11} {'re-read tok':>12} {'worth':>10} {'share':>6}"
+    # Upper-case headers, as in `ctxtop report sessions`.
+    head = f"{'SESSION':<10} {'DAY':<10} {'KIND':<9} {'OUTPUTS':>7} {'REMOVED TOK':>11} {'RE-READ TOK':>12} {'WORTH':>10} {'SHARE':>6}"
     print(head)
     for r in rows:
         kind = "estimate" if r.estimated else "filtered"
@@ -360,7 +361,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print()
     print(
-        f"{'day':<10} {'kind':<9} {'sessions':>8} {'outputs':>7} {'removed tok':>11} {'re-read tok':>12} {'worth':>10}"
+        f"{'DAY':<10} {'KIND':<9} {'SESSIONS':>8} {'OUTPUTS':>7} {'REMOVED TOK':>11} {'RE-READ TOK':>12} {'WORTH':>10}"
     )
     for d in days:
         kind = "estimate" if d["estimated"] else "filtered"

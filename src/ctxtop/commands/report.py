@@ -41,7 +41,7 @@ def _emit(
         sys.stdout.write(report.to_csv(rows + [total] if rows and csv_total else rows))
         return
     if not rows:
-        print("No sessions found. Run `ctxtop doctor` to see where ctxtop looked.")
+        print(_nothing(args))
         return
     cells = [[title for _, title in table]]
     for r in [*rows, total]:
@@ -54,6 +54,25 @@ def _emit(
                 for i, (c, w) in enumerate(zip(row, widths, strict=True))
             )
         )
+
+
+def _nothing(args: argparse.Namespace) -> str:
+    """Why the table is empty: the filters, when there are any (doctor would not help), else the sources."""
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if since and until and parse_day(since) > parse_day(until):
+        return f"Nothing to show: --since {since} is after --until {until}."
+    filters = [f"--{name} {value}" for name in ("project", "since", "until")
+               if (value := getattr(args, name, None))]  # fmt: skip
+    if filters:
+        return f"No sessions match {' '.join(filters)}."
+    return "No sessions found. Run `ctxtop doctor` to see where ctxtop looked."
+
+
+def _clip(text: str, width: int, *, keep_end: bool = False) -> str:
+    """``text`` in ``width`` characters, with an ellipsis where it was cut."""
+    if len(text) <= width:
+        return text
+    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
 
 
 def _cell(row: dict[str, Any], key: str) -> str:
@@ -72,13 +91,13 @@ def _cell(row: dict[str, Any], key: str) -> str:
     if key == "reread_ratio":
         return f"{row['reread_ratio'] * 100:.0f}%"
     if key == "models":
-        return ",".join(row["models"])[:28]
+        return _clip(",".join(row["models"]), 28)
     if key == "last_ts":
         return (row["last_ts"] or "")[:16].replace("T", " ")
     if key == "session_id":
         return row["session_id"][:8]
     if key == "project":
-        return (row.get("project") or "?")[-36:]
+        return _clip(row.get("project") or "?", 36, keep_end=True)
     value = row.get(key)
     return f"{value:,}" if isinstance(value, int) else str(value)
 

@@ -72,9 +72,19 @@ class Notes:
     failures: list[Failure] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
     pins: list[str] = field(default_factory=list)
+    own: list[str] = field(default_factory=list)
+    """The user's own lines (typed in the notes), kept verbatim across rebuilds like pins."""
 
     def is_empty(self) -> bool:
-        return not (self.tasks or self.files or self.requests or self.failures or self.decisions or self.pins)
+        return not (
+            self.tasks
+            or self.files
+            or self.requests
+            or self.failures
+            or self.decisions
+            or self.pins
+            or self.own
+        )
 
 
 def _text_of(content: Any) -> str:
@@ -166,10 +176,8 @@ class _Builder:
                 if isinstance(block, Mapping) and block.get("type") == "tool_result":
                     self._result(block, result if isinstance(result, Mapping) else {})
             return
-        if obj.get("isMeta") or obj.get("isCompactSummary") or obj.get("isVisibleInTranscriptOnly"):
-            return
-        text = _text_of(content).strip()
-        if text and not text.startswith(_NOT_A_REQUEST) and not _WRAPPED.match(text):
+        text = user_request(obj)
+        if text:
             self.notes.requests.append(_one_line(text, 240))
 
     def _result(self, block: Mapping[str, Any], result: Mapping[str, Any]) -> None:
@@ -249,7 +257,7 @@ class _Builder:
         ):
             self._replace_tasks(attachment["content"])
 
-    def finish(self, pins: Sequence[str]) -> Notes:
+    def finish(self, pins: Sequence[str], own: Sequence[str] = ()) -> Notes:
         # Tool calls still waiting for their result (the transcript ends mid-turn) count as done.
         for tool_id in list(self.pending):
             name, tool_input = self.uses[tool_id]
@@ -261,18 +269,55 @@ class _Builder:
         notes.failures = list(self.failures.values())[-MAX_FAILURES:]
         notes.decisions = self.decisions[-MAX_DECISIONS:]
         notes.pins = [p.strip() for p in pins if p.strip()]
+        notes.own = [line.rstrip() for line in own if line.strip()]
         return notes
 
 
+def user_request(obj: Mapping[str, Any]) -> str | None:
+    """The text the user typed, if ``obj`` is a user record that is a real request (not a tool result, a
+    slash-command echo, a compaction summary or other text Claude Code writes as the user)."""
+    if obj.get("type") != "user" or obj.get("isSidechain") is True:
+        return None
+    if obj.get("isMeta") or obj.get("isCompactSummary") or obj.get("isVisibleInTranscriptOnly"):
+        return None
+    message = obj.get("message")
+    content = message.get("content") if isinstance(message, Mapping) else None
+    if isinstance(content, list) and any(
+        isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content
+    ):
+        return None
+    text = _text_of(content).strip()
+    if not text or text.startswith(_NOT_A_REQUEST) or _WRAPPED.match(text):
+        return None
+    return text
+
+
+def session_title(records: Iterable[Mapping[str, Any]], limit: int = 80) -> str | None:
+    """What tells a session apart: Claude Code's ``summary`` record (the newest), else the first request."""
+    summary = first = None
+    for obj in records:
+        if obj.get("type") == "summary" and isinstance(obj.get("summary"), str) and obj["summary"].strip():
+            summary = obj["summary"]
+        elif first is None:
+            first = user_request(obj)
+    title = summary or first
+    return _one_line(title, limit) if title else None
+
+
 def build_notes(
-    records: Iterable[Mapping[str, Any]], *, pins: Sequence[str] = (), session_id: str = ""
+    records: Iterable[Mapping[str, Any]],
+    *,
+    pins: Sequence[str] = (),
+    session_id: str = "",
+    own: Sequence[str] = (),
 ) -> Notes:
-    """The working state of a session from its decoded transcript lines, oldest first."""
+    """The working state of a session from its decoded transcript lines, oldest first, with the user's pins
+    and own lines."""
     builder = _Builder(session_id)
     for obj in records:
         if isinstance(obj, Mapping):
             builder.feed(obj)
-    return builder.finish(pins)
+    return builder.finish(pins, own)
 
 
 def _display_path(path: str, cwd: str | None) -> str:
@@ -284,8 +329,25 @@ def _display_path(path: str, cwd: str | None) -> str:
 _STATUS_ORDER = {"in_progress": 0, "pending": 1, "completed": 2}
 
 
+OWN_HEADING = "Your notes (kept as you wrote them):"
+"""The last section: every line after it is the user's own, and rebuilds keep it word for word."""
+
+
+def own_lines(text: str, written: str | None) -> list[str]:
+    """The user's own lines in a notes text: everything after ``OWN_HEADING``, and any other line that
+    ``written`` (the text ctxtop last wrote) does not have: a line typed into a rebuilt section."""
+    head, sep, tail = text.partition(OWN_HEADING)
+    known = set((written or "").splitlines())
+    added = [line.rstrip() for line in head.splitlines() if line.strip() and written is not None
+             and line not in known]  # fmt: skip
+    section = [line.rstrip() for line in tail.splitlines() if line.strip()] if sep else []
+    # A line moved from a rebuilt section into the own section is not counted twice.
+    return [line for line in added if line not in section] + section
+
+
 def render(notes: Notes, budget: int = NOTES_BUDGET) -> str:
-    """Notes as text of at most ``budget`` UTF-8 bytes (pins may exceed it: they always survive).
+    """Notes as text of at most ``budget`` UTF-8 bytes (pins and the user's own lines may exceed it: they
+    always survive).
 
     When the state does not fit, the least useful lines go first: older decisions, completed tasks, older
     requests, older files, older failures.
@@ -349,6 +411,9 @@ def _format(notes: Notes, sections: Mapping[str, list[str]]) -> str:
         hidden = len(notes.files) - len(items)
         if title == "Files created or edited" and hidden:
             lines.append(f"- (+{hidden} earlier files)")
+    if notes.own:
+        lines.append(OWN_HEADING)
+        lines.extend(notes.own)
     return "\n".join(lines) + "\n"
 
 
@@ -358,7 +423,7 @@ def summariser_instructions(notes_text: str) -> str:
         "ctxtop notes: the working state of this session is listed below. The summary must keep these facts, "
         "verbatim where possible: every task with its status, every file created or edited, the user's "
         "latest requests, the commands that still fail, the decisions taken, the working directory and git "
-        "branch. Lines pinned by the user must be copied word for word.\n"
+        "branch. Lines pinned by the user and the user's own notes must be copied word for word.\n"
         f"<ctxtop-notes>\n{_fenced(notes_text)}\n</ctxtop-notes>\n"
     )
 

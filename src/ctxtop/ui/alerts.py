@@ -48,6 +48,27 @@ def costly_expiries(view: SessionView, amount: float) -> int:
     return sum(1 for e in view.stats.expiries if e.extra_cost > floor)
 
 
+BADGE_REASONS = {
+    "threshold": "past the compaction threshold",
+    "budget": "over 70% of the session budget",
+    "expiry": "a costly cache expiry",
+}
+
+
+def badge_reasons(view: SessionView, badges: list[str], session_budget: float) -> str:
+    """Why a row carries ▲, in words: ``past the 60% threshold · over 100% of the $12 budget``."""
+    out = []
+    for badge in badges:
+        if badge == "threshold":
+            out.append(f"past the {view.threshold_pct:g}% threshold")
+        elif badge == "budget":
+            level = budget_level(view.stats.cost_usd, session_budget)
+            out.append(f"over {level}% of the {fmt.usd(Decimal(str(session_budget)))} session budget")
+        else:
+            out.append(BADGE_REASONS.get(badge, badge))
+    return " · ".join(out)
+
+
 def badges(view: SessionView, session_budget: float, expiry_usd: float) -> list[str]:
     """Conditions to show on the row, whether or not they were alerted while ctxtop ran."""
     out = []

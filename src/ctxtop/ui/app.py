@@ -68,9 +68,16 @@ class CtxtopApp(App[None]):
         self.loaded = False
         self.alerts = AlertTracker()
         self.alert_log: list[str] = []
+        self.unacknowledged: list[str] = []
+        """Alerts shown in the dashboard's banner until the user acknowledges them (``a``)."""
+        self.titles: dict[str, str] = {}
+        """Session titles (Claude Code's summary, else the first request), by session id."""
         self.theme_problems: list[str] = []
         self.config_problems: list[str] = []
         """Config values not understood (the file's and an unknown theme), notified once at start."""
+        self.own_themes: list[str] = []
+        self.history_state: dict[str, str] = {}
+        """History's From, To and Group by, kept across visits."""
         self._applied_theme = ""
         """The theme applied from the config at start or picked since: a theme change to another is saved."""
         self.updates = 0
@@ -97,6 +104,8 @@ class CtxtopApp(App[None]):
         themes, problems = load_themes([bundled_theme_dir(), self.config_dir / "themes"])
         for theme in themes:
             self.register_theme(theme)
+        self.own_themes = sorted(theme.name for theme in themes)
+        """ctxtop's bundled themes and the user's: each gets its own palette entry."""
         self.theme_problems = problems
         if problems:
             # One notification for all broken files: a directory of typos must not bury the screen.
@@ -142,9 +151,13 @@ class CtxtopApp(App[None]):
                                    expiry_usd=self.config.get("alerts.cache_expiry_usd"), baseline=baseline)  # fmt: skip
         found += self.alerts.update_day(message.spend.day, message.spend.today,
                                         self.config.get("budgets.daily_usd"), baseline=baseline)  # fmt: skip
+        self.titles.update(message.titles)
         for alert in found:
             self.alert_log.append(alert.message)
+            self.unacknowledged.append(alert.message)
             self.notify(alert.message, title="ctxtop", severity=alert.severity, timeout=12)
+        if found and self.config.get("alerts.bell") == "on":
+            self.bell()
         self.updates += 1
         self.last_update_at = time.monotonic()
         self._tell_screens("sessions_changed", {v.stats.session_id for v in message.views}, message.initial)
@@ -235,6 +248,10 @@ class CtxtopApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
+    def acknowledge_alerts(self) -> None:
+        self.unacknowledged.clear()
+        self._tell_screens("sessions_changed", set(), False)
+
     def action_toggle_keys(self) -> None:
         if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()
@@ -289,13 +306,22 @@ class CtxtopApp(App[None]):
             return
         start_compact(self, session_id)
 
-    def selected_session(self) -> str | None:
-        getter = getattr(self.screen, "current_session", None)
+    def selected_session(self, screen: Screen | None = None) -> str | None:
+        getter = getattr(screen or self.screen, "current_session", None)
         return getter() if getter else None
 
+    def _on_screen(self, screen_type_name: str, action: str) -> Callable[[], None]:
+        """A palette entry that opens a screen (history, settings) and runs one of its actions there."""
+
+        def run() -> None:
+            getattr(self, f"action_{screen_type_name}")()
+            self.call_after_refresh(lambda: self.screen.run_action(action))
+
+        return run
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # Textual's own "Keys" entry would duplicate ours (which also lists ctxtop's actions).
-        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
+        # Textual's own "Keys" and "Theme" entries would duplicate ours (ours name every theme).
+        yield from (c for c in super().get_system_commands(screen) if c.title not in ("Keys",))
         yield SystemCommand("Dashboard", "Live sessions (d)", self.action_dashboard)
         yield SystemCommand(
             "History", "Past sessions and totals by day, project, model (h)", self.action_history
@@ -303,7 +329,15 @@ class CtxtopApp(App[None]):
         yield SystemCommand("Settings", "Threshold, budgets, theme, sources (s)", self.action_settings)
         yield SystemCommand("Re-index", "Read every source file again (ctrl+r)", self.action_refresh)
         yield SystemCommand("Keys", "Show the key bindings (?)", self.action_toggle_keys)
-        sid = self.selected_session()
+        if self.unacknowledged:
+            yield SystemCommand("Acknowledge alerts", "Clear the dashboard's alert banner (a)",
+                                self.acknowledge_alerts)  # fmt: skip
+        yield SystemCommand("Export history", "Write the history view to CSV or JSON (h, then e)",
+                            self._on_screen("history", "export"))  # fmt: skip
+        yield SystemCommand("Install into Claude Code", "Compaction settings and hooks, diff first (s, then i)",
+                            self._on_screen("settings", "install"))  # fmt: skip
+        # The palette is a screen of its own: the session is the one selected on the screen below it.
+        sid = self.selected_session(screen)
         if sid:
             yield SystemCommand(
                 "Session detail", f"Open session {sid[:8]} (enter)", lambda: self.open_detail(sid)
@@ -311,7 +345,15 @@ class CtxtopApp(App[None]):
             yield SystemCommand("Notes", f"Compaction notes of {sid[:8]} (n)", lambda: self.open_notes(sid))
             yield SystemCommand("Compact now", f"Send /compact with the notes to {sid[:8]} (c)",
                                 lambda: self.compact_now(sid))  # fmt: skip
-        for name in sorted(self.available_themes):
-            if name.startswith("ctxtop-"):
-                yield SystemCommand(f"Theme: {name.removeprefix('ctxtop-')}", f"Switch to the {name} theme",
-                                    lambda name=name: self.save_setting("ui.theme", name))  # fmt: skip
+        # The screen's own keys (sort, group by, save notes, ...), so every action has an entry.
+        covered = {"back", "notes", "compact", "open", "export", "install", "quit"}
+        for binding in getattr(screen, "BINDINGS", ()):
+            if not isinstance(binding, Binding) or not binding.description or binding.action in covered:
+                continue
+            key = binding.key_display or binding.key
+            yield SystemCommand(binding.description, f"{binding.description} on this screen ({key})",
+                                lambda action=binding.action: screen.run_action(action))  # fmt: skip
+        for name in self.own_themes:
+            label = name.removeprefix("ctxtop-")
+            yield SystemCommand(f"Theme: {label}", f"Switch to the {name} theme",
+                                lambda name=name: self.save_setting("ui.theme", name))  # fmt: skip

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ctxtop.adapters import notes_store
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.live_sessions import LiveSession, live_sessions
 from ctxtop.adapters.monitor import Monitor
@@ -97,6 +98,7 @@ class Engine:
         self._week: dict[str, SessionStats] = {}
         self._live: dict[str, LiveSession] = {}
         self._shown: dict[str, str] = {}
+        self._titled: set[str] = set()
         """Per session, the stats last posted (as JSON), so unchanged sessions are not posted again."""
         self._last_post = 0.0
         self._stopped = False
@@ -298,7 +300,7 @@ class Engine:
         self.post(
             m.SessionsUpdated(
                 [monitor.view(s) for s in active], spend_of(self._week, self.clock()), initial=True,
-                recent_only=recent_only, files_read=files_read, seconds=seconds,
+                recent_only=recent_only, files_read=files_read, seconds=seconds, titles=self._titles_of(active),
             )
         )  # fmt: skip
 
@@ -324,9 +326,24 @@ class Engine:
         self.post(
             m.SessionsUpdated(
                 [monitor.view(s) for s in changed], spend_of(self._week, self.clock()),
-                files_read=result.files_read, seconds=result.seconds,
+                files_read=result.files_read, seconds=result.seconds, titles=self._titles_of(changed),
             )
         )  # fmt: skip
+
+    def _titles_of(self, sessions: list[SessionStats]) -> dict[str, str]:
+        """Titles of sessions not titled yet (read once each, from the head of the transcript)."""
+        assert self.monitor is not None
+        found: dict[str, str] = {}
+        for stats in sessions:
+            sid = stats.session_id
+            if sid in self._titled:
+                continue
+            title = notes_store.session_title(self.monitor.index.session_files(sid))
+            # A session whose first request is not written yet is asked again on its next change.
+            if title:
+                self._titled.add(sid)
+                found[sid] = title
+        return found
 
     def _differs(self, stats: SessionStats) -> bool:
         key = json.dumps(metrics.to_json(stats), sort_keys=True)

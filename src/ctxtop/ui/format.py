@@ -46,6 +46,12 @@ def age(seconds: float | None) -> str:
     return f"{s // 86400}d"
 
 
+def ago(seconds: float | None) -> str:
+    """ "just now", "7m ago": ``age`` in a sentence."""
+    text = age(seconds)
+    return "just now" if text == "now" else text if text == "-" else f"{text} ago"
+
+
 def project(path: str | None, width: int) -> str:
     """A project path shortened from the left, home as ``~``: the end of a path is what tells them apart."""
     if not path:

@@ -45,6 +45,8 @@ class SessionsUpdated(Message):
     """No session was active in the window: ``views`` are the most recent ones instead."""
     files_read: int = 0
     seconds: float = 0.0
+    titles: dict[str, str] = field(default_factory=dict)
+    """Titles (Claude Code's summary, else the first request) of sessions new in this batch."""
 
 
 @dataclass

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
+from ctxtop.core.report import SessionView
 from ctxtop.ui import format as fmt
+from ctxtop.ui.alerts import badge_reasons
 from ctxtop.ui.messages import IndexProgressed, SessionPreviewLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, context_series
 from ctxtop.ui.widgets.gauge import Gauge
@@ -25,6 +29,7 @@ class DashboardScreen(Screen):
         Binding("enter", "open", "Detail", priority=False),
         Binding("n", "notes", "Notes"),
         Binding("c", "compact", "Compact now"),
+        Binding("a", "acknowledge", "Acknowledge alerts", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -34,6 +39,7 @@ class DashboardScreen(Screen):
         with Horizontal(id="indexing"):
             yield Static("Indexing history…", id="indexing-label")
             yield ProgressBar(id="progress", show_eta=False)
+        yield Static("", id="alerts")
         yield Static("", id="empty")
         yield SessionTable(id="sessions")
         with Vertical(id="preview"):
@@ -74,15 +80,29 @@ class DashboardScreen(Screen):
         view = message.view
         if message.session_id != self.preview_id or view is None:
             return
+        try:
+            self._show_preview(view)
+        except NoMatches:
+            pass  # a preview that arrives while the app shuts down, its widgets already gone
+
+    def _show_preview(self, view: SessionView) -> None:
         box = self.query_one("#preview")
         box.display = self.size.height >= 24
         s = view.stats
         compactions = len(s.compactions)
         plural = "" if compactions == 1 else "s"
-        self.query_one("#preview-title", Static).update(
-            f"{fmt.project(s.cwd, 50)} · {s.turns} turns · {compactions} compaction{plural} · "
-            f"cache {fmt.pct(s.cache_share_of_rereads)} of re-reads · Enter: detail"
-        )
+        line = Text(no_wrap=True, overflow="ellipsis")
+        reasons = badge_reasons(view, self.app.badges_for(view), self.app.config.get("budgets.session_usd"))
+        if reasons:
+            # Why the row carries ▲: the table has room for the mark only.
+            line.append(f"▲ {reasons} · ", "bold")
+        title = self.app.titles.get(s.session_id)
+        line.append(f"{s.session_id[:8]} {fmt.project(s.cwd, 40)}")
+        if title:
+            line.append(f" · {title}")
+        line.append(f" · {s.turns} turns · {compactions} compaction{plural} · "
+                    f"cache {fmt.pct(s.cache_share_of_rereads)} of re-reads · Enter: detail")  # fmt: skip
+        self.query_one("#preview-title", Static).update(line)
         self.query_one("#preview-gauge", Gauge).view = view
         self.query_one("#preview-chart", ColumnChart).series = context_series(view)
 
@@ -108,11 +128,18 @@ class DashboardScreen(Screen):
         rows = [
             (
                 v.stats.session_id,
-                table.cells(v, app.live.get(v.stats.session_id), app.badges_for(v), now),
+                table.cells(v, app.live.get(v.stats.session_id), app.badges_for(v), now,
+                            app.titles.get(v.stats.session_id)),
             )
             for v in views
-        ]
+        ]  # fmt: skip
         table.show(rows)
+        banner = self.query_one("#alerts", Static)
+        banner.display = bool(app.unacknowledged)
+        if app.unacknowledged:
+            count = len(app.unacknowledged)
+            more = f" (+{count - 1} more)" if count > 1 else ""
+            banner.update(f"▲ {app.unacknowledged[-1]}{more} · a: acknowledge")
         summary = self.query_one(SummaryStrip)
         summary.spend = app.spend
         summary.active = (
@@ -159,3 +186,6 @@ class DashboardScreen(Screen):
 
     def action_compact(self) -> None:
         self.app.compact_now(self.current_session())
+
+    def action_acknowledge(self) -> None:
+        self.app.acknowledge_alerts()

@@ -87,6 +87,11 @@ class DetailScreen(Screen):
         self.query_one("#noise").display = False
         self._request()
 
+    def on_resize(self) -> None:
+        # The header is fitted to the width: refit it.
+        if self.message is not None and self.message.view is not None:
+            self.query_one("#title", Static).update(self._title(self.message.view))
+
     # ------------------------------------------------------------------ data
 
     def sessions_changed(self, ids: set[str], initial: bool) -> None:
@@ -129,17 +134,25 @@ class DetailScreen(Screen):
     def _title(self, view: SessionView) -> Text:
         s = view.stats
         live = self.app.live.get(s.session_id)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(fmt.project(s.cwd, 60), "bold")
-        text.append(f"  {fmt.model(s.context_model or (s.models[0] if s.models else None))}")
-        if s.git_branch:
-            text.append(f"  ⎇ {s.git_branch}")
-        text.append(f"  {s.session_id[:8]}")
+        rest = f"  {fmt.model(s.context_model or (s.models[0] if s.models else None))}"
+        if s.git_branch and s.git_branch != "HEAD":  # outside a repository Claude Code writes "HEAD"
+            rest += f"  ⎇ {s.git_branch}"
+        rest += f"  {s.session_id[:8]}"
         if live is not None:
-            text.append(f"  ● {live.status} (pid {live.pid})")
-        text.append(
-            f"  {s.turns} turns · {s.requests} requests · last {fmt.age(self.app.clock() - (s.last_ts or 0))} ago"
+            rest += f"  ● {live.status} (pid {live.pid})"
+        rest += (
+            f"  {s.turns} turns · {s.requests} requests · last {fmt.ago(self.app.clock() - (s.last_ts or 0))}"
         )
+        # The project takes what the rest leaves (the end of its path tells it apart), then the title.
+        width = (self.size.width or self.app.size.width) - 2
+        project = fmt.project(s.cwd, max(12, min(60, width - len(rest))))
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(project, "bold")
+        text.append(rest)
+        title = self.app.titles.get(s.session_id)
+        room = width - len(project) - len(rest) - 3
+        if title and room > 8:
+            text.append(" · " + (title if len(title) <= room else title[: room - 1] + "…"), "italic")
         return text
 
     def _spend(self, view: SessionView) -> Table:

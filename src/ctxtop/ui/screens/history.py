@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
+from ctxtop.core import report
 from ctxtop.core.report import TIME_GROUPS
 from ctxtop.ui import export
 from ctxtop.ui import format as fmt
@@ -45,6 +46,16 @@ def _parse_day(text: str) -> float | None:
     return time.mktime(datetime.strptime(text, "%Y-%m-%d").timetuple())
 
 
+def _default_sort(group_by: str) -> str:
+    return "last" if group_by == "session" else ("key" if group_by in TIME_GROUPS else "cost")
+
+
+def _in_group(view, group_by: str, key: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a session belongs to the row ``key`` of a grouping (the rule ``report.group`` counts by)."""
+    s = view.stats
+    return any(report._key(group_by, b.day, b.model, s.cwd) == key for b in s.buckets.values())
+
+
 class HistoryScreen(Screen):
     CSS_PATH = "history.tcss"
     BINDINGS = [
@@ -63,18 +74,25 @@ class HistoryScreen(Screen):
         self.sort_reverse = True
         self.rows: list[dict[str, Any]] = []
         self.message: HistoryLoaded | None = None
+        self.drill: tuple[str, str] | None = None
+        """(grouping, key) of the day, project or model row Enter drilled into: its sessions are shown."""
 
     def compose(self) -> ComposeResult:
         now = self.app.clock()
+        # From, To and Group by are where the user left them the last time (``h`` opens a new screen).
+        kept = self.app.history_state
+        self.group_by = kept.get("group_by", "session")
+        self.sort_column = _default_sort(self.group_by)
         with Horizontal(id="controls"):
             yield Label("From", classes="control-label")
-            yield Input(_day(now - DEFAULT_DAYS * 86400), placeholder="YYYY-MM-DD", id="since", max_length=10)
+            yield Input(kept.get("since", _day(now - DEFAULT_DAYS * 86400)), placeholder="YYYY-MM-DD",
+                        id="since", max_length=10)  # fmt: skip
             yield Label("to", classes="control-label")
-            yield Input(_day(now), placeholder="YYYY-MM-DD", id="until", max_length=10)
+            yield Input(kept.get("until", _day(now)), placeholder="YYYY-MM-DD", id="until", max_length=10)
             yield Label("Group by", classes="control-label")
-            yield Select(GROUPS, value="session", allow_blank=False, id="group")
+            yield Select(GROUPS, value=self.group_by, allow_blank=False, id="group")
             yield Static("", id="totals")
-        yield Static("Cost per day", classes="section-title")
+        yield Static("Cost per day", classes="section-title", id="chart-title")
         yield ColumnChart(id="cost-chart")
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -99,16 +117,26 @@ class HistoryScreen(Screen):
         if rng is not None:
             self.app.engine.request_history(rng[0], rng[1], self.group_by)
 
+    def _remember(self) -> None:
+        self.app.history_state = {
+            "since": self.query_one("#since", Input).value,
+            "until": self.query_one("#until", Input).value,
+            "group_by": self.group_by,
+        }
+
     def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self._remember()
         self.load()
+        # Back to the table, so g, o, e and Enter act on it instead of typing into the date.
+        self.query_one("#history", DataTable).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.value != self.group_by and event.value is not Select.NULL:
             self.group_by = str(event.value)
-            self.sort_column = (
-                "last" if self.group_by == "session" else ("key" if self.group_by in TIME_GROUPS else "cost")
-            )
+            self.drill = None
+            self.sort_column = _default_sort(self.group_by)
             self.sort_reverse = True
+            self._remember()
             self.load()
 
     def sessions_changed(self, _ids: set[str], initial: bool) -> None:
@@ -120,7 +148,8 @@ class HistoryScreen(Screen):
             return
         self.message = message
         if message.group_by == "session":
-            self.rows = [self._session_row(v) for v in message.views]
+            views = [v for v in message.views if self.drill is None or _in_group(v, *self.drill)]
+            self.rows = [self._session_row(v) for v in views]
         else:
             label = {"day": "date"}.get(message.group_by, message.group_by)
             self.rows = [
@@ -135,8 +164,10 @@ class HistoryScreen(Screen):
                 }  # fmt: skip
                 for t in message.totals
             ]
-        total = sum((v.stats.cost_usd or Decimal(0) for v in message.views), Decimal(0))
-        self.query_one("#totals", Static).update(f"{len(message.views)} sessions · {fmt.usd(total)}")
+        views = [v for v in message.views if self.drill is None or _in_group(v, *self.drill)]
+        total = sum((v.stats.cost_usd or Decimal(0) for v in views), Decimal(0))
+        scope = f"{self.drill[0]} {self.drill[1]} · esc: all · " if self.drill else ""
+        self.query_one("#totals", Static).update(f"{scope}{len(views)} sessions · {fmt.usd(total)}")
         self._chart(message)
         self._fill_table()
 
@@ -158,9 +189,17 @@ class HistoryScreen(Screen):
         else:
             keys = sorted(days)
         self.query_one(ColumnChart).series = Series(
-            values=[float(days.get(k, 0)) for k in keys], labels=[k[5:] for k in keys],
+            values=[float(days.get(k, 0)) for k in keys], labels=[k[5:] for k in keys], tick_labels=True,
             top_label=lambda v: f"${v:,.0f}" if v >= 10 else f"${v:.2f}", empty_text="No spend in this range.",
         )  # fmt: skip
+        # The numbers behind the bars: the peak day and the range's total.
+        title = "Cost per day"
+        if days and any(days.values()):
+            peak = max(days, key=lambda k: days[k])
+            title += (
+                f" · peak {fmt.usd(days[peak])} on {peak} · total {fmt.usd(sum(days.values(), Decimal(0)))}"
+            )
+        self.query_one("#chart-title", Static).update(title)
 
     def _columns(self) -> tuple[tuple[str, str, bool], ...]:
         if self.group_by == "session":
@@ -219,10 +258,31 @@ class HistoryScreen(Screen):
         sid = self.current_session()
         if sid:
             self.app.open_detail(sid)
-        elif self.group_by != "session":
-            self.notify("Group by sessions to open one.", timeout=3)
+            return
+        table = self.query_one("#history", DataTable)
+        if self.group_by != "session" and table.row_count:
+            # Drill down: the sessions of that day, project or model (Escape goes back to all of them).
+            key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            if key == "TOTAL":
+                return
+            self.drill = (self.group_by, key)
+            with self.prevent(Select.Changed):
+                self.query_one("#group", Select).value = "session"
+            self.group_by = "session"
+            self.sort_column = _default_sort("session")
+            self.sort_reverse = True
+            self.load()
 
     def action_back(self) -> None:
+        if self.drill is not None:
+            group, _ = self.drill
+            self.drill = None
+            with self.prevent(Select.Changed):
+                self.query_one("#group", Select).value = group
+            self.group_by = group
+            self.sort_column = _default_sort(group)
+            self.load()
+            return
         self.app.pop_screen()
 
     def action_next_group(self) -> None:
@@ -269,4 +329,6 @@ class HistoryScreen(Screen):
         except OSError as exc:
             self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
             return
-        self.app.call_from_thread(self.notify, f"Wrote {len(rows)} rows to {written}", title="Export")
+        self.app.call_from_thread(
+            self.notify, f"Wrote {len(rows)} row{'' if len(rows) == 1 else 's'} to {written}", title="Export"
+        )

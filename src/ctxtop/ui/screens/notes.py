@@ -30,13 +30,16 @@ class NotesScreen(Screen):
         super().__init__()
         self.session_id = session_id
         self.pins: list[str] = []
+        self.shown = ""
+        """The text last loaded into the editor: anything else in it is the user's unsaved edit."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"Notes for session {self.session_id[:8]}", id="title")
         with Horizontal(id="panes"):
             with Vertical(id="notes-box"):
                 yield Static(
-                    "Notes · rebuilt from the transcript before each compaction", classes="section-title"
+                    "Notes · rebuilt before each compaction; your own lines are kept",
+                    classes="section-title",
                 )
                 yield TextArea("", id="notes", soft_wrap=True, show_line_numbers=False)
                 with Horizontal(classes="buttons"):
@@ -57,8 +60,11 @@ class NotesScreen(Screen):
     # ------------------------------------------------------------------ I/O in threads
 
     @work(thread=True, group="notes", exclusive=True)
-    def _load(self, rebuild: bool) -> None:
+    def _load(self, rebuild: bool, edited: str | None = None) -> None:
         sid = self.session_id
+        if edited is not None:
+            # Unsaved edits are saved before a rebuild replaces the editor's text.
+            notes_store.save_edit(sid, edited)
         text = None
         if rebuild or notes_store.load_notes(sid) is None:
             try:
@@ -72,22 +78,24 @@ class NotesScreen(Screen):
         )
 
     @work(thread=True, group="notes-write")
-    def _write(self, kind: str, payload: str) -> None:
+    def _write(self, kind: str, payload: str, edited: str | None = None) -> None:
         sid = self.session_id
         if kind == "save":
-            notes_store.save_notes(sid, payload)
-            message = "Notes saved."
+            notes_store.save_edit(sid, payload)
+            self.shown = payload
+            message = "Notes saved: your lines are kept when they are rebuilt."
         elif kind == "pin":
             message = "Pinned." if notes_store.pin(sid, payload) else "Already pinned."
         else:
             message = "Unpinned." if notes_store.unpin(sid, payload) else "Was not pinned."
         self.app.call_from_thread(self.notify, message, timeout=3)
         if kind != "save":
-            self._load(rebuild=True)
+            self._load(rebuild=True, edited=edited)
 
     def on_notes_loaded(self, message: NotesLoaded) -> None:
         area = self.query_one("#notes", TextArea)
-        area.load_text(message.text or "No notes yet: rebuild them from the transcript (ctrl+b).")
+        self.shown = message.text or "No notes yet: rebuild them from the transcript (ctrl+b)."
+        area.load_text(self.shown)
         self.pins = message.pins
         pins = self.query_one("#pins", ListView)
         pins.clear()
@@ -111,24 +119,28 @@ class NotesScreen(Screen):
         line = event.value.strip()
         if line:
             event.input.value = ""
-            self._write("pin", line)
+            self._write("pin", line, self._unsaved())
+
+    def _unsaved(self) -> str | None:
+        text = self.query_one("#notes", TextArea).text
+        return text if text != self.shown else None
 
     def action_save(self) -> None:
         self._write("save", self.query_one("#notes", TextArea).text)
 
     def action_rebuild(self) -> None:
-        self._load(rebuild=True)
+        self._load(rebuild=True, edited=self._unsaved())
 
     def action_pin_line(self) -> None:
         area = self.query_one("#notes", TextArea)
         line = area.document.get_line(area.cursor_location[0]).strip().lstrip("-*# ").strip()
         if line:
-            self._write("pin", line)
+            self._write("pin", line, self._unsaved())
 
     def action_unpin(self) -> None:
         index = self.query_one("#pins", ListView).index
         if index is not None and 0 <= index < len(self.pins):
-            self._write("unpin", self.pins[index])
+            self._write("unpin", self.pins[index], self._unsaved())
 
     def action_back(self) -> None:
         self.app.pop_screen()

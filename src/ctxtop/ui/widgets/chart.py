@@ -30,7 +30,9 @@ class Series:
     hline_label: str = ""
     top_label: Callable[[float], str] = str
     labels: Sequence[str] = ()
-    """Optional x labels (first and last are shown)."""
+    """Optional x labels (first and last are shown after the axis)."""
+    tick_labels: bool = False
+    """Show the labels on a row of their own under the columns instead, as many as fit (needs a row)."""
     empty_text: str = "no data"
 
 
@@ -74,12 +76,14 @@ def resample(series: Series, width: int) -> tuple[list[float], list[float] | Non
 
 def chart_lines(series: Series, width: int, height: int, style: Callable[[str], Style]) -> list[Text]:
     plot_w = max(width - GUTTER, 1)
-    rows = max(height - 1, 1)  # the last row is the axis
+    ticks = series.tick_labels and bool(series.labels) and height >= 4
+    rows = max(height - (2 if ticks else 1), 1)  # the axis (and the tick labels) take the last rows
     values, lower, marks, first = resample(series, plot_w)
     if not values:
         return [Text(series.empty_text, style("axis"))]
-    # Narrow data gets wider columns, so a 4-turn session is not four hairlines.
-    step = max(1, min(4, plot_w // len(values)))
+    # Few values get wider columns that fill the width, so a 4-turn session is not four hairlines and a wide
+    # pane is not left mostly empty.
+    step = max(1, plot_w // len(values))
     # Head-room above the tallest bar and the reference line, so the line never sits on the top label's row.
     top = max(max(values), series.hline or 0) * (1 + 1.5 / rows) or 1.0
     hrow = None if series.hline is None else min(int(series.hline / top * rows * 8) // 8, rows - 1)
@@ -109,11 +113,30 @@ def chart_lines(series: Series, width: int, height: int, style: Callable[[str], 
     axis = Text(" " * (GUTTER - 1) + "└", style("axis"), no_wrap=True, overflow="crop")
     for c in range(len(values)):
         axis.append(("◆" if c in marks else "─") + "─" * (step - 1), style("mark" if c in marks else "axis"))
-    if series.labels:
+    if series.labels and not ticks:
         left, right = series.labels[first[0]], series.labels[first[-1]]
         axis.append(f" {left}" + (f" … {right}" if right != left else ""), style("axis"))
     lines.append(axis)
+    if ticks:
+        lines.append(Text(_tick_row([series.labels[i] for i in first], step), style("axis"), no_wrap=True))
     return lines
+
+
+def _tick_row(labels: Sequence[str], step: int) -> str:
+    """Labels under their columns, as many as fit with a space between; the last column's label always
+    shows, ending at the chart's right edge, so a long range keeps both ends dated."""
+    width = GUTTER + len(labels) * step
+    row = [" "] * width
+    last = len(labels) - 1
+    size = max((len(label) for label in labels), default=0) + 1
+    every = max(1, -(-size // step))
+    end = max(GUTTER, min(GUTTER + last * step, width - len(labels[last])))
+    placed = [
+        (GUTTER + c * step, labels[c]) for c in range(0, last, every) if GUTTER + c * step + size <= end
+    ]
+    for at, label in [*placed, (end, labels[last])]:
+        row[at : at + len(label)] = label
+    return "".join(row).rstrip()
 
 
 class ColumnChart(Widget):

@@ -118,6 +118,14 @@ class Gauge(Widget):
         line.append_text(self.legend(view))
         return line
 
+    @staticmethod
+    def _past(view: SessionView) -> str:
+        """What the context is past: Claude Code's compaction point (it will compact), or only the threshold."""
+        compact_at = view.compaction.compact_at
+        if compact_at is not None and view.stats.context_tokens >= compact_at:
+            return "past Claude Code's compaction point by"
+        return "past the threshold by"
+
     def legend(self, view: SessionView) -> Text:
         dim = self.get_component_rich_style("gauge--dim", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -127,7 +135,7 @@ class Gauge(Widget):
         room = view.room_before_compaction
         if room is not None and view.window:
             style = self._style("fill-over" if room <= 0 else "fill-ok")
-            label = "past compaction by" if room <= 0 else "room left"
+            label = "room left" if room > 0 else self._past(view)
             text.append(f"{label} {fmt.tokens(abs(room))} ({abs(room) / view.window * 100:.1f}%)  ", style)
         if view.threshold_tokens is not None:
             text.append(THRESHOLD, self._style("threshold"))

@@ -22,11 +22,15 @@ class Layout:
     project: int
     model: int
     bar: int
+    session: int = 0
+    """Width of the short-id column (0: not shown, under 100 columns)."""
 
     @classmethod
     def for_width(cls, width: int) -> Layout:
-        # Fixed columns: status 2, re-read 7, cost 8, burn 7, last 4; 8 columns x 2 cells of padding.
-        free = max(width - 2 - 7 - 8 - 7 - 4 - 16 - 2, 30)
+        # Fixed columns: status 2, re-read 7, cost 8, burn 7, last 4; 8 columns x 2 cells of padding; from 100
+        # columns on, the short session id (8 + 2), which tells two sessions of one repo apart.
+        session = 8 if width >= 100 else 0
+        free = max(width - 2 - 7 - 8 - 7 - 4 - 16 - 2 - (session + 2 if session else 0), 30)
         model = 10 if free >= 60 else 9
         bar = max(10, min(40, int((free - model) * 0.36)))
         project = free - model - bar - 5
@@ -39,7 +43,11 @@ class Layout:
             # Wide screens: a longer path is not more useful, a longer gauge is.
             bar = min(bar + project - 48, 60)
             project = 48
-        return cls(project=project, model=model, bar=bar)
+        return cls(project=project, model=model, bar=bar, session=session)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class SessionTable(DataTable):
@@ -63,6 +71,8 @@ class SessionTable(DataTable):
         )
         self.layout_spec = Layout.for_width(100)
         self._order: list[str] = []
+        self._follow: str | None = None
+        """The session to select again once the rows are back (columns rebuilt on a resize empty the table)."""
 
     def style_for(self, role: str) -> Style:
         name = f"gauge--{role}" if f"gauge--{role}" in self.COMPONENT_CLASSES else f"sessions--{role}"
@@ -73,10 +83,15 @@ class SessionTable(DataTable):
         if spec == self.layout_spec and self.columns:
             return False
         self.layout_spec = spec
+        self._follow = self._selected_key() or self._follow
         self.clear(columns=True)
         self._order = []
+        columns = [("status", "", 2)]
+        if spec.session:
+            columns.append(("session", "Session", spec.session))
         for key, label, w in (
-            ("status", "", 2), ("project", "Project", spec.project), ("model", "Model", spec.model),
+            *columns, ("project", "Project · title" if spec.project >= 24 else "Project", spec.project),
+            ("model", "Model", spec.model),
             ("context", "Context", spec.bar + 5), ("reread", "Re-read", 7), ("cost", "Cost", 8),
             ("burn", "Burn/h", 7), ("last", "Last", 4),
         ):  # fmt: skip
@@ -85,7 +100,12 @@ class SessionTable(DataTable):
         return True
 
     def cells(
-        self, view: SessionView, live: LiveSession | None, badges: list[str], now: float
+        self,
+        view: SessionView,
+        live: LiveSession | None,
+        badges: list[str],
+        now: float,
+        title: str | None = None,
     ) -> dict[str, Text]:
         s = view.stats
         spec = self.layout_spec
@@ -103,11 +123,27 @@ class SessionTable(DataTable):
         cost_role = "over" if "budget" in badges else None
         cost = Text(fmt.usd(s.cost_usd), style(cost_role) if cost_role else Style(), justify="right")
         last = Text(fmt.age(now - s.last_ts) if s.last_ts else "-", style("dim"), justify="right")
-        return {
-            "status": status,
-            "project": Text(fmt.project(s.cwd, spec.project), no_wrap=True, overflow="ellipsis"),
+        project = Text(no_wrap=True, overflow="ellipsis", end="")
+        if title and spec.project >= 24:
+            # The project's last part and the title: two sessions of one repo no longer look the same.
+            name = fmt.project(
+                (s.cwd or "?").rstrip("/").rsplit("/", 1)[-1], max(12, min(spec.project // 2, 28))
+            )
+            project.append(name)
+            rest = spec.project - len(name) - 3
+            if rest > 3:
+                project.append(" · ", style("dim"))
+                project.append(title if len(title) <= rest else title[: rest - 1] + "…", style("dim"))
+        else:
+            project.append(fmt.project(s.cwd, spec.project))
+        cells = {"status": status}
+        if spec.session:
+            cells["session"] = Text(s.session_id[:8], style("dim"))
+        return cells | {
+            "project": project,
             "model": Text(
-                fmt.model(s.context_model or (s.models[0] if s.models else None))[: spec.model], style("dim")
+                _clip(fmt.model(s.context_model or (s.models[0] if s.models else None)), spec.model),
+                style("dim"),
             ),  # fmt: skip
             "context": bar,
             "reread": Text(fmt.pct(s.reread_ratio), justify="right"),
@@ -126,13 +162,15 @@ class SessionTable(DataTable):
                 for column, value in cells.items():
                     self.update_cell(key, column, value)
             return
-        selected = self._selected_key()
+        # The selection follows the session, not the row number, whatever moved it.
+        selected = self._selected_key() or self._follow
         self.clear()
         for key, cells in rows:
             self.add_row(*cells.values(), key=key)
         self._order = order
         if selected in order:
             self.move_cursor(row=order.index(selected), animate=False)
+            self._follow = None
 
     def _selected_key(self) -> str | None:
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):

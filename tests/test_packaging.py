@@ -1,0 +1,30 @@
+"""What a plain ``pip install ctxtop`` pulls, and what the optional pieces say when they are missing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_anthropic_sdk_is_an_extra_not_a_dependency() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith(("anthropic", "pydantic")) for d in project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("anthropic") for d in extras["api"])
+    assert any(d.startswith("anthropic") for d in extras["test"])  # the SDK tests need it
+
+
+def test_monitor_without_the_sdk_says_which_extra_to_install() -> None:
+    # sys.modules["anthropic"] = None makes `import anthropic` fail as if it were not installed.
+    script = (
+        "import sys; sys.modules['anthropic'] = None\n"
+        "from ctxtop.api import monitor\n"
+        "try:\n    monitor(object())\nexcept ModuleNotFoundError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'ctxtop[api]'" in out.stdout
