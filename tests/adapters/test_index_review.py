@@ -167,8 +167,10 @@ def test_a_session_that_outgrew_the_default_window_shows_its_real_window(
     [view] = [v for v in monitor.views() if v.stats.session_id == long.session_id]
     # It went far past 200K on claude-opus-4-8 and compacted only after "prompt is too long".
     assert long.api_errors and "prompt is too long" in long.api_errors[0]
-    peak = max(a["input_tokens"] + a["cache_read_input_tokens"] + a["cache_creation_input_tokens"]
-               for a in long.answers("main"))  # fmt: skip  (the prompt alone: Claude Code's figure)
+    peak = max(
+        a["input_tokens"] + a["cache_read_input_tokens"] + a["cache_creation_input_tokens"]
+        for a in long.answers("main")
+    )  # fmt: skip  (the prompt alone: Claude Code's figure)
     assert peak > 200_000 and view.stats.max_context == peak
     # Claude Code 2.1.197 runs its default opus-4-8 with 1M; a prompt past its proactive point (967,000)
     # without a compaction would prove it never compacts proactively here.

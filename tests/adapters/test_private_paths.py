@@ -88,7 +88,9 @@ def test_api_log_refuses_a_planted_link_and_a_fifo(tmp_path: Path) -> None:
     assert victim.read_text() == ""
     os.mkfifo(log_dir / "s2.jsonl")
     outcome: list[BaseException] = []
-    worker = threading.Thread(target=lambda: _append_catching(ApiLogWriter("s2", log_dir), outcome), daemon=True)
+    worker = threading.Thread(
+        target=lambda: _append_catching(ApiLogWriter("s2", log_dir), outcome), daemon=True
+    )
     worker.start()
     worker.join(5)
     assert not worker.is_alive(), "append blocked on a FIFO"

@@ -74,7 +74,9 @@ def test_statusline_shows_fill_room_rereads_and_cost(tmp_path: Path, claude_fixt
              "cache_write_1h": 10}  # fmt: skip
     cost = sum(Decimal(billed[k]) * rates[k] for k in rates) / 1_000_000
     tail = f"re-read {raw.reread / raw.prompt * 100:.0f}% · ${cost.quantize(Decimal('0.01'))}"
-    want = f"ctx {raw.context / 200_000 * 100:.0f}% · {(120_000 - raw.context) / 1000:.0f}K to compact · {tail}"
+    want = (
+        f"ctx {raw.context / 200_000 * 100:.0f}% · {(120_000 - raw.context) / 1000:.0f}K to compact · {tail}"
+    )
     assert out.stdout.strip() == want
     # Without Claude Code's figure the transcript's model is 2.1.197's default, run with 1M (threshold 600K).
     del payload["context_window"]

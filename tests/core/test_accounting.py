@@ -100,8 +100,10 @@ def test_context_fill_and_rereads_reset_at_compact_boundary(tmp_path: Path, clau
     want = rereads(REFACTOR.path)
     assert stats.turns == want.turns == len(REFACTOR.answers("main"))
     last = REFACTOR.answers("main")[-1]
-    assert stats.context_tokens == want.context == (
-        last["input_tokens"] + last["cache_read_input_tokens"] + last["cache_creation_input_tokens"]
+    assert (
+        stats.context_tokens
+        == want.context
+        == (last["input_tokens"] + last["cache_read_input_tokens"] + last["cache_creation_input_tokens"])
     )  # fmt: skip  (the prompt alone: Claude Code's figure)
     assert stats.reread_tokens == want.reread
     assert stats.prompt_tokens == want.prompt
