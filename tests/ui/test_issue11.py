@@ -192,7 +192,9 @@ async def test_wording_last_active_past_the_threshold_and_one_row(world: World, 
 
     from ctxtop.ui.widgets.gauge import Gauge
 
-    world.write_config("[compaction]\nthreshold = 20\n")
+    # A 200K window (the fixtures ran opus-4-8 with 200K; without Claude Code's report ctxtop assumes
+    # 2.1.197's default 1M for that model): 20% is 40K, under the session's context.
+    world.write_config('[compaction]\nthreshold = 20\n[windows]\n"claude-opus-4-8" = 200000\n')
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)
@@ -314,7 +316,9 @@ async def test_dashboard_tells_sessions_apart_says_why_and_keeps_alerts(world: W
     # Item 11: two sessions of one repo looked the same (now: short id and the session's title); the reason
     # for ▲ was shown nowhere; alerts were toasts only (now: a banner until acknowledged, and a bell on
     # request); the detail header was cut at 100-120 columns; at 200x50 the mini chart stayed ~50 columns.
-    world.write_config('[compaction]\nthreshold = 20\n[alerts]\nbell = "on"\n')
+    world.write_config(
+        '[compaction]\nthreshold = 20\n[alerts]\nbell = "on"\n[windows]\n"claude-opus-4-8" = 200000\n'
+    )
     refactor = world.claude / scenario("refactor").relpath()
     lines = refactor.read_bytes().splitlines(keepends=True)
     assistant = [i for i, line in enumerate(lines) if b'"type":"assistant"' in line]

@@ -12,10 +12,12 @@ import os
 import subprocess
 import sys
 
+from tests.support.fixtures import rereads, scenario
 from tests.ui.conftest import World, loaded
 
-SID = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
-PROJECT = "-tmp-cc-harness-ejzjueb7-proj"
+SID = scenario("refactor").session_id
+PROJECT = scenario("refactor").project_dir
+CONTEXT = rereads(scenario("refactor").path).context  # the last prompt, recomputed from the raw lines
 
 
 def _ctxtop(world: World, *args: str, stdin: str | None = None) -> str:
@@ -60,8 +62,8 @@ async def test_report_tui_and_statusline_agree(world: World) -> None:
         140_000,
     )
     assert (view.window, view.compaction.window, view.compaction.compact_at) == (1_000_000, 300_000, 140_000)
-    assert row["fill"] == round(view.fill, 6) == 0.05603
-    assert row["room_before_compaction_tokens"] == view.room_before_compaction == 120_000 - 56_030
+    assert row["fill"] == round(view.fill, 6) == round(CONTEXT / 1_000_000, 6)
+    assert row["room_before_compaction_tokens"] == view.room_before_compaction == 120_000 - CONTEXT
     assert line.startswith(
         f"ctx {view.fill * 100:.0f}% · {round(view.room_before_compaction / 1000)}K to compact"
     )
@@ -73,7 +75,9 @@ async def test_report_tui_and_statusline_agree(world: World) -> None:
     assert row["context_window_source"] == "reported by Claude Code (statusline)"
     assert row["compaction_window"] == view.compaction.window == 200_000  # 300K is capped at the model's 200K
     assert row["compact_at_tokens"] == view.compaction.compact_at == 90_000  # floor(180,000 × 50%)
-    assert row["fill"] == round(view.fill, 6) == 0.28015
-    # ctxtop's 40% of the 200K compaction window (80,000) comes first: 80,000 - 56,030 = 23,970.
-    assert row["room_before_compaction_tokens"] == view.room_before_compaction == 23_970
-    assert line.startswith("ctx 28% · 24K to compact")
+    assert row["fill"] == round(view.fill, 6) == round(CONTEXT / 200_000, 6)
+    # ctxtop's 40% of the 200K compaction window (80,000) comes first.
+    assert row["room_before_compaction_tokens"] == view.room_before_compaction == 80_000 - CONTEXT
+    assert line.startswith(
+        f"ctx {CONTEXT / 200_000 * 100:.0f}% · {round((80_000 - CONTEXT) / 1000)}K to compact"
+    )
