@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +31,9 @@ def _run(script: str, env: dict[str, str], **extra: str) -> subprocess.Completed
         env=corpus.clean_env({**env, **extra}),
         capture_output=True,
         timeout=60,
+        # A shell that started the test run in the background hands it SIGINT ignored, and an ignored
+        # signal stays ignored across exec: give ctxtop (and so bash) the default a terminal user has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
