@@ -70,7 +70,7 @@ async def run(args: argparse.Namespace) -> int:
     sid = src.stem
 
     from ctxtop.adapters.config import Config
-    from ctxtop.adapters.monitor import Monitor
+    from ctxtop.services.monitor import Monitor
     from ctxtop.ui.app import CtxtopApp
 
     # The transcript is months old: a clock just after its first line keeps it in the dashboard's window.

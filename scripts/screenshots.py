@@ -66,7 +66,7 @@ async def shoot(
     world: dict[str, Path], out: Path, theme: str, size: tuple[int, int], suffix: str
 ) -> list[Path]:
     from ctxtop.adapters.config import Config
-    from ctxtop.adapters.monitor import Monitor
+    from ctxtop.services.monitor import Monitor
     from ctxtop.ui.app import CtxtopApp
 
     def factory(config: Config) -> Monitor:

@@ -50,6 +50,13 @@ def test_adapters_never_import_textual() -> None:
     assert "textual" not in _modules_after("import ctxtop.adapters.anthropic_wrapper")
 
 
+def test_services_run_headless() -> None:
+    # Every service module: an exporter or the MCP server imports them without a terminal UI or a CLI parser.
+    mods = _modules_after("import " + ", ".join(_all_modules("ctxtop.services")))
+    for heavy in ("textual", "argparse", "ctxtop.ui", "ctxtop.commands", "ctxtop.cli"):
+        assert heavy not in mods, heavy
+
+
 def test_package_and_cli_import_nothing_heavy() -> None:
     mods = _modules_after("import ctxtop, ctxtop.cli")
     for heavy in ("textual", "watchdog", "anthropic", "genai_prices", "tiktoken"):
@@ -94,6 +101,7 @@ def test_statusline_path_imports_neither_platformdirs_nor_argparse() -> None:
         "import ctxtop.cli, ctxtop.commands.statusline\n"
         "from ctxtop.commands import statusline\n"
         "import ctxtop.adapters.index, ctxtop.adapters.claude_env, ctxtop.adapters.config\n"
+        "import ctxtop.services.monitor\n"
         "from ctxtop.adapters import paths; paths.config_file(); paths.cache_dir()"
     )
     for heavy in ("platformdirs", "argparse", "fractions", "textual", "anthropic", "genai_prices"):

@@ -158,7 +158,7 @@ def test_time_zone_change_rebuilds_daily_buckets(tmp_path: Path, monkeypatch: py
 def test_a_session_that_outgrew_the_default_window_shows_its_real_window(
     tmp_path: Path, claude_fixtures: Path
 ) -> None:
-    from ctxtop.adapters.monitor import Monitor
+    from ctxtop.services.monitor import Monitor
     from tests.support.fixtures import scenario
 
     long = scenario("long")

@@ -13,8 +13,8 @@ import pytest
 
 from ctxtop import cli
 from ctxtop.adapters.config import Config
-from ctxtop.adapters.monitor import Monitor
 from ctxtop.core.pricing import fmt_usd
+from ctxtop.services.monitor import Monitor
 from ctxtop.ui import messages as m
 from ctxtop.ui.engine import Engine
 

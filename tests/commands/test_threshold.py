@@ -16,10 +16,10 @@ import pytest
 
 from ctxtop.adapters import paths
 from ctxtop.adapters.config import Config
-from ctxtop.adapters.monitor import Monitor
 from ctxtop.cli import build_parser
 from ctxtop.commands import claude
 from ctxtop.core.compaction import PCT_ENV, compact_at_tokens, threshold_tokens
+from ctxtop.services.monitor import Monitor
 from tests.support.fixtures import rereads, scenario
 
 SCENARIO = scenario("refactor")

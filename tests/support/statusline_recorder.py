@@ -46,7 +46,7 @@ def main() -> None:
             usage["input_tokens"] + usage["cache_read_input_tokens"] + usage["cache_creation_input_tokens"]
         )
     try:
-        from ctxtop.adapters.monitor import Monitor
+        from ctxtop.services.monitor import Monitor
 
         # Claude Code may call the statusline a moment before the transcript line is on disk: wait (3 s at
         # most) for the transcript to reach the usage Claude Code reported, so both describe one moment.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters.config import Config
-from ctxtop.adapters.monitor import Monitor
+from ctxtop.services.monitor import Monitor
 from tests.support.fixtures import FIXTURES, last_activity
 
 FIXED_NOW = float(int(last_activity()) // 60 * 60 + 1800)

@@ -10,7 +10,7 @@ import sys
 
 from textual.widgets import DataTable, Select, Static
 
-from ctxtop.adapters.monitor import Monitor
+from ctxtop.services.monitor import Monitor
 from ctxtop.ui.screens.history import HistoryScreen
 from tests.ui.conftest import World, loaded, wait_for
 from tests.ui.test_screens import SID

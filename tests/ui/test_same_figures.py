@@ -1,7 +1,7 @@
-"""Report, TUI and statusline give the same fill and compaction point for the same transcript and settings.
+"""Report, TUI, statusline and doctor give the same fill and compaction point for one transcript and settings.
 
-All three call ``SessionView`` through ``claude_env.for_session``; this runs them as users do (the report and
-the statusline as subprocesses, the TUI as an app) on a real transcript with an override and a compaction
+All four ask ``services.monitor.Monitor`` for the session's view; this runs them as users do (the report,
+doctor and the statusline as subprocesses, the TUI as an app) on a real transcript with an override and a compaction
 window configured, and with and without what Claude Code reported to its statusline.
 """
 
@@ -41,6 +41,18 @@ async def _three_ways(world: World, payload: dict) -> tuple[dict, object, str]:
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)
         view = app.views[SID]
+    # doctor lists one line per (model, window source, point); the session's figures must be among them.
+    doctor = json.loads(_ctxtop(world, "doctor", "--json", "--claude-dir", str(world.claude)))
+    seen = {
+        (c["model"], c["context_window"], c["window"], c["compact_at_tokens"]) for c in doctor["compaction"]
+    }
+    assert (
+        row["models"][0],
+        row["context_window"],
+        row["compaction_window"],
+        row["compact_at_tokens"],
+    ) in seen
+    assert doctor["threshold_pct"] == view.threshold_pct
     return row, view, line
 
 

@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 
 from ctxtop.adapters.index import IndexUnavailable
-from ctxtop.adapters.monitor import Monitor
+from ctxtop.services.monitor import Monitor
 
 
 def open_monitor(args: argparse.Namespace, *, quiet: bool = False, problems: bool = True) -> Monitor:

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from ctxtop.adapters import paths
-from ctxtop.adapters.claude_env import for_session, settings_layers
+from ctxtop.adapters.claude_env import settings_layers
 from ctxtop.adapters.config import BY_KEY, Config
 from ctxtop.commands._common import open_monitor
 
@@ -44,14 +44,8 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         model = s.context_model or (s.models[0] if s.models else None)
         if model is None:
             continue
-        config_dir = monitor.config_dir_for(s)
-        info = for_session(
-            s,
-            config_dir,
-            monitor.config.window_overrides,
-            listed_window=index.prices.listed_window,
-            observed=observations.as_observed(observed.get(s.session_id)),
-        )
+        # The same call as the report's and the statusline's: one view of the session everywhere.
+        info = monitor.compaction(s, observed.get(s.session_id, {}))
         key = (model, f"{info.context_window_source}|{info.window_source}", str(info.compact_at))
         if key in seen:
             continue

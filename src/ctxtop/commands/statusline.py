@@ -82,55 +82,34 @@ def claude_figures(payload: dict) -> str:
 
 
 def render(payload: dict, args: argparse.Namespace) -> str:
-    from ctxtop.adapters import index_home, observations
-    from ctxtop.adapters.claude_env import for_session
-    from ctxtop.adapters.config import Config
-    from ctxtop.adapters.index import Index
-    from ctxtop.adapters.sources import Sources
+    import stat
+
     from ctxtop.core.pricing import fmt_usd
-    from ctxtop.core.report import SessionView
+    from ctxtop.services.monitor import Monitor
 
     transcript = payload.get("transcript_path")
     session_id = payload.get("session_id")
     if not isinstance(transcript, str) or not transcript:
         return "ctxtop: no transcript yet"
     path = Path(transcript)
-    import stat
-
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return claude_figures(payload)
     except OSError:
         return "ctxtop: waiting for the first response"
     session_id = session_id if isinstance(session_id, str) and session_id else path.stem
-    # <config dir>/projects/<project>/<session>.jsonl
-    config_dir = path.parent.parent.parent
-    config = Config.load()
-    db, _notice = index_home.locate(getattr(args, "cache_dir", None))  # the status line has no room for it
-    index = Index(db, price_overrides=config.price_overrides)
-    index.scope = (str(config_dir / "projects"),)
+    # The index notice (it moved) is left to the other commands: the status line has no room for it.
+    monitor = Monitor.for_transcript(path, getattr(args, "cache_dir", None))
     try:
-        only = [path]
-        subagents = path.with_suffix("") / "subagents"
-        if subagents.is_dir():
-            only.extend(p for p in sorted(subagents.glob("agent-*.jsonl")) if p.is_file())
-        index.update(Sources((config_dir,), ()), only=only)
-        found = index.sessions(ids=[session_id])
-        if not found:
+        stats = monitor.refresh_session(path, session_id)
+        if stats is None:
             return "ctxtop: waiting for the first response"
-        stats = found[0]
         version = payload.get("version") if isinstance(payload.get("version"), str) else None
-        info = for_session(
-            stats,
-            config_dir,
-            config.window_overrides,
-            listed_window=index.prices.listed_window,
-            observed=observations.as_observed(payload),
-            version=version,
-        )
+        # Claude Code's report of this very refresh is the freshest observation there is.
+        view = monitor.view(stats, observed=payload, version=version)
     finally:
-        index.close()
-    view = SessionView(stats, info, config.threshold)
+        monitor.close()
+    config = monitor.config
     parts = []
     if view.fill is not None:
         parts.append(f"ctx {view.fill * 100:.0f}%")

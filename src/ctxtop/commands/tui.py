@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ctxtop.adapters import paths
     from ctxtop.adapters.config import Config
-    from ctxtop.adapters.monitor import Monitor
+    from ctxtop.services.monitor import Monitor
     from ctxtop.ui.app import CtxtopApp
 
     claude_dirs = getattr(args, "claude_dir", None)

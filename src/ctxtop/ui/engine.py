@@ -21,10 +21,10 @@ from typing import Any
 from ctxtop.adapters import notes_store
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.live_sessions import LiveSession, live_sessions
-from ctxtop.adapters.monitor import Monitor
 from ctxtop.adapters.watcher import Watcher
 from ctxtop.core import metrics, report
 from ctxtop.core.metrics import SessionStats
+from ctxtop.services.monitor import Monitor
 from ctxtop.ui import messages as m
 
 log = logging.getLogger(__name__)

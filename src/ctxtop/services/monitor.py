@@ -1,4 +1,9 @@
-"""The world as the CLI and the TUI see it: sources, config, index and compaction settings, wired once."""
+"""Monitor and view: the one place a session's figures are worked out for every surface.
+
+The report, the TUI, the statusline and doctor all open a ``Monitor`` and ask it for ``view(stats)``; the
+fill, window, compaction point, room and limits they show therefore come from one call with one set of inputs
+(config, settings layers, environment, what Claude Code reported to its statusline).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from ctxtop.adapters.claude_env import for_session
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.index import Index, Progress, UpdateResult
 from ctxtop.adapters.sources import Sources
+from ctxtop.core.compaction import CompactionInfo
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.report import SessionView
 
@@ -39,14 +45,42 @@ class Monitor:
         claude_dirs = claude_dirs or config.get("sources.claude_dirs") or None
         api_logs = api_logs or config.get("sources.api_logs") or None
         sources = Sources.discover(claude_dirs, api_logs)
+        return cls._with_index(sources, config, cache_dir)
+
+    @classmethod
+    def for_transcript(
+        cls, transcript: Path, cache_dir: str | None = None, config: Config | None = None
+    ) -> Monitor:
+        """The monitor of the one config dir a transcript lives in (``<dir>/projects/<project>/<id>.jsonl``).
+
+        What the statusline opens: Claude Code names the transcript, so no other source is looked at.
+        """
+        sources = Sources((transcript.parent.parent.parent,), ())
+        return cls._with_index(sources, config or Config.load(), cache_dir)
+
+    @classmethod
+    def _with_index(cls, sources: Sources, config: Config, cache_dir: str | None) -> Monitor:
         path, notice = index_home.locate(cache_dir)
         index = Index(path, price_overrides=config.price_overrides)
         # One index may hold several config dirs: every view shows the sessions of these sources only.
         index.scope = sources.roots()
         return cls(sources, config, index, [notice] if notice else [])
 
+    def close(self) -> None:
+        self.index.close()
+
     def refresh(self, only: list[Path] | None = None, progress: Progress | None = None) -> UpdateResult:
         return self.index.update(self.sources, only=only, progress=progress)
+
+    def refresh_session(self, transcript: Path, session_id: str) -> SessionStats | None:
+        """Index one transcript and its subagents' (nothing else), then the session's stats if it has any."""
+        only = [transcript]
+        subagents = transcript.with_suffix("") / "subagents"
+        if subagents.is_dir():
+            only.extend(p for p in sorted(subagents.glob("agent-*.jsonl")) if p.is_file())
+        self.refresh(only=only)
+        found = self.index.sessions(ids=[session_id])
+        return found[0] if found else None
 
     def config_dir_for(self, stats: SessionStats) -> Path:
         dirs = self.sources.claude_dirs
@@ -58,21 +92,33 @@ class Monitor:
                         return d
         return dirs[0] if dirs else Path.home() / ".claude"
 
-    def view(self, stats: SessionStats, observed: dict | None = None) -> SessionView:
-        """The session's figures, from Claude Code's own report of it when there is one (statusline)."""
+    def compaction(
+        self, stats: SessionStats, observed: dict | None = None, version: str | None = None
+    ) -> CompactionInfo:
+        """Window and compaction point as Claude Code applies them to this session.
+
+        ``observed`` is what Claude Code last reported to its statusline for it (loaded when None);
+        ``version`` the Claude Code version that is running it now, when known (else the transcript's).
+        """
         from ctxtop.adapters import observations
 
         if observed is None:
             observed = observations.load(stats.session_id)
-        info = for_session(
+        return for_session(
             stats,
             self.config_dir_for(stats),
             self.config.window_overrides,
             env=self._env,
             listed_window=self.index.prices.listed_window,
             observed=observations.as_observed(observed),
+            version=version,
         )
-        return SessionView(stats, info, self.config.threshold)
+
+    def view(
+        self, stats: SessionStats, observed: dict | None = None, version: str | None = None
+    ) -> SessionView:
+        """The session's figures: fill, window, compaction point and room, with ctxtop's threshold."""
+        return SessionView(stats, self.compaction(stats, observed, version), self.config.threshold)
 
     def views(
         self,
