@@ -14,9 +14,9 @@ import pytest
 from ctxtop import cli
 from ctxtop.adapters.config import Config
 from ctxtop.core.pricing import fmt_usd
+from ctxtop.services import events as m
+from ctxtop.services.live import Engine
 from ctxtop.services.monitor import Monitor
-from ctxtop.ui import messages as m
-from ctxtop.ui.engine import Engine
 
 FIXED_NOW = 1795352400.0  # 2026-11-22 13:00 UTC, half an hour after the corpus sessions' last activity
 SPOTTER_DIR = "-home-USER-projects-spotter-worktrees-spotter-dov"

@@ -21,9 +21,9 @@ from textual.screen import Screen
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.report import SessionView
+from ctxtop.services.live import RECENT_FALLBACK, Engine, MonitorFactory
 from ctxtop.ui import messages as m
 from ctxtop.ui.alerts import AlertTracker, badges
-from ctxtop.ui.engine import RECENT_FALLBACK, Engine, MonitorFactory
 from ctxtop.ui.themes import bundled_theme_dir, load_themes
 
 DEFAULT_THEME = "ctxtop-dark"
@@ -59,8 +59,15 @@ class CtxtopApp(App[None]):
         self.clock = clock
         self.fixed_theme = theme
         self.claude_dirs = claude_dirs
-        self.engine = Engine(monitor_factory, copy.deepcopy(self.config), self.post_message, clock=clock,
-                             watch=watch, **(engine_options or {}))  # fmt: skip
+        # The engine posts plain events from its thread; each reaches the app as the Textual message wrapping it.
+        self.engine = Engine(
+            monitor_factory,
+            copy.deepcopy(self.config),
+            lambda event: self.post_message(m.wrap(event)),
+            clock=clock,
+            watch=watch,
+            **(engine_options or {}),
+        )
         self.views: dict[str, SessionView] = {}
         self.live: dict[str, LiveSession] = {}
         self.spend = m.Spend()

@@ -1,93 +1,68 @@
-"""Events the data engine posts to the app: small, past tense, batched (never one per line)."""
+"""Textual messages: the live engine's events (``ctxtop.services.events``) as the app receives them, and the
+app's own (notes loaded, settings saved).
+
+Each engine event has a message subclass of the same name and fields, so a handler reads ``message.views``
+exactly as a headless consumer reads ``event.views``; ``wrap`` turns one into the other.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, fields
 
 from textual.message import Message
 
-from ctxtop.adapters.index import ToolOutput
-from ctxtop.adapters.live_sessions import LiveSession
-from ctxtop.core.report import SessionView, Total
+from ctxtop.services import events
+from ctxtop.services.events import Spend
+
+__all__ = ["Spend", "wrap"]
 
 
 @dataclass
-class IndexProgressed(Message):
+class IndexProgressed(events.IndexProgressed, Message):
     """The first index of a big history is being built."""
 
-    files: int
-    total_files: int
-    bytes_done: int
-    bytes_total: int
-
 
 @dataclass
-class Spend:
-    """Today's and this week's spend (local days, the same buckets as ``ctxtop report daily``)."""
-
-    today: Decimal = Decimal(0)
-    week: Decimal = Decimal(0)
-    day: str = ""
-    limits: str = ""
-    """Plan limits Claude Code reported (``ctxtop.core.limits.summary``), or empty."""
-
-
-@dataclass
-class SessionsUpdated(Message):
+class SessionsUpdated(events.SessionsUpdated, Message):
     """Sessions whose numbers changed, as one batch per time window."""
 
-    views: list[SessionView]
-    spend: Spend
-    initial: bool = False
-    """True for the full list (start-up, settings change): the receiver replaces rather than merges."""
-    recent_only: bool = False
-    """No session was active in the window: ``views`` are the most recent ones instead."""
-    files_read: int = 0
-    seconds: float = 0.0
-    titles: dict[str, str] = field(default_factory=dict)
-    """Titles (Claude Code's summary, else the first request) of sessions new in this batch."""
-
 
 @dataclass
-class LiveChanged(Message):
+class LiveChanged(events.LiveChanged, Message):
     """The set of running Claude Code processes, or what they are doing, changed."""
 
-    live: dict[str, LiveSession]
+
+@dataclass
+class SessionDetailLoaded(events.SessionDetailLoaded, Message):
+    pass
 
 
 @dataclass
-class SessionDetailLoaded(Message):
-    session_id: str
-    view: SessionView | None
-    tool_outputs: list[ToolOutput] = field(default_factory=list)
-    subagents: list[tuple[str, int, int]] = field(default_factory=list)
-    transcript_path: str | None = None
-    noise: list[dict] | None = None
-
-
-@dataclass
-class SessionPreviewLoaded(Message):
+class SessionPreviewLoaded(events.SessionPreviewLoaded, Message):
     """Full stats (with the per-turn series) of the session highlighted on the dashboard."""
 
-    session_id: str
-    view: SessionView | None
+
+@dataclass
+class HistoryLoaded(events.HistoryLoaded, Message):
+    pass
 
 
 @dataclass
-class HistoryLoaded(Message):
-    since: float | None
-    until: float | None
-    group_by: str
-    views: list[SessionView]
-    totals: list[Total]
-    daily: list[Total]
-    """Per-day totals of the same range, for the cost chart."""
+class EngineFailed(events.EngineFailed, Message):
+    pass
 
 
-@dataclass
-class EngineFailed(Message):
-    error: str
+_MESSAGES: dict[type, type[Message]] = {
+    cls.__mro__[1]: cls
+    for cls in (IndexProgressed, SessionsUpdated, LiveChanged, SessionDetailLoaded, SessionPreviewLoaded,
+                HistoryLoaded, EngineFailed)
+}  # fmt: skip
+
+
+def wrap(event: events.Event) -> Message:
+    """The Textual message carrying ``event`` (same fields, no copy of their values)."""
+    cls = _MESSAGES[type(event)]
+    return cls(**{f.name: getattr(event, f.name) for f in fields(event)})
 
 
 @dataclass

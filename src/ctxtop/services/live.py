@@ -1,4 +1,7 @@
-"""The data engine: one thread owns the Monitor (SQLite index) and the file watcher, and posts batched events.
+"""The live engine: one thread owns the Monitor (SQLite index) and the file watcher, and posts batched events.
+
+The events are plain dataclasses (``ctxtop.services.events``) handed to a ``post`` callback, so the engine
+runs headless (a test, an exporter, the MCP server); the TUI passes a callback that wraps them in messages.
 
 The index's SQLite connection must be used by one thread at a time, so every query (refresh, session detail,
 history) goes through this engine's request queue and runs on its thread. File-change notifications from the
@@ -24,13 +27,14 @@ from ctxtop.adapters.live_sessions import LiveSession, live_sessions
 from ctxtop.adapters.watcher import Watcher
 from ctxtop.core import metrics, report
 from ctxtop.core.metrics import SessionStats
+from ctxtop.services import events as ev
 from ctxtop.services.monitor import Monitor
-from ctxtop.ui import messages as m
 
 log = logging.getLogger(__name__)
 
 MonitorFactory = Callable[[Config], Monitor]
-Post = Callable[[Any], object]
+Post = Callable[[ev.Event], object]
+"""Where events go: the TUI wraps them in Textual messages; a headless consumer may pass ``queue.put``."""
 RECENT_FALLBACK = 8
 """Sessions shown when none was active in the window, so the dashboard is never empty for no reason."""
 
@@ -50,12 +54,12 @@ def week_start(day: datetime) -> datetime:
     return monday.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def spend_of(sessions: dict[str, SessionStats], now: float) -> m.Spend:
+def spend_of(sessions: dict[str, SessionStats], now: float) -> ev.Spend:
     """Today's and this week's (since Monday, local time) spend from the sessions' day buckets."""
     local = datetime.fromtimestamp(now)
     today = local.strftime("%Y-%m-%d")
     monday = week_start(local).strftime("%Y-%m-%d")
-    spend = m.Spend(day=today)
+    spend = ev.Spend(day=today)
     for stats in sessions.values():
         for bucket in stats.buckets.values():
             if bucket.day == today:
@@ -139,7 +143,7 @@ class Engine:
             return
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app keeps running
             log.exception("engine start failed")
-            self.post(m.EngineFailed(f"{type(exc).__name__}: {exc}"))
+            self.post(ev.EngineFailed(f"{type(exc).__name__}: {exc}"))
             return
         try:
             self._loop()
@@ -180,7 +184,7 @@ class Engine:
             # here hid the progress box while the index was still being written ("No sessions yet" flash).
             if now - last[0] >= 0.1 and files < total:
                 last[0] = now
-                self.post(m.IndexProgressed(files, total, done, total_bytes))
+                self.post(ev.IndexProgressed(files, total, done, total_bytes))
             final[:] = [files, total, done, total_bytes]
 
         final: list[int] = []
@@ -189,7 +193,7 @@ class Engine:
         if result.files_read or result.changed_sessions:  # changed without reading: transcripts deleted
             self._post_all(files_read=result.files_read, seconds=result.seconds)
         if final:
-            self.post(m.IndexProgressed(final[1], final[1], final[3], final[3]))
+            self.post(ev.IndexProgressed(final[1], final[1], final[3], final[3]))
         self._check_live(force=True)
 
     def _loop(self) -> None:
@@ -234,7 +238,7 @@ class Engine:
                 return  # the app is closing (e.g. quit during a re-index): nothing to report
             except Exception as exc:  # noqa: BLE001 - report, keep serving
                 log.exception("engine request failed")
-                self.post(m.EngineFailed(f"{type(exc).__name__}: {exc}"))
+                self.post(ev.EngineFailed(f"{type(exc).__name__}: {exc}"))
 
     def _drain(self) -> list[_Request]:
         out: list[_Request] = []
@@ -251,7 +255,7 @@ class Engine:
             assert self.monitor is not None
             stats = self.monitor.index.session(req.args["session_id"])
             view = self.monitor.view(stats) if stats is not None else None
-            self.post(m.SessionPreviewLoaded(req.args["session_id"], view))
+            self.post(ev.SessionPreviewLoaded(req.args["session_id"], view))
         elif req.kind == "history":
             self._history(req.args["since"], req.args["until"], req.args["group_by"])
         elif req.kind == "config":
@@ -298,7 +302,7 @@ class Engine:
             self._differs(stats)
         self._last_post = time.monotonic()
         self.post(
-            m.SessionsUpdated(
+            ev.SessionsUpdated(
                 [monitor.view(s) for s in active], spend_of(self._week, self.clock()), initial=True,
                 recent_only=recent_only, files_read=files_read, seconds=seconds, titles=self._titles_of(active),
             )
@@ -324,7 +328,7 @@ class Engine:
                 self._week[stats.session_id] = stats
         self._last_post = time.monotonic()
         self.post(
-            m.SessionsUpdated(
+            ev.SessionsUpdated(
                 [monitor.view(s) for s in changed], spend_of(self._week, self.clock()),
                 files_read=result.files_read, seconds=result.seconds, titles=self._titles_of(changed),
             )
@@ -357,17 +361,17 @@ class Engine:
         live = live_sessions(self.monitor.sources.claude_dirs)
         if force or live != self._live:
             self._live = live
-            self.post(m.LiveChanged(dict(live)))
+            self.post(ev.LiveChanged(dict(live)))
 
     def _detail(self, session_id: str) -> None:
         monitor = self.monitor
         assert monitor is not None
         stats = monitor.index.session(session_id)
         if stats is None:
-            self.post(m.SessionDetailLoaded(session_id, None))
+            self.post(ev.SessionDetailLoaded(session_id, None))
             return
         self.post(
-            m.SessionDetailLoaded(
+            ev.SessionDetailLoaded(
                 session_id, monitor.view(stats), monitor.index.tool_outputs(session_id, 8),
                 monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
                 noise_rows(session_id, stats),
@@ -382,7 +386,9 @@ class Engine:
         until_day = datetime.fromtimestamp(until - 1).strftime("%Y-%m-%d") if until is not None else None
         totals = report.group(sessions, group_by, since_day, until_day) if group_by != "session" else []
         daily = report.group(sessions, "day", since_day, until_day)
-        self.post(m.HistoryLoaded(since, until, group_by, [monitor.view(s) for s in sessions], totals, daily))
+        self.post(
+            ev.HistoryLoaded(since, until, group_by, [monitor.view(s) for s in sessions], totals, daily)
+        )
 
 
 def _dedupe(requests: list[_Request]) -> list[_Request]:

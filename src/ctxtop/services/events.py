@@ -1,0 +1,104 @@
+"""What the live engine reports: plain, past-tense dataclasses, one batch per time window (never one per line).
+
+Any consumer takes them from the engine's ``post`` callback: the TUI wraps each in a Textual message
+(``ctxtop.ui.messages``), a headless one (a test, an exporter, the MCP server) reads them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ctxtop.adapters.index import ToolOutput
+from ctxtop.adapters.live_sessions import LiveSession
+from ctxtop.core.report import SessionView, Total
+
+
+@dataclass
+class IndexProgressed:
+    """The first index of a big history is being built."""
+
+    files: int
+    total_files: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass
+class Spend:
+    """Today's and this week's spend (local days, the same buckets as ``ctxtop report daily``)."""
+
+    today: Decimal = Decimal(0)
+    week: Decimal = Decimal(0)
+    day: str = ""
+    limits: str = ""
+    """Plan limits Claude Code reported (``ctxtop.core.limits.summary``), or empty."""
+
+
+@dataclass
+class SessionsUpdated:
+    """Sessions whose numbers changed, as one batch per time window."""
+
+    views: list[SessionView]
+    spend: Spend
+    initial: bool = False
+    """True for the full list (start-up, settings change): the receiver replaces rather than merges."""
+    recent_only: bool = False
+    """No session was active in the window: ``views`` are the most recent ones instead."""
+    files_read: int = 0
+    seconds: float = 0.0
+    titles: dict[str, str] = field(default_factory=dict)
+    """Titles (Claude Code's summary, else the first request) of sessions new in this batch."""
+
+
+@dataclass
+class LiveChanged:
+    """The set of running Claude Code processes, or what they are doing, changed."""
+
+    live: dict[str, LiveSession]
+
+
+@dataclass
+class SessionDetailLoaded:
+    session_id: str
+    view: SessionView | None
+    tool_outputs: list[ToolOutput] = field(default_factory=list)
+    subagents: list[tuple[str, int, int]] = field(default_factory=list)
+    transcript_path: str | None = None
+    noise: list[dict] | None = None
+
+
+@dataclass
+class SessionPreviewLoaded:
+    """Full stats (with the per-turn series) of the session highlighted on the dashboard."""
+
+    session_id: str
+    view: SessionView | None
+
+
+@dataclass
+class HistoryLoaded:
+    since: float | None
+    until: float | None
+    group_by: str
+    views: list[SessionView]
+    totals: list[Total]
+    daily: list[Total]
+    """Per-day totals of the same range, for the cost chart."""
+
+
+@dataclass
+class EngineFailed:
+    error: str
+
+
+Event = (
+    IndexProgressed
+    | SessionsUpdated
+    | LiveChanged
+    | SessionDetailLoaded
+    | SessionPreviewLoaded
+    | HistoryLoaded
+    | EngineFailed
+)
+"""Everything ``Engine`` posts."""
