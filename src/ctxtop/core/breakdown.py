@@ -35,6 +35,7 @@ from decimal import Decimal
 
 from ctxtop.core.metrics import Req, reread_split
 from ctxtop.core.pricing import MILLION, SYNTHETIC, PriceBook
+from ctxtop.core.report import money
 
 KINDS = ("base", "tool", "mcp", "user", "attachment", "summary", "assistant", "unattributed")
 """Item kinds, in the order the stacked bar shows them."""
@@ -323,3 +324,90 @@ def _charge(out: Breakdown, live: list[Item], req: Req, reread: int, prices: Pri
                 cost = n * rate / MILLION  # type: ignore[operator]
                 item.reread_cost += cost
                 out.reread_cost += cost
+
+
+def short_tokens(n: int) -> str:
+    """``1234`` -> ``1.2K``; ``112345`` -> ``112K``: the one compact token format of the breakdown."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 100_000:
+        return f"{n // 1000}K"
+    if n >= 1000:
+        return f"{n / 1000:.1f}K"
+    return str(n)
+
+
+def summary(bd: Breakdown, *, detail: int = 3) -> str:
+    """ "context 112K = base 18K + tool results 61K (Read 34K, of which a.py 12K; Bash 20K) + ..." (exact sum)."""
+    if bd.context is None:
+        return "no main-chain request yet"
+    live = bd.live()
+    parts = []
+    for kind, tokens in bd.by_kind().items():
+        part = f"{KIND_TITLES[kind]} {short_tokens(tokens)}"
+        if kind in ("tool", "mcp", "attachment"):
+            groups: dict[str, list[Item]] = {}
+            for item in live:
+                if item.kind == kind:
+                    groups.setdefault(item.group, []).append(item)
+            ranked = sorted(groups.items(), key=lambda g: -sum(i.tokens for i in g[1]))[:detail]
+            inner = []
+            for name, members in ranked:
+                top = max(members, key=lambda i: i.tokens)
+                text = f"{name} {short_tokens(sum(i.tokens for i in members))}"
+                if len(members) > 1 and top.label:
+                    text += f", of which {_base_name(top.label)} {short_tokens(top.tokens)}"
+                inner.append(text)
+            part += f" ({'; '.join(inner)})"
+        parts.append(part)
+    return f"context {short_tokens(bd.context)} = " + " + ".join(parts)
+
+
+def largest_kind(bd: Breakdown) -> tuple[str, int] | None:
+    """The category holding most of the window now (the statusline segment)."""
+    kinds = bd.by_kind()
+    if not kinds:
+        return None
+    kind = max(kinds, key=lambda k: kinds[k])
+    return KIND_TITLES[kind], kinds[kind]
+
+
+def _base_name(label: str, width: int = 40) -> str:
+    """A label short enough for one line: a path's file name, else the label clipped."""
+    if "/" in label and " " not in label:
+        label = label.rsplit("/", 1)[-1]
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def item_dict(item: Item) -> dict[str, object]:
+    return {
+        "kind": item.kind, "group": item.group, "label": item.label, "request": item.request,
+        "tokens_added": item.added, "tokens_now": item.tokens, "live": item.live, "rereads": item.rereads,
+        "reread_tokens": item.reread_tokens, "reread_cost_usd": money(item.reread_cost),
+    }  # fmt: skip
+
+
+def as_dict(bd: Breakdown, session_id: str) -> dict[str, object]:
+    """The ``report context --json`` document (money as ten-decimal strings, like every report)."""
+    return {
+        "session_id": session_id,
+        "context_tokens": bd.context,
+        "requests": len(bd.steps),
+        "by_kind": bd.by_kind(),
+        "reread_tokens": bd.reread_tokens,
+        "reread_cost_usd": money(bd.reread_cost),
+        "unpriced_reread_tokens": bd.unpriced_reread_tokens,
+        "groups": [
+            {
+                "kind": g.kind,
+                "group": g.group,
+                "items": g.items,
+                "tokens_added": g.added,
+                "tokens_now": g.live,
+                "reread_tokens": g.reread_tokens,
+                "reread_cost_usd": money(g.reread_cost),
+            }
+            for g in bd.by_group()
+        ],  # fmt: skip
+        "items": [item_dict(i) for i in sorted(bd.items, key=lambda i: (-i.reread_cost, -i.reread_tokens))],
+    }

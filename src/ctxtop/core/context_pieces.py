@@ -10,6 +10,7 @@ keep its size). Lines of subagent sidechains are not the main chain and are skip
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 
 from ctxtop.core.breakdown import Boundary, Event, Piece, Sent
@@ -46,9 +47,11 @@ def weigh(text: str) -> int:
     return counted if counted is not None else estimate_tokens(len(text))
 
 
-def _short(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= LABEL_CHARS else line[: LABEL_CHARS - 1] + "…"
+def _short(text: str, width: int = LABEL_CHARS) -> str:
+    """A one-line label that is safe to print: whitespace runs become one space, control and format
+    characters (escape sequences, bidi overrides) are dropped, so a transcript cannot drive the terminal."""
+    line = "".join(c for c in " ".join(text.split()) if unicodedata.category(c) not in ("Cc", "Cf"))
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _blocks_weight(content: Any) -> tuple[str, int]:
@@ -78,16 +81,16 @@ def _tool_piece(name: str, tool_input: Any, content: Any) -> Piece:
     weight = weigh(text) + images * IMAGE_TOKENS
     if name.startswith("mcp__"):
         server, _, tool = name[5:].partition("__")
-        return Piece("mcp", f"mcp__{server}", tool or name, weight)
+        return Piece("mcp", _short(f"mcp__{server}"), _short(tool or name), weight)
     label = tool_command(name, tool_input) if tool_input is not None else ""
-    return Piece("tool", name, _short(label), weight)
+    return Piece("tool", _short(name), _short(label, 300), weight)
 
 
 def _attachment_piece(att: dict) -> Piece | None:
     kind = att.get("type")
     if not isinstance(kind, str):
         return None
-    group = _ATTACHMENT_GROUPS.get(kind, kind.replace("_", " "))
+    group = _ATTACHMENT_GROUPS.get(kind, _short(kind.replace("_", " ")))
     label = ""
     for key in ("filename", "path", "hookName"):
         if isinstance(att.get(key), str):
@@ -100,7 +103,7 @@ def _attachment_piece(att: dict) -> Piece | None:
         content = {k: v for k, v in att.items() if k not in _NOT_SENT}
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     weight = weigh(text) + (IMAGE_TOKENS if kind == "image" else 0)
-    return Piece("attachment", group, _short(label) if kind != "file" else label, weight)
+    return Piece("attachment", group, _short(label, 300), weight)
 
 
 def _user_pieces(obj: dict, tools: dict[str, tuple[str, Any]]) -> list[Piece]:
@@ -134,7 +137,7 @@ def _output_label(blocks: list[Any]) -> tuple[str, str]:
     text = " ".join(b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str))
     thinking = any(isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking") for b in blocks)
     group = "tool calls" if calls else "thinking" if thinking and not text else "answer"
-    label = ", ".join(str(c) for c in calls) if calls else _short(text)
+    label = _short(", ".join(str(c) for c in calls)) if calls else _short(text)
     return group, label
 
 

@@ -9,6 +9,7 @@ from textual.message import Message
 
 from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
+from ctxtop.core.breakdown import Breakdown
 from ctxtop.core.report import SessionView, Total
 
 
@@ -64,6 +65,8 @@ class SessionDetailLoaded(Message):
     subagents: list[tuple[str, int, int]] = field(default_factory=list)
     transcript_path: str | None = None
     noise: list[dict] | None = None
+    breakdown: Breakdown | None = None
+    """The main chain's context breakdown (None when the transcript is not on disk)."""
 
 
 @dataclass
