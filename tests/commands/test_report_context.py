@@ -19,7 +19,11 @@ REFACTOR = scenario("refactor")
 
 
 def _ctxtop(tmp_path: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CTXTOP_DATA_DIR": str(tmp_path / "data"), "CTXTOP_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "CTXTOP_DATA_DIR": str(tmp_path / "data"),
+        "CTXTOP_CACHE_DIR": str(tmp_path / "cache"),
+    }
     proc = subprocess.run([sys.executable, "-m", "ctxtop", *args], capture_output=True, text=True, env=env,
                           timeout=60)  # fmt: skip
     assert (proc.returncode == 0) == ok, proc.stderr
@@ -60,7 +64,9 @@ def test_unknown_and_ambiguous_sessions_say_so(tmp_path: Path, claude_fixtures: 
 
 def test_labels_cannot_drive_the_terminal(tmp_path: Path, claude_fixtures: Path) -> None:
     # A command with an escape sequence in it: the label keeps its text and loses the control characters.
-    src = REFACTOR.path.read_text().replace('"command": "python3 -m pytest', '"command": "\\u001b[2Jpython3 -m pytest')
+    src = REFACTOR.path.read_text().replace(
+        '"command": "python3 -m pytest', '"command": "\\u001b[2Jpython3 -m pytest'
+    )
     src = src.replace('"command":"python3 -m pytest', '"command":"\\u001b[2Jpython3 -m pytest')
     claude = tmp_path / "claude"
     dest = claude / REFACTOR.relpath()

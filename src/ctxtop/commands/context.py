@@ -80,7 +80,7 @@ def _clip(text: str, width: int) -> str:
         return text
     head, _, tail = text.partition(" /")
     if tail and len(head) < width // 3:
-        return f"{head} …{text[-(width - len(head) - 2):]}"
+        return f"{head} …{text[-(width - len(head) - 2) :]}"
     return text[: width - 1] + "…"
 
 
