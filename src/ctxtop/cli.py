@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = sub.add_parser(
-        "report", help="print reports (sessions, daily, weekly, monthly, projects, models, noise)"
+        "report", help="print reports (sessions, daily, weekly, monthly, projects, models, noise, context)"
     )
     report_sub = report.add_subparsers(dest="report", metavar="REPORT", required=True)
     for name, text in (
@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _report_options(noise)
     noise.set_defaults(handler="noise:run")
+    context = report_sub.add_parser(
+        "context", help="where a session's context goes and what re-reading each piece cost", parents=[common]
+    )
+    context.add_argument("session_id", metavar="SESSION", help="session id or a unique prefix of it")
+    cfmt = context.add_mutually_exclusive_group()
+    cfmt.add_argument("--json", action="store_true", help="print JSON")
+    cfmt.add_argument("--csv", action="store_true", help="print CSV (one row per item)")
+    context.add_argument("--top", type=int, default=15, metavar="N", help="items to list (text output)")
+    context.set_defaults(handler="context:run")
 
     history = sub.add_parser("history", help="export or import past sessions (JSON Lines of requests)")
     history_sub = history.add_subparsers(dest="history_command", metavar="ACTION", required=True)

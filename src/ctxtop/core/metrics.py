@@ -9,6 +9,11 @@ Cache share of re-reads = Σ min(cache_read_k, R_k) / ΣR: per request, so a cac
 tokens that were not cache reads, priced at what the request paid for its non-cached prompt tokens minus the
 cache-read price.
 
+Re-read cost (what the re-reads were billed, exact): R_k split by how request k billed its prompt, the cached
+prefix first (``reread_split``: cache reads, then cache writes, 1h before 5m as the API orders them, then
+uncached input), each part at that request's rate. ``core.breakdown`` charges the same split to the items that
+were re-read, so the per-item charges of the main chain sum to ``main_reread_cost`` exactly.
+
 Context (what the fill is made of) is Claude Code's own figure: the prompt of the main chain's latest request
 (input + cache read + cache write), without its output.
 """
@@ -48,8 +53,9 @@ class Req:
     is_compaction_call: bool = False
 
 
-STATS_VERSION = 2
-"""Bumped whenever a cached figure changes meaning (2: context is the prompt only, per-request cache share)."""
+STATS_VERSION = 3
+"""Bumped whenever a cached figure changes meaning (2: context is the prompt only, per-request cache share;
+3: re-read cost in dollars)."""
 
 
 @dataclass(slots=True)
@@ -129,6 +135,11 @@ class SessionStats:
     reread_tokens: int = 0
     cache_read_tokens: int = 0
     cache_miss_cost: Decimal = Decimal(0)
+    reread_cost: Decimal = Decimal(0)
+    """What the re-read tokens were billed, every chain (priced requests only)."""
+    main_reread_tokens: int = 0
+    main_reread_cost: Decimal = Decimal(0)
+    """The main chain's share of ``reread_tokens``/``reread_cost``: what ``core.breakdown`` charges to items."""
     compactions: list[Compaction] = field(default_factory=list)
     turns: int = 0
     requests: int = 0
@@ -256,6 +267,11 @@ def compute(
         stats.prompt_tokens += prompt
         stats.reread_tokens += reread
         stats.cache_read_tokens += min(req.tokens.cache_read, reread)
+        reread_usd = reread_cost(prices, req, reread) if cost is not None and reread else Decimal(0)
+        stats.reread_cost += reread_usd
+        if req.chain == MAIN:
+            stats.main_reread_tokens += reread
+            stats.main_reread_cost += reread_usd
         if cost is not None and reread > req.tokens.cache_read:
             miss = reread - req.tokens.cache_read
             rates = prices.rates(req.model, req.ts, prompt, req.service_tier, req.speed)
@@ -321,6 +337,30 @@ def request_cost(prices: PriceBook, req: Req) -> Cost | None:
     return cost + extra if extra is not None else None
 
 
+def reread_split(tokens: Tokens, reread: int) -> Tokens:
+    """The ``reread`` tokens of a request by how they were billed, the cached prefix first.
+
+    A prompt is billed prefix first: what the cache held (cache reads), then what was written to it (1h
+    entries before 5m ones, the order the API requires), then the uncached tail (input).
+    """
+    left = reread
+    parts = []
+    for available in (tokens.cache_read, tokens.cache_write_1h, tokens.cache_write_5m, tokens.input):
+        take = min(left, available)
+        parts.append(take)
+        left -= take
+    read, write_1h, write_5m, fresh = parts
+    return Tokens(fresh, 0, read, write_5m, write_1h)
+
+
+def reread_cost(prices: PriceBook, req: Req, reread: int) -> Decimal:
+    """What the ``reread`` tokens of ``req`` were billed (exact); 0 when its model has no price."""
+    rates = prices.rates(req.model, req.ts, req.tokens.prompt, req.service_tier, req.speed)
+    if rates is None:
+        return Decimal(0)
+    return cost_at(rates, reread_split(req.tokens, reread)).total
+
+
 def _has_compaction(req: Req) -> bool:
     """A request that ran a server-side compaction pass starts from a fresh, summarised context."""
     return req.billed.total > req.tokens.total
@@ -368,6 +408,8 @@ def to_json(s: SessionStats) -> dict:
         "reread_tokens": s.reread_tokens,
         "cache_read_tokens": s.cache_read_tokens,
         "cache_miss_cost": str(s.cache_miss_cost),
+        "reread_cost": str(s.reread_cost),
+        "main_reread": [s.main_reread_tokens, str(s.main_reread_cost)],
         "compactions": [[x.ts, x.trigger, x.pre_tokens, x.post_tokens] for x in s.compactions],
         "turns": s.turns,
         "requests": s.requests,
@@ -406,6 +448,9 @@ def from_json(d: dict) -> SessionStats:
     s.reread_tokens = d["reread_tokens"]
     s.cache_read_tokens = d["cache_read_tokens"]
     s.cache_miss_cost = Decimal(d["cache_miss_cost"])
+    s.reread_cost = Decimal(d.get("reread_cost", "0"))
+    main_reread = d.get("main_reread", [0, "0"])
+    s.main_reread_tokens, s.main_reread_cost = main_reread[0], Decimal(main_reread[1])
     s.compactions = [Compaction(*x) for x in d["compactions"]]
     s.turns = d["turns"]
     s.requests = d["requests"]

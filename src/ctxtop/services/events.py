@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
+from ctxtop.core.breakdown import Breakdown
 from ctxtop.core.report import SessionView, Total
 
 
@@ -66,6 +67,8 @@ class SessionDetailLoaded:
     subagents: list[tuple[str, int, int]] = field(default_factory=list)
     transcript_path: str | None = None
     noise: list[dict] | None = None
+    breakdown: Breakdown | None = None
+    """The main chain's context breakdown (None when the transcript is not on disk)."""
 
 
 @dataclass

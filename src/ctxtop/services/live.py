@@ -370,11 +370,14 @@ class Engine:
         if stats is None:
             self.post(ev.SessionDetailLoaded(session_id, None))
             return
+        from ctxtop.adapters.context_io import session_breakdown
+
+        found = session_breakdown(monitor.index, session_id)
         self.post(
             ev.SessionDetailLoaded(
                 session_id, monitor.view(stats), monitor.index.tool_outputs(session_id, 8),
                 monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
-                noise_rows(session_id, stats),
+                noise_rows(session_id, stats), found.breakdown if found else None,
             )
         )  # fmt: skip
 

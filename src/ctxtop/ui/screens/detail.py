@@ -12,10 +12,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ctxtop.core.breakdown import KIND_TITLES, Breakdown
 from ctxtop.core.filters.tokens import estimate_tokens
 from ctxtop.core.report import SessionView
 from ctxtop.ui import format as fmt
 from ctxtop.ui.messages import SessionDetailLoaded
+from ctxtop.ui.widgets.breakdown_bar import BreakdownBar
 from ctxtop.ui.widgets.chart import ColumnChart, context_series
 from ctxtop.ui.widgets.gauge import Gauge
 
@@ -72,11 +74,16 @@ class DetailScreen(Screen):
             yield Gauge(id="gauge")
             yield Static(CHART_TITLE, classes="section-title", id="chart-title")
             yield ColumnChart(id="chart")
+            yield Static("What fills the window now (exact in total; split by counted size)", classes="section-title",
+                         id="breakdown-title")  # fmt: skip
+            yield BreakdownBar(id="breakdown")
             with Horizontal(id="columns"):
                 with Vertical(id="left"):
+                    yield Static(id="costliest", classes="panel")
                     yield Static(id="spend", classes="panel")
                     yield Static(id="cache", classes="panel")
                 with Vertical(id="right"):
+                    yield Static(id="per-tool", classes="panel")
                     yield Static(id="tools", classes="panel")
                     yield Static(id="subagents", classes="panel")
                     yield Static(id="compactions", classes="panel")
@@ -123,6 +130,9 @@ class DetailScreen(Screen):
         self.query_one(ColumnChart).series = context_series(view, with_times=True)
         self.query_one("#spend", Static).update(self._spend(view))
         self.query_one("#cache", Static).update(self._cache(view))
+        self.query_one(BreakdownBar).breakdown = message.breakdown
+        self.query_one("#costliest", Static).update(self._costliest(message.breakdown, view))
+        self.query_one("#per-tool", Static).update(self._per_tool(message.breakdown))
         self.query_one("#tools", Static).update(self._tools(message))
         self.query_one("#subagents", Static).update(self._subagents(message))
         self.query_one("#compactions", Static).update(self._compactions(view))
@@ -187,6 +197,37 @@ class DetailScreen(Screen):
         for e in sorted(s.expiries, key=lambda e: -e.extra_cost)[:3]:
             table.add_row(f"  {_clock(e.ts)} after {fmt.age(e.idle_seconds)} idle",
                           f"+{fmt.usd(e.extra_cost, 4 if e.extra_cost < 1 else 2)}")  # fmt: skip
+        return table
+
+    def _costliest(self, bd: Breakdown | None, view: SessionView) -> Table | Text:
+        if bd is None:
+            return Text("No transcript to break down.", "dim")
+        top = bd.costliest(8)
+        if not top:
+            return Text("Nothing re-read yet.", "dim")
+        title = f"Costliest re-reads · {fmt.tokens(bd.reread_tokens)} re-read, {fmt.usd(bd.reread_cost, 4 if bd.reread_cost < 1 else 2)}"
+        table = _table(title, "item", "added", "×", "cost", right=(1, 2, 3), flex=0)
+        width = max(20, self.size.width // 2 - 30)
+        for item in top:
+            label = (
+                f"{item.group} {_command(item.label, width, view.stats.cwd)}" if item.label else item.group
+            )
+            table.add_row(label, fmt.tokens(item.added), str(item.rereads),
+                          fmt.usd(item.reread_cost, 4 if item.reread_cost < 1 else 2))  # fmt: skip
+        return table
+
+    def _per_tool(self, bd: Breakdown | None) -> Table | Text:
+        if bd is None or not bd.items:
+            return Text("")
+        table = _table(
+            "Per tool and category", "", "items", "in context", "re-read cost", right=(1, 2, 3), flex=0
+        )
+        for g in bd.by_group()[:8]:
+            name = g.group if g.kind in ("tool", "mcp") else f"{KIND_TITLES[g.kind]}: {g.group}"
+            if g.kind in ("base", "summary", "unattributed") or g.group == KIND_TITLES[g.kind]:
+                name = KIND_TITLES[g.kind]
+            table.add_row(name, str(g.items), fmt.tokens(g.live),
+                          fmt.usd(g.reread_cost, 4 if g.reread_cost < 1 else 2))  # fmt: skip
         return table
 
     def _tools(self, message: SessionDetailLoaded) -> Table | Text:

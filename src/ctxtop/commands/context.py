@@ -1,0 +1,91 @@
+"""``ctxtop report context SESSION [--json|--csv]``: where a session's context goes, exact in total, and what
+re-reading each piece cost (see ``core.breakdown`` for what is exact and what is apportioned)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ctxtop.adapters.context_io import match_sessions, session_breakdown
+from ctxtop.commands._common import open_monitor
+from ctxtop.core import breakdown as bdm
+from ctxtop.core.pricing import fmt_usd
+from ctxtop.core.report import to_csv
+
+
+def resolve(monitor, prefix: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The one session ``prefix`` names, or None after saying why on stderr."""
+    matches = match_sessions(monitor.index, prefix)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        print(f"ctxtop: no session id starts with {prefix!r}", file=sys.stderr)
+    else:
+        shown = ", ".join(m[:13] for m in matches[:5]) + (" …" if len(matches) > 5 else "")
+        print(
+            f"ctxtop: {prefix!r} matches {len(matches)} sessions ({shown}): give more of the id",
+            file=sys.stderr,
+        )
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    monitor = open_monitor(args)
+    session_id = resolve(monitor, args.session_id)
+    if session_id is None:
+        return 1
+    found = session_breakdown(monitor.index, session_id)
+    if found is None:
+        print(f"ctxtop: session {session_id} has no main transcript on disk to break down", file=sys.stderr)
+        return 1
+    if found.malformed:
+        print(f"ctxtop: skipped {found.malformed} malformed line(s) of {found.path}", file=sys.stderr)
+    bd = found.breakdown
+    doc = bdm.as_dict(bd, session_id)
+    if args.json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+        return 0
+    if args.csv:
+        sys.stdout.write(to_csv(doc["items"]))  # type: ignore[arg-type]
+        return 0
+    print(f"session {session_id}")
+    print(bdm.summary(bd))
+    print(f"re-reads: {bd.reread_tokens:,} tokens, {fmt_usd(bd.reread_cost)}"
+          + (f" ({bd.unpriced_reread_tokens:,} tokens of unpriced models)" if bd.unpriced_reread_tokens else ""))  # fmt: skip
+    top = bd.costliest(args.top)
+    if top:
+        print("\ncostliest items (re-read cost)")
+        rows = [("#", "ITEM", "ADDED", "AT", "RE-READS", "RE-READ TOKENS", "COST")]
+        for n, item in enumerate(top, 1):
+            rows.append((str(n), _clip(item.title, 60), f"{item.added:,}", f"#{item.request}", f"{item.rereads}",
+                         f"{item.reread_tokens:,}", fmt_usd(item.reread_cost)))  # fmt: skip
+        _table(rows)
+    groups = bd.by_group()
+    if groups:
+        print("\nper tool / category")
+        rows = [("KIND", "GROUP", "ITEMS", "ADDED", "IN CONTEXT", "RE-READ TOKENS", "COST")]
+        for g in groups:
+            rows.append((bdm.KIND_TITLES[g.kind], _clip(g.group, 40), str(g.items), f"{g.added:,}", f"{g.live:,}",
+                         f"{g.reread_tokens:,}", fmt_usd(g.reread_cost)))  # fmt: skip
+        _table(rows)
+    return 0
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` in ``width`` characters; a path keeps its end (the file name is what tells files apart)."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    head, _, tail = text.partition(" /")
+    if tail and len(head) < width // 3:
+        return f"{head} …{text[-(width - len(head) - 2) :]}"
+    return text[: width - 1] + "…"
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) if i in (1,) or (i == 0 and not c.isdigit() and c != "#") else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())  # fmt: skip

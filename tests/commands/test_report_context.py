@@ -1,0 +1,77 @@
+"""``ctxtop report context SESSION``: the breakdown as a user gets it, from the real CLI over real transcripts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from ctxtop.adapters.index import Index
+from ctxtop.adapters.sources import Sources
+from tests.support.fixtures import rereads, scenario
+
+REFACTOR = scenario("refactor")
+
+
+def _ctxtop(tmp_path: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CTXTOP_DATA_DIR": str(tmp_path / "data"),
+        "CTXTOP_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    proc = subprocess.run([sys.executable, "-m", "ctxtop", *args], capture_output=True, text=True, env=env,
+                          timeout=60)  # fmt: skip
+    assert (proc.returncode == 0) == ok, proc.stderr
+    return proc
+
+
+def test_json_sums_to_the_prompt_and_to_the_session_rereads(tmp_path: Path, claude_fixtures: Path) -> None:
+    prefix = REFACTOR.session_id[:8]
+    doc = json.loads(_ctxtop(tmp_path, "report", "context", prefix, "--json", "--claude-dir",
+                             str(claude_fixtures)).stdout)  # fmt: skip
+    want = rereads(REFACTOR.path)
+    assert doc["session_id"] == REFACTOR.session_id
+    assert doc["context_tokens"] == want.context == sum(doc["by_kind"].values())
+    assert doc["reread_tokens"] == want.reread
+    assert sum(Decimal(i["reread_cost_usd"]) for i in doc["items"]) == Decimal(doc["reread_cost_usd"])
+    assert sum(Decimal(g["reread_cost_usd"]) for g in doc["groups"]) == Decimal(doc["reread_cost_usd"])
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(Sources((claude_fixtures,), ()))
+    [stats] = index.sessions(ids=[REFACTOR.session_id])
+    assert Decimal(doc["reread_cost_usd"]) == stats.main_reread_cost > 0
+    assert "summary" in doc["by_kind"]  # the session compacted: its summary is in the window now
+
+
+def test_text_and_csv(tmp_path: Path, claude_fixtures: Path) -> None:
+    args = ("report", "context", REFACTOR.session_id, "--claude-dir", str(claude_fixtures))
+    text = _ctxtop(tmp_path, *args).stdout
+    assert text.splitlines()[1].startswith("context ") and "costliest items" in text and "per tool" in text
+    rows = list(csv.DictReader(io.StringIO(_ctxtop(tmp_path, *args, "--csv").stdout)))
+    assert rows and {"kind", "group", "label", "reread_cost_usd"} <= set(rows[0])
+
+
+def test_unknown_and_ambiguous_sessions_say_so(tmp_path: Path, claude_fixtures: Path) -> None:
+    proc = _ctxtop(tmp_path, "report", "context", "zzzz", "--claude-dir", str(claude_fixtures), ok=False)
+    assert "no session id starts with 'zzzz'" in proc.stderr
+    proc = _ctxtop(tmp_path, "report", "context", "", "--claude-dir", str(claude_fixtures), ok=False)
+    assert "matches 3 sessions" in proc.stderr
+
+
+def test_labels_cannot_drive_the_terminal(tmp_path: Path, claude_fixtures: Path) -> None:
+    # A command with an escape sequence in it: the label keeps its text and loses the control characters.
+    src = REFACTOR.path.read_text().replace(
+        '"command": "python3 -m pytest', '"command": "\\u001b[2Jpython3 -m pytest'
+    )
+    src = src.replace('"command":"python3 -m pytest', '"command":"\\u001b[2Jpython3 -m pytest')
+    claude = tmp_path / "claude"
+    dest = claude / REFACTOR.relpath()
+    dest.parent.mkdir(parents=True)
+    dest.write_text(src)
+    assert "\\u001b[2J" in src
+    out = _ctxtop(tmp_path, "report", "context", REFACTOR.session_id, "--claude-dir", str(claude)).stdout
+    assert "\x1b" not in out and "[2Jpython3 -m pytest" in out
