@@ -57,14 +57,41 @@ class Table:
     help: str
 
 
+_BUDGET_TITLES = {"request": "Request", "session": "Session", "daily": "Daily", "weekly": "Weekly",
+                  "monthly": "Monthly"}
+
+
+def _budget_settings() -> tuple[Setting, ...]:
+    """``[budgets]``: the soft share, then per level and unit a budget and a hard limit (0 = none)."""
+    from ctxtop.core import budgets as core_budgets
+
+    out = [
+        Setting("budgets.soft_pct", "Budget alert at (% of a budget)", "float", core_budgets.DEFAULT_SOFT_PCT,
+                "Every budget alerts at this share, and again at 100%.", minimum=1, maximum=100),
+        Setting("budgets.enforce_compact", "Near a session's hard limit, ask to compact first", "choice", "off",
+                "With `claude install --enforce-budgets`: once per session, past the alert share of its hard "
+                "limit, the prompt is held back with a request to /compact.", choices=("off", "on")),
+    ]
+    for level, unit, hard in core_budgets.keys():
+        stem = core_budgets.CONFIG_NAMES[level]
+        what = "prompt tokens" if level == "request" else ("USD" if unit == "usd" else "tokens")
+        if hard:
+            title = f"{_BUDGET_TITLES[stem]} hard limit ({what}, 0 = none)"
+            text = "`claude install --enforce-budgets` blocks new prompts past it; ctxtop.api raises BudgetExceeded."
+        else:
+            title = f"{_BUDGET_TITLES[stem]} budget ({what}, 0 = none)"
+            text = "Alert at the alert share and at 100%."
+        kind = "float" if unit == "usd" else "int"
+        out.append(Setting(f"budgets.{core_budgets.config_key(level, unit, hard)}", title, kind,
+                           0.0 if unit == "usd" else 0, text, minimum=0))
+    return tuple(out)
+
+
 SCHEMA: tuple[Setting, ...] = (
     Setting("compaction.threshold", "Compaction threshold (% of window)", "float", 60.0,
             "ctxtop alerts here and `ctxtop claude install` makes Claude Code compact here.",
             minimum=THRESHOLD_MIN, maximum=THRESHOLD_MAX),
-    Setting("budgets.session_usd", "Session budget (USD, 0 = none)", "float", 0.0,
-            "Alert at 70% and 100% of it.", minimum=0),
-    Setting("budgets.daily_usd", "Daily budget (USD, 0 = none)", "float", 0.0,
-            "Alert at 70% and 100% of today's spend.", minimum=0),
+    *_budget_settings(),
     Setting("alerts.cache_expiry_usd", "Alert on a cache expiry costing more than (USD)", "float", 0.5,
             "A cache that expired during an idle gap is re-written at full price.", minimum=0),
     Setting("limits.warn_pct", "Plan-limit alert (% used)", "float", 70.0,
@@ -445,6 +472,14 @@ class Config:
     def threshold(self) -> float:
         """Compaction threshold, percent of the context window (``core.compaction.threshold_tokens``)."""
         return float(self.get("compaction.threshold"))
+
+    @property
+    def budgets(self) -> list[Any]:
+        """The budgets set in ``[budgets]`` (``core.budgets.Budget``), valid values only."""
+        from ctxtop.core import budgets as core_budgets
+
+        values = {s.key.split(".", 1)[1]: self.get(s.key) for s in SCHEMA if s.key.startswith("budgets.")}
+        return core_budgets.from_values(values, float(self.get("budgets.soft_pct")))
 
     @property
     def window_overrides(self) -> dict[str, int]:
