@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget = sub.add_parser("budget", help="budgets: lift a hard limit once, or see where spend stands")
     budget_sub = budget.add_subparsers(dest="budget_command", metavar="ACTION", required=True)
     ballow = budget_sub.add_parser(
-        "allow", help="let a held-back prompt through: SESSION (id or prefix) once, or today", parents=[common]
+        "allow",
+        help="let a held-back prompt through: SESSION (id or prefix) once, or today",
+        parents=[common],
     )
     ballow.add_argument("target", metavar="SESSION|today")
     ballow.set_defaults(handler="budget:allow")

@@ -25,7 +25,9 @@ def _config(claude: ClaudeCLI, text_: str) -> None:
 
 
 @pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)
-def test_hard_limit_blocks_with_no_request_and_allow_lets_one_through(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
+def test_hard_limit_blocks_with_no_request_and_allow_lets_one_through(
+    claude: ClaudeCLI, fake_api: FakeAPI
+) -> None:
     _config(claude, "[budgets]\nsession_usd_hard = 0.25\n")
     out = claude.ctxtop(
         "claude", "install", "--enforce-budgets", "--no-compaction", "--settings", str(claude.settings_path)

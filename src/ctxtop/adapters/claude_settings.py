@@ -56,9 +56,7 @@ FILTER_HOOKS = {
     "wrap": ("PreToolUse", "Bash", "pre-tool-use"),
 }
 BUDGET_HOOKS = (("UserPromptSubmit", None, "user-prompt-submit"),)
-_EVENT_OF_SUB = {
-    sub: event for event, _m, sub in (*COMPACTION_HOOKS, *FILTER_HOOKS.values(), *BUDGET_HOOKS)
-}
+_EVENT_OF_SUB = {sub: event for event, _m, sub in (*COMPACTION_HOOKS, *FILTER_HOOKS.values(), *BUDGET_HOOKS)}
 # The whole command ctxtop writes (any interpreter path, as shlex.quote spells it), and nothing more.
 _INTERPRETER = r"(?:'[^']*'|[^\s'\"`$;&|<>()\\]+)"
 _OUR_HOOK = re.compile(rf"{_INTERPRETER} -m ctxtop hook ([a-z-]+)")

@@ -45,7 +45,9 @@ def status(args: argparse.Namespace) -> int:
         budgets = monitor.config.budgets
         session_id = None
         if args.session:
-            matches = [s.session_id for s in monitor.index.sessions() if s.session_id.startswith(args.session)]
+            matches = [
+                s.session_id for s in monitor.index.sessions() if s.session_id.startswith(args.session)
+            ]
             if len(matches) != 1:
                 print(f"ctxtop: {args.session!r} matches {len(matches)} sessions", file=sys.stderr)
                 return 1
@@ -77,7 +79,9 @@ def status(args: argparse.Namespace) -> int:
     for row in rows:
         unit = row["unit"]
         fmt = core_budgets.fmt_amount
-        parts = [f"{row['level']:<8} {row['period'] or '':<12} {fmt(core_budgets.Decimal(row['spent']), unit):>18}"]
+        parts = [
+            f"{row['level']:<8} {row['period'] or '':<12} {fmt(core_budgets.Decimal(row['spent']), unit):>18}"
+        ]
         if row["budget"] is not None:
             parts.append(f"budget {fmt(core_budgets.Decimal(row['budget']), unit)}")
         if row["hard"] is not None:

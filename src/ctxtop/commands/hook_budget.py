@@ -39,9 +39,7 @@ class Assessment:
         return core_budgets.hard_limits(self.verdicts)
 
 
-def assess(
-    index: Any, budgets: list[core_budgets.Budget], session_id: str | None, now: float
-) -> Assessment:
+def assess(index: Any, budgets: list[core_budgets.Budget], session_id: str | None, now: float) -> Assessment:
     """The verdicts for ``session_id`` (None: the period budgets only) from the index's cached stats."""
     periods = [core_budgets.period(level, now) for level in core_budgets.PERIODS]
     since = min(p.start for p in periods)
@@ -64,7 +62,9 @@ def _index_for(transcript: Path | None, config: Config) -> Any:
 
     db, _notice = index_home.locate(None)
     index = Index(db, price_overrides=config.price_overrides)
-    sources = Sources.discover(config.get("sources.claude_dirs") or None, config.get("sources.api_logs") or None)
+    sources = Sources.discover(
+        config.get("sources.claude_dirs") or None, config.get("sources.api_logs") or None
+    )
     if transcript is not None:
         # <config dir>/projects/<project>/<session>.jsonl
         config_dir = transcript.parent.parent.parent
@@ -105,7 +105,9 @@ def user_prompt_submit(payload: dict[str, Any], now: float | None = None) -> str
     if not budgets:
         return None
     now = time.time() if now is None else now
-    transcript = _regular(payload.get("transcript_path") if isinstance(payload.get("transcript_path"), str) else None)
+    transcript = _regular(
+        payload.get("transcript_path") if isinstance(payload.get("transcript_path"), str) else None
+    )
     index = _index_for(transcript, config)
     try:
         result = assess(index, budgets, session_id, now)

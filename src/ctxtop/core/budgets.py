@@ -31,9 +31,21 @@ LEVELS = ("request", "session", "day", "week", "month")
 UNITS = ("usd", "tokens")
 PERIODS = ("day", "week", "month")
 DEFAULT_SOFT_PCT = 70.0
-CONFIG_NAMES = {"request": "request", "session": "session", "day": "daily", "week": "weekly", "month": "monthly"}
+CONFIG_NAMES = {
+    "request": "request",
+    "session": "session",
+    "day": "daily",
+    "week": "weekly",
+    "month": "monthly",
+}
 """The config key stem of each level (``[budgets] daily_usd``)."""
-LEVEL_WORDS = {"request": "request", "session": "session", "day": "daily", "week": "weekly", "month": "monthly"}
+LEVEL_WORDS = {
+    "request": "request",
+    "session": "session",
+    "day": "daily",
+    "week": "weekly",
+    "month": "monthly",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +188,9 @@ def spent(sessions: Iterable[SessionStats], now: float, session: SessionStats | 
             for level, p in periods.items():
                 if p.first_day <= bucket.day <= p.last_day:
                     values[(level, "usd")] = values.get((level, "usd"), Decimal(0)) + bucket.cost
-                    values[(level, "tokens")] = values.get((level, "tokens"), Decimal(0)) + bucket.tokens.total
+                    values[(level, "tokens")] = (
+                        values.get((level, "tokens"), Decimal(0)) + bucket.tokens.total
+                    )
     if session is not None:
         values[("session", "usd")] = session.cost_usd or Decimal(0)
         values[("session", "tokens")] = Decimal(session.tokens.total)
@@ -228,7 +242,9 @@ class Verdict:
         b = self.budget
         where = ""
         if self.period and b.level in PERIODS:
-            where = {"day": " on {}", "week": " in the week of {}", "month": " in {}"}[b.level].format(self.period)
+            where = {"day": " on {}", "week": " in the week of {}", "month": " in {}"}[b.level].format(
+                self.period
+            )
         what = fmt_amount(self.spent, b.unit)
         if self.state == HARD:
             assert b.hard is not None
