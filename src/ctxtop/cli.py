@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-HOOK_EVENTS = ("pre-compact", "session-start", "post-tool-use", "pre-tool-use")
+HOOK_EVENTS = ("pre-compact", "session-start", "post-tool-use", "pre-tool-use", "user-prompt-submit")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     install.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
     install.add_argument("--settings", metavar="FILE", help="settings.json to edit (overrides --scope)")
+    install.add_argument(
+        "--enforce-budgets",
+        action="store_true",
+        help="also install the UserPromptSubmit hook that holds back prompts past a [budgets] hard limit",
+    )
     install.set_defaults(handler="claude:install")
     uninstall = claude_sub.add_parser(
         "uninstall", help="remove only ctxtop's entries from settings.json", parents=[common]
@@ -158,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     uninstall.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
     uninstall.add_argument("--settings", metavar="FILE", help="settings.json to edit (overrides --scope)")
     uninstall.set_defaults(handler="claude:uninstall")
+
+    budget = sub.add_parser("budget", help="budgets: lift a hard limit once, or see where spend stands")
+    budget_sub = budget.add_subparsers(dest="budget_command", metavar="ACTION", required=True)
+    ballow = budget_sub.add_parser(
+        "allow",
+        help="let a held-back prompt through: SESSION (id or prefix) once, or today",
+        parents=[common],
+    )
+    ballow.add_argument("target", metavar="SESSION|today")
+    ballow.set_defaults(handler="budget:allow")
+    bstatus = budget_sub.add_parser("status", help="spend against every budget set", parents=[common])
+    bstatus.add_argument("session", nargs="?", metavar="SESSION", help="also this session's budgets")
+    bstatus.add_argument("--json", action="store_true", help="print JSON")
+    bstatus.set_defaults(handler="budget:status")
 
     hook = sub.add_parser("hook", help="Claude Code hook entry points (read the hook's JSON on stdin)")
     hook.add_argument("event", choices=HOOK_EVENTS)

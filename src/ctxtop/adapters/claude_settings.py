@@ -55,7 +55,8 @@ FILTER_HOOKS = {
     "post": ("PostToolUse", "Bash", "post-tool-use"),
     "wrap": ("PreToolUse", "Bash", "pre-tool-use"),
 }
-_EVENT_OF_SUB = {sub: event for event, _m, sub in (*COMPACTION_HOOKS, *FILTER_HOOKS.values())}
+BUDGET_HOOKS = (("UserPromptSubmit", None, "user-prompt-submit"),)
+_EVENT_OF_SUB = {sub: event for event, _m, sub in (*COMPACTION_HOOKS, *FILTER_HOOKS.values(), *BUDGET_HOOKS)}
 # The whole command ctxtop writes (any interpreter path, as shlex.quote spells it), and nothing more.
 _INTERPRETER = r"(?:'[^']*'|[^\s'\"`$;&|<>()\\]+)"
 _OUR_HOOK = re.compile(rf"{_INTERPRETER} -m ctxtop hook ([a-z-]+)")
@@ -189,6 +190,8 @@ class Desired:
     hooks: list[tuple[str, str | None, str]] = field(default_factory=list)
     statusline: bool = False
     filter_mode: str | None = None
+    budgets: bool = False
+    """The UserPromptSubmit hook that enforces ``[budgets]`` hard limits (``--enforce-budgets``)."""
     drop_env: set[str] = field(default_factory=set)
     """Env keys whose earlier ctxtop value is removed rather than kept (an override no longer needed)."""
 
@@ -436,6 +439,7 @@ def installed_features(data: dict[str, Any], state: dict[str, Any] | None = None
     for mode, hook in FILTER_HOOKS.items():
         if hook[2] in subs:
             found.filter_mode = mode
+    found.budgets = any(hook[2] in subs for hook in BUDGET_HOOKS)
     found.statusline = statusline_is_ours(data, state)
     return found
 
@@ -468,6 +472,8 @@ def plan_install(loaded: Loaded, desired: Desired) -> Change:
     filter_mode = desired.filter_mode or previous.filter_mode
     if filter_mode:
         hooks.append(FILTER_HOOKS[filter_mode])
+    if desired.budgets or previous.budgets:
+        hooks.extend(BUDGET_HOOKS)
     merged.hooks = list(dict.fromkeys(hooks))
     data, records = add_ctxtop(base, merged)
     if merged.statusline and records["statusLine"]["had"]:

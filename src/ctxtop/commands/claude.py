@@ -126,6 +126,7 @@ def install(args: argparse.Namespace) -> int:
         return _err(str(exc))
     explicit = bool(args.settings)
     desired = cs.Desired(statusline=bool(args.statusline), filter_mode=args.filter)
+    desired.budgets = bool(getattr(args, "enforce_budgets", False))
     lines: list[str] = []
     config = Config.load()
     if args.filter == "wrap":

@@ -33,6 +33,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "session-start": ("ctxtop.commands.hook_compact", "session_start"),
     "post-tool-use": ("ctxtop.commands.hook_filter", "post_tool_use"),
     "pre-tool-use": ("ctxtop.commands.hook_filter", "pre_tool_use"),
+    "user-prompt-submit": ("ctxtop.commands.hook_budget", "user_prompt_submit"),
 }
 
 _deferred: list[Callable[[], None]] = []

@@ -1,0 +1,93 @@
+"""``ctxtop budget allow SESSION|today`` and ``ctxtop budget status [SESSION] [--json]``.
+
+``allow SESSION`` (any unique prefix of the id) lets that session's next prompt through once, past a hard
+limit; ``allow today`` lets every prompt through until local midnight. ``status`` lists the budgets set and
+where today's, this week's and this month's spend (and a session's) stands against each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ctxtop.adapters import budget_state, notes_store
+from ctxtop.commands._common import open_monitor
+from ctxtop.commands.hook_budget import assess
+from ctxtop.core import budgets as core_budgets
+
+
+def allow(args: argparse.Namespace) -> int:
+    target = args.target.strip()
+    if target == "today":
+        day = core_budgets.period("day", time.time()).label
+        budget_state.allow_day(day)
+        print(f"ctxtop: every prompt goes through until the end of {day}, whatever the budgets")
+        return 0
+    matches = notes_store.match_sessions(target, getattr(args, "claude_dir", None))
+    if len(matches) > 1:
+        print(f"ctxtop: {target!r} matches {len(matches)} sessions: give more of the id", file=sys.stderr)
+        return 1
+    session_id = matches[0] if matches else target
+    try:
+        budget_state.allow_session(session_id)
+    except ValueError as exc:
+        print(f"ctxtop: {exc}", file=sys.stderr)
+        return 1
+    print(f"ctxtop: the next prompt of session {session_id} goes through once, whatever the budgets")
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    monitor = open_monitor(args, quiet=True)
+    try:
+        budgets = monitor.config.budgets
+        session_id = None
+        if args.session:
+            matches = [
+                s.session_id for s in monitor.index.sessions() if s.session_id.startswith(args.session)
+            ]
+            if len(matches) != 1:
+                print(f"ctxtop: {args.session!r} matches {len(matches)} sessions", file=sys.stderr)
+                return 1
+            session_id = matches[0]
+        result = assess(monitor.index, budgets, session_id, time.time())
+    finally:
+        monitor.index.close()
+    spent = result.spent
+    assert spent is not None
+    rows = []
+    for b in budgets:
+        value = spent.get(b.level, b.unit)
+        if b.level in ("request", "session") and session_id is None:
+            continue
+        verdict = next((v for v in result.verdicts if v.budget == b), None)
+        period = spent.periods[b.level].label if b.level in spent.periods else session_id
+        rows.append({
+            "level": b.level, "unit": b.unit, "period": period, "spent": str(value),
+            "budget": None if b.amount is None else str(b.amount), "hard": None if b.hard is None else str(b.hard),
+            "state": verdict.state if verdict else "ok",
+        })  # fmt: skip
+    allowances = budget_state.pending(session_id)
+    if args.json:
+        print(json.dumps({"budgets": rows, "allowances": allowances}, indent=2))
+        return 0
+    if not budgets:
+        print("no budgets set: [budgets] in config.toml, or Settings (s) in the TUI")
+        return 0
+    for row in rows:
+        unit = row["unit"]
+        fmt = core_budgets.fmt_amount
+        parts = [
+            f"{row['level']:<8} {row['period'] or '':<12} {fmt(core_budgets.Decimal(row['spent']), unit):>18}"
+        ]
+        if row["budget"] is not None:
+            parts.append(f"budget {fmt(core_budgets.Decimal(row['budget']), unit)}")
+        if row["hard"] is not None:
+            parts.append(f"hard {fmt(core_budgets.Decimal(row['hard']), unit)}")
+        parts.append(row["state"])
+        print("  ".join(parts))
+    for name in allowances:
+        print(f"granted: {name}")
+    return 0

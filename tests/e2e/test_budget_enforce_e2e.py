@@ -1,0 +1,63 @@
+"""``ctxtop claude install --enforce-budgets``: the real Claude Code CLI holds back a prompt past a hard limit.
+
+Measured on both pinned versions: a UserPromptSubmit hook that prints ``{"decision": "block", "reason": ...}``
+and exits 0 stops the prompt before any request, and Claude Code shows the reason (in ``-p`` mode as the
+run's result: ``UserPromptSubmit operation blocked by hook:`` + the reason).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.claude_cli import CLAUDE_VERSIONS, ClaudeCLI
+from tests.support.fake_api import FakeAPI, Usage, text
+
+pytestmark = pytest.mark.timeout(120)
+
+# claude-opus-4-8 at $5/M input and $25/M output: 100K input + 1K output cost $0.525 (shown $0.52), past a $0.25 limit.
+BIG = Usage(input_tokens=100_000, output_tokens=1_000)
+
+
+def _config(claude: ClaudeCLI, text_: str) -> None:
+    folder = claude.home / "ctxtop" / "config"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(text_)
+
+
+@pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)
+def test_hard_limit_blocks_with_no_request_and_allow_lets_one_through(
+    claude: ClaudeCLI, fake_api: FakeAPI
+) -> None:
+    _config(claude, "[budgets]\nsession_usd_hard = 0.25\n")
+    out = claude.ctxtop(
+        "claude", "install", "--enforce-budgets", "--no-compaction", "--settings", str(claude.settings_path)
+    ).stdout
+    assert "UserPromptSubmit" in out, out
+    fake_api.script([text("first answer", usage=BIG), text("after allow"), text("never sent")])
+
+    first = claude.run("first prompt")
+    assert first.result.get("result") == "first answer", first.stdout[-2000:]
+    session = first.session_id
+    sent = len(fake_api.messages)
+
+    blocked = claude.run("second prompt", "--continue")
+    assert len(fake_api.messages) == sent, "a prompt past the hard limit reached the API"
+    reason = blocked.result.get("result", "")
+    assert "UserPromptSubmit operation blocked by hook" in reason, blocked.stdout[-2000:]
+    assert "session hard limit ($0.25) is passed" in reason and "$0.52 spent" in reason, reason
+    assert f"ctxtop budget allow {session}" in reason and "session_usd_hard" in reason, reason
+
+    claude.ctxtop("budget", "allow", session[:8])
+    allowed = claude.run("third prompt", "--continue")
+    assert allowed.result.get("result") == "after allow", allowed.stdout[-2000:]
+    assert len(fake_api.main) == 2 and "third prompt" in fake_api.main[-1].all_text()
+
+    # The grant was for one prompt: the next one is held back again.
+    sent = len(fake_api.messages)
+    again = claude.run("fourth prompt", "--continue")
+    assert len(fake_api.messages) == sent
+    assert "hard limit" in again.result.get("result", "")
+
+    # Uninstall takes the hook out: the prompt goes through whatever the budget.
+    claude.ctxtop("claude", "uninstall", "--settings", str(claude.settings_path))
+    assert "UserPromptSubmit" not in claude.settings().get("hooks", {})
