@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = sub.add_parser(
-        "report", help="print reports (sessions, daily, weekly, monthly, projects, models, noise, context)"
+        "report",
+        help="print reports (sessions, daily, weekly, monthly, projects, models, noise, context, compactions)",
     )
     report_sub = report.add_subparsers(dest="report", metavar="REPORT", required=True)
     for name, text in (
@@ -100,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     cfmt.add_argument("--csv", action="store_true", help="print CSV (one row per item)")
     context.add_argument("--top", type=int, default=15, metavar="N", help="items to list (text output)")
     context.set_defaults(handler="context:run")
+    compactions = report_sub.add_parser(
+        "compactions", help="which facts of ctxtop's notes survived each compaction", parents=[common]
+    )
+    compactions.add_argument("session_id", nargs="?", metavar="SESSION",
+                             help="one session (id or unique prefix); default: every session that compacted")  # fmt: skip
+    compactions.add_argument("--json", action="store_true", help="print JSON")
+    compactions.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD, local time)")
+    compactions.add_argument("--project", metavar="SUBSTR", help="only projects whose path contains SUBSTR")
+    compactions.set_defaults(handler="context:run_compactions")
 
     history = sub.add_parser("history", help="export or import past sessions (JSON Lines of requests)")
     history_sub = history.add_subparsers(dest="history_command", metavar="ACTION", required=True)

@@ -52,3 +52,17 @@ async def test_detail_breaks_the_window_down_as_the_report_does(world: World) ->
         assert fmt.usd(Decimal(doc["reread_cost_usd"]), 4) in costliest
         per_tool = _text(screen.query_one("#per-tool").content)
         assert "Bash" in per_tool and "Read" in per_tool
+
+
+async def test_detail_compactions_panel_scores_what_survived(world: World) -> None:
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        app.open_detail(SID)
+        await wait_for(pilot, lambda: getattr(app.screen, "message", None) is not None)
+        await pilot.pause()
+        [r] = app.screen.message.retention
+        panel = _text(app.screen.query_one("#compactions").content)
+        # The refactor session's generic summary drops the open task; the re-attached files keep models.py.
+        assert r.score in panel and "lost task: Refactor inventory records to dataclasses" in panel
+        assert r.lost_open_tasks and any(f.text.endswith("models.py") for f, _ in r.kept)

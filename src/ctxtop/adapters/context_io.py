@@ -1,4 +1,5 @@
-"""A session's context breakdown, read from its main transcript on demand (nothing of it is cached).
+"""A session's context breakdown and compaction forensics, read from its main transcript on demand (nothing of
+it is cached).
 
 The index knows which file is a session's main transcript; this reads it once, skipping (and counting) the
 lines that do not decode, and hands the decoded lines to ``core.context_pieces`` and ``core.breakdown``.
@@ -13,6 +14,7 @@ from ctxtop.adapters.jsonl import decode_line
 from ctxtop.adapters.tailer import open_regular
 from ctxtop.core.breakdown import Breakdown, build
 from ctxtop.core.context_pieces import claude_events
+from ctxtop.core.forensics import Retention, retention
 
 
 @dataclass(slots=True)
@@ -22,6 +24,8 @@ class SessionBreakdown:
     breakdown: Breakdown
     malformed: int = 0
     """Lines of the transcript that did not decode (skipped)."""
+    compactions: list[Retention] | None = None
+    """What survived each compaction (with ``forensics=True``)."""
 
 
 def match_sessions(index: Index, prefix: str) -> list[str]:
@@ -48,8 +52,11 @@ def read_lines(path: str) -> tuple[list[object], int]:
     return lines, malformed
 
 
-def session_breakdown(index: Index, session_id: str, *, keep_steps: bool = False) -> SessionBreakdown | None:
-    """The breakdown of a Claude Code session's main chain; None when its main transcript is not on disk."""
+def session_breakdown(
+    index: Index, session_id: str, *, keep_steps: bool = False, forensics: bool = False
+) -> SessionBreakdown | None:
+    """The breakdown of a Claude Code session's main chain (``forensics``: and what survived each of its
+    compactions, from the same read); None when its main transcript is not on disk."""
     path = index.transcript_path(session_id)
     if path is None:
         return None
@@ -58,4 +65,38 @@ def session_breakdown(index: Index, session_id: str, *, keep_steps: bool = False
     except OSError:
         return None
     bd = build(claude_events(lines), index.prices, keep_steps=keep_steps)
-    return SessionBreakdown(session_id, path, bd, malformed)
+    found = SessionBreakdown(session_id, path, bd, malformed)
+    if forensics:
+        found.compactions = _retention(lines, session_id)
+    return found
+
+
+def session_retention(index: Index, session_id: str) -> list[Retention] | None:
+    """What survived each compaction of a session; None when its main transcript is not on disk.
+
+    The user's pinned lines count from the time the pins file was last written: a pin added after a
+    compaction is not held against it.
+    """
+    path = index.transcript_path(session_id)
+    if path is None:
+        return None
+    try:
+        lines, _ = read_lines(path)
+    except OSError:
+        return None
+    return _retention(lines, session_id)
+
+
+def _retention(lines: list[object], session_id: str) -> list[Retention]:
+    from ctxtop.adapters import notes_store
+
+    pins = notes_store.load_pins(session_id)
+    try:
+        pinned_at = notes_store.pins_path(session_id).stat().st_mtime if pins else None
+    except OSError:
+        pinned_at = None
+    found = retention(lines, pins=pins, session_id=session_id)
+    if pins and pinned_at is not None:
+        unpinned = retention(lines, session_id=session_id)
+        found = [r if r.ts >= pinned_at else u for r, u in zip(found, unpinned, strict=True)]
+    return found

@@ -1,14 +1,18 @@
 """``ctxtop report context SESSION [--json|--csv]``: where a session's context goes, exact in total, and what
-re-reading each piece cost (see ``core.breakdown`` for what is exact and what is apportioned)."""
+re-reading each piece cost (see ``core.breakdown`` for what is exact and what is apportioned).
+
+``ctxtop report compactions [SESSION] [--json]``: for each compaction, which facts of ctxtop's notes the
+model saw right after it (see ``core.forensics`` for what the matcher can and cannot see)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ctxtop.adapters.context_io import match_sessions, session_breakdown
-from ctxtop.commands._common import open_monitor
+from ctxtop.adapters.context_io import match_sessions, session_breakdown, session_retention
+from ctxtop.commands._common import open_monitor, parse_day
 from ctxtop.core import breakdown as bdm
+from ctxtop.core import forensics
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import to_csv
 
@@ -89,3 +93,49 @@ def _table(rows: list[tuple[str, ...]]) -> None:
     for r in rows:
         print("  ".join(c.ljust(w) if i in (1,) or (i == 0 and not c.isdigit() and c != "#") else c.rjust(w)
                         for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())  # fmt: skip
+
+
+def run_compactions(args: argparse.Namespace) -> int:
+    monitor = open_monitor(args)
+    if args.session_id:
+        session_id = resolve(monitor, args.session_id)
+        if session_id is None:
+            return 1
+        sessions = monitor.index.sessions(ids=[session_id])
+    else:
+        sessions = [
+            s for s in monitor.index.sessions(parse_day(args.since), None, args.project) if s.compactions
+        ]
+    docs = []
+    for stats in sorted(sessions, key=lambda s: s.first_ts or 0):
+        found = session_retention(monitor.index, stats.session_id)
+        if found is None:
+            if args.session_id:
+                print(f"ctxtop: session {stats.session_id} has no main transcript on disk", file=sys.stderr)
+                return 1
+            continue
+        docs.append({"session_id": stats.session_id, "project": stats.cwd,
+                     "compactions": [forensics.as_dict(r) for r in found]})  # fmt: skip
+    if args.json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(docs, option=orjson.OPT_INDENT_2) + b"\n")
+        return 0
+    if not any(d["compactions"] for d in docs):
+        print(
+            "No compactions found." if not args.session_id else f"Session {args.session_id} never compacted."
+        )
+        return 0
+    for doc in docs:
+        for c in doc["compactions"]:  # type: ignore[attr-defined]
+            when = (c["timestamp"] or "")[:16].replace("T", " ")
+            notes = " · notes re-injected" if c["notes_reinjected"] else ""
+            print(f"{doc['session_id'][:8]}  {_tail(str(doc['project'] or '?'), 40)}  #{c['index']} {when} "
+                  f"{c['trigger']}  {bdm.short_tokens(c['pre_tokens'])} before  {c['score']}{notes}")  # fmt: skip
+            for lost in c["lost"]:
+                print(f"    lost {lost['kind']}: {_clip(lost['text'], 100)}")
+    return 0
+
+
+def _tail(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]

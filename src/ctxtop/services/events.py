@@ -12,6 +12,7 @@ from decimal import Decimal
 from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.breakdown import Breakdown
+from ctxtop.core.forensics import Retention
 from ctxtop.core.report import SessionView, Total
 
 
@@ -69,6 +70,8 @@ class SessionDetailLoaded:
     noise: list[dict] | None = None
     breakdown: Breakdown | None = None
     """The main chain's context breakdown (None when the transcript is not on disk)."""
+    retention: list[Retention] | None = None
+    """What of ctxtop's notes survived each compaction (None when the transcript is not on disk)."""
 
 
 @dataclass

@@ -372,12 +372,13 @@ class Engine:
             return
         from ctxtop.adapters.context_io import session_breakdown
 
-        found = session_breakdown(monitor.index, session_id)
+        found = session_breakdown(monitor.index, session_id, forensics=True)
         self.post(
             ev.SessionDetailLoaded(
                 session_id, monitor.view(stats), monitor.index.tool_outputs(session_id, 8),
                 monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
                 noise_rows(session_id, stats), found.breakdown if found else None,
+                found.compactions if found else None,
             )
         )  # fmt: skip
 

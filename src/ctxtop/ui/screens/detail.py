@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 
 from ctxtop.core.breakdown import KIND_TITLES, Breakdown
 from ctxtop.core.filters.tokens import estimate_tokens
+from ctxtop.core.forensics import Retention
 from ctxtop.core.report import SessionView
 from ctxtop.ui import format as fmt
 from ctxtop.ui.messages import SessionDetailLoaded
@@ -135,7 +136,7 @@ class DetailScreen(Screen):
         self.query_one("#per-tool", Static).update(self._per_tool(message.breakdown))
         self.query_one("#tools", Static).update(self._tools(message))
         self.query_one("#subagents", Static).update(self._subagents(message))
-        self.query_one("#compactions", Static).update(self._compactions(view))
+        self.query_one("#compactions", Static).update(self._compactions(view, message.retention))
         noise = self.query_one("#noise", Static)
         noise.display = bool(message.noise)
         if message.noise:
@@ -220,7 +221,7 @@ class DetailScreen(Screen):
         if bd is None or not bd.items:
             return Text("")
         table = _table(
-            "Per tool and category", "", "items", "in context", "re-read cost", right=(1, 2, 3), flex=0
+            "Per tool and category", "group", "items", "in context", "re-read cost", right=(1, 2, 3), flex=0
         )
         for g in bd.by_group()[:8]:
             name = g.group if g.kind in ("tool", "mcp") else f"{KIND_TITLES[g.kind]}: {g.group}"
@@ -261,16 +262,31 @@ class DetailScreen(Screen):
             table.add_row(chain, str(requests), fmt.tokens(tokens or 0))
         return table
 
-    def _compactions(self, view: SessionView) -> Table | Text:
+    def _compactions(self, view: SessionView, retention: list[Retention] | None) -> Table | Text:
         if not view.stats.compactions:
             return Text("No compactions.", "dim")
-        table = _table("Compactions", "when", "trigger", "before → after", right=(2,))
+        table = _table("Compactions · what of ctxtop's notes survived", "when", "trigger", "before → after", "notes kept",
+                       right=(2,), flex=3)  # fmt: skip
+        # The transcript's boundaries in order are the index's (API compactions have no text to check).
+        kept = {round(r.ts, 3): r for r in retention or []}
+        width = max(20, self.size.width // 2 - 8)
         for c in view.stats.compactions:
+            r = kept.get(round(c.ts, 3))
+            score = "-" if r is None else r.score + (" (notes re-injected)" if r.notes_reinjected else "")
+            style = "bold" if r is not None and r.lost_open_tasks else ""
             table.add_row(
                 _clock(c.ts),
                 c.trigger,
                 f"{fmt.tokens(c.pre_tokens)} → {'?' if c.post_tokens is None else fmt.tokens(c.post_tokens)}",
+                Text(score, style),
             )
+            for fact in r.lost if r is not None else []:
+                table.add_row(
+                    "",
+                    "",
+                    "",
+                    Text(_command(f"lost {fact.kind}: {fact.text}", width, view.stats.cwd), "italic"),
+                )
         return table
 
     def _noise(self, rows: list[dict]) -> Table:
