@@ -66,3 +66,21 @@ async def test_detail_compactions_panel_scores_what_survived(world: World) -> No
         # The refactor session's generic summary drops the open task; the re-attached files keep models.py.
         assert r.score in panel and "lost task: Refactor inventory records to dataclasses" in panel
         assert r.lost_open_tasks and any(f.text.endswith("models.py") for f, _ in r.kept)
+
+
+async def test_a_compaction_that_lost_an_open_task_alerts(world: World) -> None:
+    # The refactor session, written up to just before its compaction; then the rest arrives while ctxtop runs.
+    path = world.claude / scenario("refactor").relpath()
+    lines = path.read_bytes().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if b'"compact_boundary"' in line)
+    path.write_bytes(b"".join(lines[:cut]))
+    app = world.app(watch=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        assert not app.alert_log
+        with path.open("ab") as fh:
+            fh.write(b"".join(lines[cut:]))
+        await wait_for(pilot, lambda: any("lost 1 open task" in a for a in app.alert_log))
+        [alert] = [a for a in app.alert_log if "lost" in a]
+        assert "Refactor inventory records to dataclasses" in alert and "kept 2 of 3" in alert
+        assert "ctxtop claude install" in alert  # the fixture ran without ctxtop's hooks

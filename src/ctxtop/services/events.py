@@ -75,6 +75,18 @@ class SessionDetailLoaded:
 
 
 @dataclass
+class CompactionLostTasks:
+    """A session compacted and the model did not see some open tasks of ctxtop's notes again."""
+
+    session_id: str
+    cwd: str | None
+    score: str
+    """"kept 3 of 5": the compaction's retention of every fact of the notes."""
+    tasks: list[str]
+    notes_reinjected: bool = False
+
+
+@dataclass
 class SessionPreviewLoaded:
     """Full stats (with the per-turn series) of the session highlighted on the dashboard."""
 
@@ -103,6 +115,7 @@ Event = (
     | SessionsUpdated
     | LiveChanged
     | SessionDetailLoaded
+    | CompactionLostTasks
     | SessionPreviewLoaded
     | HistoryLoaded
     | EngineFailed

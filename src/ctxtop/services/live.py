@@ -103,6 +103,9 @@ class Engine:
         self._live: dict[str, LiveSession] = {}
         self._shown: dict[str, str] = {}
         self._titled: set[str] = set()
+        self._compaction_checked: dict[
+            str, float
+        ] = {}  # session -> newest compaction whose retention was checked
         """Per session, the stats last posted (as JSON), so unchanged sessions are not posted again."""
         self._last_post = 0.0
         self._stopped = False
@@ -300,6 +303,8 @@ class Engine:
             active = monitor.index.sessions(with_deleted=False)[:RECENT_FALLBACK]
         for stats in active:
             self._differs(stats)
+            # Compactions already there at start-up are history: only new ones are checked for lost tasks.
+            self._compaction_checked[stats.session_id] = max((c.ts for c in stats.compactions), default=0.0)
         self._last_post = time.monotonic()
         self.post(
             ev.SessionsUpdated(
@@ -326,6 +331,7 @@ class Engine:
         for stats in changed:
             if (stats.last_ts or 0) >= since:
                 self._week[stats.session_id] = stats
+            self._check_compaction(stats)
         self._last_post = time.monotonic()
         self.post(
             ev.SessionsUpdated(
@@ -333,6 +339,28 @@ class Engine:
                 files_read=result.files_read, seconds=result.seconds, titles=self._titles_of(changed),
             )
         )  # fmt: skip
+
+    def _check_compaction(self, stats: SessionStats) -> None:
+        """A new compaction, once a request after it is recorded (its summary and hook context are written by
+        then): post the open tasks of ctxtop's notes the model did not see again."""
+        from ctxtop.adapters.context_io import session_retention
+
+        newest = max((c.ts for c in stats.compactions), default=0.0)
+        if not newest or newest <= self._compaction_checked.get(stats.session_id, 0.0):
+            return
+        if (stats.last_ts or 0) <= newest:
+            return
+        self._compaction_checked[stats.session_id] = newest
+        assert self.monitor is not None
+        found = session_retention(self.monitor.index, stats.session_id) or []
+        latest = found[-1] if found else None
+        if latest is not None and latest.lost_open_tasks:
+            tasks = [f.text for f in latest.lost_open_tasks]
+            self.post(
+                ev.CompactionLostTasks(
+                    stats.session_id, stats.cwd, latest.score, tasks, latest.notes_reinjected
+                )
+            )
 
     def _titles_of(self, sessions: list[SessionStats]) -> dict[str, str]:
         """Titles of sessions not titled yet (read once each, from the head of the transcript)."""

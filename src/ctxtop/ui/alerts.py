@@ -16,7 +16,7 @@ BUDGET_LEVELS = (Decimal("0.7"), Decimal(1))
 @dataclass(frozen=True, slots=True)
 class Alert:
     kind: str
-    """"threshold", "session-budget", "day-budget", "cache-expiry"."""
+    """"threshold", "session-budget", "day-budget", "cache-expiry", "compaction-lost-task"."""
     message: str
     severity: str = "warning"
     session_id: str | None = None
@@ -149,3 +149,22 @@ class AlertTracker:
             )]  # fmt: skip
         self.day_level = max(self.day_level, level)
         return []
+
+
+def compaction_alert(
+    session_id: str, cwd: str | None, score: str, tasks: list[str], reinjected: bool
+) -> Alert:
+    """A compaction lost open tasks: the model did not see them again after it."""
+    shown = "; ".join(tasks[:3]) + (f" (+{len(tasks) - 3} more)" if len(tasks) > 3 else "")
+    advice = (
+        "Pin them (`ctxtop notes --pin`) so the notes keep them."
+        if reinjected
+        else "Install ctxtop's hooks (`ctxtop claude install`) to re-inject them."
+    )
+    return Alert(
+        "compaction-lost-task",
+        f"{fmt.project(cwd, 40)} compacted and lost {len(tasks)} open task{'s' if len(tasks) > 1 else ''} "
+        f"({score} of ctxtop's notes): {shown}. {advice}",
+        "warning",
+        session_id,
+    )

@@ -171,6 +171,18 @@ class CtxtopApp(App[None]):
         requests = {v.stats.session_id: v.stats.requests for v in message.views}
         self.call_after_refresh(lambda: self.render_log.append((time.monotonic(), requests)))
 
+    def on_compaction_lost_tasks(self, message: m.CompactionLostTasks) -> None:
+        from ctxtop.ui.alerts import compaction_alert
+
+        alert = compaction_alert(
+            message.session_id, message.cwd, message.score, message.tasks, message.notes_reinjected
+        )
+        self.alert_log.append(alert.message)
+        self.unacknowledged.append(alert.message)
+        self.notify(alert.message, title="ctxtop", severity=alert.severity, timeout=12)
+        if self.config.get("alerts.bell") == "on":
+            self.bell()
+
     def on_live_changed(self, message: m.LiveChanged) -> None:
         self.live = message.live
         self._tell_screens("sessions_changed", set(message.live), False)

@@ -38,6 +38,11 @@ class SessionDetailLoaded(events.SessionDetailLoaded, Message):
 
 
 @dataclass
+class CompactionLostTasks(events.CompactionLostTasks, Message):
+    """A session compacted and the model did not see some open tasks of ctxtop's notes again."""
+
+
+@dataclass
 class SessionPreviewLoaded(events.SessionPreviewLoaded, Message):
     """Full stats (with the per-turn series) of the session highlighted on the dashboard."""
 
@@ -54,8 +59,8 @@ class EngineFailed(events.EngineFailed, Message):
 
 _MESSAGES: dict[type, type[Message]] = {
     cls.__mro__[1]: cls
-    for cls in (IndexProgressed, SessionsUpdated, LiveChanged, SessionDetailLoaded, SessionPreviewLoaded,
-                HistoryLoaded, EngineFailed)
+    for cls in (IndexProgressed, SessionsUpdated, LiveChanged, SessionDetailLoaded, CompactionLostTasks,
+                SessionPreviewLoaded, HistoryLoaded, EngineFailed)
 }  # fmt: skip
 
 
