@@ -75,3 +75,37 @@ def test_labels_cannot_drive_the_terminal(tmp_path: Path, claude_fixtures: Path)
     assert "\\u001b[2J" in src
     out = _ctxtop(tmp_path, "report", "context", REFACTOR.session_id, "--claude-dir", str(claude)).stdout
     assert "\x1b" not in out and "[2Jpython3 -m pytest" in out
+
+
+def test_statusline_segment_shows_the_largest_category_when_switched_on(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
+    from ctxtop.core.breakdown import build, segment
+    from ctxtop.core.context_pieces import claude_events
+    from ctxtop.core.pricing import PriceBook
+
+    claude = tmp_path / "claude"
+    dest = claude / REFACTOR.relpath()
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(REFACTOR.path.read_bytes())
+    payload = json.dumps({"session_id": REFACTOR.session_id, "transcript_path": str(dest), "version": "2.1.197",
+                          "context_window": {"context_window_size": 200_000, "used_percentage": 28}})  # fmt: skip
+    env = {**os.environ, "CTXTOP_STATUSLINE_BUDGET": "30"}
+
+    def line() -> str:
+        proc = subprocess.run([sys.executable, "-m", "ctxtop", "statusline", f"--cache-dir={tmp_path / 'c'}"],
+                              input=payload, capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    off = line()
+    config = Path(os.environ["CTXTOP_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text('[statusline]\nbreakdown = "on"\n')
+    want = segment(build(claude_events([json.loads(x) for x in dest.read_text().splitlines()]), PriceBook()))
+    assert want and want.startswith("Bash ")  # the refactor session's window is mostly test-run outputs
+    on = line()
+    assert on.startswith(off.rsplit(" · ", 1)[0]) and f" · {want} · " in on
+    assert line() == on  # cached on the transcript's size and mtime: the same answer
+    cache = Path(os.environ["CTXTOP_CACHE_DIR"]) / "statusline-context.json"
+    assert cache.stat().st_mode & 0o777 == 0o600

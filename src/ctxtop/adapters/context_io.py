@@ -15,6 +15,7 @@ from ctxtop.adapters.tailer import open_regular
 from ctxtop.core.breakdown import Breakdown, build
 from ctxtop.core.context_pieces import claude_events
 from ctxtop.core.forensics import Retention, retention
+from ctxtop.core.pricing import PriceBook
 
 
 @dataclass(slots=True)
@@ -100,3 +101,52 @@ def _retention(lines: list[object], session_id: str) -> list[Retention]:
         unpinned = retention(lines, session_id=session_id)
         found = [r if r.ts >= pinned_at else u for r, u in zip(found, unpinned, strict=True)]
     return found
+
+
+SEGMENT_CACHE = "statusline-context.json"
+SEGMENT_CACHE_SESSIONS = 50
+
+
+def statusline_segment(path: str, session_id: str, prices: PriceBook) -> str | None:
+    """The statusline's largest-category segment for a transcript, recomputed only when the file changed.
+
+    The last answer per session is kept in the cache dir (0600, never through a symbolic link) keyed on the
+    transcript's size and mtime: a refresh with nothing appended reads nothing.
+    """
+    import json
+    import os
+
+    from ctxtop.adapters import paths
+    from ctxtop.adapters.atomic import write_atomic
+    from ctxtop.core.breakdown import segment
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    key = [info.st_size, info.st_mtime_ns]
+    cache = paths.cache_dir() / SEGMENT_CACHE
+    try:
+        known = json.loads(paths.read_private(cache))
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    entry = known.get(session_id)
+    if isinstance(entry, list) and len(entry) == 3 and entry[:2] == key:
+        return entry[2] if isinstance(entry[2], str) else None
+    try:
+        lines, _ = read_lines(path)
+    except OSError:
+        return None
+    text = segment(build(claude_events(lines), prices))
+    known.pop(session_id, None)
+    known[session_id] = [*key, text]
+    for old in list(known)[:-SEGMENT_CACHE_SESSIONS]:
+        del known[old]
+    try:
+        paths.ensure_private_dir(cache.parent)
+        paths.refuse_link(cache)
+        write_atomic(cache, json.dumps(known), mode=0o600)
+    except OSError:
+        pass  # a cache that cannot be written costs a recomputation, nothing else
+    return text

@@ -104,6 +104,11 @@ def render(payload: dict, args: argparse.Namespace) -> str:
         stats = monitor.refresh_session(path, session_id)
         if stats is None:
             return "ctxtop: waiting for the first response"
+        largest = None
+        if monitor.config.get("statusline.breakdown") == "on":
+            from ctxtop.adapters.context_io import statusline_segment
+
+            largest = statusline_segment(str(path), session_id, monitor.index.prices)
         version = payload.get("version") if isinstance(payload.get("version"), str) else None
         # Claude Code's report of this very refresh is the freshest observation there is.
         view = monitor.view(stats, observed=payload, version=version)
@@ -119,6 +124,8 @@ def render(payload: dict, args: argparse.Namespace) -> str:
     if room is not None:
         parts.append(f"{_human(room)} to compact" if room > 0 else "past compact point")
     parts.append(f"re-read {stats.reread_ratio * 100:.0f}%")
+    if largest:
+        parts.append(largest)
     parts.append(fmt_usd(stats.cost_usd))
     limits = _limits_segment(payload)
     if limits:

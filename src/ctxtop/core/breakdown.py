@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ctxtop.core.filters.tokens import count_tokens, estimate_tokens
 from ctxtop.core.metrics import Req, reread_split
 from ctxtop.core.pricing import MILLION, SYNTHETIC, PriceBook
 from ctxtop.core.report import money
@@ -61,8 +62,14 @@ class Piece:
     """The tool ("Read", "Bash"), MCP server ("mcp__github"), attachment type ("memory", "hook context")..."""
     label: str
     """What it was: a file path, a command, an MCP tool, the first words of a message."""
-    weight: int
-    """Its counted size (tiktoken), the share it gets of the exact delta."""
+    weight: int = 0
+    """Tokens counted without text (images), added to the count of ``text``."""
+    text: str = ""
+    """What the model received; counted (tiktoken) only when a delta is split between several pieces."""
+
+    def size(self) -> int:
+        """Its counted size: the weight it gets when the exact delta is split."""
+        return self.weight + weigh(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +192,14 @@ class Group:
     reread_cost: Decimal = Decimal(0)
 
 
+def weigh(text: str) -> int:
+    """tiktoken's count of ``text`` (four characters a token when no encoding loads)."""
+    if not text:
+        return 0
+    counted = count_tokens(text)
+    return counted if counted is not None else estimate_tokens(len(text))
+
+
 def apportion(total: int, weights: Sequence[int]) -> list[int]:
     """``total`` split in proportion to ``weights`` in whole parts that sum to it (largest remainder).
 
@@ -229,7 +244,7 @@ def build(events: Iterable[Event], prices: PriceBook, *, keep_steps: bool = Fals
         if reread:
             _charge(out, [items[i] for i in live], req, reread, prices)
         if k == 1:
-            weights = [p.weight for p in pending]
+            weights = [p.size() for p in pending]
             parts = apportion(prompt, [max(prompt - sum(weights), 0), *weights])
             base = len(items)
             items.append(Item("base", "base", "system prompt, tools, memory", 1, parts[0], parts[0]))
@@ -250,14 +265,17 @@ def build(events: Iterable[Event], prices: PriceBook, *, keep_steps: bool = Fals
             delta = prompt - carried
             if delta >= 0:
                 if pending:
-                    live += _add(items, pending, apportion(delta, [p.weight for p in pending]), k)
+                    # One piece takes the whole delta: only several need counting.
+                    sizes = [p.size() for p in pending] if len(pending) > 1 else [1]
+                    live += _add(items, pending, apportion(delta, sizes), k)
                 elif delta:
                     items.append(Item("unattributed", "unattributed", "", k, delta, delta))
                     live.append(len(items) - 1)
             else:
-                credit = min(sum(p.weight for p in pending), prompt)
+                sizes = [p.size() for p in pending]
+                credit = min(sum(sizes), prompt)
                 _shrink([items[i] for i in live], carried - prompt + credit)
-                live += _add(items, pending, apportion(credit, [p.weight for p in pending]), k)
+                live += _add(items, pending, apportion(credit, sizes), k)
         step = Step(req.ts, prompt, req.tokens.output, delta, reread, compacted)
         pending = []
         compacted = False
@@ -363,13 +381,25 @@ def summary(bd: Breakdown, *, detail: int = 3) -> str:
     return f"context {short_tokens(bd.context)} = " + " + ".join(parts)
 
 
-def largest_kind(bd: Breakdown) -> tuple[str, int] | None:
-    """The category holding most of the window now (the statusline segment)."""
-    kinds = bd.by_kind()
-    if not kinds:
+def largest_category(bd: Breakdown) -> tuple[str, int] | None:
+    """The category holding most of the window now (the statusline segment): a tool or MCP server by name
+    ("Read"), else a kind ("base", "your messages")."""
+    totals: dict[str, int] = {}
+    for item in bd.live():
+        name = item.group if item.kind in ("tool", "mcp") else KIND_TITLES[item.kind]
+        totals[name] = totals.get(name, 0) + item.tokens
+    if not totals:
         return None
-    kind = max(kinds, key=lambda k: kinds[k])
-    return KIND_TITLES[kind], kinds[kind]
+    name = max(totals, key=lambda n: totals[n])
+    return name, totals[name]
+
+
+def segment(bd: Breakdown) -> str | None:
+    """ "Read 31%": the largest category's share of the window now."""
+    top = largest_category(bd)
+    if top is None or not bd.context:
+        return None
+    return f"{top[0]} {top[1] * 100 // bd.context}%"
 
 
 def _base_name(label: str, width: int = 40) -> str:

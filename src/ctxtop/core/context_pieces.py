@@ -2,7 +2,7 @@
 
 Pieces are named the way a user asks about them: a tool result by tool (``Read`` by file path, ``Bash`` by
 command, MCP tools ``mcp__<server>__<tool>`` by server and tool), each user message, each attachment (memory
-files, hook additional context, re-attached files, images) and the compaction summary. Their weight is
+files, hook additional context, re-attached files, images) and the compaction summary. Their size is
 tiktoken's count of the text the model received; an image counts ``IMAGE_TOKENS`` (the transcript does not
 keep its size). Lines of subagent sidechains are not the main chain and are skipped.
 """
@@ -14,7 +14,6 @@ import unicodedata
 from collections.abc import Iterable
 
 from ctxtop.core.breakdown import Boundary, Event, Piece, Sent
-from ctxtop.core.filters.tokens import count_tokens, estimate_tokens
 from ctxtop.core.metrics import Req
 from ctxtop.core.records import MAIN, parse_ts, tool_command
 from ctxtop.core.usage import parse_usage
@@ -40,11 +39,6 @@ _ATTACHMENT_GROUPS = {
 # Attachment fields that are bookkeeping, not text the model reads.
 _NOT_SENT = {"type", "hookName", "toolUseID", "hookEvent", "command", "stdout", "stderr", "exitCode",
              "durationMs", "itemCount"}  # fmt: skip
-
-
-def weigh(text: str) -> int:
-    counted = count_tokens(text) if text else 0
-    return counted if counted is not None else estimate_tokens(len(text))
 
 
 def _short(text: str, width: int = LABEL_CHARS) -> str:
@@ -78,12 +72,12 @@ def _blocks_weight(content: Any) -> tuple[str, int]:
 
 def _tool_piece(name: str, tool_input: Any, content: Any) -> Piece:
     text, images = _blocks_weight(content)
-    weight = weigh(text) + images * IMAGE_TOKENS
+    weight = images * IMAGE_TOKENS
     if name.startswith("mcp__"):
         server, _, tool = name[5:].partition("__")
-        return Piece("mcp", _short(f"mcp__{server}"), _short(tool or name), weight)
+        return Piece("mcp", _short(f"mcp__{server}"), _short(tool or name), weight, text)
     label = tool_command(name, tool_input) if tool_input is not None else ""
-    return Piece("tool", _short(name), _short(label, 300), weight)
+    return Piece("tool", _short(name), _short(label, 300), weight, text)
 
 
 def _attachment_piece(att: dict) -> Piece | None:
@@ -102,8 +96,7 @@ def _attachment_piece(att: dict) -> Piece | None:
     if content is None:
         content = {k: v for k, v in att.items() if k not in _NOT_SENT}
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-    weight = weigh(text) + (IMAGE_TOKENS if kind == "image" else 0)
-    return Piece("attachment", group, _short(label, 300), weight)
+    return Piece("attachment", group, _short(label, 300), IMAGE_TOKENS if kind == "image" else 0, text)
 
 
 def _user_pieces(obj: dict, tools: dict[str, tuple[str, Any]]) -> list[Piece]:
@@ -113,7 +106,7 @@ def _user_pieces(obj: dict, tools: dict[str, tuple[str, Any]]) -> list[Piece]:
     content = message.get("content")
     if obj.get("isCompactSummary") is True:
         text, _ = _blocks_weight(content)
-        return [Piece("summary", "compaction summary", "", weigh(text))]
+        return [Piece("summary", "compaction summary", "", 0, text)]
     out: list[Piece] = []
     plain: list[Any] = []
     if isinstance(content, list):
@@ -128,7 +121,7 @@ def _user_pieces(obj: dict, tools: dict[str, tuple[str, Any]]) -> list[Piece]:
     if plain:
         text, images = _blocks_weight(plain if len(plain) > 1 or not isinstance(plain[0], str) else plain[0])
         group = "meta" if obj.get("isMeta") is True else "message"
-        out.append(Piece("user", group, _short(text) or "(image)", weigh(text) + images * IMAGE_TOKENS))
+        out.append(Piece("user", group, _short(text) or "(image)", images * IMAGE_TOKENS, text))
     return out
 
 
