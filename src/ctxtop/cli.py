@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser(
         "report",
-        help="print reports (sessions, daily, weekly, monthly, projects, models, noise, context, compactions)",
+        help="print reports (sessions, daily, weekly, monthly, projects, models, noise, context, tools, compactions)",
     )
     report_sub = report.add_subparsers(dest="report", metavar="REPORT", required=True)
     for name, text in (
@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     cfmt.add_argument("--csv", action="store_true", help="print CSV (one row per item)")
     context.add_argument("--top", type=int, default=15, metavar="N", help="items to list (text output)")
     context.set_defaults(handler="context:run")
+    tools = report_sub.add_parser(
+        "tools", help="what each tool's outputs cost in re-reads, per project", parents=[common]
+    )
+    _report_options(tools)
+    tools.set_defaults(handler="context:run_tools")
     compactions = report_sub.add_parser(
         "compactions", help="which facts of ctxtop's notes survived each compaction", parents=[common]
     )

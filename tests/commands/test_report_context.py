@@ -109,3 +109,25 @@ def test_statusline_segment_shows_the_largest_category_when_switched_on(
     assert line() == on  # cached on the transcript's size and mtime: the same answer
     cache = Path(os.environ["CTXTOP_CACHE_DIR"]) / "statusline-context.json"
     assert cache.stat().st_mode & 0o777 == 0o600
+
+
+def test_tools_rollup_sums_to_each_projects_rereads(tmp_path: Path, claude_fixtures: Path) -> None:
+    args = ("report", "tools", "--json", "--claude-dir", str(claude_fixtures))
+    rows = json.loads(_ctxtop(tmp_path, *args).stdout)
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(Sources((claude_fixtures,), ()))
+    by_project: dict[str, Decimal] = {}
+    for s in index.sessions():
+        by_project[s.cwd or "?"] = by_project.get(s.cwd or "?", Decimal(0)) + s.main_reread_cost
+    got: dict[str, Decimal] = {}
+    for r in rows:
+        got[r["project"]] = got.get(r["project"], Decimal(0)) + Decimal(r["reread_cost_usd"])
+    assert got == by_project and len(got) == 3
+    # The costliest row of the noisy project is a Bash output; the second run reads the cache, same rows.
+    noisy = [r for r in rows if r["project"] == scenario("noisy").cwd]
+    assert noisy[0]["reread_cost_usd"] >= noisy[-1]["reread_cost_usd"]
+    assert json.loads(_ctxtop(tmp_path, *args).stdout) == rows
+    cache = tmp_path / "cache" / "context-groups.json"  # (the CTXTOP_CACHE_DIR _ctxtop sets)
+    assert cache.stat().st_mode & 0o777 == 0o600
+    text = _ctxtop(tmp_path, "report", "tools", "--claude-dir", str(claude_fixtures)).stdout
+    assert "costs you most in re-reads" in text

@@ -84,3 +84,33 @@ async def test_a_compaction_that_lost_an_open_task_alerts(world: World) -> None:
         [alert] = [a for a in app.alert_log if "lost" in a]
         assert "Refactor inventory records to dataclasses" in alert and "kept 2 of 3" in alert
         assert "ctxtop claude install" in alert  # the fixture ran without ctxtop's hooks
+
+
+async def test_history_groups_rereads_by_tool_as_report_tools_does(world: World) -> None:
+    from textual.widgets import DataTable, Select
+
+    from ctxtop.ui.screens.history import HistoryScreen
+
+    out = subprocess.run(
+        [sys.executable, "-m", "ctxtop", "report", "tools", "--json", "--claude-dir", str(world.claude),
+         "--cache-dir", str(world.root / "report-cache")],
+        capture_output=True, text=True, check=True, env={**os.environ, **world.env},
+    )  # fmt: skip
+    want = json.loads(out.stdout)
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("h")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        # The fixtures are older than the default 30 days: widen the range.
+        screen.query_one("#since").value = "2020-01-01"
+        screen.query_one(Select).value = "tool"
+        await wait_for(pilot, lambda: screen.message is not None and screen.message.group_by == "tool"
+                       and screen.rows)  # fmt: skip
+        assert [r["_export"] for r in screen.rows] == want
+        assert screen.query_one("#history", DataTable).row_count == len(want)
+        # Enter drills into the project's sessions.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.group_by == "session" and screen.message.group_by == "session")
+        assert screen.drill == ("project", want[0]["project"])

@@ -1,18 +1,20 @@
-"""A session's context breakdown and compaction forensics, read from its main transcript on demand (nothing of
-it is cached).
+"""A session's context breakdown and compaction forensics, read from its main transcript on demand.
 
 The index knows which file is a session's main transcript; this reads it once, skipping (and counting) the
-lines that do not decode, and hands the decoded lines to ``core.context_pieces`` and ``core.breakdown``.
+lines that do not decode, and hands the decoded lines to ``core.context_pieces`` and ``core.breakdown``. Only
+the two answers asked for often are cached (cache dir, 0600, keyed on the transcript's size and mtime): the
+statusline segment and the per-tool totals of the history roll-up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ctxtop.adapters.index import Index
 from ctxtop.adapters.jsonl import decode_line
 from ctxtop.adapters.tailer import open_regular
-from ctxtop.core.breakdown import Breakdown, build
+from ctxtop.core.breakdown import Breakdown, Group, build
 from ctxtop.core.context_pieces import claude_events
 from ctxtop.core.forensics import Retention, retention
 from ctxtop.core.pricing import PriceBook
@@ -150,3 +152,64 @@ def statusline_segment(path: str, session_id: str, prices: PriceBook) -> str | N
     except OSError:
         pass  # a cache that cannot be written costs a recomputation, nothing else
     return text
+
+
+GROUPS_CACHE = "context-groups.json"
+
+
+def session_groups(index: Index, session_ids: list[str]) -> dict[str, list[Group]]:
+    """Per-tool totals of each session (``Breakdown.by_group``), for the roll-ups of many sessions.
+
+    Each session's answer is cached (cache dir, 0600) on its transcript's path, size and mtime, so a roll-up
+    over a history reads only the transcripts that changed since the last one. Sessions without a
+    transcript on disk are left out.
+    """
+    import json
+    import os
+
+    from ctxtop.adapters import paths
+    from ctxtop.adapters.atomic import write_atomic
+    from ctxtop.adapters.index import _genai_stamp
+
+    cache = paths.cache_dir() / GROUPS_CACHE
+    # Cached costs depend on the prices: the index's price stamp (overrides, STATS_VERSION) and genai-prices'.
+    row = index.conn.execute("SELECT value FROM meta WHERE key='overrides'").fetchone()
+    stamp = f"{row[0] if row else ''}|{_genai_stamp()}"
+    try:
+        known = json.loads(paths.read_private(cache))
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    out: dict[str, list[Group]] = {}
+    changed = False
+    for sid in session_ids:
+        path = index.transcript_path(sid)
+        if path is None:
+            continue
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        key = [path, info.st_size, info.st_mtime_ns, stamp]
+        entry = known.get(sid)
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == key:
+            try:
+                out[sid] = [Group(k, g, n, a, live, rt, Decimal(c)) for k, g, n, a, live, rt, c in entry[1]]
+                continue
+            except (TypeError, ValueError, ArithmeticError):
+                pass
+        found = session_breakdown(index, sid)
+        if found is None:
+            continue
+        out[sid] = groups = found.breakdown.by_group()
+        known[sid] = [key, [[g.kind, g.group, g.items, g.added, g.live, g.reread_tokens, str(g.reread_cost)]
+                            for g in groups]]  # fmt: skip
+        changed = True
+    if changed:
+        try:
+            paths.ensure_private_dir(cache.parent)
+            paths.refuse_link(cache)
+            write_atomic(cache, json.dumps(known, separators=(",", ":")), mode=0o600)
+        except OSError:
+            pass  # recomputed next time
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctxtop.adapters.context_io import match_sessions, session_breakdown, session_retention
+from ctxtop.adapters.context_io import match_sessions, session_breakdown, session_groups, session_retention
 from ctxtop.commands._common import open_monitor, parse_day
 from ctxtop.core import breakdown as bdm
 from ctxtop.core import forensics
@@ -139,3 +139,39 @@ def run_compactions(args: argparse.Namespace) -> int:
 
 def _tail(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def run_tools(args: argparse.Namespace) -> int:
+    """``ctxtop report tools``: per project, what each tool's outputs (and every other category) cost in
+    re-reads over the sessions in range ("Read costs you most on project X")."""
+    monitor = open_monitor(args)
+    sessions = monitor.index.sessions(parse_day(args.since), parse_day(args.until, end=True), args.project)
+    groups = session_groups(monitor.index, [s.session_id for s in sessions])
+    rows = bdm.rollup((s.cwd or "?", groups[s.session_id]) for s in sessions if s.session_id in groups)
+    docs = [r.as_dict() for r in rows]
+    if args.json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(docs, option=orjson.OPT_INDENT_2) + b"\n")
+        return 0
+    if args.csv:
+        sys.stdout.write(to_csv(docs))  # type: ignore[arg-type]
+        return 0
+    if not rows:
+        print("No sessions with a transcript on disk in range.")
+        return 0
+    project = None
+    table: list[tuple[str, ...]] = []
+    for r in rows:
+        if r.project != project:
+            if table:
+                _table(table)
+            project = r.project
+            # The headline names what the user can change: the costliest tool or category past the base.
+            top = next((x for x in rows if x.project == project and x.kind != "base"), r)
+            print(f"\n{project}: {top.name} costs you most in re-reads ({fmt_usd(top.reread_cost)})")
+            table = [("", "TOOL / CATEGORY", "SESSIONS", "ITEMS", "ADDED", "RE-READ TOKENS", "COST")]
+        table.append(("", _clip(r.name, 40), str(r.sessions), str(r.items), f"{r.added:,}", f"{r.reread_tokens:,}",
+                      fmt_usd(r.reread_cost)))  # fmt: skip
+    _table(table)
+    return 0

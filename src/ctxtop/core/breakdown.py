@@ -441,3 +441,56 @@ def as_dict(bd: Breakdown, session_id: str) -> dict[str, object]:
         ],  # fmt: skip
         "items": [item_dict(i) for i in sorted(bd.items, key=lambda i: (-i.reread_cost, -i.reread_tokens))],
     }
+
+
+@dataclass(slots=True)
+class Rollup:
+    """One tool or category of one project, summed over its sessions: what its re-reads cost there."""
+
+    project: str
+    kind: str
+    group: str
+    sessions: int = 0
+    items: int = 0
+    added: int = 0
+    reread_tokens: int = 0
+    reread_cost: Decimal = Decimal(0)
+
+    @property
+    def name(self) -> str:
+        """The tool or MCP server by name, else the category (``attachments: memory``)."""
+        if self.kind in ("tool", "mcp"):
+            return self.group
+        title = KIND_TITLES[self.kind]
+        return (
+            title
+            if self.group in (self.kind, title, "base", "compaction summary")
+            else f"{title}: {self.group}"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {"project": self.project, "kind": self.kind, "group": self.group, "name": self.name,
+                "sessions": self.sessions, "items": self.items, "tokens_added": self.added,
+                "reread_tokens": self.reread_tokens, "reread_cost_usd": money(self.reread_cost)}  # fmt: skip
+
+
+def rollup(sessions: Iterable[tuple[str, Sequence[Group]]]) -> list[Rollup]:
+    """Per-tool totals of many sessions per project, costliest first within each project (projects in order
+    of their total re-read cost)."""
+    rows: dict[tuple[str, str, str], Rollup] = {}
+    for project, groups in sessions:
+        for g in groups:
+            row = rows.get((project, g.kind, g.group))
+            if row is None:
+                row = rows[(project, g.kind, g.group)] = Rollup(project, g.kind, g.group)
+            row.sessions += 1
+            row.items += g.items
+            row.added += g.added
+            row.reread_tokens += g.reread_tokens
+            row.reread_cost += g.reread_cost
+    spent: dict[str, Decimal] = {}
+    for row in rows.values():
+        spent[row.project] = spent.get(row.project, Decimal(0)) + row.reread_cost
+    return sorted(
+        rows.values(), key=lambda r: (-spent[r.project], r.project, -r.reread_cost, -r.reread_tokens)
+    )

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
-from ctxtop.core.breakdown import Breakdown
+from ctxtop.core.breakdown import Breakdown, Rollup
 from ctxtop.core.forensics import Retention
 from ctxtop.core.report import SessionView, Total
 
@@ -103,6 +103,8 @@ class HistoryLoaded:
     totals: list[Total]
     daily: list[Total]
     """Per-day totals of the same range, for the cost chart."""
+    rollup: list[Rollup] = field(default_factory=list)
+    """Grouped by tool: re-read cost per project and tool (``core.breakdown.rollup``)."""
 
 
 @dataclass

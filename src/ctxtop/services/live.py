@@ -416,11 +416,21 @@ class Engine:
         sessions = monitor.index.sessions(since, until)
         since_day = datetime.fromtimestamp(since).strftime("%Y-%m-%d") if since is not None else None
         until_day = datetime.fromtimestamp(until - 1).strftime("%Y-%m-%d") if until is not None else None
-        totals = report.group(sessions, group_by, since_day, until_day) if group_by != "session" else []
-        daily = report.group(sessions, "day", since_day, until_day)
-        self.post(
-            ev.HistoryLoaded(since, until, group_by, [monitor.view(s) for s in sessions], totals, daily)
+        totals = (
+            report.group(sessions, group_by, since_day, until_day)
+            if group_by not in ("session", "tool")
+            else []
         )
+        daily = report.group(sessions, "day", since_day, until_day)
+        rollup = []
+        if group_by == "tool":
+            from ctxtop.adapters.context_io import session_groups
+            from ctxtop.core.breakdown import rollup as roll
+
+            groups = session_groups(monitor.index, [s.session_id for s in sessions])
+            rollup = roll((s.cwd or "?", groups[s.session_id]) for s in sessions if s.session_id in groups)
+        views = [monitor.view(s) for s in sessions]
+        self.post(ev.HistoryLoaded(since, until, group_by, views, totals, daily, rollup))
 
 
 def _dedupe(requests: list[_Request]) -> list[_Request]:

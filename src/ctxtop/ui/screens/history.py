@@ -24,7 +24,7 @@ from ctxtop.ui.messages import HistoryLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, Series
 
 GROUPS = (("Sessions", "session"), ("Day", "day"), ("Week", "week"), ("Month", "month"), ("Project", "project"),
-          ("Model", "model"))  # fmt: skip
+          ("Model", "model"), ("Tool (re-reads)", "tool"))  # fmt: skip
 DEFAULT_DAYS = 30
 
 # (key, title, right-aligned) per grouping; the sort key of a row is its raw value for that column.
@@ -33,6 +33,9 @@ SESSION_COLUMNS = (("last", "Last activity", False), ("project", "Project", Fals
                    ("fill", "Fill", True), ("reread", "Re-read", True))  # fmt: skip
 TOTAL_COLUMNS = (("key", "", False), ("sessions", "Sessions", True), ("requests", "Requests", True),
                  ("tokens", "Tokens", True), ("cost", "Cost", True))  # fmt: skip
+# Grouped by tool: what each tool's outputs cost in re-reads, per project (the same rows as `report tools`).
+TOOL_COLUMNS = (("key", "Project · tool", False), ("sessions", "Sessions", True), ("items", "Items", True),
+                ("tokens", "Re-read tokens", True), ("cost", "Re-read cost", True))  # fmt: skip
 
 
 def _day(ts: float) -> str:
@@ -150,6 +153,13 @@ class HistoryScreen(Screen):
         if message.group_by == "session":
             views = [v for v in message.views if self.drill is None or _in_group(v, *self.drill)]
             self.rows = [self._session_row(v) for v in views]
+        elif message.group_by == "tool":
+            self.rows = [
+                {"_key": f"{r.project}\x00{r.kind}\x00{r.group}", "_export": r.as_dict(), "_project": r.project,
+                 "key": f"{fmt.project(r.project, 40)} · {r.name}", "sessions": r.sessions, "items": r.items,
+                 "tokens": r.reread_tokens, "cost": r.reread_cost}
+                for r in message.rollup
+            ]  # fmt: skip
         else:
             label = {"day": "date"}.get(message.group_by, message.group_by)
             self.rows = [
@@ -204,6 +214,8 @@ class HistoryScreen(Screen):
     def _columns(self) -> tuple[tuple[str, str, bool], ...]:
         if self.group_by == "session":
             return SESSION_COLUMNS
+        if self.group_by == "tool":
+            return TOOL_COLUMNS
         title = dict((v, t) for t, v in GROUPS)[self.group_by]
         return (("key", title, False),) + TOTAL_COLUMNS[1:]
 
@@ -265,7 +277,9 @@ class HistoryScreen(Screen):
             key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
             if key == "TOTAL":
                 return
-            self.drill = (self.group_by, key)
+            # A tool row drills into its project's sessions.
+            project = next((r["_project"] for r in self.rows if r["_key"] == key and "_project" in r), None)
+            self.drill = ("project", project) if project is not None else (self.group_by, key)
             with self.prevent(Select.Changed):
                 self.query_one("#group", Select).value = "session"
             self.group_by = "session"
