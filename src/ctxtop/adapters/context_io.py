@@ -15,7 +15,7 @@ from ctxtop.adapters.index import Index
 from ctxtop.adapters.jsonl import decode_line
 from ctxtop.adapters.tailer import open_regular
 from ctxtop.core.breakdown import Breakdown, Group, build
-from ctxtop.core.context_pieces import claude_events
+from ctxtop.core.context_pieces import api_events, claude_events
 from ctxtop.core.forensics import Retention, retention
 from ctxtop.core.pricing import PriceBook
 
@@ -67,7 +67,9 @@ def session_breakdown(
         lines, malformed = read_lines(path)
     except OSError:
         return None
-    bd = build(claude_events(lines), index.prices, keep_steps=keep_steps)
+    row = index.conn.execute("SELECT source FROM files WHERE path=?", (path,)).fetchone()
+    events = api_events(lines, session_id) if row and row[0] == "api" else claude_events(lines)
+    bd = build(events, index.prices, keep_steps=keep_steps)
     found = SessionBreakdown(session_id, path, bd, malformed)
     if forensics:
         found.compactions = _retention(lines, session_id)

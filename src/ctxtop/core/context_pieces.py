@@ -15,7 +15,15 @@ from collections.abc import Iterable
 
 from ctxtop.core.breakdown import Boundary, Event, Piece, Sent
 from ctxtop.core.metrics import Req
-from ctxtop.core.records import MAIN, parse_ts, tool_command
+from ctxtop.core.records import (
+    MAIN,
+    CompactRecord,
+    FileContext,
+    RequestRecord,
+    parse_api,
+    parse_ts,
+    tool_command,
+)
 from ctxtop.core.usage import parse_usage
 
 TYPE_CHECKING = False
@@ -197,3 +205,38 @@ def _key(obj: dict, message: dict, n: int) -> str:
     if isinstance(mid, str) and mid and isinstance(rid, str) and rid:
         return f"{mid}:{rid}"
     return f"line:{n}"
+
+
+def api_events(lines: Iterable[Any], session_id: str = "") -> list[Event]:
+    """The breakdown events of a ctxtop API session log: what the log allows, which is less than a transcript.
+
+    The log keeps each request's usage and the sizes of its parts (``prompt_parts``: system, tools, messages
+    in JSON characters, and how many messages), not their text. So request 1's messages are one piece
+    (weighed at four characters a token against the base of system prompt and tools), and each later delta is
+    one piece, "messages a-b", the messages the request added; compactions (server or client) are boundaries.
+    """
+    ctx = FileContext(session_id, source="api")
+    out: list[Event] = []
+    seen: set[str] = set()
+    messages = 0
+    for n, obj in enumerate(lines):
+        if not isinstance(obj, dict):
+            continue
+        parts = obj.get("prompt_parts") if isinstance(obj.get("prompt_parts"), dict) else {}
+        for fact in parse_api(obj, ctx, f"api:{n}"):
+            if isinstance(fact, CompactRecord):
+                out.append(Boundary(fact.ts))
+                messages = 0  # the compacted conversation starts over: its messages are new again
+            elif isinstance(fact, RequestRecord) and fact.chain == MAIN and fact.key not in seen:
+                seen.add(fact.key)
+                count = parts.get("messages") if type(parts.get("messages")) is int else None
+                chars = parts.get("messages_chars") if type(parts.get("messages_chars")) is int else 0
+                if count is None or count > messages:
+                    label = "messages" if count is None else f"messages {messages + 1}-{count}"
+                    out.append(Piece("user", "messages", label, chars // 4 if not out else 0))
+                    messages = count if count is not None else messages
+                u = fact.usage
+                req = Req(MAIN, fact.ts, fact.model, u.tokens, u.billed, u.web_search, u.web_fetch,
+                          u.service_tier, u.speed)  # fmt: skip
+                out.append(Sent(req, Piece("assistant", "answer", "", 0)))
+    return out
