@@ -82,7 +82,7 @@ def test_large_read_and_large_bash_output_are_the_costliest(claude: ClaudeCLI, f
     assert doc["reread_tokens"] == sum(min(p, prompts[i] + outputs[i]) for i, p in enumerate(prompts[1:]))
 
     items = doc["items"]  # costliest first
-    top = [i for i in items if i["kind"] != "assistant"][:2]
+    top = items[:2]
     assert [(t["group"], t["label"].rsplit("/", 1)[-1]) for t in top] == [("Read", "inventory.py"),
                                                                          ("Bash", BIG_COMMAND)], items[:4]  # fmt: skip
     assert float(items[0]["reread_cost_usd"]) >= float(items[1]["reread_cost_usd"]) > 0
