@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
+from typing import Any
 
 from rich.console import Console
 
@@ -20,6 +21,15 @@ from tests.ui.conftest import World, loaded, wait_for
 SID = scenario("refactor").session_id
 
 
+def _report(world: World, *args: str) -> Any:
+    out = subprocess.run(
+        [sys.executable, "-m", "ctxtop", "report", *args, "--json", "--claude-dir", str(world.claude),
+         "--cache-dir", str(world.root / "report-cache")],
+        capture_output=True, text=True, check=True, env={**os.environ, **world.env},
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
 def _text(renderable: object) -> str:
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(renderable)
@@ -27,12 +37,7 @@ def _text(renderable: object) -> str:
 
 
 async def test_detail_breaks_the_window_down_as_the_report_does(world: World) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "ctxtop", "report", "context", SID, "--json", "--claude-dir", str(world.claude),
-         "--cache-dir", str(world.root / "report-cache")],
-        capture_output=True, text=True, check=True, env={**os.environ, **world.env},
-    )  # fmt: skip
-    doc = json.loads(out.stdout)
+    doc = _report(world, "context", SID)
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)
@@ -91,12 +96,7 @@ async def test_history_groups_rereads_by_tool_as_report_tools_does(world: World)
 
     from ctxtop.ui.screens.history import HistoryScreen
 
-    out = subprocess.run(
-        [sys.executable, "-m", "ctxtop", "report", "tools", "--json", "--claude-dir", str(world.claude),
-         "--cache-dir", str(world.root / "report-cache")],
-        capture_output=True, text=True, check=True, env={**os.environ, **world.env},
-    )  # fmt: skip
-    want = json.loads(out.stdout)
+    want = _report(world, "tools")
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 3)

@@ -55,11 +55,8 @@ def read_lines(path: str) -> tuple[list[object], int]:
     return lines, malformed
 
 
-def session_breakdown(
-    index: Index, session_id: str, *, keep_steps: bool = False, forensics: bool = False
-) -> SessionBreakdown | None:
-    """The breakdown of a Claude Code session's main chain (``forensics``: and what survived each of its
-    compactions, from the same read); None when its main transcript is not on disk."""
+def _main_lines(index: Index, session_id: str) -> tuple[str, list[object], int] | None:
+    """(path, decoded lines, malformed count) of a session's main transcript; None when it is not on disk."""
     path = index.transcript_path(session_id)
     if path is None:
         return None
@@ -67,6 +64,18 @@ def session_breakdown(
         lines, malformed = read_lines(path)
     except OSError:
         return None
+    return path, lines, malformed
+
+
+def session_breakdown(
+    index: Index, session_id: str, *, keep_steps: bool = False, forensics: bool = False
+) -> SessionBreakdown | None:
+    """The breakdown of a session's main chain (``forensics``: and what survived each of its compactions,
+    from the same read); None when its main transcript (or API log) is not on disk."""
+    found_lines = _main_lines(index, session_id)
+    if found_lines is None:
+        return None
+    path, lines, malformed = found_lines
     row = index.conn.execute("SELECT source FROM files WHERE path=?", (path,)).fetchone()
     events = api_events(lines, session_id) if row and row[0] == "api" else claude_events(lines)
     bd = build(events, index.prices, keep_steps=keep_steps)
@@ -82,14 +91,8 @@ def session_retention(index: Index, session_id: str) -> list[Retention] | None:
     The user's pinned lines count from the time the pins file was last written: a pin added after a
     compaction is not held against it.
     """
-    path = index.transcript_path(session_id)
-    if path is None:
-        return None
-    try:
-        lines, _ = read_lines(path)
-    except OSError:
-        return None
-    return _retention(lines, session_id)
+    found_lines = _main_lines(index, session_id)
+    return None if found_lines is None else _retention(found_lines[1], session_id)
 
 
 def _retention(lines: list[object], session_id: str) -> list[Retention]:
