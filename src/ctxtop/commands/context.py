@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 from ctxtop.adapters.context_io import match_sessions, session_breakdown, session_groups, session_retention
 from ctxtop.commands._common import open_monitor, parse_day
 from ctxtop.core import breakdown as bdm
 from ctxtop.core import forensics
+from ctxtop.core.forensics import Retention
+from ctxtop.core.metrics import SessionStats
 from ctxtop.core.pricing import fmt_usd
-from ctxtop.core.report import to_csv
+from ctxtop.core.report import iso, to_csv
 
 
 def resolve(monitor, prefix: str) -> str | None:  # type: ignore[no-untyped-def]
@@ -88,7 +91,7 @@ def _clip(text: str, width: int) -> str:
     return text[: width - 1] + "…"
 
 
-def _table(rows: list[tuple[str, ...]]) -> None:
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) if i in (1,) or (i == 0 and not c.isdigit() and c != "#") else c.rjust(w)
@@ -106,34 +109,35 @@ def run_compactions(args: argparse.Namespace) -> int:
         sessions = [
             s for s in monitor.index.sessions(parse_day(args.since), None, args.project) if s.compactions
         ]
-    docs = []
+    found: list[tuple[SessionStats, list[Retention]]] = []
     for stats in sorted(sessions, key=lambda s: s.first_ts or 0):
-        found = session_retention(monitor.index, stats.session_id)
-        if found is None:
+        kept = session_retention(monitor.index, stats.session_id)
+        if kept is None:
             if args.session_id:
                 print(f"ctxtop: session {stats.session_id} has no main transcript on disk", file=sys.stderr)
                 return 1
             continue
-        docs.append({"session_id": stats.session_id, "project": stats.cwd,
-                     "compactions": [forensics.as_dict(r) for r in found]})  # fmt: skip
+        found.append((stats, kept))
     if args.json:
         import orjson
 
+        docs = [{"session_id": s.session_id, "project": s.cwd, "compactions": [forensics.as_dict(r) for r in rs]}
+                for s, rs in found]  # fmt: skip
         sys.stdout.buffer.write(orjson.dumps(docs, option=orjson.OPT_INDENT_2) + b"\n")
         return 0
-    if not any(d["compactions"] for d in docs):
+    if not any(rs for _, rs in found):
         print(
             "No compactions found." if not args.session_id else f"Session {args.session_id} never compacted."
         )
         return 0
-    for doc in docs:
-        for c in doc["compactions"]:  # type: ignore[attr-defined]
-            when = (c["timestamp"] or "")[:16].replace("T", " ")
-            notes = " · notes re-injected" if c["notes_reinjected"] else ""
-            print(f"{doc['session_id'][:8]}  {_tail(str(doc['project'] or '?'), 40)}  #{c['index']} {when} "
-                  f"{c['trigger']}  {bdm.short_tokens(c['pre_tokens'])} before  {c['score']}{notes}")  # fmt: skip
-            for lost in c["lost"]:
-                print(f"    lost {lost['kind']}: {_clip(lost['text'], 100)}")
+    for stats, rs in found:
+        for r in rs:
+            when = (iso(r.ts) or "")[:16].replace("T", " ")
+            notes = " · notes re-injected" if r.notes_reinjected else ""
+            print(f"{stats.session_id[:8]}  {_tail(stats.cwd or '?', 40)}  #{r.index} {when} {r.trigger}  "
+                  f"{bdm.short_tokens(r.pre_tokens)} before  {r.score}{notes}")  # fmt: skip
+            for fact in r.lost:
+                print(f"    lost {fact.kind}: {_clip(fact.text, 100)}")
     return 0
 
 

@@ -310,13 +310,9 @@ def _charge(out: Breakdown, live: list[Item], req: Req, reread: int, prices: Pri
     """Charge request ``req``'s ``reread`` tokens to the live items, oldest first, as the request billed them."""
     split = reread_split(req.tokens, reread)
     rates = prices.rates(req.model, req.ts, req.tokens.prompt, req.service_tier, req.speed)
-    # The billing buckets in prefix order, each with its rate per token.
-    buckets = [
-        [split.cache_read, rates.cache_read if rates else None],
-        [split.cache_write_1h, rates.cache_write_1h if rates else None],
-        [split.cache_write_5m, rates.cache_write_5m if rates else None],
-        [split.input, rates.input if rates else None],
-    ]
+    # The billing buckets in prefix order, each with its rate per million tokens (None: no price).
+    left_in = [split.cache_read, split.cache_write_1h, split.cache_write_5m, split.input]
+    prices_of = [rates.cache_read, rates.cache_write_1h, rates.cache_write_5m, rates.input] if rates else None
     out.reread_tokens += reread
     if rates is None:
         out.unpriced_reread_tokens += reread
@@ -332,14 +328,13 @@ def _charge(out: Breakdown, live: list[Item], req: Req, reread: int, prices: Pri
         item.reread_tokens += take
         item.rereads += 1
         while take:
-            while not buckets[b][0]:
+            while not left_in[b]:
                 b += 1
-            n = min(take, buckets[b][0])  # type: ignore[type-var]
-            buckets[b][0] -= n  # type: ignore[operator]
+            n = min(take, left_in[b])
+            left_in[b] -= n
             take -= n
-            rate = buckets[b][1]
-            if rate is not None:
-                cost = n * rate / MILLION  # type: ignore[operator]
+            if prices_of is not None:
+                cost = n * prices_of[b] / MILLION
                 item.reread_cost += cost
                 out.reread_cost += cost
 

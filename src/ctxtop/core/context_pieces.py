@@ -222,15 +222,16 @@ def api_events(lines: Iterable[Any], session_id: str = "") -> list[Event]:
     for n, obj in enumerate(lines):
         if not isinstance(obj, dict):
             continue
-        parts = obj.get("prompt_parts") if isinstance(obj.get("prompt_parts"), dict) else {}
+        raw = obj.get("prompt_parts")
+        parts: dict[str, Any] = raw if isinstance(raw, dict) else {}
         for fact in parse_api(obj, ctx, f"api:{n}"):
             if isinstance(fact, CompactRecord):
                 out.append(Boundary(fact.ts))
                 messages = 0  # the compacted conversation starts over: its messages are new again
             elif isinstance(fact, RequestRecord) and fact.chain == MAIN and fact.key not in seen:
                 seen.add(fact.key)
-                count = parts.get("messages") if type(parts.get("messages")) is int else None
-                chars = parts.get("messages_chars") if type(parts.get("messages_chars")) is int else 0
+                count: int | None = parts["messages"] if type(parts.get("messages")) is int else None
+                chars: int = parts["messages_chars"] if type(parts.get("messages_chars")) is int else 0
                 if count is None or count > messages:
                     label = "messages" if count is None else f"messages {messages + 1}-{count}"
                     out.append(Piece("user", "messages", label, chars // 4 if not out else 0))

@@ -166,9 +166,10 @@ def retention(lines: Sequence[Any], *, pins: Sequence[str] = (), session_id: str
     for i, obj in enumerate(objs):
         if obj.get("type") != "system" or obj.get("subtype") != "compact_boundary":
             continue
-        meta = obj.get("compactMetadata") if isinstance(obj.get("compactMetadata"), Mapping) else {}
-        trigger = meta.get("trigger") if isinstance(meta.get("trigger"), str) else "unknown"
-        pre = meta.get("preTokens") if type(meta.get("preTokens")) is int else 0
+        raw = obj.get("compactMetadata")
+        meta: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        trigger = meta["trigger"] if isinstance(meta.get("trigger"), str) else "unknown"
+        pre = meta["preTokens"] if type(meta.get("preTokens")) is int else 0
         notes = build_notes(objs[:i], pins=pins, session_id=session_id)
         seen, has_summary, reinjected = _seen_after(objs, i)
         words = {k: _words(v) for k, v in seen.items()}
