@@ -80,7 +80,7 @@ def test_labels_cannot_drive_the_terminal(tmp_path: Path, claude_fixtures: Path)
 def test_statusline_segment_shows_the_largest_category_when_switched_on(
     tmp_path: Path, claude_fixtures: Path
 ) -> None:
-    from ctxtop.core.breakdown import build, segment
+    from ctxtop.core.breakdown import build, rough, segment
     from ctxtop.core.context_pieces import claude_events
     from ctxtop.core.pricing import PriceBook
 
@@ -102,7 +102,9 @@ def test_statusline_segment_shows_the_largest_category_when_switched_on(
     config = Path(os.environ["CTXTOP_CONFIG_DIR"])
     config.mkdir(parents=True, exist_ok=True)
     (config / "config.toml").write_text('[statusline]\nbreakdown = "on"\n')
-    want = segment(build(claude_events([json.loads(x) for x in dest.read_text().splitlines()]), PriceBook()))
+    # (The status line weighs pieces at four characters a token: it cannot afford to load tiktoken.)
+    events = claude_events([json.loads(x) for x in dest.read_text().splitlines()])
+    want = segment(build(events, PriceBook(), count=rough))
     assert want and want.startswith("Bash ")  # the refactor session's window is mostly test-run outputs
     on = line()
     assert on.startswith(off.rsplit(" · ", 1)[0]) and f" · {want} · " in on

@@ -14,10 +14,12 @@ from decimal import Decimal
 from ctxtop.adapters.index import Index
 from ctxtop.adapters.jsonl import decode_line
 from ctxtop.adapters.tailer import open_regular
-from ctxtop.core.breakdown import Breakdown, Group, build
-from ctxtop.core.context_pieces import api_events, claude_events
-from ctxtop.core.forensics import Retention, retention
-from ctxtop.core.pricing import PriceBook
+
+TYPE_CHECKING = False  # the statusline imports this module: the breakdown's modules load when first used
+if TYPE_CHECKING:
+    from ctxtop.core.breakdown import Breakdown, Group
+    from ctxtop.core.forensics import Retention
+    from ctxtop.core.pricing import PriceBook
 
 
 @dataclass(slots=True)
@@ -75,6 +77,9 @@ def session_breakdown(
     found_lines = _main_lines(index, session_id)
     if found_lines is None:
         return None
+    from ctxtop.core.breakdown import build
+    from ctxtop.core.context_pieces import api_events, claude_events
+
     path, lines, malformed = found_lines
     row = index.conn.execute("SELECT source FROM files WHERE path=?", (path,)).fetchone()
     events = api_events(lines, session_id) if row and row[0] == "api" else claude_events(lines)
@@ -97,6 +102,7 @@ def session_retention(index: Index, session_id: str) -> list[Retention] | None:
 
 def _retention(lines: list[object], session_id: str) -> list[Retention]:
     from ctxtop.adapters import notes_store
+    from ctxtop.core.forensics import retention
 
     pins = notes_store.load_pins(session_id)
     try:
@@ -125,8 +131,6 @@ def statusline_segment(path: str, session_id: str, prices: PriceBook) -> str | N
 
     from ctxtop.adapters import paths
     from ctxtop.adapters.atomic import write_atomic
-    from ctxtop.core.breakdown import segment
-
     try:
         info = os.stat(path)
     except OSError:
@@ -141,11 +145,16 @@ def statusline_segment(path: str, session_id: str, prices: PriceBook) -> str | N
     entry = known.get(session_id)
     if isinstance(entry, list) and len(entry) == 3 and entry[:2] == key:
         return entry[2] if isinstance(entry[2], str) else None
+    from ctxtop.core.breakdown import build, rough, segment
+    from ctxtop.core.context_pieces import claude_events
+
     try:
         lines, _ = read_lines(path)
     except OSError:
         return None
-    text = segment(build(claude_events(lines), prices))
+    # Four characters a token to split a delta between several pieces: loading tiktoken (about a second on a
+    # busy machine) would not fit the status line's budget; the totals are exact either way.
+    text = segment(build(claude_events(lines), prices, count=rough))
     known.pop(session_id, None)
     known[session_id] = [*key, text]
     for old in list(known)[:-SEGMENT_CACHE_SESSIONS]:
@@ -175,6 +184,7 @@ def session_groups(index: Index, session_ids: list[str]) -> dict[str, list[Group
     from ctxtop.adapters import paths
     from ctxtop.adapters.atomic import write_atomic
     from ctxtop.adapters.index import _genai_stamp
+    from ctxtop.core.breakdown import Group
 
     cache = paths.cache_dir() / GROUPS_CACHE
     # Cached costs depend on the prices: the index's price stamp (overrides, STATS_VERSION) and genai-prices'.

@@ -29,11 +29,10 @@ items' charges add up exactly, Decimal for Decimal, to ``SessionStats.main_rerea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ctxtop.core.filters.tokens import count_tokens, estimate_tokens
 from ctxtop.core.metrics import Req, reread_split
 from ctxtop.core.pricing import MILLION, SYNTHETIC, PriceBook
 from ctxtop.core.report import money
@@ -67,9 +66,9 @@ class Piece:
     text: str = ""
     """What the model received; counted (tiktoken) only when a delta is split between several pieces."""
 
-    def size(self) -> int:
-        """Its counted size: the weight it gets when the exact delta is split."""
-        return self.weight + weigh(self.text)
+    def size(self, count: Callable[[str], int] | None = None) -> int:
+        """Its counted size (``count``, default tiktoken): the weight it gets when the exact delta is split."""
+        return self.weight + (count or weigh)(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +193,17 @@ class Group:
 
 def weigh(text: str) -> int:
     """tiktoken's count of ``text`` (four characters a token when no encoding loads)."""
+    from ctxtop.core.filters.tokens import count_tokens, estimate_tokens  # the encoding loads on first use
+
     if not text:
         return 0
     counted = count_tokens(text)
     return counted if counted is not None else estimate_tokens(len(text))
+
+
+def rough(text: str) -> int:
+    """Four characters a token: for surfaces whose time budget cannot pay for loading tiktoken."""
+    return (len(text) + 3) // 4
 
 
 def apportion(total: int, weights: Sequence[int]) -> list[int]:
@@ -219,8 +225,15 @@ def apportion(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
-def build(events: Iterable[Event], prices: PriceBook, *, keep_steps: bool = False) -> Breakdown:
-    """The breakdown of one main chain, from its events in file order."""
+def build(
+    events: Iterable[Event],
+    prices: PriceBook,
+    *,
+    keep_steps: bool = False,
+    count: Callable[[str], int] | None = None,
+) -> Breakdown:
+    """The breakdown of one main chain, from its events in file order. ``count`` weighs a piece's text when
+    a delta is split between several (default: tiktoken, ``weigh``); totals are exact whatever it is."""
     out = Breakdown()
     items = out.items
     live: list[int] = []  # indexes into items, oldest first
@@ -244,7 +257,7 @@ def build(events: Iterable[Event], prices: PriceBook, *, keep_steps: bool = Fals
         if reread:
             _charge(out, [items[i] for i in live], req, reread, prices)
         if k == 1:
-            weights = [p.size() for p in pending]
+            weights = [p.size(count) for p in pending]
             parts = apportion(prompt, [max(prompt - sum(weights), 0), *weights])
             base = len(items)
             items.append(Item("base", "base", "system prompt, tools, memory", 1, parts[0], parts[0]))
@@ -266,13 +279,13 @@ def build(events: Iterable[Event], prices: PriceBook, *, keep_steps: bool = Fals
             if delta >= 0:
                 if pending:
                     # One piece takes the whole delta: only several need counting.
-                    sizes = [p.size() for p in pending] if len(pending) > 1 else [1]
+                    sizes = [p.size(count) for p in pending] if len(pending) > 1 else [1]
                     live += _add(items, pending, apportion(delta, sizes), k)
                 elif delta:
                     items.append(Item("unattributed", "unattributed", "", k, delta, delta))
                     live.append(len(items) - 1)
             else:
-                sizes = [p.size() for p in pending]
+                sizes = [p.size(count) for p in pending]
                 credit = min(sum(sizes), prompt)
                 _shrink([items[i] for i in live], carried - prompt + credit)
                 live += _add(items, pending, apportion(credit, sizes), k)
