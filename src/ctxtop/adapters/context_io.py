@@ -131,6 +131,7 @@ def statusline_segment(path: str, session_id: str, prices: PriceBook) -> str | N
 
     from ctxtop.adapters import paths
     from ctxtop.adapters.atomic import write_atomic
+
     try:
         info = os.stat(path)
     except OSError:

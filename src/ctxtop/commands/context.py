@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ctxtop.adapters.context_io import match_sessions, session_breakdown, session_groups, session_retention
+from ctxtop.adapters.context_io import match_sessions, session_breakdown
 from ctxtop.commands._common import open_monitor, parse_day
 from ctxtop.core import breakdown as bdm
 from ctxtop.core import forensics
@@ -18,6 +18,7 @@ from ctxtop.core.forensics import Retention
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import iso, to_csv
+from ctxtop.services.context import compaction_retention, tool_rollup
 
 
 def resolve(monitor, prefix: str) -> str | None:  # type: ignore[no-untyped-def]
@@ -110,8 +111,7 @@ def run_compactions(args: argparse.Namespace) -> int:
             s for s in monitor.index.sessions(parse_day(args.since), None, args.project) if s.compactions
         ]
     found: list[tuple[SessionStats, list[Retention]]] = []
-    for stats in sorted(sessions, key=lambda s: s.first_ts or 0):
-        kept = session_retention(monitor.index, stats.session_id)
+    for stats, kept in compaction_retention(monitor.index, sessions):
         if kept is None:
             if args.session_id:
                 print(f"ctxtop: session {stats.session_id} has no main transcript on disk", file=sys.stderr)
@@ -150,8 +150,7 @@ def run_tools(args: argparse.Namespace) -> int:
     re-reads over the sessions in range ("Read costs you most on project X")."""
     monitor = open_monitor(args)
     sessions = monitor.index.sessions(parse_day(args.since), parse_day(args.until, end=True), args.project)
-    groups = session_groups(monitor.index, [s.session_id for s in sessions])
-    rows = bdm.rollup((s.cwd or "?", groups[s.session_id]) for s in sessions if s.session_id in groups)
+    rows = tool_rollup(monitor.index, sessions)
     docs = [r.as_dict() for r in rows]
     if args.json:
         import orjson

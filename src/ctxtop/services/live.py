@@ -343,7 +343,7 @@ class Engine:
     def _check_compaction(self, stats: SessionStats) -> None:
         """A new compaction, once a request after it is recorded (its summary and hook context are written by
         then): post the open tasks of ctxtop's notes the model did not see again."""
-        from ctxtop.adapters.context_io import session_retention
+        from ctxtop.services.context import lost_open_tasks
 
         newest = max((c.ts for c in stats.compactions), default=0.0)
         if not newest or newest <= self._compaction_checked.get(stats.session_id, 0.0):
@@ -352,9 +352,8 @@ class Engine:
             return
         self._compaction_checked[stats.session_id] = newest
         assert self.monitor is not None
-        found = session_retention(self.monitor.index, stats.session_id) or []
-        latest = found[-1] if found else None
-        if latest is not None and latest.lost_open_tasks:
+        latest = lost_open_tasks(self.monitor.index, stats.session_id)
+        if latest is not None:
             tasks = [f.text for f in latest.lost_open_tasks]
             self.post(
                 ev.CompactionLostTasks(
@@ -424,11 +423,9 @@ class Engine:
         daily = report.group(sessions, "day", since_day, until_day)
         rollup = []
         if group_by == "tool":
-            from ctxtop.adapters.context_io import session_groups
-            from ctxtop.core.breakdown import rollup as roll
+            from ctxtop.services.context import tool_rollup
 
-            groups = session_groups(monitor.index, [s.session_id for s in sessions])
-            rollup = roll((s.cwd or "?", groups[s.session_id]) for s in sessions if s.session_id in groups)
+            rollup = tool_rollup(monitor.index, sessions)
         views = [monitor.view(s) for s in sessions]
         self.post(ev.HistoryLoaded(since, until, group_by, views, totals, daily, rollup))
 
