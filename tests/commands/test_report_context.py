@@ -133,3 +133,20 @@ def test_tools_rollup_sums_to_each_projects_rereads(tmp_path: Path, claude_fixtu
     assert cache.stat().st_mode & 0o777 == 0o600
     text = _ctxtop(tmp_path, "report", "tools", "--claude-dir", str(claude_fixtures)).stdout
     assert "costs you most in re-reads" in text
+
+
+def test_compactions_report_and_a_deleted_transcript(tmp_path: Path, claude_fixtures: Path) -> None:
+    claude = tmp_path / "claude"
+    dest = claude / REFACTOR.relpath()
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(REFACTOR.path.read_bytes())
+    text = _ctxtop(tmp_path, "report", "compactions", "--claude-dir", str(claude)).stdout
+    assert "kept 2 of 3" in text and "lost task: Refactor inventory records to dataclasses" in text
+    [doc] = json.loads(
+        _ctxtop(tmp_path, "report", "compactions", "--json", "--claude-dir", str(claude)).stdout
+    )
+    assert doc["session_id"] == REFACTOR.session_id and doc["compactions"][0]["lost_open_tasks"]
+    # Claude Code's cleanup deleted the transcript: the index keeps the totals, the breakdown says why not.
+    dest.unlink()
+    proc = _ctxtop(tmp_path, "report", "context", REFACTOR.session_id, "--claude-dir", str(claude), ok=False)
+    assert "has no main transcript on disk" in proc.stderr

@@ -218,3 +218,58 @@ def test_session_reread_cost_is_the_split_priced() -> None:
     # R = min(1010, 1010): 900 cache reads, 50 5m writes, 60 input.
     want = (900 * rates.cache_read + 50 * rates.cache_write_5m + 60 * rates.input) / 1_000_000
     assert stats.reread_cost == stats.main_reread_cost == want
+
+
+def test_pieces_are_named_by_tool_server_file_and_kind() -> None:
+    ts = "2026-11-22T12:00:00.000Z"
+
+    def assistant(mid: str, blocks: list[dict], prompt: int, output: int = 10) -> dict:
+        return {"type": "assistant", "timestamp": ts, "requestId": f"r{mid}",
+                "message": {"id": mid, "model": MODEL, "content": blocks,
+                            "usage": {"input_tokens": prompt, "output_tokens": output}}}  # fmt: skip
+
+    def result(tid: str, content: object) -> dict:
+        return {"type": "user", "timestamp": ts,
+                "message": {"content": [{"type": "tool_result", "tool_use_id": tid, "content": content}]}}  # fmt: skip
+
+    lines = [
+        {"type": "user", "timestamp": ts, "message": {"content": "fix the \x1b[31mbug\x1b[0m please"}},
+        {
+            "type": "attachment",
+            "timestamp": ts,
+            "attachment": {"type": "nested_memory", "path": "/w/CLAUDE.md", "content": "Always run tests."},
+        },  # fmt: skip
+        assistant(
+            "m1",
+            [
+                {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/w/a.py"}},
+                {"type": "tool_use", "id": "t2", "name": "mcp__github__get_issue", "input": {"n": 1}},
+            ],
+            5000,
+        ),  # fmt: skip
+        result("t1", "x = 1\n" * 300),
+        result("t2", [{"type": "text", "text": "issue body"}, {"type": "image", "source": {}}]),
+        {
+            "type": "attachment",
+            "timestamp": ts,
+            "attachment": {"type": "hook_additional_context", "content": ["remember the plan"]},
+        },  # fmt: skip
+        {"type": "user", "isSidechain": True, "timestamp": ts, "message": {"content": "subagent prompt"}},
+        assistant("m2", [{"type": "text", "text": "Done."}], 9000),
+    ]
+    bd = build(claude_events(lines), PRICES, keep_steps=True)
+    named = {(i.kind, i.group, i.label) for i in bd.items}
+    assert ("user", "message", "fix the [31mbug[0m please") in named  # escape characters dropped
+    assert ("attachment", "memory", "/w/CLAUDE.md") in named
+    assert ("tool", "Read", "/w/a.py") in named
+    assert ("mcp", "mcp__github", "get_issue") in named
+    assert ("attachment", "hook context", "") in named
+    assert ("assistant", "tool calls", "Read, mcp__github__get_issue") in named
+    assert not any("subagent" in i.label for i in bd.items)  # sidechain lines are not the main chain
+    # The 3,990 new tokens are split by counted size: the 300-line file far more than the MCP answer, whose
+    # image counts 1,600 tokens.
+    read = next(i for i in bd.items if i.group == "Read")
+    mcp = next(i for i in bd.items if i.kind == "mcp")
+    assert read.added + mcp.added + next(i for i in bd.items if i.group == "hook context").added == 3990
+    assert mcp.added > read.added > 0
+    assert [sum(s.live.values()) for s in bd.steps] == [5000, 9000]
