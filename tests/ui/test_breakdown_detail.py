@@ -114,3 +114,5 @@ async def test_history_groups_rereads_by_tool_as_report_tools_does(world: World)
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.group_by == "session" and screen.message.group_by == "session")
         assert screen.drill == ("project", want[0]["project"])
+        await pilot.press("escape")  # back to the tool grouping it came from
+        await wait_for(pilot, lambda: screen.group_by == "tool" and screen.message.group_by == "tool")

@@ -78,6 +78,7 @@ class HistoryScreen(Screen):
         self.rows: list[dict[str, Any]] = []
         self.message: HistoryLoaded | None = None
         self.drill: tuple[str, str] | None = None
+        self._drilled_from = "session"  # the grouping Esc goes back to (a tool row drills into its project)
         """(grouping, key) of the day, project or model row Enter drilled into: its sessions are shown."""
 
     def compose(self) -> ComposeResult:
@@ -280,6 +281,7 @@ class HistoryScreen(Screen):
             # A tool row drills into its project's sessions.
             project = next((r["_project"] for r in self.rows if r["_key"] == key and "_project" in r), None)
             self.drill = ("project", project) if project is not None else (self.group_by, key)
+            self._drilled_from = self.group_by
             with self.prevent(Select.Changed):
                 self.query_one("#group", Select).value = "session"
             self.group_by = "session"
@@ -289,7 +291,7 @@ class HistoryScreen(Screen):
 
     def action_back(self) -> None:
         if self.drill is not None:
-            group, _ = self.drill
+            group = self._drilled_from
             self.drill = None
             with self.prevent(Select.Changed):
                 self.query_one("#group", Select).value = group
