@@ -273,3 +273,33 @@ def test_pieces_are_named_by_tool_server_file_and_kind() -> None:
     assert read.added + mcp.added + next(i for i in bd.items if i.group == "hook context").added == 3990
     assert mcp.added > read.added > 0
     assert [sum(s.live.values()) for s in bd.steps] == [5000, 9000]
+
+
+def test_a_forks_copied_requests_fill_its_window_but_are_charged_to_their_owner(tmp_path: Path) -> None:
+    from ctxtop.adapters.context_io import session_breakdown
+
+    src = scenario("refactor").path
+    projects = tmp_path / "claude" / "projects" / "p"
+    projects.mkdir(parents=True)
+    (projects / src.name).write_bytes(src.read_bytes())
+    # A fork: the whole conversation copied under another session id, then one more request of its own.
+    fork = "aaaaaaaa-0000-0000-0000-000000000000"
+    lines = src.read_text().replace(src.stem, fork).splitlines(keepends=True)
+    last = json.loads(next(line for line in reversed(lines) if '"usage"' in line))
+    last["message"]["id"], last["requestId"] = "msg_fork", "req_fork"
+    last["timestamp"] = "2026-12-02T00:00:00.000Z"
+    usage = last["message"]["usage"]
+    usage["cache_read_input_tokens"] += usage["cache_creation_input_tokens"] + 200
+    (projects / f"{fork}.jsonl").write_text("".join(lines) + json.dumps(last) + "\n")
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(Sources((tmp_path / "claude",), ()))
+    for sid in (src.stem, fork):
+        found = session_breakdown(index, sid, keep_steps=True)
+        assert found is not None
+        bd = found.breakdown
+        [stats] = index.sessions(ids=[sid])
+        assert all(sum(s.live.values()) == s.prompt for s in bd.steps)
+        assert (bd.reread_tokens, bd.reread_cost) == (stats.main_reread_tokens, stats.main_reread_cost), sid
+    # The fork owns one request, the first of its own chain: nothing re-read, as core.metrics counts it.
+    assert index.sessions(ids=[fork])[0].main_reread_tokens == 0
+    assert len(session_breakdown(index, fork).breakdown.steps) == len(_prompts(src)) + 1

@@ -69,6 +69,12 @@ def _main_lines(index: Index, session_id: str) -> tuple[str, list[object], int] 
     return path, lines, malformed
 
 
+def _owned(index: Index, session_id: str) -> set[str]:
+    """The main-chain request keys the index gives the session (a fork's copies belong to the original)."""
+    return {r[0] for r in index.conn.execute(
+        "SELECT key FROM requests WHERE session_id=? AND chain='main'", (session_id,))}  # fmt: skip
+
+
 def session_breakdown(
     index: Index, session_id: str, *, keep_steps: bool = False, forensics: bool = False
 ) -> SessionBreakdown | None:
@@ -83,7 +89,7 @@ def session_breakdown(
     path, lines, malformed = found_lines
     row = index.conn.execute("SELECT source FROM files WHERE path=?", (path,)).fetchone()
     events = api_events(lines, session_id) if row and row[0] == "api" else claude_events(lines)
-    bd = build(events, index.prices, keep_steps=keep_steps)
+    bd = build(events, index.prices, keep_steps=keep_steps, owned=_owned(index, session_id))
     found = SessionBreakdown(session_id, path, bd, malformed)
     if forensics:
         found.compactions = _retention(lines, session_id)
@@ -155,7 +161,7 @@ def statusline_segment(path: str, session_id: str, prices: PriceBook) -> str | N
         return None
     # Four characters a token to split a delta between several pieces: loading tiktoken (about a second on a
     # busy machine) would not fit the status line's budget; the totals are exact either way.
-    text = segment(build(claude_events(lines), prices, count=rough))
+    text = segment(build(claude_events(lines), prices, count=rough))  # (the window's share: no charges)
     known.pop(session_id, None)
     known[session_id] = [*key, text]
     for old in list(known)[:-SEGMENT_CACHE_SESSIONS]:

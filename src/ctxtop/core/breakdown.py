@@ -19,6 +19,8 @@ Rules for the deltas that do not fit that picture (each keeps the total exact):
   first request after it is ``P_k - base`` of new pieces (summary, re-attached files, hook context).
 - Subagent chains and the summariser call are not the main chain: they re-read their own context, which no
   item of the main chain fills; ``SessionStats.main_reread_cost`` leaves them out too.
+- A resumed or forked session repeats requests the index gives to another session: they fill the window, and
+  their re-reads are charged to their owner (``owned``).
 
 The tax: request k re-reads ``R_k = min(P_k, P_(k-1) + O_(k-1))`` tokens (0 right after a compaction), the
 figure ``core.metrics`` sums. They are the oldest part of the context (the cached prefix), so R_k is charged
@@ -29,7 +31,7 @@ items' charges add up exactly, Decimal for Decimal, to ``SessionStats.main_rerea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -78,6 +80,8 @@ class Sent:
     req: Req
     output: Piece
     """The assistant message it produced (its weight is unused: O_k is exact)."""
+    key: str = ""
+    """``message.id:requestId``, the index's deduplication key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +235,14 @@ def build(
     *,
     keep_steps: bool = False,
     count: Callable[[str], int] | None = None,
+    owned: Collection[str] | None = None,
 ) -> Breakdown:
     """The breakdown of one main chain, from its events in file order. ``count`` weighs a piece's text when
-    a delta is split between several (default: tiktoken, ``weigh``); totals are exact whatever it is."""
+    a delta is split between several (default: tiktoken, ``weigh``); totals are exact whatever it is.
+
+    ``owned``: the request keys the index gives this session. A resumed or forked session's file repeats
+    requests another session owns: they still fill the window, but their re-reads are the owner's, so only
+    a request that follows an owned one is charged (as ``core.metrics`` chains the owned requests)."""
     out = Breakdown()
     items = out.items
     live: list[int] = []  # indexes into items, oldest first
@@ -241,6 +250,7 @@ def build(
     compacted = False
     base: int | None = None
     carried = 0  # P_(k-1) + O_(k-1): what the live items sum to between requests
+    previous_mine = True
     for event in events:
         if isinstance(event, Piece):
             pending.append(event)
@@ -253,7 +263,9 @@ def build(
             continue  # a placeholder Claude Code wrote locally: no request reached the API
         k = len(out.steps) + 1
         prompt = req.tokens.prompt
-        reread = 0 if compacted or k == 1 else min(prompt, carried)
+        mine = owned is None or event.key in owned or event.key.startswith("line:")
+        reread = 0 if compacted or k == 1 or not (mine and previous_mine) else min(prompt, carried)
+        previous_mine = mine
         if reread:
             _charge(out, [items[i] for i in live], req, reread, prices)
         if k == 1:

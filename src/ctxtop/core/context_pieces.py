@@ -196,7 +196,7 @@ def claude_events(lines: Iterable[Any]) -> list[Event]:
                 billed=u.billed, service_tier=u.service_tier, speed=u.speed,
             )  # fmt: skip
             group, label = _output_label(blocks.get(key, []))
-            out.append(Sent(req, Piece("assistant", group, label, 0)))
+            out.append(Sent(req, Piece("assistant", group, label, 0), key))
     return out
 
 
@@ -239,5 +239,5 @@ def api_events(lines: Iterable[Any], session_id: str = "") -> list[Event]:
                 u = fact.usage
                 req = Req(MAIN, fact.ts, fact.model, u.tokens, u.billed, u.web_search, u.web_fetch,
                           u.service_tier, u.speed)  # fmt: skip
-                out.append(Sent(req, Piece("assistant", "answer", "", 0)))
+                out.append(Sent(req, Piece("assistant", "answer", "", 0), fact.key))
     return out
