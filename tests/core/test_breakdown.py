@@ -276,7 +276,7 @@ def test_pieces_are_named_by_tool_server_file_and_kind() -> None:
 
 
 def test_a_forks_copied_requests_fill_its_window_but_are_charged_to_their_owner(tmp_path: Path) -> None:
-    from ctxtop.adapters.context_io import session_breakdown
+    from ctxtop.services.context_io import session_breakdown
 
     src = scenario("refactor").path
     projects = tmp_path / "claude" / "projects" / "p"

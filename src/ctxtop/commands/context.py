@@ -10,7 +10,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ctxtop.adapters.context_io import match_sessions, session_breakdown
 from ctxtop.commands._common import open_monitor, parse_day
 from ctxtop.core import breakdown as bdm
 from ctxtop.core import forensics
@@ -19,6 +18,7 @@ from ctxtop.core.metrics import SessionStats
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import iso, to_csv
 from ctxtop.services.context import compaction_retention, tool_rollup
+from ctxtop.services.context_io import match_sessions, session_breakdown
 
 
 def resolve(monitor, prefix: str) -> str | None:  # type: ignore[no-untyped-def]

@@ -106,7 +106,7 @@ def render(payload: dict, args: argparse.Namespace) -> str:
             return "ctxtop: waiting for the first response"
         largest = None
         if monitor.config.get("statusline.breakdown") == "on":
-            from ctxtop.adapters.context_io import statusline_segment
+            from ctxtop.services.context_io import statusline_segment
 
             largest = statusline_segment(str(path), session_id, monitor.index.prices)
         version = payload.get("version") if isinstance(payload.get("version"), str) else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ctxtop.adapters.context_io import session_groups, session_retention
 from ctxtop.adapters.index import Index
 from ctxtop.core.breakdown import Rollup, rollup
 from ctxtop.core.forensics import Retention
 from ctxtop.core.metrics import SessionStats
+from ctxtop.services.context_io import session_groups, session_retention
 
 
 def tool_rollup(index: Index, sessions: Iterable[SessionStats]) -> list[Rollup]:

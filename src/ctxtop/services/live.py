@@ -397,7 +397,7 @@ class Engine:
         if stats is None:
             self.post(ev.SessionDetailLoaded(session_id, None))
             return
-        from ctxtop.adapters.context_io import session_breakdown
+        from ctxtop.services.context_io import session_breakdown
 
         found = session_breakdown(monitor.index, session_id, forensics=True)
         self.post(

@@ -1,4 +1,5 @@
-"""A session's context breakdown and compaction forensics, read from its main transcript on demand.
+"""A session's context breakdown and compaction forensics, read from its main transcript on demand (a use case
+of the reports, the TUI and the statusline).
 
 The index knows which file is a session's main transcript; this reads it once, skipping (and counting) the
 lines that do not decode, and hands the decoded lines to ``core.context_pieces`` and ``core.breakdown``. Only

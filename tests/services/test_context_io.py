@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from ctxtop.adapters import notes_store
-from ctxtop.adapters.context_io import session_retention
 from ctxtop.adapters.index import Index
 from ctxtop.adapters.sources import Sources
+from ctxtop.services.context_io import session_retention
 from tests.support.fixtures import scenario
 
 REFACTOR = scenario("refactor")

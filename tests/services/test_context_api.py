@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ctxtop.adapters.context_io import session_breakdown
 from ctxtop.adapters.index import Index
 from ctxtop.adapters.sources import Sources
+from ctxtop.services.context_io import session_breakdown
 
 
 def _record(n: int, cache_read: int, write: int, messages: int, **extra) -> dict:
