@@ -1,0 +1,253 @@
+"""``ctxtop mcp``: a Model Context Protocol server on stdio, so the agent can read its own meter.
+
+Claude Code starts it (``ctxtop claude install --mcp`` registers it) and offers its tools to the model as
+``mcp__ctxtop__<tool>``. Every tool is about the calling session (``ctxtop.adapters.claude_caller``), and
+every figure is the one ``ctxtop report sessions --json`` prints for it: the same ``Monitor`` and
+``SessionView``, refreshed (only new bytes are read) before each answer. Read-only tools: ``context_status``,
+``cost``, ``plan_limits``, ``notes``; one write tool, ``pin_note``, which pins a line to the session's notes
+so that it survives compaction (the SessionStart hook re-injects the notes after one).
+
+The SDK is the ``mcp`` extra (``pip install 'ctxtop[mcp]'``); without it the command says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+from ctxtop.adapters import claude_caller, notes_store
+from ctxtop.adapters.monitor import Monitor
+from ctxtop.core.report import money
+
+LARGEST_ITEMS = 8
+"""How many of the largest context items ``context_status`` lists."""
+SETTLE_SECONDS = 3.0
+"""How long a tool waits for Claude Code to write the request that called it into the transcript."""
+TOOL_USE_META = "claudecode/toolUseId"
+"""Claude Code names the tool_use block behind each ``tools/call`` in the request's ``_meta``."""
+MAX_PIN_CHARS = 500
+"""A pinned line is one line of the notes, which have a budget: longer pins are refused, not cut."""
+
+INSTRUCTIONS = (
+    "ctxtop meters this Claude Code session: how full the context is and where it compacts "
+    "(context_status), what the session has cost against its budgets (cost), the plan's usage limits "
+    "(plan_limits) and the notes ctxtop carries across a compaction (notes). pin_note adds a line to "
+    "those notes so it survives the next compaction."
+)
+
+
+class Meter:
+    """The tools' logic, front-end free: each method returns plain JSON data about the calling session."""
+
+    def __init__(self, args: argparse.Namespace, resolve=claude_caller.caller) -> None:  # type: ignore[no-untyped-def]
+        self.args = args
+        self._resolve = resolve
+        self._monitor: Monitor | None = None
+        # The SDK runs sync tools on worker threads: the index's connection serves one call at a time.
+        self._lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+    def monitor(self) -> Monitor:
+        """The monitor, opened once and refreshed on every call (a refresh reads only what was appended)."""
+        if self._monitor is None:
+            self._monitor = Monitor.open(
+                getattr(self.args, "claude_dir", None),
+                getattr(self.args, "api_logs", None),
+                getattr(self.args, "cache_dir", None),
+            )
+        self._monitor.refresh()
+        return self._monitor
+
+    def session(self, tool_use_id: str | None = None) -> tuple[claude_caller.Caller, Monitor, Any]:
+        """The caller, the refreshed monitor and the caller's SessionView (None before its first response).
+
+        Claude Code runs the tool before the transcript holds the response that called it (it writes a few
+        milliseconds later): with the call's ``tool_use_id`` the figures wait for that response, so they
+        include the request the agent is in, as ``ctxtop report sessions`` shows it afterwards.
+        """
+        who = self._resolve()
+        if tool_use_id:
+            _wait_for(who.session_id, tool_use_id, getattr(self.args, "claude_dir", None))
+        monitor = self.monitor()
+        found = monitor.index.sessions(ids=[who.session_id])
+        return who, monitor, (monitor.view(found[0]) if found else None)
+
+    def _head(self, who: claude_caller.Caller, view: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"session_id": who.session_id, "session_from": who.how}
+        if view is None:
+            out["note"] = "ctxtop has no request of this session yet (it is written after the first response)"
+        else:
+            out["project"] = view.stats.cwd
+            out["models"] = view.stats.models
+        return out
+
+    # -- tools ------------------------------------------------------------------------------------------
+    def context_status(self, tool_use_id: str | None = None) -> dict[str, Any]:
+        with self._lock:
+            who, monitor, view = self.session(tool_use_id)
+            out = self._head(who, view)
+            if view is None:
+                return out
+            row = view.as_dict()
+            for key in ("context_tokens", "context_window", "context_window_source", "fill", "threshold_pct",
+                        "threshold_tokens", "compaction_window", "compact_at_tokens", "compact_at_fill",
+                        "room_before_compaction_tokens", "compactions", "turns"):  # fmt: skip
+                out[key] = row[key]
+            out["largest_context_items"] = self._largest(monitor, view)
+            return out
+
+    def _largest(self, monitor: Monitor, view: Any) -> list[dict[str, Any]]:
+        """The largest tool outputs still in the context: those after the last compaction."""
+        since = max((c.ts for c in view.stats.compactions), default=0.0)
+        outputs = [
+            o for o in monitor.index.tool_outputs(view.stats.session_id, LARGEST_ITEMS * 4) if o.ts >= since
+        ]
+        return [
+            {"kind": "tool_output", "tool": o.tool, "input": o.command[:200], "tokens": o.tokens, "chars": o.chars,
+             "is_error": o.is_error}
+            for o in outputs[:LARGEST_ITEMS]
+        ]  # fmt: skip
+
+    def cost(self, tool_use_id: str | None = None, now: float | None = None) -> dict[str, Any]:
+        with self._lock:
+            who, monitor, view = self.session(tool_use_id)
+            out = self._head(who, view)
+            config = monitor.config
+            spent = view.stats.cost_usd if view is not None else None
+            if view is not None:
+                row = view.as_dict()
+                for key in ("cost_usd", "cost_breakdown_usd", "cost_estimated", "unpriced_models",
+                            "subagent_cost_usd", "burn_usd_per_hour", "tokens"):  # fmt: skip
+                    out[key] = row[key]
+            today = _today_spend(monitor, now)
+            out["today_cost_usd"] = money(today)
+            out["budgets"] = {
+                "session": _budget(config.get("budgets.session_usd"), spent),
+                "day": _budget(config.get("budgets.daily_usd"), today),
+            }
+            return out
+
+    def plan_limits(self, now: float | None = None) -> dict[str, Any]:
+        from ctxtop.commands import limits
+
+        with self._lock:
+            report = limits.collect(self.args, now, monitor=self.monitor())
+            report.pop("blocks", None)  # ten past blocks are history, not the agent's business
+            return report
+
+    def notes(self) -> dict[str, Any]:
+        with self._lock:
+            who = self._resolve()
+            return self._notes(who)
+
+    def _notes(self, who: claude_caller.Caller) -> dict[str, Any]:
+        transcript = notes_store.find_transcript(who.session_id, getattr(self.args, "claude_dir", None))
+        text = notes_store.rebuild(who.session_id, transcript) if transcript else None
+        text = text or notes_store.load_notes(who.session_id)
+        return {
+            "session_id": who.session_id,
+            "session_from": who.how,
+            "pinned": notes_store.load_pins(who.session_id),
+            "notes": text,
+        }
+
+    def pin_note(self, line: str) -> dict[str, Any]:
+        text = " ".join(line.split())
+        if not text:
+            raise ValueError("nothing to pin: the line is empty")
+        if len(text) > MAX_PIN_CHARS:
+            raise ValueError(
+                f"a pinned line is at most {MAX_PIN_CHARS} characters (this one has {len(text)})"
+            )
+        with self._lock:
+            who = self._resolve()
+            added = notes_store.pin(who.session_id, text)
+            out = self._notes(who)  # rebuilds the notes with the pin in them
+            out["pinned_now"] = text if added else None
+            out["already_pinned"] = not added
+            return out
+
+
+def _wait_for(session_id: str, tool_use_id: str, claude_dirs: list[str] | None) -> bool:
+    """Wait (at most ``SETTLE_SECONDS``) until the session's transcript holds ``tool_use_id``."""
+    needle = tool_use_id.encode("utf-8", "replace")
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        path = notes_store.find_transcript(session_id, claude_dirs)
+        if path is not None and _tail_has(path, needle):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def _tail_has(path: Any, needle: bytes, tail: int = 1 << 20) -> bool:
+    """Whether the last ``tail`` bytes of a regular file hold ``needle`` (a FIFO is never opened)."""
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(size - tail, 0))
+            return needle in fh.read()
+    except OSError:
+        return False
+
+
+def tool_use_id(ctx: Any) -> str | None:
+    """The tool_use id Claude Code sends in the call's ``_meta`` (None from other clients)."""
+    try:
+        meta = ctx.request_context.meta or {}
+    except (AttributeError, LookupError, ValueError):
+        return None
+    value = meta.get(TOOL_USE_META) if isinstance(meta, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _today_spend(monitor: Monitor, now: float | None) -> Decimal:
+    """Today's spend (local day), from the same day buckets as ``ctxtop report daily``."""
+    from ctxtop.core import report
+
+    now = time.time() if now is None else now
+    day = time.strftime("%Y-%m-%d", time.localtime(now))
+    start = time.mktime(time.strptime(day, "%Y-%m-%d"))
+    rows = report.group(monitor.index.sessions(start), "day", day, day)
+    return rows[0].cost if rows else Decimal(0)
+
+
+def _budget(limit: float, spent: Decimal | None) -> dict[str, Any] | None:
+    """A budget's state; None when none is set (0)."""
+    if not limit:
+        return None
+    budget = Decimal(str(limit))
+    used = spent or Decimal(0)
+    return {
+        "budget_usd": money(budget),
+        "spent_usd": money(used),
+        "left_usd": money(budget - used),
+        "used_share": round(float(used / budget), 4),
+        "over": used > budget,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        print(
+            "ctxtop: the MCP server needs the mcp SDK: pip install 'ctxtop[mcp]'",
+            file=sys.stderr,
+        )
+        return 1
+    from ctxtop.commands.mcp_server import build_server
+
+    server = build_server(Meter(args))
+    server.run("stdio")
+    return 0

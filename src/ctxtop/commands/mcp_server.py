@@ -1,0 +1,58 @@
+"""The MCP server of ``ctxtop mcp``: the SDK's ``MCPServer`` with ctxtop's tools (imported only by that command:
+the ``mcp`` SDK is an extra). The tools' logic is ``ctxtop.commands.mcp.Meter``; here are their names, their
+descriptions (what the model reads to decide to call one) and their annotations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ToolAnnotations
+
+from ctxtop import __version__
+from ctxtop.commands.mcp import INSTRUCTIONS, Meter, tool_use_id
+
+
+def build_server(meter: Meter):  # type: ignore[no-untyped-def]
+    """The MCP server with ctxtop's tools (the SDK's MCPServer)."""
+    server = MCPServer("ctxtop", version=__version__, instructions=INSTRUCTIONS)
+    read_only = ToolAnnotations(
+        readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+    )
+
+    @server.tool(annotations=read_only)
+    def context_status(ctx: Context) -> dict[str, Any]:
+        """How full this session's context is: prompt tokens, window, fill, where Claude Code compacts
+        (compact_at_tokens) and ctxtop's threshold, the room left before compaction, and the largest items
+        (tool outputs) still in the context."""
+        return meter.context_status(tool_use_id(ctx))
+
+    @server.tool(annotations=read_only)
+    def cost(ctx: Context) -> dict[str, Any]:
+        """What this session has cost so far (exact USD, as decimal strings) and what is left of the session
+        and daily budgets set in ctxtop's config."""
+        return meter.cost(tool_use_id(ctx))
+
+    @server.tool(annotations=read_only)
+    def plan_limits() -> dict[str, Any]:
+        """The plan's usage limits: the five-hour and weekly use Claude Code reported (official), else an
+        estimate of the current five-hour block from local usage."""
+        return meter.plan_limits()
+
+    @server.tool(annotations=read_only)
+    def notes() -> dict[str, Any]:
+        """The notes ctxtop hands back to the model after a compaction (tasks, files, failures, decisions,
+        pinned lines), rebuilt from the transcript now."""
+        return meter.notes()
+
+    @server.tool(
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+        )
+    )
+    def pin_note(line: str) -> dict[str, Any]:
+        """Pin one line to this session's notes so it survives compaction: it is kept word for word and
+        handed back to the model after the next compaction. Pinning the same line twice changes nothing."""
+        return meter.pin_note(line)
+
+    return server

@@ -1,0 +1,161 @@
+"""ctxtop's MCP server under the real Claude Code CLI: registered by ``ctxtop claude install --mcp``, started
+by Claude Code, called by the (fake) model as ``mcp__ctxtop__<tool>``.
+
+The tool result the model receives comes back in the next request to the fake API; at that moment the
+transcript holds exactly the requests the tool counted, so ``ctxtop report sessions --json`` taken then must
+give the same figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from typing import Any
+
+import pytest
+
+from tests.support.claude_cli import CLAUDE_VERSIONS, ClaudeCLI
+from tests.support.fake_api import FakeAPI, GrowingUsage, RecordedRequest, Reply, bash, text, tool
+
+pytestmark = pytest.mark.timeout(90)
+
+NEWEST = CLAUDE_VERSIONS[-1]
+CONTEXT_KEYS = ("context_tokens", "context_window", "fill", "threshold_tokens", "compact_at_tokens",
+                "room_before_compaction_tokens", "compaction_window", "turns")  # fmt: skip
+COST_KEYS = ("cost_usd", "cost_breakdown_usd", "tokens", "subagent_cost_usd")
+
+
+def tool_result_json(req: RecordedRequest) -> dict[str, Any] | None:
+    """The JSON an ``mcp__ctxtop__*`` tool returned, as the model receives it (the last user message; 2.1.332
+    may add a ``system`` message after it)."""
+    users = [m for m in (req.body or {}).get("messages", []) if m.get("role") == "user"]
+    for block in (users[-1].get("content") if users else None) or []:
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            content = block.get("content")
+            parts = [content] if isinstance(content, str) else [c.get("text", "") for c in content or []]
+            for part in parts:
+                try:
+                    value = json.loads(part)
+                except ValueError:
+                    continue
+                if isinstance(value, dict):
+                    return value
+    return None
+
+
+def report_row(claude: ClaudeCLI, session_id: str) -> dict[str, Any]:
+    rows = json.loads(claude.ctxtop("report", "sessions", "--json").stdout)
+    [row] = [r for r in rows if r["session_id"] == session_id]
+    return row
+
+
+def install_mcp(claude: ClaudeCLI, *extra: str) -> dict[str, Any]:
+    claude.ctxtop("claude", "install", "--mcp", *extra, "--settings", str(claude.settings_path))
+    return json.loads((claude.config_dir / ".claude.json").read_text())
+
+
+@pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)
+def test_the_model_receives_the_sessions_own_numbers(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
+    config = install_mcp(claude)
+    server = config["mcpServers"]["ctxtop"]
+    assert server["args"] == ["-m", "ctxtop", "mcp"] and config["hasCompletedOnboarding"] is True
+    steps = [
+        bash("echo hello"),
+        tool("mcp__ctxtop__context_status", {}),
+        tool("mcp__ctxtop__cost", {}),
+        text("Done."),
+    ]
+    snapshots: dict[int, dict[str, Any]] = {}
+    calls = iter(range(100))
+
+    def script(req: RecordedRequest) -> Reply:
+        # Called once per main request, in order, under the fake API's lock (its views would deadlock here).
+        n = next(calls)
+        answered = tool_result_json(req)
+        if answered is not None:
+            # What the report says now, while the transcript ends with the call the tool answered.
+            snapshots[n] = report_row(claude, answered["session_id"])
+        return steps[n] if n < len(steps) else text("Done.")
+
+    fake_api.script(script, usage=GrowingUsage(start=30_000, step=7_000))
+    run = claude.run("How full is your context, and what did this cost?")
+    status, cost = tool_result_json(fake_api.main[2]), tool_result_json(fake_api.main[3])
+    assert status is not None and cost is not None, fake_api.main[2].last_user_text()[:2000]
+    assert status["session_id"] == cost["session_id"] == run.session_id
+    # The figures include the request that made the call, and equal the report's at that moment.
+    assert status["context_tokens"] == fake_api.main[1].usage.prompt_tokens  # type: ignore[union-attr]
+    for key in CONTEXT_KEYS:
+        assert status[key] == snapshots[2][key], (key, status, snapshots[2])
+    for key in COST_KEYS:
+        assert cost[key] == snapshots[3][key], (key, cost, snapshots[3])
+    # The largest item in the context is the Bash output of this session.
+    assert [i["tool"] for i in status["largest_context_items"]] == ["Bash"]
+    # The report afterwards counts every request, the tool's two and the final answer too.
+    assert report_row(claude, run.session_id)["turns"] == len(fake_api.main)
+
+    # uninstall takes the server out again, and only it.
+    claude.ctxtop("claude", "uninstall", "--settings", str(claude.settings_path))
+    after = json.loads((claude.config_dir / ".claude.json").read_text())
+    assert "ctxtop" not in after.get("mcpServers", {}) and after["hasCompletedOnboarding"] is True
+    listed = subprocess.run(
+        [str(claude.binary), "mcp", "get", "ctxtop"], cwd=claude.project, env=claude.env(),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode != 0, listed.stdout
+
+
+def test_two_sessions_in_one_project_do_not_mix(tmp_path, fake_api: FakeAPI) -> None:
+    """Two Claude Code processes in the same project at once: each tool call answers for its own session."""
+    claude = ClaudeCLI(tmp_path, fake_api, version=NEWEST)
+    install_mcp(claude)
+
+    def script(req: RecordedRequest) -> Reply:
+        if tool_result_json(req) is not None:
+            return text("Done.")
+        return tool("mcp__ctxtop__context_status", {})
+
+    fake_api.script(script, usage=GrowingUsage())
+    runs: dict[str, Any] = {}
+
+    def play(name: str) -> None:
+        runs[name] = claude.run(f"session {name}: how full is the context?")
+
+    threads = [threading.Thread(target=play, args=(name,)) for name in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(80)
+    assert set(runs) == {"first", "second"}
+    for name, run in runs.items():
+        answered = [
+            tool_result_json(m)
+            for m in fake_api.main
+            if f"session {name}:" in m.all_text() and tool_result_json(m) is not None
+        ]
+        assert answered and all(a["session_id"] == run.session_id for a in answered), (name, answered)  # type: ignore[index]
+    assert runs["first"].session_id != runs["second"].session_id
+
+
+PIN = "Never change the public API of inventory.load"
+
+
+@pytest.mark.parametrize("claude", [NEWEST], indirect=True)
+def test_a_line_pinned_through_mcp_is_reinjected_after_compaction(
+    claude: ClaudeCLI, fake_api: FakeAPI
+) -> None:
+    install_mcp(claude, "--threshold", "60")
+    steps = [tool("mcp__ctxtop__pin_note", {"line": PIN}), *(bash(f"echo step {i}") for i in range(10))]
+    fake_api.script([*steps, text("Finished.")], usage=GrowingUsage(start=20_000, step=10_000))
+    claude.run("Work through the steps.")
+    pinned = tool_result_json(fake_api.main[1])
+    assert pinned is not None and pinned["pinned"] == [PIN], fake_api.main[1].last_user_text()[:2000]
+    kinds = [m.kind for m in fake_api.messages]
+    assert kinds.count("compact") == 1, kinds
+    at = kinds.index("compact")
+    # The summariser was asked to keep it, and the first request after the compaction hands it back.
+    assert PIN in fake_api.messages[at].last_user_text()
+    after = next(m for m in fake_api.messages[at + 1 :] if m.kind == "main")
+    marker = "SessionStart hook additional context:"
+    assert marker in after.all_text()
+    assert PIN in after.all_text().split(marker, 1)[1]
