@@ -40,6 +40,10 @@ INSTRUCTIONS = (
 )
 
 
+class Refused(Exception):
+    """A call the tool cannot answer; the message goes to the model as the tool's error."""
+
+
 class Meter:
     """The tools' logic, front-end free: each method returns plain JSON data about the calling session."""
 
@@ -158,7 +162,7 @@ class Meter:
     def pin_note(self, line: str) -> dict[str, Any]:
         text = " ".join(line.split())
         if not text:
-            raise ValueError("nothing to pin: the line is empty")
+            raise Refused("nothing to pin: the line is empty")
         if len(text) > MAX_PIN_CHARS:
             raise ValueError(
                 f"a pinned line is at most {MAX_PIN_CHARS} characters (this one has {len(text)})"

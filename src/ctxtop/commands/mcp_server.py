@@ -4,13 +4,26 @@ descriptions (what the model reads to decide to call one) and their annotations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from ctxtop import __version__
-from ctxtop.commands.mcp import INSTRUCTIONS, Meter, tool_use_id
+from ctxtop.adapters.claude_caller import NoCaller
+from ctxtop.adapters.index import IndexUnavailable
+from ctxtop.commands.mcp import INSTRUCTIONS, Meter, Refused, tool_use_id
+
+
+def _answer(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The tool's data; a failure ctxtop foresaw reaches the model with its reason (the SDK would say only
+    "Error executing tool")."""
+    try:
+        return call()
+    except (Refused, NoCaller, IndexUnavailable) as exc:
+        raise ToolError(str(exc)) from exc
 
 
 def build_server(meter: Meter):  # type: ignore[no-untyped-def]
@@ -25,25 +38,25 @@ def build_server(meter: Meter):  # type: ignore[no-untyped-def]
         """How full this session's context is: prompt tokens, window, fill, where Claude Code compacts
         (compact_at_tokens) and ctxtop's threshold, the room left before compaction, and the largest items
         (tool outputs) still in the context."""
-        return meter.context_status(tool_use_id(ctx))
+        return _answer(lambda: meter.context_status(tool_use_id(ctx)))
 
     @server.tool(annotations=read_only)
     def cost(ctx: Context) -> dict[str, Any]:
         """What this session has cost so far (exact USD, as decimal strings) and what is left of the session
         and daily budgets set in ctxtop's config."""
-        return meter.cost(tool_use_id(ctx))
+        return _answer(lambda: meter.cost(tool_use_id(ctx)))
 
     @server.tool(annotations=read_only)
     def plan_limits() -> dict[str, Any]:
         """The plan's usage limits: the five-hour and weekly use Claude Code reported (official), else an
         estimate of the current five-hour block from local usage."""
-        return meter.plan_limits()
+        return _answer(lambda: meter.plan_limits())
 
     @server.tool(annotations=read_only)
     def notes() -> dict[str, Any]:
         """The notes ctxtop hands back to the model after a compaction (tasks, files, failures, decisions,
         pinned lines), rebuilt from the transcript now."""
-        return meter.notes()
+        return _answer(lambda: meter.notes())
 
     @server.tool(
         annotations=ToolAnnotations(
@@ -53,6 +66,6 @@ def build_server(meter: Meter):  # type: ignore[no-untyped-def]
     def pin_note(line: str) -> dict[str, Any]:
         """Pin one line to this session's notes so it survives compaction: it is kept word for word and
         handed back to the model after the next compaction. Pinning the same line twice changes nothing."""
-        return meter.pin_note(line)
+        return _answer(lambda: meter.pin_note(line))
 
     return server

@@ -1,0 +1,100 @@
+"""``ctxtop mcp`` spoken to by the MCP SDK's own stdio client, on the committed fixture transcripts.
+
+The server is a real subprocess (``python -m ctxtop mcp``); the session is named the way Claude Code names it
+to a stdio server it starts (``CLAUDE_CODE_SESSION_ID``; this test process has no live-session file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.claude_cli import copy_tree
+
+pytestmark = pytest.mark.timeout(60)
+
+mcp = pytest.importorskip("mcp", reason="the mcp extra: pip install -e '.[test]'")
+
+SESSION = "5bd8fa84-cd26-4332-9e86-c3df3668ff6f"  # long-numbered-steps
+
+
+async def _call(env: dict[str, str], *calls: tuple[str, dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "ctxtop", "mcp"], env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = (await session.list_tools()).tools
+        results = [await session.call_tool(name, args) for name, args in calls]
+    return tools, results
+
+
+def _json(result: Any) -> dict[str, Any]:
+    assert not result.is_error, result.content
+    return json.loads(result.content[0].text)
+
+
+@pytest.fixture
+def world(tmp_path: Path, claude_fixtures: Path) -> dict[str, str]:
+    config = copy_tree(claude_fixtures, tmp_path / "claude")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC"))}
+    env["CLAUDE_CONFIG_DIR"] = str(config)
+    toml = Path(env["CTXTOP_CONFIG_DIR"]) / "config.toml"
+    toml.parent.mkdir(parents=True, exist_ok=True)
+    toml.write_text("[budgets]\nsession_usd = 5.0\ndaily_usd = 0\n")
+    return env
+
+
+async def test_the_tools_answer_with_the_reports_figures(world: dict[str, str]) -> None:
+    env = {**world, "CLAUDE_CODE_SESSION_ID": SESSION}
+    tools, (status, cost, notes, pinned) = await _call(
+        env,
+        ("context_status", {}),
+        ("cost", {}),
+        ("notes", {}),
+        ("pin_note", {"line": "  keep   the schema "}),
+    )
+    names = {t.name: t for t in tools}
+    assert set(names) == {"context_status", "cost", "plan_limits", "notes", "pin_note"}
+    assert all(
+        names[n].annotations.read_only_hint for n in ("context_status", "cost", "plan_limits", "notes")
+    )
+    assert names["pin_note"].annotations.read_only_hint is False
+
+    report = subprocess.run([sys.executable, "-m", "ctxtop", "report", "sessions", "--json"], env=env,
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    [row] = [r for r in json.loads(report.stdout) if r["session_id"] == SESSION]
+    status, cost = _json(status), _json(cost)
+    assert status["session_from"] == "$CLAUDE_CODE_SESSION_ID"
+    for key in (
+        "context_tokens",
+        "context_window",
+        "fill",
+        "compact_at_tokens",
+        "room_before_compaction_tokens",
+    ):
+        assert status[key] == row[key], key
+    assert status["largest_context_items"] and all(
+        i["kind"] == "tool_output" for i in status["largest_context_items"]
+    )
+    assert cost["cost_usd"] == row["cost_usd"] and cost["tokens"] == row["tokens"]
+    session = cost["budgets"]["session"]
+    assert Decimal(session["left_usd"]) == Decimal("5") - Decimal(row["cost_usd"])
+    assert cost["budgets"]["day"] is None  # 0 = no budget
+    assert _json(notes)["notes"]
+    assert _json(pinned)["pinned"] == ["keep the schema"]
+    assert "keep the schema" in _json(pinned)["notes"]
+
+
+async def test_outside_claude_code_a_tool_says_why(world: dict[str, str]) -> None:
+    _tools, (result, empty) = await _call(world, ("context_status", {}), ("pin_note", {"line": " "}))
+    assert result.is_error and "CLAUDE_CODE_SESSION_ID is not set" in result.content[0].text
+    assert empty.is_error and "empty" in empty.content[0].text
