@@ -60,7 +60,7 @@ async def test_the_tools_answer_with_the_reports_figures(world: dict[str, str]) 
         ("context_status", {}),
         ("cost", {}),
         ("notes", {}),
-        ("pin_note", {"line": "  keep   the schema "}),
+        ("pin_note", {"line": "  keep \x1b[2J  the\tschema\u202e "}),
     )
     names = {t.name: t for t in tools}
     assert set(names) == {"context_status", "cost", "plan_limits", "notes", "pin_note"}
@@ -90,8 +90,8 @@ async def test_the_tools_answer_with_the_reports_figures(world: dict[str, str]) 
     assert Decimal(session["left_usd"]) == Decimal("5") - Decimal(row["cost_usd"])
     assert cost["budgets"]["day"] is None  # 0 = no budget
     assert _json(notes)["notes"]
-    assert _json(pinned)["pinned"] == ["keep the schema"]
-    assert "keep the schema" in _json(pinned)["notes"]
+    assert _json(pinned)["pinned"] == ["keep [2J the schema"]  # no control character reaches the notes
+    assert "keep [2J the schema" in _json(pinned)["notes"]
 
 
 async def test_outside_claude_code_a_tool_says_why(world: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -169,7 +170,7 @@ def test_two_sessions_in_one_project_do_not_mix(tmp_path, fake_api: FakeAPI) -> 
 PIN = "Never change the public API of inventory.load"
 
 
-@pytest.mark.parametrize("claude", [NEWEST], indirect=True)
+@pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)
 def test_a_line_pinned_through_mcp_is_reinjected_after_compaction(
     claude: ClaudeCLI, fake_api: FakeAPI
 ) -> None:
@@ -188,3 +189,36 @@ def test_a_line_pinned_through_mcp_is_reinjected_after_compaction(
     marker = "SessionStart hook additional context:"
     assert marker in after.all_text()
     assert PIN in after.all_text().split(marker, 1)[1]
+
+
+@pytest.mark.parametrize("claude", [NEWEST], indirect=True)
+def test_after_clear_the_tools_answer_for_the_new_session(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
+    """Interactive Claude Code keeps its MCP server (and the server's environment) across /clear: the
+    session is read from the process's live-session file, which follows the new session."""
+    claude.settings_path.write_text(json.dumps({"skipDangerousModePermissionPrompt": True}))
+    install_mcp(claude)
+
+    def script(req: RecordedRequest) -> Reply:
+        if tool_result_json(req) is not None:
+            return text("Answered.")
+        if "still connecting" in req.last_user_text():
+            return bash("sleep 0.5")
+        return tool("mcp__ctxtop__context_status", {}) if "meter" in req.last_user_text() else text("Ok.")
+
+    fake_api.script(script, usage=GrowingUsage())
+
+    def done(i: int) -> bool:
+        if i == 1:  # /clear makes no request
+            time.sleep(1.5)
+            return True
+        return len(answers(fake_api, "context_tokens")) >= (1 if i == 0 else 2)
+
+    claude.interactive(["check the meter", "/clear", "check the meter again"], done=done, timeout=80)
+    [(_a, before), (_b, after)] = answers(fake_api, "context_tokens")
+    sessions = {p.stem for p in claude.transcripts() if "subagents" not in p.parts}
+    assert (
+        before["session_id"] != after["session_id"]
+        and {before["session_id"], after["session_id"]} <= sessions
+    )
+    assert after["session_from"].endswith(".json") and "/sessions/" in after["session_from"]
+    assert after["turns"] == 1  # the new session's own request, not the first session's

@@ -16,11 +16,13 @@ import argparse
 import sys
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from ctxtop.adapters import claude_caller, notes_store
 from ctxtop.adapters.monitor import Monitor
+from ctxtop.adapters.tmux import printable
 from ctxtop.core.report import money
 
 LARGEST_ITEMS = 8
@@ -47,7 +49,9 @@ class Refused(Exception):
 class Meter:
     """The tools' logic, front-end free: each method returns plain JSON data about the calling session."""
 
-    def __init__(self, args: argparse.Namespace, resolve=claude_caller.caller) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, args: argparse.Namespace, resolve: Callable[[], claude_caller.Caller] = claude_caller.caller
+    ) -> None:
         self.args = args
         self._resolve = resolve
         self._monitor: Monitor | None = None
@@ -160,7 +164,8 @@ class Meter:
         }
 
     def pin_note(self, line: str) -> dict[str, Any]:
-        text = " ".join(line.split())
+        # The notes are printed to terminals (``ctxtop notes``) and typed into them (Compact now): no controls.
+        text = " ".join(printable(line).split())
         if not text:
             raise Refused("nothing to pin: the line is empty")
         if len(text) > MAX_PIN_CHARS:

@@ -26,11 +26,11 @@ def _answer(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         raise ToolError(str(exc)) from exc
 
 
-def build_server(meter: Meter):  # type: ignore[no-untyped-def]
+def build_server(meter: Meter) -> MCPServer:
     """The MCP server with ctxtop's tools (the SDK's MCPServer)."""
     server = MCPServer("ctxtop", version=__version__, instructions=INSTRUCTIONS)
     read_only = ToolAnnotations(
-        readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
     )
 
     @server.tool(annotations=read_only)
@@ -60,7 +60,7 @@ def build_server(meter: Meter):  # type: ignore[no-untyped-def]
 
     @server.tool(
         annotations=ToolAnnotations(
-            readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+            read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
         )
     )
     def pin_note(line: str) -> dict[str, Any]:
