@@ -119,6 +119,12 @@ def _remember_threshold(config: Config, threshold: float) -> str | None:
 
 
 def install(args: argparse.Namespace) -> int:
+    if getattr(args, "mcp", False):
+        from ctxtop.commands import claude_mcp
+
+        refused = claude_mcp.problem(args)  # before anything is written
+        if refused:
+            return _err(refused)
     path = cs.settings_path(args.scope, args.settings)
     try:
         loaded = cs.load(path)

@@ -24,6 +24,15 @@ def _write(change: cs.Change) -> str | None:
     return None
 
 
+def problem(args: argparse.Namespace) -> str | None:
+    """Why the server cannot be registered (checked before install writes anything), or None."""
+    try:
+        cm.plan_install(cm.load(args.scope), args.scope)
+    except cs.SettingsError as exc:
+        return str(exc)
+    return None
+
+
 def install(args: argparse.Namespace) -> int:
     """Register ``ctxtop mcp``; 0, or 1 with a message on stderr (the file is then untouched)."""
     try:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ctxtop.adapters import claude_caller, notes_store
+from ctxtop.adapters import claude_caller, notes_store, paths
 from ctxtop.adapters.monitor import Monitor
 from ctxtop.adapters.tmux import printable
 from ctxtop.core.report import money
@@ -50,10 +50,11 @@ class Meter:
     """The tools' logic, front-end free: each method returns plain JSON data about the calling session."""
 
     def __init__(
-        self, args: argparse.Namespace, resolve: Callable[[], claude_caller.Caller] = claude_caller.caller
+        self, args: argparse.Namespace, resolve: Callable[[], claude_caller.Caller] | None = None
     ) -> None:
         self.args = args
-        self._resolve = resolve
+        dirs = paths.claude_config_dirs(getattr(args, "claude_dir", None))
+        self._resolve = resolve or (lambda: claude_caller.caller(config_dirs=dirs))
         self._monitor: Monitor | None = None
         # The SDK runs sync tools on worker threads: the index's connection serves one call at a time.
         self._lock = threading.Lock()
@@ -187,8 +188,12 @@ def _wait_for(session_id: str, tool_use_id: str, claude_dirs: list[str] | None) 
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
         path = notes_store.find_transcript(session_id, claude_dirs)
-        if path is not None and _tail_has(path, needle):
-            return True
+        if path is not None:
+            # A subagent's call is in its own transcript, beside the session's.
+            subagents = path.with_suffix("") / "subagents"
+            files = [path, *(sorted(subagents.glob("agent-*.jsonl")) if subagents.is_dir() else [])]
+            if any(_tail_has(f, needle) for f in files):
+                return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
