@@ -82,13 +82,28 @@ async def test_the_tools_answer_with_the_reports_figures(world: dict[str, str]) 
         "room_before_compaction_tokens",
     ):
         assert status[key] == row[key], key
-    assert status["largest_context_items"] and all(
-        i["kind"] == "tool_output" for i in status["largest_context_items"]
+    # What fills the window, as `ctxtop report context SESSION --json` splits it.
+    context = subprocess.run([sys.executable, "-m", "ctxtop", "report", "context", SESSION, "--json"], env=env,
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    doc = json.loads(context.stdout)
+    assert (
+        status["context_by_kind"] == doc["by_kind"] and sum(doc["by_kind"].values()) == row["context_tokens"]
     )
+    live = [i for i in doc["items"] if i["live"] and i["tokens_now"]
+            and not (i["kind"] == "assistant" and i["request"] == doc["requests"])]  # fmt: skip
+    live.sort(key=lambda i: (-i["tokens_now"], i["request"]))
+    assert status["largest_context_items"] == live[:8]
     assert cost["cost_usd"] == row["cost_usd"] and cost["tokens"] == row["tokens"]
-    session = cost["budgets"]["session"]
-    assert Decimal(session["left_usd"]) == Decimal("5") - Decimal(row["cost_usd"])
-    assert cost["budgets"]["day"] is None  # 0 = no budget
+    # The budgets as `ctxtop budget status SESSION --json` states them, with what is left.
+    status_json = subprocess.run([sys.executable, "-m", "ctxtop", "budget", "status", SESSION, "--json"], env=env,
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+    [session] = cost["budgets"]
+    [expected] = json.loads(status_json.stdout)["budgets"]
+    assert {k: session[k] for k in expected} == expected
+    assert (
+        Decimal(session["left"]) == Decimal("5") - Decimal(row["cost_usd"])
+        and session["left_to_hard"] is None
+    )
     assert _json(notes)["notes"]
     assert _json(pinned)["pinned"] == ["keep [2J the schema"]  # no control character reaches the notes
     assert "keep [2J the schema" in _json(pinned)["notes"]

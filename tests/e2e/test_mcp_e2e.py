@@ -89,7 +89,7 @@ def test_the_model_receives_the_sessions_own_numbers(claude: ClaudeCLI, fake_api
     server = config["mcpServers"]["ctxtop"]
     assert server["args"] == ["-m", "ctxtop", "mcp"] and config["hasCompletedOnboarding"] is True
     patient = Patient([
-        bash("echo hello"),
+        bash("seq 1 3000"),
         tool("mcp__ctxtop__context_status", {}),
         tool("mcp__ctxtop__cost", {}),
         text("Done."),
@@ -102,6 +102,9 @@ def test_the_model_receives_the_sessions_own_numbers(claude: ClaudeCLI, fake_api
         if answered is not None:
             # What the report says now, while the transcript ends with the call the tool answered.
             snapshots[req.index] = report_row(claude, answered["session_id"])
+            if "context_tokens" in answered:
+                context = claude.ctxtop("report", "context", answered["session_id"], "--json").stdout
+                snapshots[req.index]["by_kind"] = json.loads(context)["by_kind"]
         return patient(req)
 
     fake_api.script(script, usage=GrowingUsage(start=30_000, step=7_000))
@@ -117,8 +120,11 @@ def test_the_model_receives_the_sessions_own_numbers(claude: ClaudeCLI, fake_api
     for key in COST_KEYS:
         assert cost[key] == snapshots[main[cost_at].index][key], (key, cost, snapshots[main[cost_at].index])
     # The largest item in the context is the Bash output of this session.
+    # What fills the window is split as `report context` splits it; the Bash output is one of the items.
+    assert status["context_by_kind"] == snapshots[main[at].index]["by_kind"]
+    assert sum(status["context_by_kind"].values()) == status["context_tokens"]
     items = status["largest_context_items"]
-    assert any(i["tool"] == "Bash" and i["input"] == "echo hello" for i in items), items
+    assert any(i["group"] == "Bash" and i["label"] == "seq 1 3000" for i in items), items
     # The report afterwards counts every request, the tool's two and the final answer too.
     assert report_row(claude, run.session_id)["turns"] == len(fake_api.main)
 

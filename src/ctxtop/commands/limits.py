@@ -14,10 +14,10 @@ import sys
 import time
 from typing import Any
 
-from ctxtop.adapters.monitor import Monitor
 from ctxtop.commands._common import open_monitor
 from ctxtop.core import limits as lim
 from ctxtop.core.report import iso, money
+from ctxtop.services.monitor import Monitor
 
 HISTORY = 8 * 86400
 """How far back blocks are built (the largest earlier block sets the estimate's 100%)."""

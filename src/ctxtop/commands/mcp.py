@@ -17,13 +17,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from ctxtop.adapters import claude_caller, notes_store, paths
-from ctxtop.adapters.monitor import Monitor
 from ctxtop.adapters.tmux import printable
 from ctxtop.core.report import money
+from ctxtop.services.monitor import Monitor
 
 LARGEST_ITEMS = 8
 """How many of the largest context items ``context_status`` lists."""
@@ -106,38 +105,41 @@ class Meter:
                         "threshold_tokens", "compaction_window", "compact_at_tokens", "compact_at_fill",
                         "room_before_compaction_tokens", "compactions", "turns"):  # fmt: skip
                 out[key] = row[key]
-            out["largest_context_items"] = self._largest(monitor, view)
+            out.update(self._largest(monitor, view))
             return out
 
-    def _largest(self, monitor: Monitor, view: Any) -> list[dict[str, Any]]:
-        """The largest tool outputs still in the context: those after the last compaction."""
-        since = max((c.ts for c in view.stats.compactions), default=0.0)
-        outputs = [
-            o for o in monitor.index.tool_outputs(view.stats.session_id, LARGEST_ITEMS * 4) if o.ts >= since
-        ]
-        return [
-            {"kind": "tool_output", "tool": o.tool, "input": o.command[:200], "tokens": o.tokens, "chars": o.chars,
-             "is_error": o.is_error}
-            for o in outputs[:LARGEST_ITEMS]
-        ]  # fmt: skip
+    def _largest(self, monitor: Monitor, view: Any) -> dict[str, Any]:
+        """What fills the window now, as ``ctxtop report context SESSION --json`` splits it: tokens per kind
+        and the largest live items (exact in total, apportioned in detail: ``core.breakdown``)."""
+        from ctxtop.adapters.context_io import session_breakdown
+        from ctxtop.core import breakdown as bdm
+
+        found = session_breakdown(monitor.index, view.stats.session_id)
+        if found is None:  # the main transcript is gone: the totals stay, the pieces went with it
+            return {"context_by_kind": None, "largest_context_items": []}
+        bd = found.breakdown
+        live = sorted(bd.live(), key=lambda i: (-i.tokens, i.request))[:LARGEST_ITEMS]
+        return {"context_by_kind": bd.by_kind(), "largest_context_items": [bdm.item_dict(i) for i in live]}
 
     def cost(self, tool_use_id: str | None = None, now: float | None = None) -> dict[str, Any]:
+        from ctxtop.commands.hook_budget import assess
+
         with self._lock:
             who, monitor, view = self.session(tool_use_id)
             out = self._head(who, view)
-            config = monitor.config
-            spent = view.stats.cost_usd if view is not None else None
             if view is not None:
                 row = view.as_dict()
                 for key in ("cost_usd", "cost_breakdown_usd", "cost_estimated", "unpriced_models",
                             "subagent_cost_usd", "burn_usd_per_hour", "tokens"):  # fmt: skip
                     out[key] = row[key]
-            today = _today_spend(monitor, now)
-            out["today_cost_usd"] = money(today)
-            out["budgets"] = {
-                "session": _budget(config.get("budgets.session_usd"), spent),
-                "day": _budget(config.get("budgets.daily_usd"), today),
-            }
+            # The budgets as ``ctxtop budget status SESSION --json`` states them (the one assessment the
+            # UserPromptSubmit hook enforces), with what is left of each.
+            budgets = monitor.config.budgets
+            result = assess(monitor.index, budgets, who.session_id, time.time() if now is None else now)
+            spent = result.spent
+            assert spent is not None
+            out["today_cost_usd"] = money(spent.get("day", "usd"))
+            out["budgets"] = [_budget_row(b, spent, result.verdicts) for b in budgets]
             return out
 
     def plan_limits(self, now: float | None = None) -> dict[str, Any]:
@@ -225,29 +227,21 @@ def tool_use_id(ctx: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _today_spend(monitor: Monitor, now: float | None) -> Decimal:
-    """Today's spend (local day), from the same day buckets as ``ctxtop report daily``."""
-    from ctxtop.core import report
-
-    now = time.time() if now is None else now
-    day = time.strftime("%Y-%m-%d", time.localtime(now))
-    start = time.mktime(time.strptime(day, "%Y-%m-%d"))
-    rows = report.group(monitor.index.sessions(start), "day", day, day)
-    return rows[0].cost if rows else Decimal(0)
-
-
-def _budget(limit: float, spent: Decimal | None) -> dict[str, Any] | None:
-    """A budget's state; None when none is set (0)."""
-    if not limit:
-        return None
-    budget = Decimal(str(limit))
-    used = spent or Decimal(0)
+def _budget_row(budget: Any, spent: Any, verdicts: list[Any]) -> dict[str, Any]:
+    """One budget as ``budget status --json`` gives it, plus what is left before the budget and the hard limit
+    (negative once past)."""
+    value = spent.get(budget.level, budget.unit)
+    verdict = next((v for v in verdicts if v.budget == budget), None)
     return {
-        "budget_usd": money(budget),
-        "spent_usd": money(used),
-        "left_usd": money(budget - used),
-        "used_share": round(float(used / budget), 4),
-        "over": used > budget,
+        "level": budget.level,
+        "unit": budget.unit,
+        "period": spent.periods[budget.level].label if budget.level in spent.periods else spent.session_id,
+        "spent": str(value),
+        "budget": None if budget.amount is None else str(budget.amount),
+        "hard": None if budget.hard is None else str(budget.hard),
+        "left": None if budget.amount is None else str(budget.amount - value),
+        "left_to_hard": None if budget.hard is None else str(budget.hard - value),
+        "state": verdict.state if verdict else "ok",
     }
 
 
