@@ -109,6 +109,35 @@ async def test_the_tools_answer_with_the_reports_figures(world: dict[str, str]) 
     assert "keep [2J the schema" in _json(pinned)["notes"]
 
 
+async def test_plan_limits_are_the_limits_report(world: dict[str, str]) -> None:
+    """What Claude Code last reported to its statusline is official, for the tool as for the report."""
+    import time
+
+    env = {**world, "CLAUDE_CODE_SESSION_ID": SESSION}
+    now = time.time()
+    transcript = next(Path(env["CLAUDE_CONFIG_DIR"]).glob(f"projects/*/{SESSION}.jsonl"))
+    payload = {"session_id": SESSION, "transcript_path": str(transcript), "version": "2.1.332",
+               "rate_limits": {"five_hour": {"used_percentage": 91, "resets_at": now + 3600},
+                               "seven_day": {"used_percentage": 40, "resets_at": now + 86400}}}  # fmt: skip
+    subprocess.run([sys.executable, "-m", "ctxtop", "statusline"], input=json.dumps(payload), env=env,
+                   capture_output=True, text=True, check=True)  # fmt: skip
+    _tools, (limits,) = await _call(env, ("plan_limits", {}))
+    report = subprocess.run([sys.executable, "-m", "ctxtop", "report", "limits", "--json"], env=env,
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    expected = json.loads(report.stdout)
+    got = _json(limits)
+    assert (
+        [(w["window"], w["used_pct"], w["resets_at"]) for w in got["official"]]
+        == [(w["window"], w["used_pct"], w["resets_at"]) for w in expected["official"]]
+        == [
+            ("five_hour", 91, expected["official"][0]["resets_at"]),
+            ("seven_day", 40, expected["official"][1]["resets_at"]),
+        ]
+    )
+    assert got["alerts"] == expected["alerts"] == ["5h limit at 91% (official): past 90%"]
+    assert "blocks" not in got
+
+
 async def test_outside_claude_code_a_tool_says_why(world: dict[str, str]) -> None:
     _tools, (result, empty) = await _call(world, ("context_status", {}), ("pin_note", {"line": " "}))
     assert result.is_error and "CLAUDE_CODE_SESSION_ID is not set" in result.content[0].text
