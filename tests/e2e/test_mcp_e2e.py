@@ -113,6 +113,8 @@ def test_the_model_receives_the_sessions_own_numbers(claude: ClaudeCLI, fake_api
     [(cost_at, cost)] = answers(fake_api, "cost_usd")
     main = fake_api.main
     assert status["session_id"] == cost["session_id"] == run.session_id
+    # Both versions keep a live-session file for a `-p` run too: the session is read from it.
+    assert "/sessions/" in status["session_from"] and status["session_from"].endswith(".json")
     # The figures include the request that made the call, and equal the report's at that moment.
     assert status["context_tokens"] == main[at - 1].usage.prompt_tokens  # type: ignore[union-attr]
     for key in CONTEXT_KEYS:

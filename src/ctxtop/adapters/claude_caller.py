@@ -7,9 +7,10 @@ process itself, and its environment is Claude Code's own plus ``CLAUDE_CODE_SESS
 set one). The MCP ``initialize`` request names the client (``claude-code`` and its version), not the session.
 
 The server is started once per Claude Code process and outlives the session it was started for: after
-``/clear`` (or ``/resume``) the same server keeps ``CLAUDE_CODE_SESSION_ID`` of the first session, while the
+``/clear`` the same server keeps ``CLAUDE_CODE_SESSION_ID`` of the first session, while the
 process's live-session file ``<config dir>/sessions/<pid>.json`` names the new one. So the live-session file
-of the nearest ancestor process wins, and the variable is the fallback (``claude -p`` writes no such file).
+of the nearest ancestor process wins (2.1.197 and 2.1.332 write one in `-p` runs too), and the variable is
+the fallback (a file that cannot be read, or does not belong to the running process).
 Each Claude Code process starts its own server, so two sessions in the same project never share one.
 """
 
