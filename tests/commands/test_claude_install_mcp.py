@@ -54,3 +54,12 @@ def test_someone_elses_ctxtop_server_stops_the_install_before_it_writes(
     assert "did not write" in capsys.readouterr().err
     assert (project / ".mcp.json").read_text() == theirs
     assert not (project / ".claude" / "settings.json").exists()  # refused before anything was written
+
+
+def test_uninstall_ignores_a_broken_mcp_file_ctxtop_never_wrote(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / ".mcp.json").write_text("{ not json")
+    settings = project / ".claude" / "settings.json"
+    assert main(["claude", "uninstall", "--scope", "project", "--settings", str(settings)]) == 0
+    assert (project / ".mcp.json").read_text() == "{ not json"

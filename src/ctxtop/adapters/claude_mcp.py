@@ -94,6 +94,12 @@ def ours(data: dict[str, Any], keys: list[str], state: dict[str, Any] | None) ->
     return shaped_like_ours(current)
 
 
+def recorded(scope: str, cwd: Path | None = None) -> bool:
+    """Whether ctxtop keeps a record for the scope's MCP config file (it wrote there at some point)."""
+    target = Path(os.path.realpath(config_path(scope, cwd)))
+    return (cs.state_dir(target) / "state.json").exists()
+
+
 class McpConfigError(cs.SettingsError):
     """The file cannot take ctxtop's server; the message says why and what to do."""
 

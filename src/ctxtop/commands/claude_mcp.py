@@ -62,6 +62,8 @@ def uninstall(args: argparse.Namespace) -> int:
         loaded = cm.load(args.scope)
         change = cm.plan_uninstall(loaded, args.scope)
     except cs.SettingsError as exc:
+        if not cm.recorded(args.scope):
+            return 0  # ctxtop never registered a server there: that file's state is not uninstall's business
         print(f"ctxtop: {exc}", file=sys.stderr)
         return 1
     if args.dry_run:
