@@ -254,6 +254,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if sys.stdin.isatty():
+        # Run by hand: say what this is rather than sit silently (it keeps running: it may be wanted).
+        print(
+            "ctxtop mcp: a Model Context Protocol server on stdin/stdout, started by Claude Code "
+            "(register it with `ctxtop claude install --mcp`); ctrl-c to stop",
+            file=sys.stderr,
+        )
     from ctxtop.commands.mcp_server import build_server
 
     server = build_server(Meter(args))
