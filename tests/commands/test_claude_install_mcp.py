@@ -33,7 +33,7 @@ def test_dry_run_shows_the_entry_and_writes_nothing(
 def test_install_then_uninstall_project_scope(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _install(project) == 0
     out = capsys.readouterr().out
-    assert "MCP server ctxtop (project scope): updated" in out and "asks once" in out
+    assert "MCP server ctxtop (project scope): updated" in out and "approve the servers" in out
     assert json.loads((project / ".mcp.json").read_text())["mcpServers"]["ctxtop"]["args"] == [
         "-m",
         "ctxtop",

@@ -230,3 +230,15 @@ def test_after_clear_the_tools_answer_for_the_new_session(claude: ClaudeCLI, fak
     )
     assert after["session_from"].endswith(".json") and "/sessions/" in after["session_from"]
     assert after["turns"] == 1  # the new session's own request, not the first session's
+
+
+@pytest.mark.parametrize("claude", [NEWEST], indirect=True)
+def test_project_scope_mcp_json_is_read_by_claude_code(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
+    claude.ctxtop("claude", "install", "--mcp", "--scope", "project", "--no-compaction")
+    assert json.loads((claude.project / ".mcp.json").read_text())["mcpServers"]["ctxtop"]["type"] == "stdio"
+    fake_api.script(Patient([tool("mcp__ctxtop__notes", {}), text("Done.")]))
+    run = claude.run("What do your notes say?")
+    [(_at, notes)] = answers(fake_api, "notes")
+    assert notes["session_id"] == run.session_id and "What do your notes say?" in notes["notes"]
+    claude.ctxtop("claude", "uninstall", "--scope", "project")
+    assert not (claude.project / ".mcp.json").exists()

@@ -52,7 +52,7 @@ def install(args: argparse.Namespace) -> int:
     print(f"ctxtop: MCP server {cm.SERVER} ({WHERE[args.scope]}): {done} {change.path}")
     print(f"  tools: mcp__{cm.SERVER}__context_status, cost, plan_limits, notes, pin_note")
     if args.scope == "project":
-        print("  note: Claude Code asks once before it starts the servers of a project's .mcp.json")
+        print("  note: interactive Claude Code may ask you to approve the servers of a project's .mcp.json")
     return 0
 
 
