@@ -28,3 +28,12 @@ def test_monitor_without_the_sdk_says_which_extra_to_install() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "pip install 'ctxtop[api]'" in out.stdout
+
+
+def test_the_mcp_sdk_is_an_extra_and_ctxtop_mcp_says_so_without_it() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("mcp") for d in project["dependencies"])
+    assert any(d.startswith("mcp") for d in project["optional-dependencies"]["mcp"])
+    script = "import sys; sys.modules['mcp'] = None\nfrom ctxtop.cli import main\nsys.exit(main(['mcp']))\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "pip install 'ctxtop[mcp]'" in out.stderr, out.stderr

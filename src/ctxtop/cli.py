@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument(
         "--no-compaction", action="store_true", help="do not set the compaction env values and note hooks"
     )
+    install.add_argument(
+        "--mcp", action="store_true", help="also register ctxtop's MCP server (in the scope's MCP config)"
+    )
     install.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
     install.add_argument("--settings", metavar="FILE", help="settings.json to edit (overrides --scope)")
     install.add_argument(
@@ -214,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notes.add_argument("--unpin", metavar="LINE", action="append", help="remove a pinned line")
     notes.set_defaults(handler="notes:run")
+
+    mcp = sub.add_parser(
+        "mcp", help="a Model Context Protocol server on stdio for Claude Code (ctxtop claude install --mcp)",
+        parents=[common],
+    )  # fmt: skip
+    mcp.set_defaults(handler="mcp:run")
 
     run = sub.add_parser("run", help="run a command and print its output filtered; exits with its exit code")
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...")

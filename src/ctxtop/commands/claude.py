@@ -119,6 +119,12 @@ def _remember_threshold(config: Config, threshold: float) -> str | None:
 
 
 def install(args: argparse.Namespace) -> int:
+    if getattr(args, "mcp", False):
+        from ctxtop.commands import claude_mcp
+
+        refused = claude_mcp.problem(args)  # before anything is written
+        if refused:
+            return _err(refused)
     path = cs.settings_path(args.scope, args.settings)
     try:
         loaded = cs.load(path)
@@ -191,7 +197,7 @@ def install(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(change.diff() or f"no change to {path}\n")
         print(f"dry run: nothing written. Afterwards: {describe(after)}", file=sys.stderr)
-        return 0
+        return _mcp("install", args)
     problem = _apply(change, path)  # also settles what an interrupted earlier run left
     if problem:
         return _err(problem)
@@ -223,7 +229,16 @@ def install(args: argparse.Namespace) -> int:
     for line in [*lines, *change.notes]:
         print(f"  note: {line}")
     print(describe(after) + " New Claude Code sessions pick this up.")
-    return 0
+    return _mcp("install", args)
+
+
+def _mcp(action: str, args: argparse.Namespace) -> int:
+    """``--mcp`` on install registers ctxtop's MCP server; uninstall always takes it out (if it is there)."""
+    if action == "install" and not getattr(args, "mcp", False):
+        return 0
+    from ctxtop.commands import claude_mcp
+
+    return int(getattr(claude_mcp, action)(args))
 
 
 def uninstall(args: argparse.Namespace) -> int:
@@ -237,7 +252,7 @@ def uninstall(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(change.diff() or f"no change to {path}\n")
         print(f"dry run: nothing written. Afterwards: {describe(after)}", file=sys.stderr)
-        return 0
+        return _mcp("uninstall", args)
     problem = _apply(change, path)  # also settles what an interrupted earlier run left
     if problem:
         return _err(problem)
@@ -250,4 +265,4 @@ def uninstall(args: argparse.Namespace) -> int:
     for line in change.notes:
         print(f"  note: {line}")
     print(describe(after))
-    return 0
+    return _mcp("uninstall", args)

@@ -17,17 +17,20 @@ from typing import Any
 from ctxtop.commands._common import open_monitor
 from ctxtop.core import limits as lim
 from ctxtop.core.report import iso, money
+from ctxtop.services.monitor import Monitor
 
 HISTORY = 8 * 86400
 """How far back blocks are built (the largest earlier block sets the estimate's 100%)."""
 
 
-def collect(args: argparse.Namespace, now: float | None = None) -> dict[str, Any]:
+def collect(
+    args: argparse.Namespace, now: float | None = None, monitor: Monitor | None = None
+) -> dict[str, Any]:
     from ctxtop.adapters import observations
     from ctxtop.core.metrics import request_cost
 
     now = time.time() if now is None else now
-    monitor = open_monitor(args, quiet=True)
+    monitor = monitor or open_monitor(args, quiet=True)
     shares = (monitor.config.get("limits.warn_pct") / 100, monitor.config.get("limits.high_pct") / 100, 1.0)
     seen = observations.load_all()
     official = lim.latest_official(seen.values(), now)
