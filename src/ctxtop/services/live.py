@@ -29,6 +29,7 @@ from ctxtop.core import metrics, report
 from ctxtop.core.metrics import SessionStats
 from ctxtop.services import events as ev
 from ctxtop.services.monitor import Monitor
+from ctxtop.services.noise import OutputSaving, session_savings
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +378,7 @@ class Engine:
             ev.SessionDetailLoaded(
                 session_id, monitor.view(stats), monitor.index.tool_outputs(session_id, 8),
                 monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
-                noise_rows(session_id, stats), found.breakdown if found else None,
+                noise_rows(monitor, session_id, stats), found.breakdown if found else None,
             )
         )  # fmt: skip
 
@@ -406,12 +407,11 @@ def _dedupe(requests: list[_Request]) -> list[_Request]:
     return out[::-1]
 
 
-def noise_rows(session_id: str, stats: SessionStats) -> list[dict] | None:
-    """What the output filter removed in this session (None when the filter log is not available)."""
-    from ctxtop.adapters import filter_log
-
+def noise_rows(monitor: Monitor, session_id: str, stats: SessionStats) -> list[OutputSaving] | None:
+    """What the output filter saved in this session, per output (None when the filter log is not available)."""
     since = datetime.fromtimestamp(stats.first_ts).strftime("%Y-%m-%d") if stats.first_ts else None
     try:
-        return [r for r in filter_log.read(since=since) if r.get("session_id") == session_id]
+        return session_savings(monitor.index, session_id, since)
     except Exception:  # noqa: BLE001 - the noise panel is optional; never break the detail screen
+        log.exception("noise panel")
         return None
