@@ -13,12 +13,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ctxtop.core import format as fmt
 from ctxtop.core.breakdown import KIND_TITLES, Breakdown
 from ctxtop.core.filters.tokens import estimate_tokens
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import SessionView
 from ctxtop.services.noise import OutputSaving
-from ctxtop.ui import format as fmt
 from ctxtop.ui.messages import SessionDetailLoaded
 from ctxtop.ui.widgets.breakdown_bar import BreakdownBar
 from ctxtop.ui.widgets.chart import ColumnChart, context_series

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, ListItem, ListView, Static, TextArea
 
 from ctxtop.adapters import notes_store
-from ctxtop.ui.compact import find_transcript
+from ctxtop.services.compact import find_transcript
 from ctxtop.ui.messages import NotesLoaded
 
 
