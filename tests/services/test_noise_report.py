@@ -13,6 +13,7 @@ from ctxtop.adapters import filter_log
 from ctxtop.services import noise
 from ctxtop.services.monitor import Monitor
 from tests.commands.test_run_noise import NOISY, _transcript
+from tests.support.fixtures import scenario
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
 
@@ -101,3 +102,45 @@ def test_subagent_bash_outputs_are_estimated_against_the_subagents_requests(worl
     # Two of the subagent's requests before its compaction; none of the main chain's (an hour earlier).
     assert row.rereads == row.removed_tokens * 2
     assert row.session_input_tokens == stats.prompt_tokens == 12 * 21010
+
+
+def test_the_estimate_counts_only_outputs_the_model_saw_in_full(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
+    # Claude Code cuts toolUseResult.stdout of a persisted output to 30,000 characters and shows the model a
+    # ~2,000-character preview: the report estimated from the 29,999 kept characters, crediting ~7K tokens
+    # that never reached the context. Recomputed here from the raw lines, with the filter as the oracle.
+    from ctxtop.adapters import filter_rules
+    from ctxtop.core.filters import filter_text
+    from ctxtop.core.filters.tokens import count_tokens
+
+    noisy = scenario("noisy")
+    bash = {}
+    expected = []
+    cfg = filter_rules.load()
+    for rec in noisy.records():
+        for block in (rec.get("message") or {}).get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_use" and block.get("name") == "Bash":
+                bash[block["id"]] = block["input"]["command"]
+            if (
+                block.get("type") == "tool_result"
+                and block.get("tool_use_id") in bash
+                and not block.get("is_error")
+            ):
+                text = block["content"] if isinstance(block["content"], str) else ""
+                if text.startswith("<persisted-output>"):
+                    continue
+                if filter_text(
+                    text, bash[block["tool_use_id"]], cfg.rules, cfg.settings, raw_path="/x"
+                ).changed:
+                    expected.append(count_tokens(text))
+    monitor = Monitor.open([str(claude_fixtures)], str(tmp_path / "api"), str(tmp_path / "cache"))
+    try:
+        monitor.refresh()
+        [row] = [r for r in noise.build_rows(monitor.index) if r.session_id == noisy.session_id]
+    finally:
+        monitor.close()
+    assert row.estimated and expected
+    assert (row.outputs, row.raw_tokens) == (len(expected), sum(expected))

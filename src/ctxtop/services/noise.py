@@ -29,6 +29,9 @@ from ctxtop.core.metrics import Req
 from ctxtop.core.noise import PERSIST_CHARS, Saving, saving
 from ctxtop.core.records import MAIN, ToolResult, ToolUse, parse_ts
 
+PERSISTED = "<persisted-output>"
+"""How Claude Code's tool result starts when it saved a large output to a file and showed a preview."""
+
 
 @dataclass(slots=True)
 class Row:
@@ -176,7 +179,13 @@ def build_rows(
                 continue
             output = result.text
             day = _local_day(result.ts)
-            if not _in_range(day, since, until) or len(output) >= PERSIST_CHARS:
+            # An output Claude Code persisted reached the model as a preview, and its full text is not in
+            # the transcript: nothing to estimate from.
+            if (
+                not _in_range(day, since, until)
+                or len(output) >= PERSIST_CHARS
+                or output.startswith(PERSISTED)
+            ):
                 continue
             res = filter_text(output, use.command, cfg.rules, cfg.settings, raw_path="/" + "x" * 60)
             if not res.changed:
