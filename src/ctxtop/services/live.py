@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,6 +133,12 @@ class Engine:
     def stop(self) -> None:
         self._stopped = True
         self.queue.put(_Request("stop"))
+
+    def start(self) -> threading.Thread:
+        """``run`` on a daemon thread, for a headless consumer (the TUI runs it in a Textual worker)."""
+        thread = threading.Thread(target=self.run, name="ctxtop-live", daemon=True)
+        thread.start()
+        return thread
 
     # ------------------------------------------------------------------ the thread
 
