@@ -159,7 +159,9 @@ def plan_install(options: InstallOptions, config: Config | None = None) -> Plan:
     loaded = _load(path)
     explicit = bool(options.settings)
     config = config or Config.load()
-    desired = cs.Desired(statusline=options.statusline, filter_mode=options.filter_mode, budgets=options.budgets)
+    desired = cs.Desired(
+        statusline=options.statusline, filter_mode=options.filter_mode, budgets=options.budgets
+    )
     notes: list[str] = []
     problems: list[str] = []
     remember = None
