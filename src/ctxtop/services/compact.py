@@ -54,14 +54,6 @@ def compact_command(notes_text: str | None) -> str:
     return f"/compact Keep this working state verbatim (tasks with status, files, failures, decisions, pins). {body}"
 
 
-def find_transcript(claude_dirs: list[str] | None, session_id: str) -> Path | None:
-    """The session's main transcript in the dirs ctxtop was started with, else where the notes store finds it."""
-    for folder in claude_dirs or ():
-        for candidate in (Path(folder).expanduser() / "projects").glob(f"*/{session_id}.jsonl"):
-            return candidate
-    return notes_store.find_transcript(session_id)
-
-
 def plan(
     session_id: str, transcript_path: Path | None, pid: int | None, cwd: str | None, busy: bool = False
 ) -> CompactPlan:
