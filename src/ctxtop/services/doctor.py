@@ -7,8 +7,10 @@ front end (the MCP server) can serve the same dict.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+from ctxtop.adapters import claude_settings as cs
 from ctxtop.adapters import paths
 from ctxtop.adapters.claude_env import settings_layers
 from ctxtop.services.monitor import Monitor
@@ -75,16 +77,11 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
     from ctxtop.adapters import filter_rules
 
     filters = filter_rules.load()
-    hooks = []
-    for layer_info in layers:
-        path = layer_info["path"]
-        try:
-            text = open(path, encoding="utf-8").read()
-        except OSError:
-            continue
-        installed = [e for e in ("pre-compact", "session-start", "post-tool-use", "pre-tool-use", "statusline")
-                     if f"ctxtop hook {e}" in text or (e == "statusline" and "ctxtop statusline" in text)]  # fmt: skip
-        hooks.append({"path": path, "ctxtop_entries": installed})
+    hooks = [
+        {"path": layer["path"], "ctxtop_entries": entries}
+        for layer in layers
+        if (entries := installed_entries(layer["path"])) is not None
+    ]
     size = index.path.stat().st_size if index.path.exists() else 0
     # The Claude Code version in use: the newest one that wrote a session (or reported to the statusline).
     newest = max(sessions, key=lambda x: x.last_ts or 0, default=None)
@@ -136,3 +133,25 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
         },  # fmt: skip
         "installed": hooks,
     }
+
+
+ENTRY_ORDER = [
+    sub for _event, _matcher, sub in (*cs.COMPACTION_HOOKS, *cs.FILTER_HOOKS.values(), *cs.BUDGET_HOOKS)
+]
+
+
+def installed_entries(path: str) -> list[str] | None:
+    """ctxtop's hooks (by sub-command) and statusline in one settings file, by the rules install and uninstall
+    use (the sidecar's records, else only the exact entries ctxtop writes); None for a missing or bad file."""
+    try:
+        loaded = cs.load(Path(path))
+    except cs.SettingsError:
+        return None
+    if loaded.raw is None:
+        return None
+    state = cs.current_state(loaded)
+    subs = {sub for _event, _matcher, sub in cs.owned_hooks(loaded.data, state)}
+    entries = [sub for sub in ENTRY_ORDER if sub in subs]
+    if cs.statusline_is_ours(loaded.data, state):
+        entries.append("statusline")
+    return entries
