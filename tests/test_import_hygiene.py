@@ -106,3 +106,27 @@ def test_statusline_path_imports_neither_platformdirs_nor_argparse() -> None:
     )
     for heavy in ("platformdirs", "argparse", "fractions", "textual", "anthropic", "genai_prices"):
         assert heavy not in mods, heavy
+
+
+def test_ui_holds_only_textual_code() -> None:
+    # Issue 9: 712 lines of ui/ imported no Textual (alerts, compact, format, export, the engine), so a
+    # headless consumer had to import the UI package to reach them. Every ui module now imports Textual.
+    import ast
+    from pathlib import Path
+
+    import ctxtop.ui
+
+    root = Path(ctxtop.ui.__file__).parent
+    headless = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+        if "textual" not in names:
+            headless.append(str(path.relative_to(root)))
+    assert headless == [], f"move these to core/ or services/: {headless}"

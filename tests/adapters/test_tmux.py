@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters import clipboard, notes_store, tmux
-from ctxtop.ui import compact
+from ctxtop.services import compact
 from tests.support.tmux_server import TmuxServer, private_server, wait_for_file
 
 SID = "5e551015-0000-4000-8000-000000000001"

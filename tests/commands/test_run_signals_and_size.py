@@ -14,6 +14,7 @@ import pytest
 
 from ctxtop.adapters import raw_outputs
 from ctxtop.commands import run as run_cmd
+from ctxtop.services import filtering
 from tests.commands import corpus
 
 
@@ -109,7 +110,7 @@ def test_the_pointer_line_states_what_a_capped_raw_file_lacks(
 ) -> None:
     monkeypatch.setattr(raw_outputs, "MAX_FILE_BYTES", 4000)
     raw = "".join(f"[{i}/900] Compiling unit_{i}.c ... ok\n" for i in range(900)) + "BUILD OK\n"
-    filtered = run_cmd.filter_output(raw, "./build.sh", source="run", exit_code=0)
+    filtered = filtering.filter_output(raw, "./build.sh", source="run", exit_code=0)
     last = filtered.text.splitlines()[-1]
     path = corpus.raw_path_of(filtered.text)
     assert path is not None

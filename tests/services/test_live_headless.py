@@ -9,7 +9,6 @@ from __future__ import annotations
 import queue
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -51,8 +50,7 @@ def test_engine_headless_on_a_growing_transcript(tmp_path: Path, monkeypatch) ->
     q: queue.Queue = queue.Queue()
     engine = Engine(factory, config, q.put, clock=lambda: last_activity() + 60, poll_interval=0.2,
                     live_interval=0.5, min_interval=0.05)  # fmt: skip
-    thread = threading.Thread(target=engine.run, daemon=True)
-    thread.start()
+    thread = engine.start()
     try:
         deadline = time.monotonic() + 30
         first = _next(

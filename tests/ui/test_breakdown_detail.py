@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ctxtop.ui import format as fmt
+from ctxtop.core import format as fmt
 from ctxtop.ui.widgets.breakdown_bar import BreakdownBar
 from tests.support.fixtures import scenario
 from tests.ui.conftest import World, loaded, wait_for

@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Button, Static, TextArea
 
 from ctxtop.adapters import notes_store
-from ctxtop.ui.compact import compact_command
+from ctxtop.services.compact import compact_command
 from tests.support.fixtures import scenario
 from tests.support.tmux_server import TmuxServer, private_server
 from tests.ui.conftest import World, loaded, wait_for

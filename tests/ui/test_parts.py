@@ -9,13 +9,13 @@ from pathlib import Path
 
 from ctxtop.adapters import tmux
 from ctxtop.adapters.live_sessions import live_sessions
+from ctxtop.core.alerts import AlertTracker, budget_level
 from ctxtop.core.compaction import CompactionInfo
 from ctxtop.core.metrics import CacheExpiry, SessionStats
 from ctxtop.core.pricing import Cost
 from ctxtop.core.report import SessionView
-from ctxtop.ui import export
-from ctxtop.ui.alerts import AlertTracker, budget_level
-from ctxtop.ui.compact import compact_command
+from ctxtop.services import export
+from ctxtop.services.compact import compact_command
 from ctxtop.ui.widgets.chart import Series, resample
 from ctxtop.ui.widgets.gauge import gauge_cells, level
 

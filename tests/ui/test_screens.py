@@ -142,4 +142,16 @@ async def test_detail_shows_the_noise_the_filter_removed(world: World) -> None:
         console = Console(width=120, record=True, file=io.StringIO())
         console.print(noise.content)
         text = console.export_text()
-        assert "pytest -q" in text and "13K" in text and "94%" in text
+    # The noise report's figures, not a raw/kept percentage: 48,210 chars would have reached the model as
+    # Claude Code's preview (round(13,012 x 2,000 / 48,210) + 40 = 580 tokens), so filtering cost 210 tokens.
+    from ctxtop.core.pricing import fmt_usd
+    from ctxtop.services.noise import build_rows
+
+    monitor = world.factory()(app.config)
+    try:
+        [row] = [r for r in build_rows(monitor.index) if r.session_id == SID]
+    finally:
+        monitor.close()
+    assert row.removed_tokens == -210 and row.worth_usd is not None
+    assert "pytest -q" in text and "13K" in text and "-210 (negative)" in text
+    assert fmt_usd(row.worth_usd, 4) in text

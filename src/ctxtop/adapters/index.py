@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1016,10 +1016,49 @@ class Index:
             )
         ]
 
+    def requests(self, session_id: str) -> list[Req]:
+        """The session's deduplicated requests (every chain), in time order: what its stats are computed from."""
+        return self._load_requests(session_id)
+
+    def compaction_times(self, session_id: str) -> dict[str, list[float]]:
+        """Per chain, when the session compacted (its compact boundaries), in time order."""
+        out: dict[str, list[float]] = {}
+        for chain, ts in self.conn.execute(
+            "SELECT chain, ts FROM compacts WHERE session_id=? ORDER BY ts", (session_id,)
+        ):
+            out.setdefault(chain, []).append(ts)
+        return out
+
     def tool_outputs(self, session_id: str, limit: int = 10) -> list[ToolOutput]:
         """Largest tool results of a session, read from its files on demand (newest state, nothing cached)."""
         uses: dict[str, ToolUse] = {}
         results: dict[str, ToolResult] = {}
+        for use, res, _chain in self.tool_results(session_id):
+            if use is not None:
+                uses[use.tool_use_id] = use
+            prev = results.get(res.tool_use_id)
+            if prev is None or res.chars > prev.chars:
+                results[res.tool_use_id] = res
+        from ctxtop.core.filters.tokens import count_tokens
+
+        out = []
+        # Characters pick the candidates (tokenising everything would be slow), tokens decide the order.
+        for res in sorted(results.values(), key=lambda r: -r.chars)[: limit * 3]:
+            use = uses.get(res.tool_use_id)
+            # Transcripts carry no usage for tool results: count what the model received with tiktoken.
+            tool, command = (use.name, use.command) if use else ("?", "")
+            out.append(ToolOutput(tool, command, res.chars, res.is_error, res.ts, count_tokens(res.text)))
+        out.sort(key=lambda t: -(t.tokens if t.tokens is not None else t.chars // 4))
+        return out[:limit]
+
+    def tool_results(self, session_id: str) -> Iterator[tuple[ToolUse | None, ToolResult, str]]:
+        """Every tool result of a session's transcripts with the call it answers and its chain, read on demand.
+
+        Tool results are the bulk of a history's bytes and are never indexed: this reads the session's files
+        with the one transcript reader (``parse_claude``), as Claude Code wrote them. A result may appear
+        more than once (a retried write): callers keep one per ``tool_use_id``.
+        """
+        uses: dict[str, ToolUse] = {}
         for path in self.session_files(session_id):
             source = "api" if path.endswith(".jsonl") and "/projects/" not in path else "claude"
             if source == "api":
@@ -1040,22 +1079,9 @@ class Index:
                             if isinstance(fact, ToolUse):
                                 uses[fact.tool_use_id] = fact
                             elif isinstance(fact, ToolResult):
-                                prev = results.get(fact.tool_use_id)
-                                if prev is None or fact.chars > prev.chars:
-                                    results[fact.tool_use_id] = fact
+                                yield uses.get(fact.tool_use_id), fact, ctx.chain
             except OSError:
                 continue
-        from ctxtop.core.filters.tokens import count_tokens
-
-        out = []
-        # Characters pick the candidates (tokenising everything would be slow), tokens decide the order.
-        for res in sorted(results.values(), key=lambda r: -r.chars)[: limit * 3]:
-            use = uses.get(res.tool_use_id)
-            # Transcripts carry no usage for tool results: count what the model received with tiktoken.
-            tool, command = (use.name, use.command) if use else ("?", "")
-            out.append(ToolOutput(tool, command, res.chars, res.is_error, res.ts, count_tokens(res.text)))
-        out.sort(key=lambda t: -(t.tokens if t.tokens is not None else t.chars // 4))
-        return out[:limit]
 
     def subagents(self, session_id: str) -> list[tuple[str, int, int]]:
         """(chain, requests, billed tokens) of every non-main chain of a session."""

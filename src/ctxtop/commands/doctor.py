@@ -1,138 +1,15 @@
-"""``ctxtop doctor``: where ctxtop looks, what it found, index state, malformed lines, compaction settings."""
+"""``ctxtop doctor``: prints what ``ctxtop.services.doctor.collect`` found (or its JSON)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from typing import Any
 
 from ctxtop.adapters import paths
-from ctxtop.adapters.claude_env import settings_layers
 from ctxtop.adapters.config import BY_KEY, Config
 from ctxtop.commands._common import open_monitor
-
-
-def collect(args: argparse.Namespace) -> dict[str, Any]:
-    monitor = open_monitor(args, problems=False)  # listed in the report
-    index = monitor.index
-    files = index.files()
-    gone = [f for f in index.files(with_gone=True) if f.gone]
-    sessions = monitor.index.sessions()
-    deleted_sessions, archived_requests = index.archived()
-    claude = []
-    for d in monitor.sources.claude_dirs:
-        n = sum(1 for f in files if f.path.startswith(str(d) + os.sep))
-        claude.append({"dir": str(d), "exists": d.is_dir(), "transcripts": n})
-    api = [
-        {
-            "dir": str(d),
-            "exists": d.is_dir(),
-            "logs": sum(1 for f in files if f.path.startswith(str(d) + os.sep)),
-        }
-        for d in monitor.sources.api_log_dirs
-    ]
-    # Compaction as Claude Code will apply it, per model seen and per settings layer found.
-    from ctxtop.adapters import observations
-    from ctxtop.core.window import VERIFIED, facts_for
-
-    observed = observations.load_all()
-    compaction = []
-    seen: set[tuple[str, str, str]] = set()
-    for s in sessions:
-        model = s.context_model or (s.models[0] if s.models else None)
-        if model is None:
-            continue
-        # The same call as the report's and the statusline's: one view of the session everywhere.
-        info = monitor.compaction(s, observed.get(s.session_id, {}))
-        key = (model, f"{info.context_window_source}|{info.window_source}", str(info.compact_at))
-        if key in seen:
-            continue
-        seen.add(key)
-        compaction.append(
-            {
-                "model": model,
-                "example_project": s.cwd,
-                "claude_code_version": s.version,
-                "context_window": info.context_window,
-                "context_window_source": info.context_window_source,
-                "window": info.window,
-                "window_source": info.window_source,
-                "compact_at_tokens": info.compact_at,
-                "enabled": info.enabled,
-                "pct_override": info.pct_override,
-                "why": info.reason,
-            }
-        )
-    layers = []
-    for d in monitor.sources.claude_dirs:
-        for layer in settings_layers(d, None):
-            layers.append({"path": layer.path, "error": layer.error})
-    from ctxtop.adapters import filter_rules
-
-    filters = filter_rules.load()
-    hooks = []
-    for layer_info in layers:
-        path = layer_info["path"]
-        try:
-            text = open(path, encoding="utf-8").read()
-        except OSError:
-            continue
-        installed = [e for e in ("pre-compact", "session-start", "post-tool-use", "pre-tool-use", "statusline")
-                     if f"ctxtop hook {e}" in text or (e == "statusline" and "ctxtop statusline" in text)]  # fmt: skip
-        hooks.append({"path": path, "ctxtop_entries": installed})
-    size = index.path.stat().st_size if index.path.exists() else 0
-    # The Claude Code version in use: the newest one that wrote a session (or reported to the statusline).
-    newest = max(sessions, key=lambda x: x.last_ts or 0, default=None)
-    version = newest.version if newest is not None else None
-    latest_obs = max(observed.values(), key=lambda o: o.get("observed_at") or 0, default=None)
-    if latest_obs and isinstance(latest_obs.get("version"), str):
-        version = latest_obs["version"]
-    facts, verified = facts_for(version)
-    claude_code = {
-        "version": version,
-        "verified": verified,
-        "verified_versions": list(VERIFIED),
-        "warning": None
-        if verified or version is None
-        else f"ctxtop's window and compaction rule are not verified for Claude Code {version} (verified: "
-        f"{', '.join(VERIFIED)}); " + (f"using {facts.version}'s" if facts else "using the generic rule"),
-    }
-    return {
-        "claude_config_dirs": claude,
-        "api_log_dirs": api,
-        "config_file": str(monitor.config.path),
-        "config_exists": monitor.config.exists,
-        "config_problems": [*monitor.config.problems, *_theme_problems(monitor.config)],
-        "threshold_pct": monitor.config.threshold,
-        "index": {
-            "path": str(index.path),
-            "bytes": size,
-            "files": len(files),
-            "sessions": len(sessions),
-            "lines": sum(f.lines for f in files),
-            "vanished_files": len(gone),
-            "archived_sessions": deleted_sessions,
-            "archived_requests": archived_requests,
-        },
-        "malformed": [{"path": f.path, "malformed_lines": f.malformed} for f in files if f.malformed],
-        "unreadable": [{"path": f.path, "error": f.last_error} for f in files if f.last_error]
-        + [{"path": path, "error": why} for path, why in sorted(index.skipped.items())],
-        "pending_partial_lines": [f.path for f in files if f.size > f.offset],
-        "settings_files": layers,
-        "claude_code": claude_code,
-        "compaction": compaction,
-        "data_dir": str(paths.data_dir()),
-        "unpriced_models": sorted({m for s in sessions for m in s.unknown_models}),
-        "estimated_costs": sorted({why for s in sessions for why in s.estimated}),
-        # [filter] values are the config's problems, listed there once.
-        "filter_rules": {
-            "count": len(filters.rules.rules),
-            "problems": [e for e in filters.errors if e not in monitor.config.problems],
-        },  # fmt: skip
-        "installed": hooks,
-    }
+from ctxtop.services.doctor import collect
 
 
 def _theme_problems(config: Config) -> list[str]:
@@ -150,7 +27,11 @@ def _theme_problems(config: Config) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = collect(args)
+    monitor = open_monitor(args, problems=False)  # listed in the report
+    try:
+        report = collect(monitor, _theme_problems(monitor.config))
+    finally:
+        monitor.close()
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -97,7 +97,7 @@ def post_tool_use(payload: dict[str, Any]) -> str | None:
     combined = stdout + ("\n" + stderr if stderr and stdout else stderr)
     from ctxtop.adapters import filter_rules
     from ctxtop.commands import hook
-    from ctxtop.commands.run import filter_output, log_filtered
+    from ctxtop.services.filtering import filter_output, log_filtered
 
     cfg = filter_rules.load()
     filtered = filter_output(

@@ -1,92 +1,21 @@
-"""``ctxtop report limits [--json]``: plan limits, official (Claude Code's report) or estimated (local usage).
-
-Official figures are the ``rate_limits`` Claude Code last handed its statusline (``ctxtop statusline`` keeps
-them); where none was seen, or the one seen has expired, the five-hour block of local usage is estimated the
-way ccusage's ``blocks`` counts it (``ctxtop.core.limits``). The estimate's 100% is the largest earlier block's
-tokens (ccusage's ``--token-limit max``): the only limit local data can show.
-"""
+"""``ctxtop report limits [--json]``: prints the plan limits ``ctxtop.services.limits.collect`` finds."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
-from typing import Any
 
 from ctxtop.commands._common import open_monitor
-from ctxtop.core import limits as lim
-from ctxtop.core.report import iso, money
-from ctxtop.services.monitor import Monitor
-
-HISTORY = 8 * 86400
-"""How far back blocks are built (the largest earlier block sets the estimate's 100%)."""
-
-
-def collect(
-    args: argparse.Namespace, now: float | None = None, monitor: Monitor | None = None
-) -> dict[str, Any]:
-    from ctxtop.adapters import observations
-    from ctxtop.core.metrics import request_cost
-
-    now = time.time() if now is None else now
-    monitor = monitor or open_monitor(args, quiet=True)
-    shares = (monitor.config.get("limits.warn_pct") / 100, monitor.config.get("limits.high_pct") / 100, 1.0)
-    seen = observations.load_all()
-    official = lim.latest_official(seen.values(), now)
-    usage = []
-    prices = monitor.index.prices
-    for req in monitor.index.requests_since(now - HISTORY):
-        cost = request_cost(prices, req)
-        usage.append(lim.Usage(req.ts, req.billed.total, cost.total if cost is not None else None))
-    blocks = lim.blocks(usage)
-    current = blocks[-1] if blocks and blocks[-1].active(now) else None
-    earlier = [b for b in blocks if b is not current]
-    limit_tokens = max((b.tokens for b in earlier), default=None)
-    out: dict[str, Any] = {"official": [], "estimated": None, "alerts": []}
-    for w in official:
-        out["official"].append({
-            "window": w.key, "used_pct": w.used_pct, "resets_at": iso(w.resets_at),
-            "resets_in_minutes": round(w.resets_in(now) / 60) if w.resets_at is not None else None,
-            "observed_at": iso(w.observed_at), "source": "official (reported by Claude Code)",
-        })  # fmt: skip
-        share = lim.reached(w.used_pct / 100, shares)
-        if share is not None:
-            out["alerts"].append(f"{w.label} limit at {w.used_pct:.0f}% (official): past {share:.0%}")
-    if current is not None:
-        projected_tokens = current.projected_tokens(now)
-        est: dict[str, Any] = {
-            "source": "estimated from local usage (five-hour blocks, as ccusage blocks)",
-            "block_start": iso(current.start), "block_end": iso(current.end),
-            "resets_in_minutes": round((current.end - now) / 60),
-            "tokens": current.tokens, "requests": current.requests, "cost_usd": money(current.cost),
-            "unpriced_requests": current.unpriced_requests,
-            "burn_usd_per_hour": money(current.burn_usd_per_hour),
-            "tokens_per_hour": round(current.tokens_per_hour) if current.tokens_per_hour else None,
-            "projected_cost_usd": money(current.projected_cost(now)), "projected_tokens": projected_tokens,
-            "limit_tokens": limit_tokens, "used_pct": None, "full_at": None,
-        }  # fmt: skip
-        if limit_tokens:
-            est["used_pct"] = round(current.tokens / limit_tokens * 100, 1)
-            rate = current.tokens_per_hour
-            if rate and current.tokens < limit_tokens:
-                full = max(now, current.last_ts) + (limit_tokens - current.tokens) / rate * 3600
-                est["full_at"] = iso(full) if full < current.end else None
-            share = lim.reached(current.tokens / limit_tokens, shares)
-            if share is not None and not official:
-                out["alerts"].append(f"5h block at {est['used_pct']:.0f}% of the largest earlier block "
-                                     f"(estimated): past {share:.0%}")  # fmt: skip
-        out["estimated"] = est
-    out["blocks"] = [
-        {"start": iso(b.start), "end": iso(b.end), "tokens": b.tokens, "cost_usd": money(b.cost),
-         "requests": b.requests, "active": b is current}
-        for b in blocks[-10:]
-    ]  # fmt: skip
-    return out
+from ctxtop.services.limits import collect
 
 
 def run(args: argparse.Namespace) -> int:
-    report = collect(args)
+    monitor = open_monitor(args, quiet=True)
+    try:
+        report = collect(monitor)
+    finally:
+        monitor.close()
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return 0

@@ -143,10 +143,10 @@ class Meter:
             return out
 
     def plan_limits(self, now: float | None = None) -> dict[str, Any]:
-        from ctxtop.commands import limits
+        from ctxtop.services import limits
 
         with self._lock:
-            report = limits.collect(self.args, now, monitor=self.monitor())
+            report = limits.collect(self.monitor(), now)
             report.pop("blocks", None)  # ten past blocks are history, not the agent's business
             return report
 

@@ -14,6 +14,7 @@ from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.breakdown import Breakdown, Rollup
 from ctxtop.core.forensics import Retention
 from ctxtop.core.report import SessionView, Total
+from ctxtop.services.noise import OutputSaving
 
 
 @dataclass
@@ -67,7 +68,8 @@ class SessionDetailLoaded:
     tool_outputs: list[ToolOutput] = field(default_factory=list)
     subagents: list[tuple[str, int, int]] = field(default_factory=list)
     transcript_path: str | None = None
-    noise: list[dict] | None = None
+    noise: list[OutputSaving] | None = None
+    """What the output filter saved on each of the session's logged outputs (``services.noise``)."""
     breakdown: Breakdown | None = None
     """The main chain's context breakdown (None when the transcript is not on disk)."""
     retention: list[Retention] | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from ctxtop.core import metrics, report
 from ctxtop.core.metrics import SessionStats
 from ctxtop.services import events as ev
 from ctxtop.services.monitor import Monitor
+from ctxtop.services.noise import OutputSaving, session_savings
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,12 @@ class Engine:
     def stop(self) -> None:
         self._stopped = True
         self.queue.put(_Request("stop"))
+
+    def start(self) -> threading.Thread:
+        """``run`` on a daemon thread, for a headless consumer (the TUI runs it in a Textual worker)."""
+        thread = threading.Thread(target=self.run, name="ctxtop-live", daemon=True)
+        thread.start()
+        return thread
 
     # ------------------------------------------------------------------ the thread
 
@@ -404,7 +412,7 @@ class Engine:
             ev.SessionDetailLoaded(
                 session_id, monitor.view(stats), monitor.index.tool_outputs(session_id, 8),
                 monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
-                noise_rows(session_id, stats), found.breakdown if found else None,
+                noise_rows(monitor, session_id, stats), found.breakdown if found else None,
                 found.compactions if found else None,
             )
         )  # fmt: skip
@@ -442,12 +450,11 @@ def _dedupe(requests: list[_Request]) -> list[_Request]:
     return out[::-1]
 
 
-def noise_rows(session_id: str, stats: SessionStats) -> list[dict] | None:
-    """What the output filter removed in this session (None when the filter log is not available)."""
-    from ctxtop.adapters import filter_log
-
+def noise_rows(monitor: Monitor, session_id: str, stats: SessionStats) -> list[OutputSaving] | None:
+    """What the output filter saved in this session, per output (None when the filter log is not available)."""
     since = datetime.fromtimestamp(stats.first_ts).strftime("%Y-%m-%d") if stats.first_ts else None
     try:
-        return [r for r in filter_log.read(since=since) if r.get("session_id") == session_id]
+        return session_savings(monitor.index, session_id, since)
     except Exception:  # noqa: BLE001 - the noise panel is optional; never break the detail screen
+        log.exception("noise panel")
         return None

@@ -20,10 +20,10 @@ from textual.screen import Screen
 
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.live_sessions import LiveSession
+from ctxtop.core.alerts import AlertTracker, badges
 from ctxtop.core.report import SessionView
 from ctxtop.services.live import RECENT_FALLBACK, Engine, MonitorFactory
 from ctxtop.ui import messages as m
-from ctxtop.ui.alerts import AlertTracker, badges
 from ctxtop.ui.themes import bundled_theme_dir, load_themes
 
 DEFAULT_THEME = "ctxtop-dark"
@@ -318,7 +318,7 @@ class CtxtopApp(App[None]):
         self.push_screen(NotesScreen(session_id))
 
     def compact_now(self, session_id: str | None) -> None:
-        from ctxtop.ui.compact import start_compact
+        from ctxtop.ui.screens.compact import start_compact
 
         if not session_id:
             self.notify("Select a session first.", severity="warning")

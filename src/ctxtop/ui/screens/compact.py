@@ -9,8 +9,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from ctxtop.adapters import clipboard
-from ctxtop.ui.compact import CompactPlan, copy_report
+from ctxtop.adapters import clipboard, notes_store
+from ctxtop.services.compact import CompactPlan, copy_report, plan, send
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ctxtop.ui.app import CtxtopApp
 
 BUSY_WARNING = (
     "● busy: Claude Code is answering right now. Text typed now is queued or lands mid-turn; "
@@ -72,3 +76,37 @@ class CompactScreen(ModalScreen[bool]):
     def _copy(self, text: str) -> None:
         report = copy_report(clipboard.copy(text))
         self.app.call_from_thread(self.query_one("#compact-status", Static).update, report)
+
+
+def start_compact(app: CtxtopApp, session_id: str) -> None:
+    live = app.live.get(session_id)
+    pid, cwd, busy = (live.pid, live.cwd, live.status == "busy") if live else (None, None, False)
+    app.run_worker(
+        lambda: _worker(app, session_id, pid, cwd, busy), thread=True, group="compact", exclusive=True
+    )
+
+
+def _worker(app: CtxtopApp, session_id: str, pid: int | None, cwd: str | None, busy: bool) -> None:
+    transcript = notes_store.find_transcript(session_id, app.claude_dirs)
+    app.call_from_thread(_decide, app, plan(session_id, transcript, pid, cwd, busy))
+
+
+def _decide(app: CtxtopApp, compact: CompactPlan) -> None:
+    def confirmed(yes: bool | None) -> None:
+        if yes and compact.pane:
+            app.run_worker(lambda: _send(app, compact), thread=True, group="compact")
+
+    app.push_screen(CompactScreen(compact), confirmed)
+
+
+def _send(app: CtxtopApp, compact: CompactPlan) -> None:
+    error = send(compact)
+    if error:
+        shown = CompactPlan(compact.session_id, compact.command, None, compact.busy)
+        app.call_from_thread(app.notify, f"tmux did not take it ({error}): the command is shown to copy instead.",
+                             severity="error", timeout=12)  # fmt: skip
+        app.call_from_thread(_decide, app, shown)
+    else:
+        app.call_from_thread(
+            app.notify, f"Typed /compact into tmux pane {compact.pane}.", title="Compact now"
+        )

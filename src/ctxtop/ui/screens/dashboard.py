@@ -10,9 +10,9 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
+from ctxtop.core import format as fmt
+from ctxtop.core.alerts import badge_reasons
 from ctxtop.core.report import SessionView
-from ctxtop.ui import format as fmt
-from ctxtop.ui.alerts import badge_reasons
 from ctxtop.ui.messages import IndexProgressed, SessionPreviewLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, context_series
 from ctxtop.ui.widgets.gauge import Gauge

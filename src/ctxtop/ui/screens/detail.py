@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 from rich.table import Table
 from rich.text import Text
@@ -12,11 +13,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ctxtop.core import format as fmt
 from ctxtop.core.breakdown import KIND_TITLES, Breakdown
 from ctxtop.core.filters.tokens import estimate_tokens
 from ctxtop.core.forensics import Retention
+from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import SessionView
-from ctxtop.ui import format as fmt
+from ctxtop.services.noise import OutputSaving
 from ctxtop.ui.messages import SessionDetailLoaded
 from ctxtop.ui.widgets.breakdown_bar import BreakdownBar
 from ctxtop.ui.widgets.chart import ColumnChart, context_series
@@ -289,18 +292,28 @@ class DetailScreen(Screen):
                 )
         return table
 
-    def _noise(self, rows: list[dict]) -> Table:
+    def _noise(self, rows: list[OutputSaving]) -> Table:
+        # The noise report's own figures (``core.noise.saving``): credited raw tokens, removed, worth.
         table = _table(
-            "Noise removed by the output filter", "command", "raw", "kept", "saved", right=(1, 2, 3)
+            "Noise removed by the output filter",
+            "command",
+            "raw",
+            "kept",
+            "removed",
+            "worth",
+            right=(1, 2, 3, 4),
         )
-        for r in sorted(rows, key=lambda r: -(r.get("raw_tokens") or 0))[:8]:
-            raw, kept = r.get("raw_tokens") or 0, r.get("filtered_tokens") or 0
-            saved = f"{(raw - kept) / raw * 100:.0f}%" if raw else "-"
-            table.add_row(str(r.get("command") or "?")[:60], fmt.tokens(raw), fmt.tokens(kept), saved)
-        total_raw = sum(r.get("raw_tokens") or 0 for r in rows)
-        total_kept = sum(r.get("filtered_tokens") or 0 for r in rows)
-        table.add_row(Text(f"{len(rows)} outputs", "bold"), fmt.tokens(total_raw), fmt.tokens(total_kept),
-                      f"{(total_raw - total_kept) / total_raw * 100:.0f}%" if total_raw else "-")  # fmt: skip
+        for r in sorted(rows, key=lambda r: -r.saving.raw_tokens)[:8]:
+            s = r.saving
+            table.add_row(r.command[:60], fmt.tokens(s.raw_tokens), fmt.tokens(s.filtered_tokens),
+                          _removed(s.removed_tokens), _worth(s.worth_usd))  # fmt: skip
+        removed = sum(r.saving.removed_tokens for r in rows)
+        worths = [r.saving.worth_usd for r in rows]
+        worth = (
+            None if any(w is None for w in worths) else sum((w for w in worths if w is not None), Decimal(0))
+        )
+        table.add_row(Text(f"{len(rows)} outputs", "bold"), fmt.tokens(sum(r.saving.raw_tokens for r in rows)),
+                      fmt.tokens(sum(r.saving.filtered_tokens for r in rows)), _removed(removed), _worth(worth))  # fmt: skip
         return table
 
     # ------------------------------------------------------------------ actions
@@ -319,3 +332,12 @@ class DetailScreen(Screen):
 
     def action_compact(self) -> None:
         self.app.compact_now(self.session_id)
+
+
+def _removed(tokens: int) -> str:
+    """Removed tokens; negative (an output Claude Code would have cut to a preview anyway) said as such."""
+    return fmt.tokens(tokens) + (" (negative)" if tokens < 0 else "")
+
+
+def _worth(usd: Decimal | None) -> str:
+    return "unpriced" if usd is None else fmt_usd(usd, 4)  # as `ctxtop report noise` shows it

@@ -16,10 +16,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
+from ctxtop.core import format as fmt
 from ctxtop.core import report
 from ctxtop.core.report import TIME_GROUPS
-from ctxtop.ui import export
-from ctxtop.ui import format as fmt
+from ctxtop.services import export
 from ctxtop.ui.messages import HistoryLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, Series
 

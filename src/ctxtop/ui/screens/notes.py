@@ -12,7 +12,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, ListItem, ListView, Static, TextArea
 
 from ctxtop.adapters import notes_store
-from ctxtop.ui.compact import find_transcript
 from ctxtop.ui.messages import NotesLoaded
 
 
@@ -68,7 +67,7 @@ class NotesScreen(Screen):
         text = None
         if rebuild or notes_store.load_notes(sid) is None:
             try:
-                text = notes_store.rebuild(sid, find_transcript(self.app.claude_dirs, sid))
+                text = notes_store.rebuild(sid, notes_store.find_transcript(sid, self.app.claude_dirs))
             except Exception:  # noqa: BLE001 - an unreadable transcript leaves the stored notes
                 text = None
         if text is None:

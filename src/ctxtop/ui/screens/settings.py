@@ -3,9 +3,6 @@ the field, applied live. Also: install ctxtop's compaction settings and hooks in
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from ctxtop.adapters.config import SCHEMA, Setting, coerce
+from ctxtop.services import install
 
 SCREEN_SETTINGS = tuple(s for s in SCHEMA if s.screen)
 
@@ -137,50 +135,70 @@ class SettingsScreen(Screen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    def _install_args(self, dry_run: bool) -> argparse.Namespace:
+    def _install_options(self) -> install.InstallOptions:
         dirs = self.app.claude_dirs
         settings = str(Path(dirs[0]).expanduser() / "settings.json") if dirs else None
-        return argparse.Namespace(
-            scope="user", settings=settings, statusline=False, filter=None, no_compaction=False,
-            threshold=self.app.config.threshold, window=None, dry_run=dry_run, remember=False,
-        )  # fmt: skip
+        # The TUI's own threshold, which it already saved: nothing for the plan to remember.
+        return install.InstallOptions(settings=settings, threshold=self.app.config.threshold, remember=False)
 
     def action_install(self) -> None:
-        self._run_install(dry_run=True)
+        self._plan_install()
 
     @work(thread=True, group="install", exclusive=True)
-    def _run_install(self, dry_run: bool) -> None:
-        from ctxtop.commands import claude
+    def _plan_install(self) -> None:
+        # The plan ``ctxtop claude install`` makes, from the same options: the two can never disagree.
+        try:
+            plan: install.Plan | str = install.plan_install(self._install_options())
+        except Exception as exc:  # noqa: BLE001 - shown to the user (InstallRefused, an unreadable file)
+            plan = str(exc)
+        self.app.call_from_thread(self._show_plan, plan)
 
-        out, err = io.StringIO(), io.StringIO()
-        # The CLI's own function, so the TUI and `ctxtop claude install` can never disagree.
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = claude.install(self._install_args(dry_run))
-            except Exception as exc:  # noqa: BLE001 - shown to the user
-                code = 1
-                err.write(str(exc))
-        self.app.call_from_thread(self._install_done, dry_run, code, out.getvalue(), err.getvalue())
-
-    def _install_done(self, dry_run: bool, code: int, out: str, err: str) -> None:
+    def _show_plan(self, plan: install.Plan | str) -> None:
         from ctxtop.ui.screens.confirm import ConfirmScreen
 
-        if code != 0:
-            self.notify((err or out).strip() or "install failed", severity="error", timeout=12)
+        if isinstance(plan, str):
+            self.notify(plan or "install failed", severity="error", timeout=12)
             return
-        if not dry_run:
-            self.notify(out.strip(), title="Installed into Claude Code", timeout=15)
-            return
-        if out.startswith("no change"):
-            self.notify(
-                out.strip() + "\n" + err.replace("dry run: nothing written. ", "").strip(), timeout=10
-            )
+        if not plan.changed:
+            self.notify(f"no change to {plan.path}\nAfterwards: {plan.outcome()}", timeout=10)
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._run_install(dry_run=False)
+                self._apply_install(plan)
 
-        body = out + "\n" + err.replace("dry run: nothing written. ", "")
-        self.app.push_screen(ConfirmScreen("Apply this change to Claude Code's settings?", body, "Install"),
-                             confirmed)  # fmt: skip
+        self.app.push_screen(
+            ConfirmScreen("Apply this change to Claude Code's settings?", plan_text(plan), "Install"),
+            confirmed,
+        )
+
+    @work(thread=True, group="install", exclusive=True)
+    def _apply_install(self, plan: install.Plan) -> None:
+        try:
+            notes = install.apply(plan)
+        except Exception as exc:  # noqa: BLE001 - shown to the user (refused, read-only, changed meanwhile)
+            self.app.call_from_thread(self.notify, str(exc) or "install failed", severity="error", timeout=12)
+            return
+        lines = [f"updated {plan.path}", *plan.summary(), *notes, plan.outcome()]
+        self.app.call_from_thread(
+            self.notify, "\n".join(lines), title="Installed into Claude Code", timeout=15
+        )
+
+
+def plan_text(plan: install.Plan) -> str:
+    """The plan as the dialog shows it: each key that changes, the notes, the diff, where Claude Code compacts."""
+    lines = [f"{plan.path}:"]
+    for key in plan.keys():
+        before = "(none)" if key.before is None else _short(key.before)
+        after = "(removed)" if key.after is None else _short(key.after)
+        where = "" if key.file == str(plan.path) else f" in {key.file}"
+        lines.append(f"  {key.key}{where}: {before} -> {after}")
+    lines += [f"  note: {note}" for note in [*plan.notes, *plan.change.notes]]
+    return "\n".join(lines) + "\n\n" + plan.diff() + "\nAfterwards: " + plan.outcome()
+
+
+def _short(value: Any, width: int = 60) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"

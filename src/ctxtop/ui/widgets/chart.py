@@ -12,8 +12,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from ctxtop.core import format as fmt
 from ctxtop.core.report import SessionView
-from ctxtop.ui import format as fmt
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 GUTTER = 7

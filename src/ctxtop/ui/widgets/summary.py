@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ctxtop.ui import format as fmt
+from ctxtop.core import format as fmt
 from ctxtop.ui.messages import Spend
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ctxtop.core import format as fmt
 from ctxtop.core.report import SessionView
-from ctxtop.ui import format as fmt
 
 BUDGET_LEVELS = (Decimal("0.7"), Decimal(1))
 

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ctxtop.adapters import clipboard, notes_store, tmux
-
-if TYPE_CHECKING:
-    from ctxtop.ui.app import CtxtopApp
 
 MAX_INSTRUCTIONS = 1500
 """Characters of notes carried in the command (one line: a newline would submit it early)."""
@@ -58,14 +54,6 @@ def compact_command(notes_text: str | None) -> str:
     return f"/compact Keep this working state verbatim (tasks with status, files, failures, decisions, pins). {body}"
 
 
-def find_transcript(claude_dirs: list[str] | None, session_id: str) -> Path | None:
-    """The session's main transcript in the dirs ctxtop was started with, else where the notes store finds it."""
-    for folder in claude_dirs or ():
-        for candidate in (Path(folder).expanduser() / "projects").glob(f"*/{session_id}.jsonl"):
-            return candidate
-    return notes_store.find_transcript(session_id)
-
-
 def plan(
     session_id: str, transcript_path: Path | None, pid: int | None, cwd: str | None, busy: bool = False
 ) -> CompactPlan:
@@ -80,40 +68,9 @@ def plan(
     return CompactPlan(session_id, command, pane.pane_id if pane else None, busy)
 
 
-def start_compact(app: CtxtopApp, session_id: str) -> None:
-    live = app.live.get(session_id)
-    pid, cwd, busy = (live.pid, live.cwd, live.status == "busy") if live else (None, None, False)
-    app.run_worker(
-        lambda: _worker(app, session_id, pid, cwd, busy), thread=True, group="compact", exclusive=True
-    )
-
-
-def _worker(app: CtxtopApp, session_id: str, pid: int | None, cwd: str | None, busy: bool) -> None:
-    transcript = find_transcript(app.claude_dirs, session_id)
-    app.call_from_thread(_decide, app, plan(session_id, transcript, pid, cwd, busy))
-
-
-def _decide(app: CtxtopApp, compact: CompactPlan) -> None:
-    from ctxtop.ui.screens.compact import CompactScreen
-
-    def send(yes: bool | None) -> None:
-        if yes and compact.pane:
-            app.run_worker(lambda: _send(app, compact), thread=True, group="compact")
-
-    app.push_screen(CompactScreen(compact), send)
-
-
-def _send(app: CtxtopApp, compact: CompactPlan) -> None:
-    error = tmux.send_line(compact.pane or "", compact.command)
-    if error:
-        shown = CompactPlan(compact.session_id, compact.command, None, compact.busy)
-        app.call_from_thread(app.notify, f"tmux did not take it ({error}): the command is shown to copy instead.",
-                             severity="error", timeout=12)  # fmt: skip
-        app.call_from_thread(_decide, app, shown)
-    else:
-        app.call_from_thread(
-            app.notify, f"Typed /compact into tmux pane {compact.pane}.", title="Compact now"
-        )
+def send(compact: CompactPlan) -> str | None:
+    """Type the plan's command into its pane; why not, when tmux did not take it (None: typed)."""
+    return tmux.send_line(compact.pane or "", compact.command)
 
 
 def copy_report(attempts: list[clipboard.Attempt]) -> str:
