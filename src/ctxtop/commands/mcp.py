@@ -111,8 +111,8 @@ class Meter:
     def _largest(self, monitor: Monitor, view: Any) -> dict[str, Any]:
         """What fills the window now, as ``ctxtop report context SESSION --json`` splits it: tokens per kind
         and the largest live items (exact in total, apportioned in detail: ``core.breakdown``)."""
-        from ctxtop.adapters.context_io import session_breakdown
         from ctxtop.core import breakdown as bdm
+        from ctxtop.services.context_io import session_breakdown
 
         found = session_breakdown(monitor.index, view.stats.session_id)
         if found is None:  # the main transcript is gone: the totals stay, the pieces went with it

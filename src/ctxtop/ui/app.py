@@ -172,7 +172,7 @@ class CtxtopApp(App[None]):
         self.call_after_refresh(lambda: self.render_log.append((time.monotonic(), requests)))
 
     def on_compaction_lost_tasks(self, message: m.CompactionLostTasks) -> None:
-        from ctxtop.ui.alerts import compaction_alert
+        from ctxtop.core.alerts import compaction_alert
 
         alert = compaction_alert(
             message.session_id, message.cwd, message.score, message.tasks, message.notes_reinjected
