@@ -346,14 +346,17 @@ async def test_dashboard_tells_sessions_apart_says_why_and_keeps_alerts(world: W
         assert REFACTOR[:8] in mine and twin_id[:8] in other
         assert "Refactor the inve" in " ".join(mine) and "CI is red" in " ".join(other)
         assert app.titles[REFACTOR].startswith("Refactor the inventory package so records are dataclasses")
-        # The threshold is crossed while ctxtop runs: a toast, a bell, a banner that stays.
+        # The threshold is crossed while ctxtop runs: a toast, a bell, a banner that stays. (The refactor
+        # scenario's compaction lost an open task: that alert rings on its own.)
+        rung = len(bells)
         with refactor.open("ab") as fh:
             fh.write(b"".join(lines[cut:]))
         await wait_for(pilot, lambda: bool(app.unacknowledged))
         await pilot.pause()
         banner = app.screen.query_one("#alerts")
         assert banner.display and "passed the 20% compaction threshold" in str(banner.render())
-        assert bells == [1]
+        await wait_for(pilot, lambda: len(bells) >= rung + 1)
+        assert "passed the 20% compaction threshold" in str(banner.render())
         # The preview of the row says why it carries ▲.
         while table.selected_session != REFACTOR:
             await pilot.press("down")
