@@ -138,6 +138,22 @@ async def test_plan_limits_are_the_limits_report(world: dict[str, str]) -> None:
     assert "blocks" not in got
 
 
+async def test_a_budget_set_while_the_server_runs_counts(world: dict[str, str]) -> None:
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    env = {**world, "CLAUDE_CODE_SESSION_ID": SESSION}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "ctxtop", "mcp"], env=env)
+    toml = Path(env["CTXTOP_CONFIG_DIR"]) / "config.toml"
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        before = _json(await session.call_tool("cost", {}))["budgets"]
+        toml.write_text("[budgets]\nsession_usd = 5.0\ndaily_usd = 7.5\n")
+        after = _json(await session.call_tool("cost", {}))["budgets"]
+    assert [b["level"] for b in before] == ["session"]
+    assert [(b["level"], b["budget"]) for b in after] == [("session", "5.0"), ("day", "7.5")]
+
+
 async def test_outside_claude_code_a_tool_says_why(world: dict[str, str]) -> None:
     _tools, (result, empty) = await _call(world, ("context_status", {}), ("pin_note", {"line": " "}))
     assert result.is_error and "CLAUDE_CODE_SESSION_ID is not set" in result.content[0].text

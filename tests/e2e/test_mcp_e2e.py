@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -215,10 +214,19 @@ def test_after_clear_the_tools_answer_for_the_new_session(claude: ClaudeCLI, fak
 
     fake_api.script(script, usage=GrowingUsage())
 
+    def live_ids() -> set[str]:
+        ids = set()
+        for path in (claude.config_dir / "sessions").glob("*.json"):
+            try:
+                ids.add(json.loads(path.read_text())["sessionId"])
+            except (OSError, ValueError, KeyError):
+                continue
+        return ids
+
     def done(i: int) -> bool:
-        if i == 1:  # /clear makes no request
-            time.sleep(1.5)
-            return True
+        if i == 1:  # /clear makes no request: wait until the process is on a new session
+            first = answers(fake_api, "context_tokens")[0][1]["session_id"]
+            return bool(live_ids() - {first})
         return len(answers(fake_api, "context_tokens")) >= (1 if i == 0 else 2)
 
     claude.interactive(["check the meter", "/clear", "check the meter again"], done=done, timeout=80)

@@ -55,12 +55,19 @@ class Meter:
         dirs = paths.claude_config_dirs(getattr(args, "claude_dir", None))
         self._resolve = resolve or (lambda: claude_caller.caller(config_dirs=dirs))
         self._monitor: Monitor | None = None
+        self._config_stamp: tuple[int, int] | None = None
         # The SDK runs sync tools on worker threads: the index's connection serves one call at a time.
         self._lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------------------
     def monitor(self) -> Monitor:
-        """The monitor, opened once and refreshed on every call (a refresh reads only what was appended)."""
+        """The monitor, opened once and refreshed on every call (a refresh reads only what was appended);
+        opened again when config.toml changed, so a budget or threshold set meanwhile counts."""
+        stamp = _stamp(paths.config_file())
+        if self._monitor is not None and stamp != self._config_stamp:
+            self._monitor.close()
+            self._monitor = None
+        self._config_stamp = stamp
         if self._monitor is None:
             self._monitor = Monitor.open(
                 getattr(self.args, "claude_dir", None),
@@ -182,6 +189,17 @@ class Meter:
             out["pinned_now"] = text if added else None
             out["already_pinned"] = not added
             return out
+
+
+def _stamp(path: Any) -> tuple[int, int] | None:
+    """A file's (mtime_ns, size), None when it is missing."""
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _wait_for(session_id: str, tool_use_id: str, claude_dirs: list[str] | None) -> bool:
