@@ -148,6 +148,24 @@ SCHEMA: tuple[Setting, ...] = (
             "Built-in: 100.", minimum=0, screen=False),
     Setting("filter.context", "Lines kept around an important line", "int", None,
             "Built-in: 2.", minimum=0, screen=False),
+    Setting("export.endpoint", "OTLP receiver (base URL)", "str", "",
+            "ctxtop export otlp sends here (/v1/traces, /v1/metrics); empty: $OTEL_EXPORTER_OTLP_ENDPOINT, "
+            "else http://localhost:4318.", screen=False),
+    Setting("export.headers", "OTLP headers (k=v,k2=v2)", "str", "",
+            "Sent with every export, e.g. an API key; $OTEL_EXPORTER_OTLP_HEADERS adds to them.", screen=False),
+    Setting("export.user", "User label of exported usage", "str", "", "Empty: your login name.",
+            screen=False),
+    Setting("export.team", "Team label of exported usage", "str", "", "A resource attribute (ctxtop.team).",
+            screen=False),
+    Setting("export.project", "Project label of exported usage", "str", "",
+            "A resource attribute (ctxtop.project; Phoenix files the spans under this project).", screen=False),
+    Setting("export.redact_paths", "Export project paths hashed", "choice", "off",
+            "on: ctxtop.project.path is a digest of the path.", choices=("off", "on"), screen=False),
+    Setting("export.include_content", "Export response text", "choice", "off",
+            "on: spans carry the response text (off: token counts and costs only).", choices=("off", "on"),
+            screen=False),
+    Setting("export.metrics", "Export per-session and per-day metrics", "choice", "on",
+            "off: spans only.", choices=("on", "off"), screen=False),
 )  # fmt: skip
 
 BY_KEY = {s.key: s for s in SCHEMA}
