@@ -81,9 +81,13 @@ def _received(spans: list[dict], by: str = "session.id") -> tuple[Counter, dict[
         for t in TOKEN_KEYS:
             tokens[key][t] += a[f"ctxtop.tokens.{t}"]
         # The GenAI convention's input counts the cached tokens too.
-        assert a["gen_ai.usage.input_tokens"] == a["ctxtop.tokens.input"] + a["ctxtop.tokens.cache_read"] + a[
-            "ctxtop.tokens.cache_write_5m"
-        ] + a["ctxtop.tokens.cache_write_1h"]
+        assert (
+            a["gen_ai.usage.input_tokens"]
+            == a["ctxtop.tokens.input"]
+            + a["ctxtop.tokens.cache_read"]
+            + a["ctxtop.tokens.cache_write_5m"]
+            + a["ctxtop.tokens.cache_write_1h"]
+        )
         assert a["llm.token_count.prompt"] == a["gen_ai.usage.input_tokens"]
         if "ctxtop.cost.usd" in a:
             cost[key] += Decimal(a["ctxtop.cost.usd"])
@@ -112,7 +116,7 @@ def test_export_equals_the_reports(phoenix: Phoenix, tmp_path: Path, claude_fixt
     spans = phoenix.wait_for_spans("fixtures", total)
     _check_against_report(env, spans)
     a = spans[0]["attributes"]
-    assert a["gen_ai.provider.name"] == "anthropic" and a["openinference.span.kind"] == "LLM"
+    assert a["gen_ai.provider.name"] == "anthropic" and spans[0]["span_kind"] == "LLM"
     assert a["user.id"] == "alice" and a["gen_ai.conversation.id"] == a["session.id"]
     assert a["ctxtop.project.path"].startswith("/")  # paths leave as they are unless redacted
     assert "output.value" not in a or "content" not in a["output.value"]
@@ -161,16 +165,19 @@ def test_receiver_stopped_mid_export_then_restarted(
     settings = export_otlp.resolve(monitor.config, {}, endpoint=phoenix.url)
     settings.batch_size, settings.attempts, settings.backoff, settings.timeout = 5, 2, 0.2, 3.0
 
+    stopped: list[float] = []
+
     def stop_after_first(report: export_otlp.ExportReport) -> None:
         if report.batches == 1:
             phoenix.wait_for_spans("restart", 5)  # accepted and stored, then the receiver goes away
             phoenix.stop()
+            stopped.append(time.monotonic())
 
     exporter = export_otlp.OtlpExport(monitor, settings, on_batch=stop_after_first)
-    started = time.monotonic()
     report = exporter.run_once()
     exporter.close()
-    assert time.monotonic() - started < 60
+    # Bounded: two calls of at most 3 s each and a 0.2 s pause, once the receiver is gone.
+    assert time.monotonic() - stopped[0] < 15
     assert report.sent == 5 and report.error is not None and report.calls == 1 + 2
     monitor.index.close()
     phoenix.start()
@@ -227,7 +234,7 @@ def test_failing_receiver_bounded_retries_clear_message(
     assert "did not accept a batch after 3 attempts" in done.stderr
     assert "requests left for the next run" in done.stderr
     if mode == "500":
-        assert "500" in done.stderr and "internal error" in done.stderr
+        assert "code: 500" in done.stderr and "Internal Server Error" in done.stderr
         assert len(handler.calls) == 3  # 500 is not retried by the SDK: three calls, one per attempt
     else:
         assert "timeout" in done.stderr.lower() or "timed out" in done.stderr.lower()
@@ -236,7 +243,9 @@ def test_failing_receiver_bounded_retries_clear_message(
     assert elapsed < 20
     assert "Traceback" not in done.stderr
     # Nothing was recorded as sent.
-    again = _ctxtop(env, "export", "otlp", "--endpoint", "http://127.0.0.1:9", "--attempts", "1", "--timeout", "1")
+    again = _ctxtop(
+        env, "export", "otlp", "--endpoint", "http://127.0.0.1:9", "--attempts", "1", "--timeout", "1"
+    )
     requests, _ = _expected(env)
     total = sum(requests.values())
     assert f"exported 0 of {total} pending requests" in again.stderr

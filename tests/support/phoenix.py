@@ -51,7 +51,9 @@ def ensure_phoenix() -> Path:
         return exe
     command = f"{sys.executable} -m venv {root} && {root}/bin/pip install '{PHOENIX_SPEC}'"
     if os.environ.get("CI") != "true" and os.environ.get("CTXTOP_INSTALL_PHOENIX") != "1":
-        pytest.skip(f"Arize Phoenix is not installed (CI installs it; or: {command}, or CTXTOP_INSTALL_PHOENIX=1)")
+        pytest.skip(
+            f"Arize Phoenix is not installed (CI installs it; or: {command}, or CTXTOP_INSTALL_PHOENIX=1)"
+        )
     shutil.rmtree(root, ignore_errors=True)
     root.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
@@ -82,6 +84,7 @@ class Phoenix:
         self.proc: subprocess.Popen | None = None
         self.log = workdir / "phoenix.log"
         self.startup_seconds = 0.0
+        self.stop_seconds = 0.0
 
     @property
     def url(self) -> str:
@@ -101,7 +104,11 @@ class Phoenix:
         started = time.monotonic()
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [str(self.exe), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [str(self.exe), "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = started + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
@@ -116,17 +123,22 @@ class Phoenix:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"phoenix did not start in {STARTUP_TIMEOUT:.0f} s:\n{self.log.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"phoenix did not start in {STARTUP_TIMEOUT:.0f} s:\n{self.log.read_text()[-3000:]}"
+        )
 
     def stop(self) -> None:
+        """SIGTERM (Phoenix drains its queue of accepted spans), SIGKILL if it has not exited in 15 s."""
         if self.proc is None or self.proc.poll() is not None:
             return
+        started = time.monotonic()
         os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: our process group only
         try:
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+        self.stop_seconds = time.monotonic() - started
 
     def spans(self, project: str) -> list[dict]:
         """Every span of a project, through Phoenix's REST API (paginated)."""
@@ -134,7 +146,9 @@ class Phoenix:
         cursor = None
         while True:
             query = {"limit": "1000", **({"cursor": cursor} if cursor else {})}
-            url = f"{self.url}/v1/projects/{urllib.parse.quote(project)}/spans?{urllib.parse.urlencode(query)}"
+            url = (
+                f"{self.url}/v1/projects/{urllib.parse.quote(project)}/spans?{urllib.parse.urlencode(query)}"
+            )
             try:
                 with urllib.request.urlopen(url, timeout=10) as resp:
                     body = json.load(resp)
@@ -181,7 +195,9 @@ class Postgres:
         initdb = _pg_bin("initdb")
         pg_ctl = _pg_bin("pg_ctl")
         if not initdb or not pg_ctl:
-            message = "PostgreSQL server binaries (initdb, pg_ctl) not found (.ci/run installs Debian's postgresql)"
+            message = (
+                "PostgreSQL server binaries (initdb, pg_ctl) not found (.ci/run installs Debian's postgresql)"
+            )
             if os.environ.get("CI") == "true":
                 pytest.fail(message)
             pytest.skip(message)
@@ -208,9 +224,13 @@ class Postgres:
             raise RuntimeError(f"{' '.join(args)} failed: {proc.stdout}\n{proc.stderr}")
 
     def start(self) -> None:
-        self._run([self.initdb, "-D", str(self.data), "-U", "phoenix", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        self._run(
+            [self.initdb, "-D", str(self.data), "-U", "phoenix", "--auth=trust", "-E", "UTF8", "--no-sync"]
+        )
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
-        self._run([self.pg_ctl, "-D", str(self.data), "-l", str(self.root / "pg.log"), "-o", options, "-w", "start"])
+        self._run(
+            [self.pg_ctl, "-D", str(self.data), "-l", str(self.root / "pg.log"), "-o", options, "-w", "start"]
+        )
 
     def stop(self) -> None:
         try:
