@@ -161,7 +161,7 @@ class Phoenix:
             if not cursor:
                 return out
 
-    def wait_for_spans(self, project: str, count: int, timeout: float = 60.0) -> list[dict]:
+    def wait_for_spans(self, project: str, count: int, timeout: float = 150.0) -> list[dict]:
         """Phoenix inserts accepted spans from a queue: wait until ``count`` are readable (and no more come)."""
         deadline = time.monotonic() + timeout
         spans: list[dict] = []
