@@ -76,3 +76,9 @@ def test_resource_labels() -> None:
         and r["openinference.project.name"] == "p"
     )
     assert "ctxtop.team" not in telemetry.resource_attributes(version="1", host="h", user="u")
+
+
+def test_ids_differ_per_project_label() -> None:
+    # Phoenix keys spans on their id across projects: another label is another data set, not a copy.
+    assert telemetry.span_id("a:b", "team-a") != telemetry.span_id("a:b", "team-b")
+    assert telemetry.trace_id("s1", "team-a") != telemetry.trace_id("s1", "team-b")

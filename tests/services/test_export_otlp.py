@@ -318,3 +318,43 @@ def test_team_on_postgres_per_user_totals(tmp_path: Path, claude_fixtures: Path)
     finally:
         server.stop()
         pg.stop()
+
+
+async def test_the_tui_exports_in_the_background(
+    phoenix: Phoenix, tmp_path: Path, claude_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[export] tui = "on"``: the TUI's own export thread sends what its engine indexed; the screen loads
+    as without it."""
+    from ctxtop.adapters.config import Config
+    from ctxtop.adapters.monitor import Monitor
+    from ctxtop.ui.app import CtxtopApp
+
+    env = _world(
+        tmp_path,
+        claude_fixtures,
+        project="tui",
+        user="alice",
+        extra=f'tui = "on"\nendpoint = "{phoenix.url}"\n',
+    )
+    for name in ("CTXTOP_CONFIG_DIR", "CTXTOP_DATA_DIR", "CTXTOP_API_LOG_DIR", "CLAUDE_CONFIG_DIR"):
+        monkeypatch.setenv(name, env[name])
+
+    def factory(config: Config) -> Monitor:
+        return Monitor.open([str(claude_fixtures)], env["CTXTOP_API_LOG_DIR"], None, config)
+
+    app = CtxtopApp(factory, config_dir=tmp_path / "cfg", watch=False, theme="ctxtop-dark",
+                    claude_dirs=[str(claude_fixtures)])  # fmt: skip
+    requests, _ = _expected(env)
+    total = sum(requests.values())
+    async with app.run_test(size=(120, 36)) as pilot:
+        deadline = time.monotonic() + 120
+        while len(app.views) < len(requests) and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        assert app.exporter is not None
+        spans: list[dict] = []
+        while time.monotonic() < deadline:
+            spans = phoenix.spans("tui")
+            if len(spans) >= total:
+                break
+            await pilot.pause(0.3)
+    _check_against_report(env, phoenix.wait_for_spans("tui", total))

@@ -166,6 +166,9 @@ SCHEMA: tuple[Setting, ...] = (
             screen=False),
     Setting("export.metrics", "Export per-session and per-day metrics", "choice", "on",
             "off: spans only.", choices=("on", "off"), screen=False),
+    Setting("export.tui", "Export to the OTLP receiver while the TUI runs", "choice", "off",
+            "A background thread sends what the TUI indexes to [export] endpoint (applies at the next start).",
+            choices=("off", "on"), screen=False),
 )  # fmt: skip
 
 BY_KEY = {s.key: s for s in SCHEMA}

@@ -12,9 +12,9 @@ different ones:
   its parts, cache writes 5m/1h, the long-context tier, re-read tokens, context and fill after the request,
   chain and source.
 
-Span and trace ids are derived from the request key and the session id, so a span sent twice (a crash
-between the receiver's answer and ctxtop's record of it) carries the same ids and a receiver that keys on
-them keeps one copy.
+Span and trace ids are derived from the request key and the session id (and the export's project label), so
+a span sent twice (a crash between the receiver's answer and ctxtop's record of it) carries the same ids and a
+receiver that keys on them keeps one copy.
 """
 
 from __future__ import annotations
@@ -68,14 +68,19 @@ class RequestFacts:
     git_branch: str | None
 
 
-def trace_id(session_id: str) -> int:
-    """A session's 128-bit trace id (never 0, which OpenTelemetry reads as invalid)."""
-    return int.from_bytes(hashlib.sha256(b"ctxtop-trace\0" + session_id.encode()).digest()[:16], "big") or 1
+def trace_id(session_id: str, project: str = "") -> int:
+    """A session's 128-bit trace id (never 0, which OpenTelemetry reads as invalid).
+
+    ``project`` is the ``[export] project`` label: a receiver that keys spans on their ids alone (Phoenix does,
+    across its projects) takes an export under another label as new data, not as a copy."""
+    seed = b"ctxtop-trace\0" + project.encode() + b"\0" + session_id.encode()
+    return int.from_bytes(hashlib.sha256(seed).digest()[:16], "big") or 1
 
 
-def span_id(key: str) -> int:
-    """A request's 64-bit span id (never 0)."""
-    return int.from_bytes(hashlib.sha256(b"ctxtop-span\0" + key.encode()).digest()[:8], "big") or 1
+def span_id(key: str, project: str = "") -> int:
+    """A request's 64-bit span id (never 0); ``project`` as for ``trace_id``."""
+    seed = b"ctxtop-span\0" + project.encode() + b"\0" + key.encode()
+    return int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") or 1
 
 
 def redact(path: str) -> str:

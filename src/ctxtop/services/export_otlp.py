@@ -281,7 +281,8 @@ class OtlpExport:
                 [{"role": "assistant", "parts": [{"type": "text", "content": content}]}]
             )
         context = SpanContext(
-            telemetry.trace_id(facts.session_id), telemetry.span_id(facts.key), is_remote=False,
+            telemetry.trace_id(facts.session_id, self.settings.project),
+            telemetry.span_id(facts.key, self.settings.project), is_remote=False,
             trace_flags=TraceFlags(TraceFlags.SAMPLED),
         )  # fmt: skip
         at = int(facts.ts * 1e9)
@@ -461,3 +462,73 @@ class OtlpExport:
                 changed.wait(min(settle, poll_interval) if settle else poll_interval)
         finally:
             watcher.stop()
+
+
+class BackgroundExport:
+    """The TUI's export (``[export] tui = "on"``): a daemon thread with its own index connection, woken after
+    each refresh of the live engine, so it reads what the engine indexed (no second tailer) and the engine
+    never waits for the receiver. ``notify(text, is_problem)`` reports a receiver going away and coming back."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Monitor],
+        notify: Callable[[str, bool], None],
+        *,
+        settle: float = SETTLE_SECONDS,
+    ) -> None:
+        self.factory = factory
+        self.notify = notify
+        self.settle = settle
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._exporter: OtlpExport | None = None
+        self._thread = threading.Thread(target=self._run, name="ctxtop-otlp-export", daemon=True)
+        self.reports = 0
+        """Export passes done (tests wait on it)."""
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._exporter is not None:
+            self._exporter.stop.set()
+        self._wake.set()
+
+    def _run(self) -> None:
+        try:
+            monitor = self.factory()
+            self._exporter = exporter = OtlpExport(monitor, resolve(monitor.config))
+        except (OtelMissing, ValueError) as exc:
+            self.notify(f"OTLP export off: {exc}", True)
+            return
+        settings = exporter.settings
+        failing = False
+        pause = settings.backoff
+        try:
+            while not self._stop.is_set():
+                report = exporter.run_once(settled_before=time.time() - self.settle)
+                self.reports += 1
+                if report.error is not None:
+                    if not failing:
+                        self.notify(
+                            f"OTLP export: {settings.target} unavailable ({report.error}); retrying", True
+                        )
+                    failing = True
+                    self._stop.wait(pause)
+                    pause = min(pause * 2, settings.max_backoff)
+                    continue
+                if failing:
+                    self.notify(
+                        f"OTLP export: {settings.target} is back; sent {report.sent:,} requests", False
+                    )
+                failing, pause = False, settings.backoff
+                # The next engine refresh, or when a response written meanwhile has settled.
+                self._wake.wait(self.settle)
+                self._wake.clear()
+        finally:
+            exporter.close()
+            monitor.index.close()
