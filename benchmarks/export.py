@@ -6,7 +6,7 @@
    ids, so there is enough to time) indexed once, then ``ctxtop export otlp`` to a receiver on 127.0.0.1, against
    ``ctxtop history export`` of the same index in the same run (both read the index and write every request
    out: the ratio is what building and sending spans costs). The receiver is Arize Phoenix when it is
-   installed (``CTXTOP_PHOENIX``, or the tests' cached install), else a sink that answers 200 to every POST
+   installed (``CTXTOP_PHOENIX``, or ``.venv-phoenix``), else a sink that answers 200 to every POST
    (then the figure is ctxtop's side only: the output says which).
 2. Append->screen latency of the live TUI (benchmarks/live.py's measurement) without and with
    ``ctxtop export otlp --watch`` running on the same transcripts: p95 with / p95 without.
@@ -47,7 +47,7 @@ def _receiver(tmp: Path):  # type: ignore[no-untyped-def]
     """(url, label, stop) of Phoenix when installed, else of the sink."""
     from tests.support import phoenix as ph
 
-    exe = os.environ.get("CTXTOP_PHOENIX") or str(ph._cache_root() / "bin" / "phoenix")
+    exe = os.environ.get("CTXTOP_PHOENIX") or str(ph.REPO / ".venv-phoenix" / "bin" / "phoenix")
     if Path(exe).exists():
         server = ph.Phoenix(Path(exe), tmp / "phoenix")
         server.start()

@@ -152,8 +152,8 @@ def test_receiver_stopped_mid_export_then_restarted(
 ) -> None:
     """Phoenix goes away after the first batch: the export stops, bounded, with what it sent recorded; after
     Phoenix is back a new run sends exactly the rest."""
-    from ctxtop.adapters.monitor import Monitor
     from ctxtop.services import export_otlp
+    from ctxtop.services.monitor import Monitor
 
     env = _world(tmp_path, claude_fixtures, project="restart", user="alice")
     requests, _ = _expected(env)
@@ -326,7 +326,7 @@ async def test_the_tui_exports_in_the_background(
     """``[export] tui = "on"``: the TUI's own export thread sends what its engine indexed; the screen loads
     as without it."""
     from ctxtop.adapters.config import Config
-    from ctxtop.adapters.monitor import Monitor
+    from ctxtop.services.monitor import Monitor
     from ctxtop.ui.app import CtxtopApp
 
     env = _world(

@@ -2,10 +2,9 @@
 throwaway PostgreSQL cluster on loopback for its team set-up.
 
 Phoenix pins ``anthropic<2`` (ctxtop's test venv has 2.x) and weighs ~850 MB, so it is not in the ``test``
-extra: it lives in its own virtual environment in the user cache dir, made by ``ensure_phoenix``. Under
-``CI=true`` the tests install it there (about 1.5 minutes, once per machine); elsewhere they skip with the
-command that installs it, unless ``CTXTOP_INSTALL_PHOENIX=1``. ``CTXTOP_PHOENIX=/path/to/phoenix`` uses an
-existing install.
+extra: the README's second set-up command installs it into ``.venv-phoenix`` from
+``tests/phoenix-requirements.txt``. Nothing is installed at test time: without it the tests skip with that
+command, and under ``CI=true`` they fail. ``CTXTOP_PHOENIX=/path/to/phoenix`` uses another install.
 
 Phoenix starts with its telemetry, its agent assistant and external resources off, and everything on
 127.0.0.1 (HTTP and gRPC on free ports), its working dir (SQLite) in a temporary directory.
@@ -20,7 +19,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -30,40 +28,25 @@ from pathlib import Path
 
 import pytest
 
-PHOENIX_VERSION = "20.26.1"
-PHOENIX_SPEC = f"arize-phoenix[pg]=={PHOENIX_VERSION}"
+REPO = Path(__file__).resolve().parents[2]
+REQUIREMENTS = REPO / "tests" / "phoenix-requirements.txt"
+PHOENIX_VERSION = REQUIREMENTS.read_text().split("==", 1)[1].strip()
 STARTUP_TIMEOUT = 180.0
-
-
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return Path(base) / "ctxtop-tests" / f"phoenix-{PHOENIX_VERSION}"
+INSTALL = "python3 -m venv .venv-phoenix && .venv-phoenix/bin/pip install -r tests/phoenix-requirements.txt"
 
 
 def ensure_phoenix() -> Path:
-    """The ``phoenix`` executable: installed (under CI), or a skip saying how to install it."""
+    """The ``phoenix`` executable of the set-up (``.venv-phoenix``); a skip (a failure under CI) without it."""
     given = os.environ.get("CTXTOP_PHOENIX")
-    if given:
-        return Path(given)
-    root = _cache_root()
-    exe = root / "bin" / "phoenix"
-    if exe.exists() and (root / ".complete").exists():
+    exe = Path(given) if given else REPO / ".venv-phoenix" / "bin" / "phoenix"
+    if exe.exists():
         return exe
-    command = f"{sys.executable} -m venv {root} && {root}/bin/pip install '{PHOENIX_SPEC}'"
-    if os.environ.get("CI") != "true" and os.environ.get("CTXTOP_INSTALL_PHOENIX") != "1":
-        pytest.skip(
-            f"Arize Phoenix is not installed (CI installs it; or: {command}, or CTXTOP_INSTALL_PHOENIX=1)"
-        )
-    shutil.rmtree(root, ignore_errors=True)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        ["bash", "-c", f"python3 -m venv {root} && {root}/bin/pip install -q '{PHOENIX_SPEC}'"],
-        capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        pytest.fail(f"installing {PHOENIX_SPEC} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    (root / ".complete").write_text(PHOENIX_VERSION)
-    return exe
+    message = (
+        f"Arize Phoenix is not installed at {exe}: run `{INSTALL}` (the README's second set-up command does)"
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {message}")
+    pytest.skip(message)
 
 
 def free_port() -> int:

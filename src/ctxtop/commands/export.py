@@ -61,6 +61,8 @@ def otlp(args: argparse.Namespace) -> int:
         _say(f"watching; exporting to {settings.target} (Ctrl-C stops)")
 
         def on_report(report) -> None:  # type: ignore[no-untyped-def]
+            if not (report.sent or report.error or report.metrics_note):
+                return
             stamp = time.strftime("%H:%M:%S")
             if report.error is not None:
                 _say(f"{stamp} receiver unavailable ({report.error}); retrying")
@@ -69,10 +71,20 @@ def otlp(args: argparse.Namespace) -> int:
             if report.metrics_note:
                 _say(f"{stamp} {report.metrics_note}")
 
+        def factory(config):  # type: ignore[no-untyped-def]
+            # The live engine's own monitor (its own index connection, on its thread), same sources.
+            from ctxtop.services.monitor import Monitor
+
+            return Monitor.open(args.claude_dir, args.api_logs, args.cache_dir, config)
+
         try:
-            exporter.watch(since, on_report=on_report)
+            failed = exporter.watch(factory, since, on_report=on_report)
         except KeyboardInterrupt:
             exporter.stop.set()
+            return 0
+        if failed:
+            _say(f"the live engine stopped: {failed}")
+            return 1
         return 0
     finally:
         exporter.close()

@@ -26,15 +26,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from ctxtop import __version__
 from ctxtop.adapters import export_log
 from ctxtop.adapters.config import Config
-from ctxtop.adapters.monitor import Monitor
 from ctxtop.core import metrics, telemetry
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.usage import ZERO, Tokens
+from ctxtop.services.monitor import Monitor
 
 DEFAULT_ENDPOINT = "http://localhost:4318"
 SETTLE_SECONDS = 5.0
@@ -409,64 +408,73 @@ class OtlpExport:
             report.metrics_note = f"metrics not sent: {report.error}"
         report.error = None
 
-    # ------------------------------------------------------------------ watch
+    # ------------------------------------------------------------------ following the live engine
+
+    def follow(
+        self,
+        wake: threading.Event,
+        since: float | None = None,
+        *,
+        settle: float = SETTLE_SECONDS,
+        on_report: Callable[[ExportReport], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Export whatever is pending and settled each time ``wake`` is set (the live engine updated the
+        index) or a settle period passed, until ``stop`` is set. A receiver that is down is retried with a
+        doubling pause (at most ``max_backoff``); what accumulates meanwhile goes out in the next batches."""
+        pause = self.settings.backoff
+        while not self.stop.is_set():
+            wake.clear()
+            report = self.run_once(since, settled_before=clock() - settle)
+            if on_report is not None:
+                on_report(report)
+            if report.error is not None:
+                self.stop.wait(pause)
+                pause = min(pause * 2, self.settings.max_backoff)
+                continue
+            pause = self.settings.backoff
+            # The next update of the index, or when a response written meanwhile has settled.
+            wake.wait(settle if settle > 0 else 1.0)
 
     def watch(
         self,
+        factory: Callable[[Config], Monitor],
         since: float | None = None,
         *,
         settle: float = SETTLE_SECONDS,
         on_report: Callable[[ExportReport], None] | None = None,
         poll_interval: float = 2.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        """Export as the sessions grow until ``stop`` is set.
+    ) -> str | None:
+        """``--watch``: a headless live engine (``services.live``) tails and indexes the transcripts on its
+        own thread and connection; each ``SessionsUpdated`` it posts wakes the export. Returns the engine's
+        failure, if it failed."""
+        from ctxtop.services import events as ev
+        from ctxtop.services.live import Engine
 
-        Fed by the index's update loop: the watcher's changed paths are indexed, then whatever is pending
-        and settled is sent. A receiver that is down is retried with a doubling pause (at most
-        ``max_backoff``); what accumulates meanwhile goes out in the next batches."""
-        from ctxtop.adapters.watcher import Watcher
+        wake = threading.Event()
+        failed: list[str] = []
 
-        changed = threading.Event()
-        paths: set[Path] = set()
-        lock = threading.Lock()
+        def post(event: object) -> None:
+            if isinstance(event, ev.SessionsUpdated):
+                wake.set()
+            elif isinstance(event, ev.EngineFailed):
+                failed.append(event.error)
+                self.stop.set()
 
-        def on_change(new: set[Path]) -> None:
-            with lock:
-                paths.update(new)
-            changed.set()
-
-        # Every root, existing or not: the watcher picks up one that appears later.
-        watcher = Watcher(
-            [Path(r) for r in self.monitor.sources.roots()], on_change, poll_interval=poll_interval
-        )
-        watcher.start()
-        pause = self.settings.backoff
+        engine = Engine(factory, self.monitor.config, post, poll_interval=poll_interval)
+        thread = threading.Thread(target=engine.run, name="ctxtop-live", daemon=True)
+        thread.start()
         try:
-            while not self.stop.is_set():
-                with lock:
-                    batch = set(paths)
-                    paths.clear()
-                changed.clear()
-                if batch:
-                    self.monitor.refresh(only=sorted(batch))
-                report = self.run_once(since, settled_before=clock() - settle)
-                if on_report is not None and (report.sent or report.error or report.metrics_note):
-                    on_report(report)
-                if report.error is not None:
-                    self.stop.wait(pause)
-                    pause = min(pause * 2, self.settings.max_backoff)
-                    continue
-                pause = self.settings.backoff
-                # Wake on the next change, or when a request written meanwhile has settled.
-                changed.wait(min(settle, poll_interval) if settle else poll_interval)
+            self.follow(wake, since, settle=settle, on_report=on_report)
         finally:
-            watcher.stop()
+            engine.stop()
+            thread.join(timeout=10)
+        return failed[0] if failed else None
 
 
 class BackgroundExport:
     """The TUI's export (``[export] tui = "on"``): a daemon thread with its own index connection, woken after
-    each refresh of the live engine, so it reads what the engine indexed (no second tailer) and the engine
+    each update of the TUI's live engine, so it reads what the engine indexed (no second tailer) and the engine
     never waits for the receiver. ``notify(text, is_problem)`` reports a receiver going away and coming back."""
 
     def __init__(
@@ -480,11 +488,9 @@ class BackgroundExport:
         self.notify = notify
         self.settle = settle
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._stopped = threading.Event()
         self._exporter: OtlpExport | None = None
         self._thread = threading.Thread(target=self._run, name="ctxtop-otlp-export", daemon=True)
-        self.reports = 0
-        """Export passes done (tests wait on it)."""
 
     def start(self) -> None:
         self._thread.start()
@@ -493,7 +499,7 @@ class BackgroundExport:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopped.set()
         if self._exporter is not None:
             self._exporter.stop.set()
         self._wake.set()
@@ -505,30 +511,20 @@ class BackgroundExport:
         except (OtelMissing, ValueError) as exc:
             self.notify(f"OTLP export off: {exc}", True)
             return
-        settings = exporter.settings
-        failing = False
-        pause = settings.backoff
+        if self._stopped.is_set():
+            exporter.stop.set()
+        target = exporter.settings.target
+        failing = [False]
+
+        def on_report(report: ExportReport) -> None:
+            if report.error is not None and not failing[0]:
+                self.notify(f"OTLP export: {target} unavailable ({report.error}); retrying", True)
+            elif report.error is None and failing[0]:
+                self.notify(f"OTLP export: {target} is back; sent {report.sent:,} requests", False)
+            failing[0] = report.error is not None
+
         try:
-            while not self._stop.is_set():
-                report = exporter.run_once(settled_before=time.time() - self.settle)
-                self.reports += 1
-                if report.error is not None:
-                    if not failing:
-                        self.notify(
-                            f"OTLP export: {settings.target} unavailable ({report.error}); retrying", True
-                        )
-                    failing = True
-                    self._stop.wait(pause)
-                    pause = min(pause * 2, settings.max_backoff)
-                    continue
-                if failing:
-                    self.notify(
-                        f"OTLP export: {settings.target} is back; sent {report.sent:,} requests", False
-                    )
-                failing, pause = False, settings.backoff
-                # The next engine refresh, or when a response written meanwhile has settled.
-                self._wake.wait(self.settle)
-                self._wake.clear()
+            exporter.follow(self._wake, settle=self.settle, on_report=on_report)
         finally:
             exporter.close()
             monitor.index.close()
