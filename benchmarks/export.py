@@ -9,7 +9,8 @@
    installed (``CTXTOP_PHOENIX``, or ``.venv-phoenix``), else a sink that answers 200 to every POST
    (then the figure is ctxtop's side only: the output says which).
 2. Append->screen latency of the live TUI (benchmarks/live.py's measurement) without and with
-   ``ctxtop export otlp --watch`` running on the same transcripts: p95 with / p95 without.
+   ``ctxtop export otlp --watch`` running on the same transcripts and index (a second process with its own live
+   engine), and with ``[export] tui = "on"`` (the TUI's own export thread): p95 with / p95 without.
 """
 
 from __future__ import annotations
@@ -113,12 +114,15 @@ def main() -> int:
 
         import live
 
+        watch_log = tmp / "watch.log"
+
         def companion(claude_dir: Path, data: Path) -> subprocess.Popen:
-            watch_env = dict(env, CLAUDE_CONFIG_DIR=str(claude_dir), CTXTOP_DATA_DIR=str(data / "data"),
-                             CTXTOP_CONFIG_DIR=str(data / "config"))  # fmt: skip
+            # The same index as the app's (as a user's `ctxtop export otlp --watch` beside the TUI would).
+            watch_env = dict(env, CLAUDE_CONFIG_DIR=str(claude_dir), CTXTOP_CONFIG_DIR=str(tmp / "cfg"))
             return subprocess.Popen(
-                [sys.executable, "-m", "ctxtop", "export", "otlp", "--watch", "--endpoint", url],
-                env=watch_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "ctxtop", "export", "otlp", "--watch", "--endpoint", url,
+                 "--data-dir", str(data / "cache")],
+                env=watch_env, stdout=subprocess.DEVNULL, stderr=watch_log.open("w"),
             )  # fmt: skip
 
         live_args = argparse.Namespace(rate=args.rate, seconds=args.seconds, idle=2.0)
@@ -126,12 +130,22 @@ def main() -> int:
         with_watch: dict = {}
         asyncio.run(live.run(live_args, results=without))
         asyncio.run(live.run(live_args, companion=companion, results=with_watch))
-        if not without or not with_watch:
+        in_tui: dict = {}
+        tui_config = f'[export]\ntui = "on"\nendpoint = "{url}"\nproject = "bench-tui"\nmetrics = "off"\n'
+        asyncio.run(live.run(live_args, results=in_tui, config=tui_config))
+        if not without or not with_watch or not in_tui:
             print("no appended request reached the screen", file=sys.stderr)
             return 1
+        sent = [line for line in watch_log.read_text().splitlines() if "exported" in line]
+        print(
+            f"export --watch during the second run: {len(sent)} batches sent"
+            + (f" (last: {sent[-1]})" if sent else "")
+        )
         print(f"append->screen p95: {without['p95']:.0f} ms without, {with_watch['p95']:.0f} ms with "
               f"export --watch; ratio {with_watch['p95'] / without['p95']:.2f} "
               f"(p50 {without['p50']:.0f} / {with_watch['p50']:.0f} ms)")  # fmt: skip
+        print(f"append->screen p95 with [export] tui = on (the export thread beside the engine): "
+              f"{in_tui['p95']:.0f} ms; ratio {in_tui['p95'] / without['p95']:.2f} (p50 {in_tui['p50']:.0f} ms)")  # fmt: skip
     finally:
         stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -51,15 +51,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def run(args: argparse.Namespace, companion=None, results: dict | None = None) -> int:  # type: ignore[no-untyped-def]
+async def run(args: argparse.Namespace, companion=None, results: dict | None = None, config: str = "") -> int:  # type: ignore[no-untyped-def]
     """``companion(claude_dir, data_dir)``, when given, starts a process beside the app (benchmarks/export.py
     runs ``ctxtop export otlp --watch``) and returns it; it is terminated at the end. ``results`` gets the
-    figures."""
+    figures; ``config`` is the app's config.toml."""
     tmp = Path(tempfile.mkdtemp(prefix="ctxtop-bench-"))
     for name in ("config", "cache", "data", "api"):
         (tmp / name).mkdir()
     os.environ.update({"CTXTOP_CONFIG_DIR": str(tmp / "config"), "CTXTOP_CACHE_DIR": str(tmp / "cache"),
                        "CTXTOP_DATA_DIR": str(tmp / "data"), "CTXTOP_API_LOG_DIR": str(tmp / "api")})  # fmt: skip
+    if config:
+        (tmp / "config" / "config.toml").write_text(config)
     src = CORPUS / TRANSCRIPT
     if not src.exists():  # a 1,512-line real session: the fixtures are too short to measure a steady rate
         raise SystemExit(f"benchmarks/live.py needs the public corpus beside the repo: {src} is missing")
