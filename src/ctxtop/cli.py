@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     otlp.add_argument("--include-content", action="store_true", help="also export the response text")
     otlp.add_argument("--redact-paths", action="store_true", help="export project paths as digests")
-    otlp.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per call (default 10)")
+    otlp.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="per call (default: [export] timeout, 10)"
+    )
     otlp.add_argument(
         "--attempts", type=int, default=3, metavar="N", help="calls per batch before giving up (default 3)"
     )

@@ -193,11 +193,13 @@ class _Receiver(BaseHTTPRequestHandler):
 
     mode = "500"
     calls: list[float] = []
+    headers_seen: list[dict[str, str]] = []
     release = threading.Event()
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         type(self).calls.append(time.monotonic())
+        type(self).headers_seen.append({k.lower(): v for k, v in self.headers.items()})
         if self.mode == "hang":
             type(self).release.wait(30)
             return
@@ -215,7 +217,9 @@ class _Receiver(BaseHTTPRequestHandler):
 def test_failing_receiver_bounded_retries_clear_message(
     mode: str, tmp_path: Path, claude_fixtures: Path
 ) -> None:
-    handler = type("Handler", (_Receiver,), {"mode": mode, "calls": [], "release": threading.Event()})
+    handler = type(
+        "Handler", (_Receiver,), {"mode": mode, "calls": [], "headers_seen": [], "release": threading.Event()}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -224,7 +228,7 @@ def test_failing_receiver_bounded_retries_clear_message(
         started = time.monotonic()
         done = _ctxtop(
             env, "export", "otlp", "--endpoint", f"http://127.0.0.1:{server.server_port}",
-            "--attempts", "3", "--timeout", "1",
+            "--attempts", "3", "--timeout", "1", "--headers", "x-team-key=k1", "authorization=Bearer t0",
         )  # fmt: skip
         elapsed = time.monotonic() - started
     finally:
@@ -242,6 +246,10 @@ def test_failing_receiver_bounded_retries_clear_message(
     # 3 calls of at most ~1 s (the SDK's own retries inside that), pauses of 1 + 2 s, start-up.
     assert elapsed < 20
     assert "Traceback" not in done.stderr
+    assert handler.headers_seen[0]["x-team-key"] == "k1"
+    assert handler.headers_seen[0]["authorization"] == "Bearer t0"
+    assert handler.headers_seen[0]["content-type"] == "application/x-protobuf"
+    assert "Bearer t0" not in done.stderr  # a header's value (an API key) is never printed
     # Nothing was recorded as sent.
     again = _ctxtop(
         env, "export", "otlp", "--endpoint", "http://127.0.0.1:9", "--attempts", "1", "--timeout", "1"
@@ -358,3 +366,87 @@ async def test_the_tui_exports_in_the_background(
                 break
             await pilot.pause(0.3)
     _check_against_report(env, phoenix.wait_for_spans("tui", total))
+
+
+def test_content_only_when_asked(phoenix: Phoenix, tmp_path: Path, claude_fixtures: Path) -> None:
+    """--include-content adds each response's text, as the transcript has it; without it none leaves."""
+    env = _world(tmp_path, claude_fixtures, project="content", user="alice")
+    done = _ctxtop(env, "export", "otlp", "--endpoint", phoenix.url, "--include-content", "--redact-paths")
+    assert done.returncode == 0, done.stderr
+    requests, _ = _expected(env)
+    spans = phoenix.wait_for_spans("content", sum(requests.values()))
+    # What the transcripts say, read without ctxtop: message id -> its text blocks.
+    texts: dict[str, list[str]] = defaultdict(list)
+    for path in (claude_fixtures / "projects").rglob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            message = json.loads(line).get("message")
+            if isinstance(message, dict) and isinstance(message.get("content"), list):
+                for block in message["content"]:
+                    if (
+                        isinstance(block, dict)
+                        and block.get("type") == "text"
+                        and block["text"] not in texts[message.get("id")]
+                    ):
+                        texts[message.get("id")].append(block["text"])
+    with_text = 0
+    for span in spans:
+        a = span["attributes"]
+        expected = texts.get(a["gen_ai.response.id"])
+        if expected:
+            with_text += 1
+            assert a["output.value"] == "\n".join(expected)
+            assert json.loads(a["gen_ai.output.messages"])[0]["parts"][0]["content"] == "\n".join(expected)
+        assert a["ctxtop.project.path"].startswith("sha256:")
+    assert with_text > 0
+
+
+async def test_a_hanging_receiver_does_not_slow_the_tui(
+    tmp_path: Path, claude_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[export] tui = "on"`` against a receiver that never answers: the dashboard loads as without it, and a
+    notification says the receiver is unavailable."""
+    from ctxtop.adapters.config import Config
+    from ctxtop.services.monitor import Monitor
+    from ctxtop.ui.app import CtxtopApp
+
+    handler = type(
+        "Handler",
+        (_Receiver,),
+        {"mode": "hang", "calls": [], "headers_seen": [], "release": threading.Event()},
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    env = _world(
+        tmp_path,
+        claude_fixtures,
+        project="hang",
+        user="alice",
+        extra=f'tui = "on"\nendpoint = "{url}"\ntimeout = 1\n',
+    )
+    for name in ("CTXTOP_CONFIG_DIR", "CTXTOP_DATA_DIR", "CTXTOP_API_LOG_DIR", "CLAUDE_CONFIG_DIR"):
+        monkeypatch.setenv(name, env[name])
+
+    def factory(config: Config) -> Monitor:
+        return Monitor.open([str(claude_fixtures)], env["CTXTOP_API_LOG_DIR"], None, config)
+
+    app = CtxtopApp(factory, config_dir=tmp_path / "cfg", watch=False, theme="ctxtop-dark",
+                    claude_dirs=[str(claude_fixtures)])  # fmt: skip
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            started = time.monotonic()
+            while len(app.views) < 3 and time.monotonic() - started < 60:
+                await pilot.pause(0.05)
+            assert len(app.views) == 3
+            # The export is still in its first hanging calls: the screen did not wait for them.
+            assert not any("unavailable" in str(n.message) for n in app._notifications)
+            while time.monotonic() - started < 60:
+                if any("unavailable" in str(n.message) for n in app._notifications):
+                    break
+                await pilot.pause(0.2)
+            assert any("unavailable" in str(n.message) for n in app._notifications)
+            assert len(handler.calls) >= 3
+    finally:
+        handler.release.set()
+        server.shutdown()

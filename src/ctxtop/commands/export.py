@@ -36,7 +36,9 @@ def otlp(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _say(str(exc))
         return 2
-    settings.timeout, settings.attempts = args.timeout, args.attempts
+    if args.timeout is not None:
+        settings.timeout = args.timeout
+    settings.attempts = args.attempts
     try:
         exporter = export_otlp.OtlpExport(monitor, settings)
     except export_otlp.OtelMissing as exc:

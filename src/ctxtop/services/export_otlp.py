@@ -142,6 +142,7 @@ def resolve(
         redact_paths=bool(redact_paths) or config.get("export.redact_paths") == "on",
         include_content=bool(include_content) or config.get("export.include_content") == "on",
         metrics=config.get("export.metrics") != "off",
+        timeout=float(config.get("export.timeout") or 10.0),
     )
 
 
