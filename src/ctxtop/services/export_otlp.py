@@ -324,13 +324,20 @@ class OtlpExport:
         for start in range(0, len(todo), self.settings.batch_size):
             batch = todo[start : start + self.settings.batch_size]
             spans = []
+            included = []
             for row in batch:
                 if row.session_id not in done:
                     facts.update(self._facts(row.session_id)[0])
                     done.add(row.session_id)
-                f = facts[row.key]
+                f = facts.get(row.key)
+                if f is None:  # moved to another session since the query (a fork indexed meanwhile): next run
+                    continue
                 text = export_log.response_text(index, row.key) if self.settings.include_content else None
                 spans.append(self._span(f, text))
+                included.append(row)
+            batch = included
+            if not batch:
+                continue
             if not self._send(
                 lambda spans=spans: self._spans.export(spans) == SpanExportResult.SUCCESS, report
             ):
