@@ -28,3 +28,14 @@ def test_monitor_without_the_sdk_says_which_extra_to_install() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "pip install 'ctxtop[api]'" in out.stdout
+
+
+def test_the_opentelemetry_sdk_is_an_extra_and_phoenix_is_in_no_extra() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("opentelemetry") for d in project["dependencies"])
+    extras = project["optional-dependencies"]
+    for extra in ("otel", "test"):
+        names = {d.split(">")[0].split("=")[0].split("<")[0] for d in extras[extra]}
+        assert {"opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"} <= names, extra
+    # Phoenix pins anthropic<2: it lives in its own venv (tests/phoenix-requirements.txt), never beside ours.
+    assert not any("phoenix" in d for deps in extras.values() for d in deps)

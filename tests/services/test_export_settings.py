@@ -60,3 +60,20 @@ def test_bad_config_value_is_reported(tmp_path: Path) -> None:
     path.write_text('[export]\nredact_paths = "yes"\n')
     config = Config.load(path)
     assert any("redact_paths" in p for p in config.problems)
+
+
+def test_without_the_otel_extra_the_command_says_which_to_install(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # The SDK made unimportable, as in an install without ctxtop[otel].
+    code = (
+        "import sys; sys.modules['opentelemetry.exporter.otlp.proto.http.trace_exporter'] = None; "
+        "from ctxtop.cli import main; raise SystemExit(main(['export', 'otlp', '--endpoint', 'http://127.0.0.1:9']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ), timeout=60
+    )
+    assert done.returncode == 2
+    assert "pip install 'ctxtop[otel]'" in done.stderr and "Traceback" not in done.stderr
