@@ -218,7 +218,9 @@ def session_points(
     return points
 
 
-def day_points(day: str, tokens: Tokens, cost: Decimal, requests: int) -> list[Point]:
+def day_points(
+    day: str, tokens: Tokens, cost: Decimal, requests: int, reread_ratio: float = 0.0
+) -> list[Point]:
     """Per-day gauges (a local day, ``YYYY-MM-DD``) over the sessions exported."""
     base: Attributes = {f"{NS}.day": day}
     points = [
@@ -226,5 +228,6 @@ def day_points(day: str, tokens: Tokens, cost: Decimal, requests: int) -> list[P
         for t in TOKEN_TYPES
     ]
     points.append(Point(f"{NS}.day.requests", requests, "{request}", base))
+    points.append(Point(f"{NS}.day.reread_ratio", round(reread_ratio, 6), "1", base))
     points.append(Point(f"{NS}.day.cost", float(cost), "USD", {**base, f"{NS}.cost.usd": money(cost) or ""}))
     return points

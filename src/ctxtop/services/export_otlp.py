@@ -32,6 +32,7 @@ from ctxtop.adapters import export_log
 from ctxtop.adapters.config import Config
 from ctxtop.core import metrics, telemetry
 from ctxtop.core.metrics import SessionStats
+from ctxtop.core.pricing import SYNTHETIC
 from ctxtop.core.usage import ZERO, Tokens
 from ctxtop.services.monitor import Monitor
 
@@ -383,13 +384,29 @@ class OtlpExport:
         if days:
             first = time.mktime(datetime.strptime(min(days), "%Y-%m-%d").timetuple())
             totals: dict[str, tuple[Tokens, object, int]] = {}
+            prompt: dict[str, int] = {}
+            reread: dict[str, int] = {}
             for s in index.sessions(since=first):
+                if not any(b.day in days for b in s.buckets.values()):
+                    continue
                 for b in s.buckets.values():
                     if b.day in days:
                         tokens, cost, n = totals.get(b.day, (ZERO, 0, 0))
                         totals[b.day] = (tokens + b.tokens, cost + b.cost, n + b.requests)  # type: ignore[operator]
+                # The day's re-read ratio from the same per-request re-reads as the session's (and the spans').
+                _, reqs = index.keyed_requests(s.session_id)
+                per: list[tuple[int, int]] = []
+                metrics.compute(
+                    s.session_id, reqs, index.compactions(s.session_id), index.prices, per_request=per
+                )
+                for req, (rr, _) in zip(reqs, per, strict=True):
+                    day = metrics.local_day(req.ts)
+                    if day in days and req.model != SYNTHETIC:
+                        prompt[day] = prompt.get(day, 0) + req.tokens.prompt
+                        reread[day] = reread.get(day, 0) + rr
             for day, (tokens, cost, n) in sorted(totals.items()):
-                points += telemetry.day_points(day, tokens, cost, n)  # type: ignore[arg-type]
+                ratio = reread.get(day, 0) / prompt[day] if prompt.get(day) else 0.0
+                points += telemetry.day_points(day, tokens, cost, n, ratio)  # type: ignore[arg-type]
         now = time.time_ns()
         by_name: dict[str, list[telemetry.Point]] = {}
         for p in points:
