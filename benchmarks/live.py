@@ -51,12 +51,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, companion=None, results: dict | None = None, config: str = "") -> int:  # type: ignore[no-untyped-def]
+    """``companion(claude_dir, data_dir)``, when given, starts a process beside the app (benchmarks/export.py
+    runs ``ctxtop export otlp --watch``) and returns it; it is terminated at the end. ``results`` gets the
+    figures; ``config`` is the app's config.toml."""
     tmp = Path(tempfile.mkdtemp(prefix="ctxtop-bench-"))
     for name in ("config", "cache", "data", "api"):
         (tmp / name).mkdir()
     os.environ.update({"CTXTOP_CONFIG_DIR": str(tmp / "config"), "CTXTOP_CACHE_DIR": str(tmp / "cache"),
                        "CTXTOP_DATA_DIR": str(tmp / "data"), "CTXTOP_API_LOG_DIR": str(tmp / "api")})  # fmt: skip
+    if config:
+        (tmp / "config" / "config.toml").write_text(config)
     src = CORPUS / TRANSCRIPT
     if not src.exists():  # a 1,512-line real session: the fixtures are too short to measure a steady rate
         raise SystemExit(f"benchmarks/live.py needs the public corpus beside the repo: {src} is missing")
@@ -90,6 +95,7 @@ async def run(args: argparse.Namespace) -> int:
                     claude_dirs=[str(tmp / "claude")])  # fmt: skip
     # Show the session whatever its age: the transcript is months old.
 
+    side = companion(tmp / "claude", tmp) if companion is not None else None
     async with app.run_test(size=(120, 36)) as pilot:
         deadline = time.monotonic() + 30
         while sid not in app.views:
@@ -124,6 +130,9 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.sleep(1.5)
         busy_share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
         log = list(app.render_log)
+    if side is not None:
+        side.terminate()
+        side.wait(timeout=30)
 
     latencies: list[float] = []
     missed = 0
@@ -134,6 +143,9 @@ async def run(args: argparse.Namespace) -> int:
         else:
             latencies.append((shown - written_at) * 1000)
     shutil.rmtree(tmp, ignore_errors=True)
+    if results is not None and latencies:
+        results.update(p50=statistics.median(latencies), p95=pct(latencies, 0.95), busy=busy_share,
+                       idle=idle_share, measured=len(latencies), missed=missed)  # fmt: skip
     if not latencies:
         print("no appended request reached the screen", file=sys.stderr)
         return 1

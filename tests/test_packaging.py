@@ -37,3 +37,14 @@ def test_the_mcp_sdk_is_an_extra_and_ctxtop_mcp_says_so_without_it() -> None:
     script = "import sys; sys.modules['mcp'] = None\nfrom ctxtop.cli import main\nsys.exit(main(['mcp']))\n"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "pip install 'ctxtop[mcp]'" in out.stderr, out.stderr
+
+
+def test_the_opentelemetry_sdk_is_an_extra_and_phoenix_is_in_no_extra() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("opentelemetry") for d in project["dependencies"])
+    extras = project["optional-dependencies"]
+    for extra in ("otel", "test"):
+        names = {d.split(">")[0].split("=")[0].split("<")[0] for d in extras[extra]}
+        assert {"opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"} <= names, extra
+    # Phoenix pins anthropic<2: it lives in its own venv (tests/phoenix-requirements.txt), never beside ours.
+    assert not any("phoenix" in d for deps in extras.values() for d in deps)

@@ -132,6 +132,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     himport.set_defaults(handler="history:import_")
 
+    export = sub.add_parser("export", help="send usage to an OpenTelemetry receiver (OTLP)")
+    export_sub = export.add_subparsers(dest="export_command", metavar="FORMAT", required=True)
+    otlp = export_sub.add_parser(
+        "otlp", help="one span per request, per-session and per-day metrics, over OTLP/HTTP", parents=[common]
+    )
+    otlp.add_argument("--endpoint", metavar="URL", help="the receiver's base URL (default: config, "
+                      "$OTEL_EXPORTER_OTLP_ENDPOINT, http://localhost:4318)")  # fmt: skip
+    otlp.add_argument("--since", metavar="DATE", help="first day to export (YYYY-MM-DD, local time)")
+    otlp.add_argument("--watch", action="store_true", help="keep exporting as sessions grow")
+    otlp.add_argument(
+        "--headers", nargs="+", action="extend", metavar="K=V", help="headers to send (e.g. an API key)"
+    )
+    otlp.add_argument("--include-content", action="store_true", help="also export the response text")
+    otlp.add_argument("--redact-paths", action="store_true", help="export project paths as digests")
+    otlp.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="per call (default: [export] timeout, 10)"
+    )
+    otlp.add_argument(
+        "--attempts", type=int, default=3, metavar="N", help="calls per batch before giving up (default 3)"
+    )
+    otlp.set_defaults(handler="export:otlp")
+
     doctor = sub.add_parser(
         "doctor", help="where ctxtop looks, what it found, index and compaction state", parents=[common]
     )

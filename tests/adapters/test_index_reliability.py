@@ -480,3 +480,19 @@ def test_a_schema_6_index_is_upgraded_in_place_without_reading_its_files_again(t
     _rewrite_keeping_stat(proj / "s.jsonl", b'"output_tokens": 30', b'"output_tokens": 90')
     index.update(sources)
     assert _one(index).tokens.output == expected.output + 60
+
+
+def test_a_schema_7_index_gains_the_export_table_in_place(tmp_path: Path) -> None:
+    """Schema 8 adds only ``otlp_sent`` (what the OTLP export sent): a schema-7 index keeps everything."""
+    proj, sources = _world(tmp_path)
+    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(5)))
+    db = tmp_path / "i.sqlite3"
+    index = Index(db)
+    index.update(sources)
+    expected = _one(index).tokens
+    index.conn.execute("DROP TABLE otlp_sent")
+    index.conn.execute("UPDATE meta SET value='7' WHERE key='schema'")
+    index.close()
+    index = Index(db)
+    assert index.conn.execute("SELECT count(*) FROM otlp_sent").fetchone() == (0,)
+    assert index.update(sources).bytes_read == 0 and _one(index).tokens == expected

@@ -38,7 +38,7 @@ from ctxtop.core.records import (
 )
 from ctxtop.core.usage import Tokens
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     project_dir TEXT, last_ts REAL, dirty INTEGER DEFAULT 1, stats TEXT,
     archived INTEGER DEFAULT 0, deleted INTEGER DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS otlp_sent (
+    target TEXT, key TEXT, total INTEGER, sent_at REAL, PRIMARY KEY (target, key)
+) WITHOUT ROWID;
 """
 
 # A line is parsed only if it contains one of these: the requests and compact boundaries. Tool results, the
@@ -458,7 +461,8 @@ class Index:
                 _migrate_from_5(self.conn)
             if version in (5, 6):
                 _migrate_from_6(self.conn)
-            elif version != SCHEMA_VERSION:
+            # 7 to 8 adds a table only (otlp_sent: what the OTLP export sent), created below with the rest.
+            if version not in (5, 6, 7):
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'"
@@ -868,14 +872,20 @@ class Index:
         return self._load_requests(None, since=since)
 
     def _load_requests(
-        self, session_id: str | None, present_only: bool = False, since: float | None = None
+        self,
+        session_id: str | None,
+        present_only: bool = False,
+        since: float | None = None,
+        keys: list[str] | None = None,
     ) -> list[Req]:
         where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
         rows = self.conn.execute(
-            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction "
+            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction, key "
             f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
             (arg,),
         ).fetchall()
+        if keys is not None:
+            keys.extend(r[18] for r in rows)
         return [
             Req(
                 chain=r[0], ts=r[1], model=r[2], tokens=Tokens(r[3], r[4], r[5], r[6], r[7]),
@@ -884,6 +894,21 @@ class Index:
             )
             for r in rows
         ]  # fmt: skip
+
+    def keyed_requests(self, session_id: str) -> tuple[list[str], list[Req]]:
+        """A session's requests in the order its stats are computed in, with their keys (the OTLP export)."""
+        keys: list[str] = []
+        return keys, self._load_requests(session_id, keys=keys)
+
+    def compactions(self, session_id: str) -> list[Compaction]:
+        """The main chain's compact boundaries of a session, in time order."""
+        return [
+            Compaction(ts, trig, pre, post)
+            for ts, trig, pre, post in self.conn.execute(
+                "SELECT ts, trigger, pre, post FROM compacts WHERE session_id=? AND chain='main' ORDER BY ts",
+                (session_id,),
+            )
+        ]
 
     def _compute(self, session_id: str, keep_turns: bool = False, present_only: bool = False) -> SessionStats:
         present = " AND file IN (SELECT path FROM files WHERE gone=0)" if present_only else ""

@@ -195,8 +195,12 @@ def compute(
     prices: PriceBook,
     *,
     keep_turns: bool = False,
+    per_request: list[tuple[int, int]] | None = None,
 ) -> SessionStats:
-    """All numbers of one session. ``requests`` must be in time order (ties in file order)."""
+    """All numbers of one session. ``requests`` must be in time order (ties in file order).
+
+    ``per_request``, when given, receives (re-read tokens, context after) of each request in that order
+    (the OTLP export's per-span figures: the same computation, not a second one)."""
     stats = SessionStats(session_id=session_id)
     boundaries = sorted(compactions, key=lambda c: c.ts)
     stats.compactions = list(boundaries)
@@ -244,6 +248,8 @@ def compute(
                 stats.subagent_cost += cost.total
         if req.model == SYNTHETIC:
             # Claude Code's local placeholders: no request reached the API.
+            if per_request is not None:
+                per_request.append((0, 0))
             continue
 
         # Re-reads, per chain; a compact boundary between two main-chain requests resets the context.
@@ -292,6 +298,8 @@ def compute(
                             stats.expiries.append(CacheExpiry(req.ts, idle, miss, extra))
         context = prompt + req.tokens.output
         previous[req.chain] = (req.ts, context)
+        if per_request is not None:
+            per_request.append((reread, context))
         if last_any_ts is not None:
             any_active += min(max(req.ts - last_any_ts, 0.0), IDLE_GAP)
         last_any_ts = req.ts

@@ -262,6 +262,20 @@ class PriceBook:
         )
         return rates
 
+    def long_context_from(self, model: str, when: datetime | float, prompt_tokens: int) -> int:
+        """The prompt size whose long-context rate this request paid (0: the base rate, or no tiers)."""
+        if model == SYNTHETIC:
+            return 0
+        day_number = (
+            int(when // 86400) if isinstance(when, (int, float)) else when.astimezone(UTC).toordinal()
+        )
+        fast_key = (model, day_number, isinstance(when, (int, float)), False, None)
+        entry = self._fast.get(fast_key)
+        if entry is None:
+            entry = self._fast[fast_key] = self._lookup(model, when, None, None)
+        starts = entry[2] if not isinstance(entry[1], Rates) and entry[1] is not None else []
+        return max((start for start in starts if prompt_tokens > start), default=0)
+
     def estimate_reason(
         self, model: str, when: datetime | float, service_tier: str | None = None, speed: str | None = None
     ) -> str | None:

@@ -26,6 +26,10 @@ from ctxtop.services.live import RECENT_FALLBACK, Engine, MonitorFactory
 from ctxtop.ui import messages as m
 from ctxtop.ui.themes import bundled_theme_dir, load_themes
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ctxtop.services.export_otlp import BackgroundExport
+
 DEFAULT_THEME = "ctxtop-dark"
 
 
@@ -59,6 +63,9 @@ class CtxtopApp(App[None]):
         self.clock = clock
         self.fixed_theme = theme
         self.claude_dirs = claude_dirs
+        self._monitor_factory = monitor_factory
+        self.exporter: BackgroundExport | None = None
+        """The OTLP export running beside the engine (``[export] tui = "on"``)."""
         # The engine posts plain events from its thread; each reaches the app as the Textual message wrapping it.
         self.engine = Engine(
             monitor_factory,
@@ -106,6 +113,19 @@ class CtxtopApp(App[None]):
                         severity="warning", timeout=15)  # fmt: skip
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.run_worker(self.engine.run, thread=True, exclusive=True, group="engine", name="engine")
+        if self.config.get("export.tui") == "on":
+            self._start_export()
+
+    def _start_export(self) -> None:
+        """The OTLP export beside the engine: its own thread and index connection, woken after each update."""
+        from ctxtop.services.export_otlp import BackgroundExport
+
+        def notify(text: str, problem: bool) -> None:
+            self.call_from_thread(self.notify, text, severity="warning" if problem else "information")
+
+        config = copy.deepcopy(self.config)
+        self.exporter = BackgroundExport(lambda: self._monitor_factory(config), notify)
+        self.exporter.start()
 
     def _load_themes(self) -> None:
         themes, problems = load_themes([bundled_theme_dir(), self.config_dir / "themes"])
@@ -137,10 +157,14 @@ class CtxtopApp(App[None]):
 
     def on_unmount(self) -> None:
         self.engine.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
 
     # ------------------------------------------------------------------ data from the engine
 
     def on_sessions_updated(self, message: m.SessionsUpdated) -> None:
+        if self.exporter is not None:
+            self.exporter.wake()
         if message.initial:
             self.views = {v.stats.session_id: v for v in message.views}
         else:
