@@ -281,9 +281,8 @@ def _fast_args(argv: Sequence[str]) -> SimpleNamespace | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _fast_args(argv)
-    if args is None:
-        args = build_parser().parse_args(argv)
+    fast = _fast_args(argv)
+    args = fast if fast is not None else build_parser().parse_args(argv)
     module_name, _, func_name = args.handler.partition(":")
     module = importlib.import_module(f"ctxtop.commands.{module_name}")
     try:

@@ -312,6 +312,7 @@ def _observe_parse(response: Any, session: ApiSession, call: PreparedCall, is_as
 
         async def aparse(**kwargs: Any) -> Any:
             alive = response_ref()
+            assert alive is not None  # called as response.parse(): the response is alive
             return observe(await parse(alive, **kwargs), alive.request_id)
 
         response.parse = aparse
@@ -319,6 +320,7 @@ def _observe_parse(response: Any, session: ApiSession, call: PreparedCall, is_as
 
         def sparse(**kwargs: Any) -> Any:
             alive = response_ref()
+            assert alive is not None  # called as response.parse(): the response is alive
             return observe(parse(alive, **kwargs), alive.request_id)
 
         response.parse = sparse

@@ -60,7 +60,7 @@ def _layers_cached(config_dir: str, cwd: str | None, stamp: tuple) -> tuple[Laye
 
 
 def _stamp(paths: list[Path]) -> tuple:
-    out = []
+    out: list[tuple[int, int] | None] = []
     for p in paths:
         try:
             st = p.stat()
@@ -111,7 +111,9 @@ def compaction_for(
     listed = None
     if model and max_context:
         if listed_window is None:
-            from ctxtop.core.pricing import context_window_listed as listed_window
+            from ctxtop.core.pricing import context_window_listed
+
+            listed_window = context_window_listed
         listed = listed_window(model)
     window, source, proven = resolve_window(
         model,

@@ -477,12 +477,12 @@ def plan_install(loaded: Loaded, desired: Desired) -> Change:
     merged.hooks = list(dict.fromkeys(hooks))
     data, records = add_ctxtop(base, merged)
     if merged.statusline and records["statusLine"]["had"]:
-        previous = settings_json.dumps(records["statusLine"]["previous"], indent=None)
+        theirs = settings_json.dumps(records["statusLine"]["previous"], indent=None)
         if "--then" in str(data["statusLine"].get("command")):
-            notes.append(f"kept your statusLine {previous}: it runs first, ctxtop's segment follows its output "
+            notes.append(f"kept your statusLine {theirs}: it runs first, ctxtop's segment follows its output "
                          "(uninstall restores it as it was)")  # fmt: skip
         else:
-            notes.append(f"replaced the statusLine {previous} (uninstall restores it)")
+            notes.append(f"replaced the statusLine {theirs} (uninstall restores it)")
     after = dumps(data, loaded.raw)
     if state and _sha(before) == state.get("written_sha256"):
         original, known = state.get("original"), bool(state.get("original_known"))

@@ -47,7 +47,10 @@ def append(record: dict[str, Any], folder: Path | None = None, now: float | None
     """Append one record (``v`` and ``ts`` are filled in when missing); returns the file written."""
     folder = folder or log_dir()
     now = now if now is not None else time.time()
-    rec = {"v": VERSION, "ts": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"}
+    rec: dict[str, Any] = {
+        "v": VERSION,
+        "ts": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+    }
     rec.update(record)
     day = rec["ts"][:10]
     paths.ensure_private_dir(folder)

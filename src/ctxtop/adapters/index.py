@@ -485,8 +485,10 @@ class Index:
     def _known(self) -> dict[str, FileState]:
         # A file never read (unreadable so far) has NULLs here: read as zeros, never as None.
         return {
-            row[0]: FileState(*(v or 0 for v in row[1:6]), b"", row[6] or b"", row[7] or 0)
-            for row in self.conn.execute(
+            path: FileState(
+                dev or 0, ino or 0, size or 0, mtime or 0, offset or 0, b"", fp or b"", ctime or 0
+            )
+            for path, dev, ino, size, mtime, offset, fp, ctime in self.conn.execute(
                 "SELECT path, dev, ino, size, mtime_ns, offset, fingerprint, ctime_ns FROM files WHERE gone=0"
             )
         }
@@ -1122,12 +1124,12 @@ class Index:
         """The files indexed under the roots in scope (``with_gone``: also those that vanished since)."""
         prefixes = tuple(r.rstrip(os.sep) + os.sep for r in self.scope) if self.scope is not None else None
         return [
-            FileInfo(*row[:8], gone=bool(row[8]))
-            for row in self.conn.execute(
+            FileInfo(path, source, sid, size, offset, lines, malformed, error, bool(gone))
+            for path, source, sid, size, offset, lines, malformed, error, gone in self.conn.execute(
                 "SELECT path, source, session_id, size, offset, lines, malformed, last_error, gone FROM files "
                 f"{'' if with_gone else 'WHERE gone=0 '}ORDER BY path"
             )
-            if prefixes is None or row[0].startswith(prefixes)
+            if prefixes is None or path.startswith(prefixes)
         ]
 
     def archived(self) -> tuple[int, int]:
@@ -1220,7 +1222,7 @@ class _PriceCache(MutableMapping):
         del self._load()[key]
         self.conn.execute("DELETE FROM prices WHERE key=?", (key,))
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._load())
 
     def __len__(self) -> int:

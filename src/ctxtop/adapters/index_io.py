@@ -75,9 +75,7 @@ def _int(value: object) -> int:
     return value
 
 
-def _str(value: object, name: str, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
+def _str(value: object, name: str) -> str:
     if not isinstance(value, str) or not value or any(c in value for c in "\x00/\\") and name != "project":
         raise ValueError(f"bad {name}: {value!r}")
     return value

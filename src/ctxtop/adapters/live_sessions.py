@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +64,9 @@ def _read(path: Path, config_dir: Path) -> LiveSession | None:
     )
 
 
-def live_sessions(config_dirs: Iterable[Path], alive=pid_alive) -> dict[str, LiveSession]:  # type: ignore[no-untyped-def]
+def live_sessions(
+    config_dirs: Iterable[Path], alive: Callable[[int], bool] = pid_alive
+) -> dict[str, LiveSession]:
     """session id -> the live process on it (the newest pid wins when two claim the same session)."""
     found: dict[str, LiveSession] = {}
     for config_dir in config_dirs:

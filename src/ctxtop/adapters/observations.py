@@ -130,7 +130,9 @@ def as_observed(data: dict[str, Any] | None) -> Observed | None:
     if not data:
         return None
     cw = data.get("context_window")
-    window = cw.get("context_window_size") if isinstance(cw, dict) else None
+    if not isinstance(cw, dict):
+        return None
+    window = cw.get("context_window_size")
     if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
         return None
     model = data.get("model")

@@ -20,7 +20,7 @@ class _Remembered:
     text: str
 
     def __new__(cls, text: str) -> Any:
-        number = super().__new__(cls, text)  # type: ignore[call-arg] - int.__new__ or float.__new__
+        number = super().__new__(cls, text)  # type: ignore[call-arg]  # int.__new__ or float.__new__ (the mixin sees object)
         number.text = text
         return number
 

@@ -35,8 +35,8 @@ SMALL_FILE = 256 * 1024
 SAMPLES = 16
 BLOCK = 4096
 
-LineSink = Callable[[list[bytes], int], None]
-"""Receives complete lines (without their newline) and the file offset of the first one."""
+LineSink = Callable[[list[bytes], int], object]
+"""Receives complete lines (without their newline) and the file offset of the first one (its result unused)."""
 
 
 class NotRegularFile(OSError):

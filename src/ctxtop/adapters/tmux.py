@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def parent_pid(pid: int, proc: Path = Path("/proc")) -> int | None:
         return None
 
 
-def ancestors(pid: int, parent=parent_pid, limit: int = 64) -> list[int]:  # type: ignore[no-untyped-def]
+def ancestors(pid: int, parent: Callable[[int], int | None] = parent_pid, limit: int = 64) -> list[int]:
     chain = [pid]
     while len(chain) < limit:
         up = parent(chain[-1])
@@ -154,13 +155,13 @@ def runs_claude_code(pane: Pane, proc: Path = Path("/proc")) -> bool:
     return any(is_claude_code(p, proc) for p in [pane.pid, *descendants(pane.pid, proc)])
 
 
-def find_pane(  # type: ignore[no-untyped-def]
+def find_pane(
     pid: int | None,
     cwd: str | None,
     panes: list[Pane],
-    parent=parent_pid,
-    runs_claude=runs_claude_code,
-    is_claude=is_claude_code,
+    parent: Callable[[int], int | None] = parent_pid,
+    runs_claude: Callable[[Pane], bool] = runs_claude_code,
+    is_claude: Callable[[int], bool] = is_claude_code,
 ) -> Pane | None:
     """The pane running Claude Code process ``pid``, else the only pane at ``cwd`` that runs Claude Code.
 

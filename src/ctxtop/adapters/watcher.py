@@ -16,6 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers.api import BaseObserver
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +58,8 @@ class Watcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer = None
-        self._handler = None
+        self._observer: BaseObserver | None = None
+        self._handler: FileSystemEventHandler | None = None
         self._watched: set[str] = set()
         self._dirs: dict[str, int] = {}
         self._hot: dict[str, tuple[int, int, int]] = {}
@@ -92,7 +97,7 @@ class Watcher:
         watcher = self
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
+            def on_any_event(self, event: FileSystemEvent) -> None:
                 if event.event_type not in ("created", "modified", "moved", "closed"):
                     return
                 for attr in ("src_path", "dest_path"):
@@ -114,7 +119,7 @@ class Watcher:
 
     def _schedule_new_roots(self) -> None:
         """Watch the roots that exist now (a root may appear later: the first Claude Code run creates it)."""
-        if self._observer is None:
+        if self._observer is None or self._handler is None:
             return
         for root in self.roots:
             key = str(root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from ctxtop.adapters.index import IndexUnavailable
@@ -33,7 +34,7 @@ def open_monitor(args: argparse.Namespace, *, quiet: bool = False, problems: boo
     return monitor
 
 
-def _progress():  # type: ignore[no-untyped-def]
+def _progress() -> Callable[[int, int, int, int], None]:
     started = time.monotonic()
     last = [0.0]
 

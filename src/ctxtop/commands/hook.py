@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import IO, Any
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
@@ -95,11 +96,11 @@ def _give_up() -> None:
             os._exit(0)
 
 
-def _read_bounded(stream: object) -> str | None:
+def _read_bounded(stream: IO[Any]) -> str | None:
     """The whole input if it is at most ``MAX_INPUT_BYTES`` (characters for a text stream), else None."""
     binary = getattr(stream, "buffer", None)
     source = binary if binary is not None else stream
-    data = source.read(MAX_INPUT_BYTES + 1)  # type: ignore[attr-defined]
+    data = source.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         return None
     if isinstance(data, bytes):
@@ -107,7 +108,7 @@ def _read_bounded(stream: object) -> str | None:
     return data
 
 
-def run(args: argparse.Namespace, stdin: object = None, budget: float = BUDGET_S) -> int:
+def run(args: argparse.Namespace, stdin: IO[Any] | None = None, budget: float = BUDGET_S) -> int:
     """Dispatch ``args.event``; always returns 0."""
     remaining = budget - (time.monotonic() - _process_start())
     timer = threading.Timer(max(0.05, remaining), _give_up)

@@ -59,7 +59,8 @@ def _emit(
 def _nothing(args: argparse.Namespace) -> str:
     """Why the table is empty: the filters, when there are any (doctor would not help), else the sources."""
     since, until = getattr(args, "since", None), getattr(args, "until", None)
-    if since and until and parse_day(since) > parse_day(until):
+    first, last = parse_day(since), parse_day(until)
+    if first is not None and last is not None and first > last:
         return f"Nothing to show: --since {since} is after --until {until}."
     filters = [f"--{name} {value}" for name in ("project", "since", "until")
                if (value := getattr(args, name, None))]  # fmt: skip

@@ -22,6 +22,7 @@ from pathlib import Path
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
     import argparse
+    from collections.abc import Callable
 
 BUDGET = float(os.environ.get("CTXTOP_STATUSLINE_BUDGET") or 2.0)
 """Seconds for the whole answer (Claude Code refreshes the status line every few hundred ms at most)."""
@@ -189,7 +190,7 @@ def _join(prefix: str, line: str) -> str:
     return f"{prefix}\n{line}" if "\n" in prefix else f"{prefix} · {line}"
 
 
-def _within(compute, deadline: float, payload: dict, prefix: str) -> str:  # type: ignore[no-untyped-def]
+def _within(compute: Callable[[], str], deadline: float, payload: dict, prefix: str) -> str:
     """``compute()`` in a worker thread; past ``deadline``, Claude Code's own figures and exit at once."""
     import threading
 

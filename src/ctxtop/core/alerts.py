@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from ctxtop.core import format as fmt
 from ctxtop.core.report import SessionView
 
 BUDGET_LEVELS = (Decimal("0.7"), Decimal(1))
+
+Severity = Literal["information", "warning", "error"]
+"""The levels of a Textual notification."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +22,7 @@ class Alert:
     kind: str
     """"threshold", "session-budget", "day-budget", "cache-expiry", "compaction-lost-task"."""
     message: str
-    severity: str = "warning"
+    severity: Severity = "warning"
     session_id: str | None = None
 
 

@@ -211,10 +211,11 @@ class _Builder:
             if isinstance(todos, list):
                 self._replace_tasks(todos)
         elif name == "TaskCreate":
-            task = result.get("task") if isinstance(result.get("task"), Mapping) else {}
+            found = result.get("task")
+            created: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
             match = _TASK_ID.search(text)
-            task_id = str(task.get("id") or (match.group(1) if match else len(self.tasks) + 1))
-            subject = str(tool_input.get("subject") or task.get("subject") or "")
+            task_id = str(created.get("id") or (match.group(1) if match else len(self.tasks) + 1))
+            subject = str(tool_input.get("subject") or created.get("subject") or "")
             self.tasks[task_id] = Task(task_id, _one_line(subject, 160))
         elif name == "TaskUpdate":
             task_id = str(tool_input.get("taskId", ""))
@@ -247,7 +248,9 @@ class _Builder:
                 continue
             task_id = str(item.get("id") or index)
             subject = item.get("subject") or item.get("content") or ""
-            status = item.get("status") if isinstance(item.get("status"), str) else "pending"
+            status = item.get("status")
+            if not isinstance(status, str):
+                status = "pending"
             self.tasks[task_id] = Task(task_id, _one_line(str(subject), 160), status)
 
     def _attachment(self, attachment: Mapping[str, Any]) -> None:

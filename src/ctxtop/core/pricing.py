@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ctxtop.core.usage import Tokens
+
+if TYPE_CHECKING:
+    from genai_prices.types import ModelInfo
 
 MILLION = Decimal(1_000_000)
 THOUSAND = Decimal(1000)
@@ -91,7 +95,7 @@ def base_model(model: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _model_info(model: str):  # type: ignore[no-untyped-def]
+def _model_info(model: str) -> ModelInfo | None:
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
@@ -106,6 +110,9 @@ PRICE_FIELDS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mto
 
 Resolved = dict[str, tuple[str, list[tuple[int, str]]] | None]
 """price field -> (base USD as text, [(tier start, USD as text)]); JSON-able, so it can be cached on disk."""
+
+Cached = Resolved | int | None
+"""A price cache entry: a model's prices for a day and variant (``Resolved``) or its listed window (int)."""
 
 
 def _resolve(model: str, day: str, context: tuple[tuple[str, str], ...]) -> Resolved | None:
@@ -154,11 +161,11 @@ class PriceBook:
     def __init__(
         self,
         overrides: Mapping[str, Mapping[str, object]] | None = None,
-        cache: MutableMapping[str, Resolved | None] | None = None,
+        cache: MutableMapping[str, Cached] | None = None,
     ) -> None:
         # ``cache`` (e.g. the index's price table) spares short-lived processes such as the statusline the
         # ~150 ms it takes to load genai-prices' snapshot; it is keyed by model, day and variant.
-        self._cache: MutableMapping[str, Resolved | None] = cache if cache is not None else {}
+        self._cache: MutableMapping[str, Cached] = cache if cache is not None else {}
         self._overrides: list[tuple[str, Rates]] = []
         self._rates: dict[tuple[str, int], Rates] = {}
         self._fast: dict[tuple, tuple[str, Resolved | Rates | None, list[int]]] = {}
@@ -214,8 +221,9 @@ class PriceBook:
             context.append(("speed", speed))
         day = when.astimezone(UTC).date().isoformat()
         key = f"{name}|{day}|{','.join(f'{k}={v}' for k, v in context)}"
-        if key in self._cache:
-            resolved = self._cache[key]
+        cached = self._cache.get(key, False)
+        if cached is not False:
+            resolved = cached if isinstance(cached, dict) else None
         else:
             resolved = self._cache[key] = _resolve(name, day, tuple(context))
         return key, resolved, _tier_starts(resolved) if resolved is not None else []

@@ -227,11 +227,9 @@ def _api_compaction(obj: dict, session_id: str, ts: float, usage: Usage) -> Comp
         return None
     kind = info.get("kind")
     if kind == "server" and info.get("triggered") is True:
-        pre = usage.compaction.prompt
-        return CompactRecord(session_id, MAIN, ts, "server", pre, usage.tokens.prompt)
+        return CompactRecord(session_id, MAIN, ts, "server", usage.compaction.prompt, usage.tokens.prompt)
     if kind == "client":
-        pre = info.get("pre_tokens")
-        return CompactRecord(session_id, MAIN, ts, "client", _count(pre), None)
+        return CompactRecord(session_id, MAIN, ts, "client", _count(info.get("pre_tokens")), None)
     return None
 
 

@@ -82,7 +82,7 @@ def facts_for(version: str | None) -> tuple[VersionFacts | None, bool]:
     if key is None:
         return None, False
     if version in VERIFIED:
-        return VERIFIED[version], True  # type: ignore[index]
+        return VERIFIED[version], True
     older = [v for v in VERIFIED if (version_key(v) or ()) <= key]
     if not older:
         return None, False

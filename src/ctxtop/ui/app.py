@@ -17,6 +17,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.theme import Theme
 
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.live_sessions import LiveSession
@@ -148,7 +149,7 @@ class CtxtopApp(App[None]):
         self.theme = wanted if wanted in self.available_themes else fallback
         self._applied_theme = self.theme
 
-    def _theme_changed(self, theme) -> None:  # type: ignore[no-untyped-def]
+    def _theme_changed(self, theme: Theme) -> None:
         # Only a theme the user picked is saved: the one applied at start (perhaps a fallback for an unknown
         # name in the file) is not a change, and writing it would overwrite what the user wrote.
         if self.fixed_theme is None and theme.name != self._applied_theme:
@@ -301,13 +302,13 @@ class CtxtopApp(App[None]):
         else:
             self.action_show_help_panel()
 
-    def _switch_to(self, screen_type: type[Screen], *args: object) -> None:
+    def _switch_to(self, screen_type: type[Screen]) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, screen_type):
                 while self.screen is not screen:
                     self.pop_screen()
                 return
-        self.push_screen(screen_type(*args))
+        self.push_screen(screen_type())
 
     def action_dashboard(self) -> None:
         from ctxtop.ui.screens.dashboard import DashboardScreen

@@ -187,7 +187,7 @@ def collapse_cr(text: str) -> str:
     text = text.replace("\r\n", "\n")
     if "\r" not in text:
         return text
-    out = []
+    out: list[str] = []
     for line in text.split("\n"):
         if "\r" in line:
             parts = [p for p in line.split("\r") if p.strip()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,6 +14,7 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from ctxtop.core import format as fmt
 from ctxtop.core.alerts import badge_reasons
 from ctxtop.core.report import SessionView
+from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import IndexProgressed, SessionPreviewLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, context_series
 from ctxtop.ui.widgets.gauge import Gauge
@@ -24,6 +26,7 @@ AGE_TICK = 30.0
 
 
 class DashboardScreen(Screen):
+    app = getters.app(CtxtopApp)  # self.app typed as ctxtop's App (Textual's getter; asserts the type)
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
         Binding("enter", "open", "Detail", priority=False),

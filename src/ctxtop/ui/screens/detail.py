@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rich.table import Table
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +21,7 @@ from ctxtop.core.forensics import Retention
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import SessionView
 from ctxtop.services.noise import OutputSaving
+from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import SessionDetailLoaded
 from ctxtop.ui.widgets.breakdown_bar import BreakdownBar
 from ctxtop.ui.widgets.chart import ColumnChart, context_series
@@ -57,6 +59,7 @@ CHART_TITLE = "Context per turn · dark: re-read · light: new · ◆ compaction
 
 
 class DetailScreen(Screen):
+    app = getters.app(CtxtopApp)  # self.app typed as ctxtop's App (Textual's getter; asserts the type)
     CSS_PATH = "detail.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -18,8 +18,9 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from ctxtop.core import format as fmt
 from ctxtop.core import report
-from ctxtop.core.report import TIME_GROUPS
+from ctxtop.core.report import TIME_GROUPS, SessionView
 from ctxtop.services import export
+from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import HistoryLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, Series
 
@@ -53,13 +54,14 @@ def _default_sort(group_by: str) -> str:
     return "last" if group_by == "session" else ("key" if group_by in TIME_GROUPS else "cost")
 
 
-def _in_group(view, group_by: str, key: str) -> bool:  # type: ignore[no-untyped-def]
+def _in_group(view: SessionView, group_by: str, key: str) -> bool:
     """Whether a session belongs to the row ``key`` of a grouping (the rule ``report.group`` counts by)."""
     s = view.stats
     return any(report._key(group_by, b.day, b.model, s.cwd) == key for b in s.buckets.values())
 
 
 class HistoryScreen(Screen):
+    app = getters.app(CtxtopApp)  # self.app typed as ctxtop's App (Textual's getter; asserts the type)
     CSS_PATH = "history.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -182,7 +184,7 @@ class HistoryScreen(Screen):
         self._chart(message)
         self._fill_table()
 
-    def _session_row(self, view) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def _session_row(self, view: SessionView) -> dict[str, Any]:
         s = view.stats
         # A session whose transcript Claude Code deleted keeps its totals: marked at the project's end.
         project = (s.cwd or "?") + (" · transcript deleted" if s.transcript_deleted else "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -12,10 +12,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, ListItem, ListView, Static, TextArea
 
 from ctxtop.adapters import notes_store
+from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import NotesLoaded
 
 
 class NotesScreen(Screen):
+    app = getters.app(CtxtopApp)  # self.app typed as ctxtop's App (Textual's getter; asserts the type)
     CSS_PATH = "notes.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from ctxtop.adapters.config import SCHEMA, Setting, coerce
 from ctxtop.services import install
+from ctxtop.ui.app import CtxtopApp
 
 SCREEN_SETTINGS = tuple(s for s in SCHEMA if s.screen)
 
@@ -33,6 +34,7 @@ def shown(setting: Setting, value: Any) -> str:
 
 
 class SettingsScreen(Screen):
+    app = getters.app(CtxtopApp)  # self.app typed as ctxtop's App (Textual's getter; asserts the type)
     CSS_PATH = "settings.tcss"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("i", "install", "Install into Claude Code")]
 

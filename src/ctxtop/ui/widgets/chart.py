@@ -62,7 +62,10 @@ def resample(series: Series, width: int) -> tuple[list[float], list[float] | Non
         idx = [
             list(range(c * n // width, max((c + 1) * n // width, c * n // width + 1))) for c in range(width)
         ]
-    values, lower, marks, first = [], [] if series.lower is not None else None, set(), []
+    values: list[float] = []
+    lower: list[float] | None = [] if series.lower is not None else None
+    marks: set[int] = set()
+    first: list[int] = []
     for c, group in enumerate(idx):
         best = max(group, key=lambda i: series.values[i])
         values.append(float(series.values[best]))

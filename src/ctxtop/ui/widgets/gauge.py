@@ -23,9 +23,9 @@ WARN_AT = 0.85
 
 def level(view: SessionView) -> str:
     """ "ok", "warn" or "over": how close the session is to its first compaction limit."""
-    if view.fill is None or view.window is None:
-        return "ok"
     used = view.stats.context_tokens
+    if used is None or not view.window:
+        return "ok"
     limits = [x for x in (view.threshold_tokens, view.compaction.compact_at) if x]
     if not limits:
         return "ok"
@@ -121,8 +121,8 @@ class Gauge(Widget):
     @staticmethod
     def _past(view: SessionView) -> str:
         """What the context is past: Claude Code's compaction point (it will compact), or only the threshold."""
-        compact_at = view.compaction.compact_at
-        if compact_at is not None and view.stats.context_tokens >= compact_at:
+        compact_at, used = view.compaction.compact_at, view.stats.context_tokens
+        if compact_at is not None and used is not None and used >= compact_at:
             return "past Claude Code's compaction point by"
         return "past the threshold by"
 

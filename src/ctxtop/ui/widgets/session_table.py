@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -65,7 +66,7 @@ class SessionTable(DataTable):
     SessionTable > .sessions--over { color: $error; text-style: bold; }
     """ + GAUGE_CSS.format(name="SessionTable")
 
-    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             cursor_type="row", zebra_stripes=False, cursor_foreground_priority="renderable", **kwargs
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -30,7 +31,7 @@ class SummaryStrip(Widget):
     daily_budget: reactive[float] = reactive(0.0)
     note: reactive[str] = reactive("")
 
-    def _s(self, name: str):  # type: ignore[no-untyped-def]
+    def _s(self, name: str) -> Style:
         return self.get_component_rich_style(f"summary--{name}", partial=True)
 
     def render(self) -> Text:
