@@ -21,6 +21,7 @@ from typing import Any
 from ctxtop.adapters.index import Index
 from ctxtop.adapters.sources import Sources
 from ctxtop.core.report import iso
+from ctxtop.core.usage import MAX_TOKENS
 
 FORMAT = 1
 _TOKENS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -70,27 +71,64 @@ class ImportResult:
 
 
 def _int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"not a count: {value!r}")
+    # Bounded as the indexer bounds transcript counts: SQLite integers are 64 bits, and sums must fit too.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+        raise ValueError(f"not a count: {_show(value)}")
+    return value
+
+
+def _show(value: object) -> str:
+    """``value`` for a message: repr, cut short (a hostile line can hold a huge number or string)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _unicode(value: str, name: str) -> str:
+    """``value`` if it can be stored (UTF-8): JSON's ``\\ud800`` escapes decode to lone surrogates, which cannot."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} is not valid Unicode (lone surrogate {value[exc.start]!r})") from None
     return value
 
 
 def _str(value: object, name: str) -> str:
     if not isinstance(value, str) or not value or any(c in value for c in "\x00/\\") and name != "project":
-        raise ValueError(f"bad {name}: {value!r}")
-    return value
+        raise ValueError(f"bad {name}: {_show(value)}")
+    return _unicode(value, name)
 
 
 def _ts(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"bad ts: {value!r}")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"bad ts: {_show(value)}")
+    try:
+        ts = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError(f"bad ts: {_show(value)}") from None
+    if not math.isfinite(ts):
+        raise ValueError(f"bad ts: {_show(value)}")
+    return ts
 
 
 def _counts(value: object, name: str) -> list[int]:
     if not isinstance(value, dict):
-        raise ValueError(f"bad {name}: {value!r}")
+        raise ValueError(f"bad {name}: {_show(value)}")
     return [_int(value.get(k, 0)) for k in _TOKENS]
+
+
+def _record(raw: bytes | str) -> dict[str, Any]:
+    """One line as a JSON object, or ValueError saying why not (in words a user can act on)."""
+    try:
+        rec = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte {exc.object[exc.start]:#04x} at {exc.start})") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(rec, dict):
+        raise ValueError("not a JSON object")
+    return rec
 
 
 def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -> ImportResult:
@@ -104,28 +142,31 @@ def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -
             if not raw.strip():
                 continue
             try:
-                rec = json.loads(raw)
-                if not isinstance(rec, dict):
-                    raise ValueError("not a JSON object")
+                # Every field is checked before the first write: a bad line leaves nothing behind.
+                rec = _record(raw)
                 kind = rec.get("record")
                 sid = _str(rec.get("session_id"), "session_id")
                 chain = _str(rec.get("chain", "main"), "chain")
                 ts = _ts(rec.get("ts"))
+                session = _session_fields(rec)
                 if kind == "request":
                     key = rec.get("key")
                     if not isinstance(key, str) or not key:
-                        raise ValueError(f"bad key: {key!r}")
+                        raise ValueError(f"bad key: {_show(key)}")
+                    key = _unicode(key, "key")
                     tokens, billed = (
                         _counts(rec.get("tokens"), "tokens"),
                         _counts(rec.get("billed"), "billed"),
                     )
                     model = rec.get("model")
                     if not isinstance(model, str):
-                        raise ValueError(f"bad model: {model!r}")
+                        raise ValueError(f"bad model: {_show(model)}")
+                    model = _unicode(model, "model")
+                    row = (key, sid, chain, ts, seq + 1, model, *tokens, *billed, _int(rec.get("web_search", 0)),
+                           _int(rec.get("web_fetch", 0)), _opt(rec.get("service_tier"), "service_tier"),
+                           _opt(rec.get("speed"), "speed"), int(rec.get("compaction_call") is True),
+                           sum(billed))  # fmt: skip
                     seq += 1
-                    row = (key, sid, chain, ts, seq, model, *tokens, *billed, _int(rec.get("web_search", 0)),
-                           _int(rec.get("web_fetch", 0)), _opt(rec.get("service_tier")), _opt(rec.get("speed")),
-                           int(rec.get("compaction_call") is True), sum(billed))  # fmt: skip
                     cur = c.execute(
                         "INSERT INTO requests VALUES (" + ",".join("?" * 22) + ", NULL, '~import', 1) "
                         "ON CONFLICT(key) DO NOTHING",
@@ -139,7 +180,7 @@ def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -
                 elif kind == "compaction":
                     cur = c.execute(
                         "INSERT OR IGNORE INTO compacts VALUES (?,?,?,?,?,?,NULL)",
-                        (sid, chain, ts, _opt(rec.get("trigger")), _int(rec.get("pre_tokens", 0)),
+                        (sid, chain, ts, _opt(rec.get("trigger"), "trigger"), _int(rec.get("pre_tokens", 0)),
                          # null: the transcript did not say (Claude Code 2.0.76, 2.1.39 write no postTokens)
                          None if rec.get("post_tokens") is None else _int(rec.get("post_tokens"))),
                     )  # fmt: skip
@@ -147,8 +188,8 @@ def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -
                     if not cur.rowcount:
                         continue
                 else:
-                    raise ValueError(f"unknown record {kind!r}")
-                _session(c, rec, sid, sources)
+                    raise ValueError(f"unknown record {_show(kind)}")
+                _session(c, sid, session, sources)
                 result.sessions.add(sid)
             except (ValueError, TypeError) as exc:
                 result.skipped.append(f"line {n}: {exc}")
@@ -160,33 +201,38 @@ def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -
     return result
 
 
-def _opt(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+def _opt(value: object, name: str) -> str | None:
+    return _unicode(value, name) if isinstance(value, str) else None
 
 
-def _session(c: Any, rec: dict[str, Any], sid: str, sources: Sources) -> None:
-    """The session row (what the index already knows wins) and its place under the sources in effect."""
-    source = "api" if rec.get("source") == "api" else "claude"
-    project_dir = rec.get("project_dir")
-    if (
-        not isinstance(project_dir, str)
-        or not project_dir
-        or "/" in project_dir
-        or project_dir in (".", "..")
-    ):
+def _session_fields(rec: dict[str, Any]) -> dict[str, str | None]:
+    """The session columns a record carries (checked, so that writing them cannot fail)."""
+    project_dir = _opt(rec.get("project_dir"), "project_dir")
+    if not project_dir or "/" in project_dir or project_dir in (".", ".."):
         project_dir = "imported"
+    return {
+        "source": "api" if rec.get("source") == "api" else "claude",
+        "project": _opt(rec.get("project"), "project"),
+        "git_branch": _opt(rec.get("git_branch"), "git_branch"),
+        "version": _opt(rec.get("version"), "version"),
+        "project_dir": project_dir,
+    }
+
+
+def _session(c: Any, sid: str, fields: dict[str, str | None], sources: Sources) -> None:
+    """The session row (what the index already knows wins) and its place under the sources in effect."""
+    source, project_dir = fields["source"], fields["project_dir"]
     c.execute(
         "INSERT INTO sessions(session_id, source, cwd, git_branch, version, project_dir, dirty) "
         "VALUES (?,?,?,?,?,?,1) ON CONFLICT(session_id) DO UPDATE SET "
         "cwd=coalesce(sessions.cwd, excluded.cwd), git_branch=coalesce(sessions.git_branch, excluded.git_branch), "
         "version=coalesce(sessions.version, excluded.version), dirty=1",
-        (sid, source, _opt(rec.get("project")), _opt(rec.get("git_branch")), _opt(rec.get("version")),
-         project_dir),
+        (sid, source, fields["project"], fields["git_branch"], fields["version"], project_dir),
     )  # fmt: skip
     if source == "api" and sources.api_log_dirs:
         path = Path(sources.api_log_dirs[0]) / f"{sid}.jsonl"
     elif sources.claude_dirs:
-        path = Path(sources.claude_dirs[0]) / "projects" / project_dir / f"{sid}.jsonl"
+        path = Path(sources.claude_dirs[0]) / "projects" / str(project_dir) / f"{sid}.jsonl"
     else:
         return
     c.execute("INSERT OR IGNORE INTO session_files VALUES (?, ?)", (sid, os.fspath(path)))
