@@ -259,10 +259,16 @@ def test_report_csv_and_group_reports_agree_with_sessions(
     assert main(["report", "sessions", "--json", *common]) == 0
     sessions = json.loads(capsys.readouterr().out)
     assert main(["report", "sessions", "--csv", *common]) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    *rows, total_row = csv.DictReader(io.StringIO(capsys.readouterr().out))
     assert [r["session_id"] for r in rows] == [s["session_id"] for s in sessions]
     assert [int(r["tokens.cache_read"]) for r in rows] == [s["tokens"]["cache_read"] for s in sessions]
     total = sum(Decimal(s["cost_usd"]) for s in sessions)
+    # The last row is the total: the sums of the rows above it, over every session of the JSON.
+    assert total_row["session_id"] == "TOTAL" and int(total_row["sessions"]) == len(sessions)
+    assert Decimal(total_row["cost_usd"]) == total == sum(Decimal(r["cost_usd"]) for r in rows)
+    for key in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h"):
+        assert int(total_row[f"tokens.{key}"]) == sum(s["tokens"][key] for s in sessions), key
+    assert int(total_row["requests"]) == sum(s["requests"] for s in sessions)
     for report in ("daily", "projects", "models"):
         assert main(["report", report, "--json", *common]) == 0
         groups = json.loads(capsys.readouterr().out)

@@ -1,7 +1,7 @@
 """``ctxtop report sessions|daily|weekly|monthly|projects|models``: the scripting contract (see README).
 
-Text tables end with a TOTAL row, and so do the CSV of the grouped reports; JSON is rows only, and the CSV of
-``sessions`` stays one row per session (scripts key it on ``session_id``).
+Text tables and CSV end with a TOTAL row (in the CSV of ``sessions`` its ``session_id`` is ``TOTAL``, and it
+adds a ``sessions`` column); JSON is rows only.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ def _emit(
     args: argparse.Namespace,
     table: list[tuple[str, str]],
     total: dict[str, Any],
-    csv_total: bool = True,
 ) -> None:
     if args.json:
         # orjson, in one write: the stdlib's indenting encoder is pure Python and slow on a big history.
@@ -38,7 +37,7 @@ def _emit(
         sys.stdout.flush()
         return
     if args.csv:
-        sys.stdout.write(report.to_csv(rows + [total] if rows and csv_total else rows))
+        sys.stdout.write(report.to_csv(rows + [total] if rows else rows))
         return
     if not rows:
         print(_nothing(args))
@@ -116,7 +115,6 @@ def run(args: argparse.Namespace) -> int:
              ("turns", "TURNS"), ("tokens.total", "TOKENS"), ("cost_usd", "COST"), ("fill", "FILL"),
              ("reread_ratio", "RE-READ")],
             report.session_totals(views),
-            csv_total=False,
         )  # fmt: skip
         return 0
     by, label = GROUP_BY[args.report]
