@@ -3,6 +3,9 @@
 The property: after any sequence of appends, copies (forks), truncations, replacements and deletions, the
 warm index's present requests equal a cold index of the files still present, request for request, and its
 archived requests are exactly the others it ever saw (nothing lost, nothing counted twice).
+
+The repository's fixtures (``claude_fixtures``) serve, except for the repro that needs a session with
+subagent files: that one reads the public corpus (``public_corpus``).
 """
 
 from __future__ import annotations
@@ -17,13 +20,12 @@ from hypothesis import strategies as st
 from ctxtop.adapters.index import Index
 from ctxtop.adapters.sources import Sources, context_for
 from ctxtop.core.records import RequestRecord, parse_claude
+from tests.support.fixtures import scenario
 
-WORKSPACE = "-workspace"
-HAIKU = "c45af7b1-cb7c-4e51-93db-8cbb250a877a"
 SPOTTER_DIR = "-home-USER-projects-spotter-worktrees-spotter-dov"
 SPOTTER = "4d5611e5-241a-462a-8d15-5122611a9569"
-REFACTOR_DIR = "-tmp-cc-harness-ejzjueb7-proj"
-REFACTOR = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
+REFACTOR = scenario("refactor")
+LONG = scenario("long")
 
 # The files an example may touch: two sessions of one project and a subagent of the first.
 PATHS = ("p/a.jsonl", "p/b.jsonl", "p/a/subagents/agent-x.jsonl")
@@ -79,8 +81,8 @@ STEP = st.tuples(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=st.lists(STEP, min_size=1, max_size=14))
-def test_warm_index_equals_cold_index_of_files_present(tmp_path: Path, corpus: Path, steps) -> None:
-    lines = (corpus / "public" / "projects" / WORKSPACE / f"{HAIKU}.jsonl").read_bytes().splitlines()
+def test_warm_index_equals_cold_index_of_files_present(tmp_path: Path, steps) -> None:
+    lines = REFACTOR.path.read_bytes().splitlines()
     keys = _keys_of(lines)
     world = tmp_path / f"w{abs(hash(tuple(steps))) % 10**9}"
     root = world / "claude"
@@ -145,28 +147,22 @@ def test_warm_index_equals_cold_index_of_files_present(tmp_path: Path, corpus: P
     cold.close()
 
 
-def _copy_public(tmp_path: Path, corpus: Path) -> Path:
-    root = tmp_path / "claude"
-    shutil.copytree(corpus / "public" / "projects", root / "projects")
-    return root
-
-
-def test_deleting_a_forked_copy_gives_its_requests_back_to_the_original(tmp_path: Path, corpus: Path) -> None:
+def test_deleting_a_forked_copy_gives_its_requests_back_to_the_original(tmp_path: Path) -> None:
     # The issue's first repro: a fork (a copy of the session's lines under another name, sorting first, so it
     # owned them), then the fork is deleted. Before: the warm index still showed the fork's session and left
     # the original with the requests after the fork point only.
     root = tmp_path / "claude"
-    proj = root / "projects" / REFACTOR_DIR
+    proj = root / "projects" / REFACTOR.project_dir
     proj.mkdir(parents=True)
-    original = proj / f"{REFACTOR}.jsonl"
-    shutil.copy(corpus / "claude" / "projects" / REFACTOR_DIR / original.name, original)
+    original = proj / f"{REFACTOR.session_id}.jsonl"
+    shutil.copy(REFACTOR.path, original)
     fork = proj / "00000000-fork-4000-8000-000000000000.jsonl"
     raw = original.read_bytes()
     fork.write_bytes(raw[: raw.index(b"\n", len(raw) * 2 // 3) + 1])
     sources = Sources((root,), ())
     warm = Index(tmp_path / "warm.sqlite3")
     warm.update(sources)
-    assert {s.session_id for s in warm.sessions()} == {REFACTOR, fork.stem}
+    assert {s.session_id for s in warm.sessions()} == {REFACTOR.session_id, fork.stem}
     fork.unlink()
     warm.update(sources)
     cold = _cold(root, tmp_path / "cold.sqlite3")
@@ -179,12 +175,13 @@ def test_deleting_a_forked_copy_gives_its_requests_back_to_the_original(tmp_path
 
 
 def test_deleting_a_main_file_and_a_subagent_archives_what_only_they_held(
-    tmp_path: Path, corpus: Path
+    tmp_path: Path, public_corpus: Path
 ) -> None:
     # The issue's second repro: the spotter session's main file and one subagent file deleted, the compaction
     # agent's file left. Cold over what is present: one request. Warm: the same present part, and the rest
     # kept as archived (the session is marked as having lost its transcript).
-    root = _copy_public(tmp_path, corpus)
+    root = tmp_path / "claude"
+    shutil.copytree(public_corpus / "projects", root / "projects")
     sources = Sources((root,), ())
     warm = Index(tmp_path / "warm.sqlite3")
     warm.update(sources)
@@ -205,9 +202,9 @@ def test_deleting_a_main_file_and_a_subagent_archives_what_only_they_held(
     assert kept.transcript_deleted and kept.archived_requests == before.requests - 1
     assert warm.archived() == (1, before.requests - 1)
     # The files came back (a restore from backup): they are read again and nothing is archived any more.
-    shutil.copy(corpus / "public" / "projects" / SPOTTER_DIR / main.name, main)
+    shutil.copy(public_corpus / "projects" / SPOTTER_DIR / main.name, main)
     shutil.copy(
-        corpus / "public" / "projects" / SPOTTER_DIR / SPOTTER / "subagents" / "agent-a2898e3.jsonl",
+        public_corpus / "projects" / SPOTTER_DIR / SPOTTER / "subagents" / "agent-a2898e3.jsonl",
         main.with_suffix("") / "subagents" / "agent-a2898e3.jsonl",
     )
     warm.update(sources)
@@ -217,17 +214,20 @@ def test_deleting_a_main_file_and_a_subagent_archives_what_only_they_held(
     )  # fmt: skip
 
 
-def test_an_index_from_the_previous_schema_keeps_what_only_it_held(tmp_path: Path, corpus: Path) -> None:
+def test_an_index_from_the_previous_schema_keeps_what_only_it_held(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
     # A schema-5 index never dropped requests of deleted files: upgrading must keep them (as archived), not
     # rebuild from the transcripts that are left.
     import sqlite3
 
-    root = _copy_public(tmp_path, corpus)
+    root = tmp_path / "claude"
+    shutil.copytree(claude_fixtures, root)
     sources = Sources((root,), ())
     db = tmp_path / "i.sqlite3"
     index = Index(db)
     index.update(sources)
-    [before] = index.sessions(ids=[HAIKU])
+    [before] = index.sessions(ids=[LONG.session_id])
     index.close()
     # Turn the file into what schema 5 wrote: no copies, no session files, no archive columns.
     conn = sqlite3.connect(db)
@@ -239,11 +239,12 @@ def test_an_index_from_the_previous_schema_keeps_what_only_it_held(tmp_path: Pat
     conn.execute("UPDATE meta SET value='5' WHERE key='schema'")
     conn.commit()
     conn.close()
-    shutil.rmtree(root / "projects" / WORKSPACE)
+    shutil.rmtree(root / "projects" / LONG.project_dir)
     upgraded = Index(db)
     upgraded.update(sources)
-    [kept] = upgraded.sessions(ids=[HAIKU])
+    [kept] = upgraded.sessions(ids=[LONG.session_id])
     assert (kept.requests, kept.tokens, kept.cost_usd) == (before.requests, before.tokens, before.cost_usd)
     assert kept.transcript_deleted and kept.archived_requests == before.requests
-    assert not upgraded.sessions(ids=[HAIKU], present_only=True)
+    assert not upgraded.sessions(ids=[LONG.session_id], present_only=True)
+    assert len(upgraded.sessions(present_only=True)) == 2  # the other sessions, read from their files
     assert upgraded.update(sources).files_read == 0

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ctxtop.adapters import paths
+from tests.support.fixtures import scenario
 
 BAD_PRICE = '[prices."claude-opus-4-8"]\ninput = "x"\noutput = 25\n'
 
@@ -71,20 +72,21 @@ def test_doctor_reports_an_unknown_theme_and_a_window_that_is_not_a_number(tmp_p
     assert not any("theme" in p for p in json.loads(done.stdout)["config_problems"])
 
 
-def test_the_statusline_says_when_the_config_has_problems(tmp_path: Path, corpus: Path) -> None:
-    claude = tmp_path / "claude"
-    shutil.copytree(corpus / "claude", claude)
-    session = "450962d5-e97a-4fd1-8a02-1796024f1ecc"
-    payload = {"session_id": session,
-               "transcript_path": str(claude / "projects" / "-tmp-cc-harness-ejzjueb7-proj" / f"{session}.jsonl"),
-               # What Claude Code sends for a 200K window (the default 1M would read 6%).
+def test_the_statusline_says_when_the_config_has_problems(tmp_path: Path, claude_fixtures: Path) -> None:
+    refactor = scenario("refactor")
+    payload = {"session_id": refactor.session_id, "transcript_path": str(claude_fixtures / refactor.relpath()),
+               # What Claude Code sends for a 200K window (the default 1M would read 8%).
                "context_window": {"context_window_size": 200_000}}  # fmt: skip
     write_config("[compaction]\nthreshold = 97\n" + BAD_PRICE)
     done = subprocess.run([sys.executable, "-m", "ctxtop", "statusline", f"--cache-dir={tmp_path / 'c'}"],
                           input=json.dumps(payload), capture_output=True, text=True,
                           env={**os.environ, "CTXTOP_STATUSLINE_BUDGET": "30"}, timeout=60)  # fmt: skip
-    # The default threshold (60%) applies: 120,000 - 56,030 tokens of room; the line says why.
-    assert (
-        done.stdout
-        == "ctx 28% · 64K to compact · re-read 87% · $1.96 · config.toml has problems: ctxtop doctor\n"
-    )
+    # The context is the last main request's prompt, as the fake API reported it: 76,000 tokens.
+    last = refactor.answers("main")[-1]
+    context = last["input_tokens"] + last["cache_read_input_tokens"] + last["cache_creation_input_tokens"]
+    assert context == 76_000
+    # The bad threshold is dropped, the default (60%) applies: 120,000 - 76,000 tokens of room; the line
+    # says why (the bad price override costs that model's override only: the figures are still priced).
+    assert done.stdout.startswith("ctx 38% · 44K to compact · re-read ")
+    assert done.stdout.endswith(" · config.toml has problems: ctxtop doctor\n")
+    assert "$" in done.stdout
