@@ -107,6 +107,8 @@ class HistoryLoaded:
     """Per-day totals of the same range, for the cost chart."""
     rollup: list[Rollup] = field(default_factory=list)
     """Grouped by tool: re-read cost per project and tool (``core.breakdown.rollup``)."""
+    present_only: bool = False
+    """Archived requests (their transcripts deleted) were left out."""
 
 
 @dataclass

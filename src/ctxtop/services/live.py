@@ -123,8 +123,12 @@ class Engine:
     def request_preview(self, session_id: str) -> None:
         self.queue.put(_Request("preview", {"session_id": session_id}))
 
-    def request_history(self, since: float | None, until: float | None, group_by: str) -> None:
-        self.queue.put(_Request("history", {"since": since, "until": until, "group_by": group_by}))
+    def request_history(
+        self, since: float | None, until: float | None, group_by: str, present_only: bool = False
+    ) -> None:
+        """The history of a range (``present_only``: without archived requests, as ``--present-only``)."""
+        args = {"since": since, "until": until, "group_by": group_by, "present_only": present_only}
+        self.queue.put(_Request("history", args))
 
     def reconfigure(self, config: Config, reopen: bool = False) -> None:
         """Settings changed: recompute every row (``reopen``: the sources changed, open the index again)."""
@@ -268,7 +272,9 @@ class Engine:
             view = self.monitor.view(stats) if stats is not None else None
             self.post(ev.SessionPreviewLoaded(req.args["session_id"], view))
         elif req.kind == "history":
-            self._history(req.args["since"], req.args["until"], req.args["group_by"])
+            self._history(
+                req.args["since"], req.args["until"], req.args["group_by"], req.args["present_only"]
+            )
         elif req.kind == "config":
             self.config = req.args["config"]
             if req.args["reopen"]:
@@ -417,10 +423,12 @@ class Engine:
             )
         )  # fmt: skip
 
-    def _history(self, since: float | None, until: float | None, group_by: str) -> None:
+    def _history(
+        self, since: float | None, until: float | None, group_by: str, present_only: bool = False
+    ) -> None:
         monitor = self.monitor
         assert monitor is not None
-        sessions = monitor.index.sessions(since, until)
+        sessions = monitor.index.sessions(since, until, present_only=present_only)
         since_day = datetime.fromtimestamp(since).strftime("%Y-%m-%d") if since is not None else None
         until_day = datetime.fromtimestamp(until - 1).strftime("%Y-%m-%d") if until is not None else None
         totals = (
@@ -435,7 +443,7 @@ class Engine:
 
             rollup = tool_rollup(monitor.index, sessions)
         views = [monitor.view(s) for s in sessions]
-        self.post(ev.HistoryLoaded(since, until, group_by, views, totals, daily, rollup))
+        self.post(ev.HistoryLoaded(since, until, group_by, views, totals, daily, rollup, present_only))
 
 
 def _dedupe(requests: list[_Request]) -> list[_Request]:

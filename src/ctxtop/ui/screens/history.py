@@ -69,6 +69,9 @@ class HistoryScreen(Screen):
         Binding("o", "next_sort", "Sort"),
         Binding("O", "reverse_sort", "Reverse", show=False),
         Binding("e", "export", "Export"),
+        # One key, two footer labels: check_action shows the one that applies.
+        Binding("a", "hide_archived", "Hide archived"),
+        Binding("a", "show_archived", "Show archived"),
         Binding("enter", "open", "Detail", show=False),
     ]
 
@@ -82,12 +85,15 @@ class HistoryScreen(Screen):
         self.drill: tuple[str, str] | None = None
         self._drilled_from = "session"  # the grouping Esc goes back to (a tool row drills into its project)
         """(grouping, key) of the day, project or model row Enter drilled into: its sessions are shown."""
+        self.present_only = False
+        """Archived requests (transcripts Claude Code deleted) left out, as ``report --present-only``."""
 
     def compose(self) -> ComposeResult:
         now = self.app.clock()
         # From, To and Group by are where the user left them the last time (``h`` opens a new screen).
         kept = self.app.history_state
         self.group_by = kept.get("group_by", "session")
+        self.present_only = kept.get("present_only") == "yes"
         self.sort_column = _default_sort(self.group_by)
         with Horizontal(id="controls"):
             yield Label("From", classes="control-label")
@@ -121,13 +127,14 @@ class HistoryScreen(Screen):
     def load(self) -> None:
         rng = self._range()
         if rng is not None:
-            self.app.engine.request_history(rng[0], rng[1], self.group_by)
+            self.app.engine.request_history(rng[0], rng[1], self.group_by, self.present_only)
 
     def _remember(self) -> None:
         self.app.history_state = {
             "since": self.query_one("#since", Input).value,
             "until": self.query_one("#until", Input).value,
             "group_by": self.group_by,
+            "present_only": "yes" if self.present_only else "",
         }
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
@@ -150,7 +157,7 @@ class HistoryScreen(Screen):
             self.load()
 
     def history_loaded(self, message: HistoryLoaded) -> None:
-        if message.group_by != self.group_by:
+        if message.group_by != self.group_by or message.present_only != self.present_only:
             return
         self.message = message
         if message.group_by == "session":
@@ -180,7 +187,8 @@ class HistoryScreen(Screen):
         views = [v for v in message.views if self.drill is None or _in_group(v, *self.drill)]
         total = sum((v.stats.cost_usd or Decimal(0) for v in views), Decimal(0))
         scope = f"{self.drill[0]} {self.drill[1]} · esc: all · " if self.drill else ""
-        self.query_one("#totals", Static).update(f"{scope}{len(views)} sessions · {fmt.usd(total)}")
+        archived = " · archived hidden" if self.present_only else ""
+        self.query_one("#totals", Static).update(f"{scope}{len(views)} sessions · {fmt.usd(total)}{archived}")
         self._chart(message)
         self._fill_table()
 
@@ -302,6 +310,25 @@ class HistoryScreen(Screen):
             self.load()
             return
         self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hide_archived":
+            return not self.present_only
+        if action == "show_archived":
+            return self.present_only
+        return True
+
+    def action_hide_archived(self) -> None:
+        self._set_present_only(True)
+
+    def action_show_archived(self) -> None:
+        self._set_present_only(False)
+
+    def _set_present_only(self, value: bool) -> None:
+        self.present_only = value
+        self.refresh_bindings()
+        self._remember()
+        self.load()
 
     def action_next_group(self) -> None:
         values = [v for _, v in GROUPS]
