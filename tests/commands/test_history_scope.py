@@ -1,6 +1,8 @@
 """What you ask for is what you see: one index holding several config dirs shows each view only the sessions
 of the sources in effect (reports, doctor, statusline, the TUI's dashboard, spend and history), and the
-sessions whose transcripts Claude Code deleted keep their totals, marked, unless ``--present-only``."""
+sessions whose transcripts Claude Code deleted keep their totals, marked, unless ``--present-only``.
+
+The "work" config dir is a copy of the repository's fixtures; the "personal" one, the public corpus."""
 
 from __future__ import annotations
 
@@ -17,18 +19,24 @@ from ctxtop.core.pricing import fmt_usd
 from ctxtop.services import events as m
 from ctxtop.services.live import Engine
 from ctxtop.services.monitor import Monitor
+from tests.support.fixtures import last_activity, scenario
 
-FIXED_NOW = 1795352400.0  # 2026-11-22 13:00 UTC, half an hour after the corpus sessions' last activity
-SPOTTER_DIR = "-home-USER-projects-spotter-worktrees-spotter-dov"
-SPOTTER = "4d5611e5-241a-462a-8d15-5122611a9569"
+PUBLIC_NOW = 1795352400.0  # 2026-11-22 13:00 UTC, half an hour after the public sessions' last activity
+FIXTURES_NOW = last_activity() + 1800  # the same for the fixtures
+REFACTOR = scenario("refactor")
 
 
 @pytest.fixture
-def roots(tmp_path: Path, corpus: Path) -> tuple[Path, Path]:
+def work(tmp_path: Path, claude_fixtures: Path) -> Path:
     work = tmp_path / "work-claude"
-    shutil.copytree(corpus / "claude", work)
+    shutil.copytree(claude_fixtures, work)
+    return work
+
+
+@pytest.fixture
+def roots(tmp_path: Path, work: Path, public_corpus: Path) -> tuple[Path, Path]:
     personal = tmp_path / "personal-claude"
-    shutil.copytree(corpus / "public", personal, ignore=shutil.ignore_patterns("edge", "*.md"))
+    shutil.copytree(public_corpus, personal, ignore=shutil.ignore_patterns("edge", "*.md"))
     return work, personal
 
 
@@ -89,14 +97,14 @@ def test_one_index_two_config_dirs_each_view_shows_its_own(
     assert line.strip().endswith(fmt_usd(Decimal(work_cost)))
 
 
-def _engine(root: Path, cache: str) -> tuple[Engine, list[object]]:
+def _engine(root: Path, cache: str, now: float = FIXTURES_NOW) -> tuple[Engine, list[object]]:
     posted: list[object] = []
     config = Config.load()
 
     def factory(cfg: Config) -> Monitor:
         return Monitor.open([str(root)], None, cache, cfg)
 
-    engine = Engine(factory, config, posted.append, clock=lambda: FIXED_NOW, watch=False)
+    engine = Engine(factory, config, posted.append, clock=lambda: now, watch=False)
     engine._open()
     engine._initial()
     return engine, posted
@@ -108,8 +116,8 @@ def test_the_tui_dashboard_spend_and_history_show_only_the_dir_in_effect(
     work, personal = roots
     cache = str(tmp_path / "shared-cache")
     spends = {}
-    for root in (personal, work):
-        engine, posted = _engine(root, cache)
+    for root, now in ((personal, PUBLIC_NOW), (work, FIXTURES_NOW)):
+        engine, posted = _engine(root, cache, now)
         engine._history(None, None, "session")
         engine._close()
         updates = [p for p in posted if isinstance(p, m.SessionsUpdated)]
@@ -133,47 +141,48 @@ def test_the_tui_dashboard_spend_and_history_show_only_the_dir_in_effect(
 
 
 def test_archived_sessions_keep_their_totals_in_reports_and_history(
-    roots: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Claude Code's cleanup deletes a session's transcripts: its totals stay, marked, in every report and in
     # the TUI's history, not on the live dashboard; --present-only and a cold index agree on what is left.
-    _, personal = roots
     cache = str(tmp_path / "cache")
-    args = ("--claude-dir", str(personal), "--cache-dir", cache)
+    args = ("--claude-dir", str(work), "--cache-dir", cache)
     before = {k: _report(capsys, k, *args) for k in ("sessions", "daily", "projects", "models")}
-    shutil.rmtree(personal / "projects" / SPOTTER_DIR)
+    shutil.rmtree(work / "projects" / REFACTOR.project_dir)
     after = {k: _report(capsys, k, *args) for k in ("sessions", "daily", "projects", "models")}
     for kind in ("daily", "projects", "models"):
         assert after[kind] == before[kind]
     old = {r["session_id"]: r for r in before["sessions"]}
     for row in after["sessions"]:
-        deleted = row["session_id"] == SPOTTER
+        deleted = row["session_id"] == REFACTOR.session_id
         assert row["transcript_deleted"] is deleted
         assert (row["cost_usd"], row["tokens"], row["requests"]) == (
             old[row["session_id"]]["cost_usd"], old[row["session_id"]]["tokens"], old[row["session_id"]]["requests"],
         )  # fmt: skip
-    spotter = next(r for r in after["sessions"] if r["session_id"] == SPOTTER)
-    assert spotter["archived_requests"] == spotter["requests"]
+    gone = next(r for r in after["sessions"] if r["session_id"] == REFACTOR.session_id)
+    assert gone["archived_requests"] == gone["requests"]
     # --present-only: what a cold index of the files left gives.
-    cold = ("--claude-dir", str(personal), "--cache-dir", str(tmp_path / "cold"))
+    cold = ("--claude-dir", str(work), "--cache-dir", str(tmp_path / "cold"))
     for kind in ("sessions", "daily", "projects", "models"):
         assert _report(capsys, kind, *args, "--present-only") == _report(capsys, kind, *cold)
-    assert SPOTTER not in {r["session_id"] for r in _report(capsys, "sessions", *args, "--present-only")}
+    assert REFACTOR.session_id not in {
+        r["session_id"] for r in _report(capsys, "sessions", *args, "--present-only")
+    }
     total = sum(Decimal(r["cost_usd"]) for r in after["daily"])
     assert total > sum(Decimal(r["cost_usd"]) for r in _report(capsys, "daily", *cold))
     # doctor counts them; the text says what happened.
     doctor = _json(capsys, "doctor", "--json", *args)
     assert isinstance(doctor, dict)
     assert doctor["index"]["archived_sessions"] == 1
-    assert doctor["index"]["archived_requests"] == spotter["requests"]
+    assert doctor["index"]["archived_requests"] == gone["requests"]
     assert cli.main(["doctor", *args]) == 0
     assert "Archived (transcripts deleted, totals kept): 1 sessions" in capsys.readouterr().out
     # The TUI: in the history, marked; not on the live dashboard.
-    engine, posted = _engine(personal, cache)
+    engine, posted = _engine(work, cache)
     engine._history(None, None, "session")
     engine._close()
     dashboard = {v.stats.session_id for p in posted if isinstance(p, m.SessionsUpdated) for v in p.views}
-    assert SPOTTER not in dashboard and dashboard
+    assert REFACTOR.session_id not in dashboard and dashboard
     [history] = [p for p in posted if isinstance(p, m.HistoryLoaded)]
     marked = {v.stats.session_id for v in history.views if v.stats.transcript_deleted}
-    assert marked == {SPOTTER}
+    assert marked == {REFACTOR.session_id}
