@@ -9,7 +9,6 @@ summary, except under CI (``CI=true``), where its absence fails them.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -57,12 +56,3 @@ def corpus() -> Path:
             pytest.fail(f"CI=true but {missing}")
         pytest.skip(missing)
     return SHARED
-
-
-@pytest.fixture
-def corpus_copy(tmp_path: Path, corpus: Path) -> Path:
-    """A writable copy of the shared corpus as one Claude Code config dir (its claude and public projects)."""
-    dest = tmp_path / "claude"
-    shutil.copytree(corpus / "claude", dest)
-    shutil.copytree(corpus / "public" / "projects", dest / "projects", dirs_exist_ok=True)
-    return dest
