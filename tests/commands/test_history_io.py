@@ -179,10 +179,11 @@ def test_weekly_and_monthly_reports_and_totals_rows(
     assert [r["week"] for r in weekly] == sorted(r["week"] for r in weekly)
     assert len(weekly) == len(monthly) == 3
     # JSON is rows only; text and CSV end with the total.
-    assert all(r["week"] != "TOTAL" for r in weekly)
     sessions = json.loads(_out(capsys, "report", "sessions", "--json", *args))
+    assert all(s["session_id"] != "TOTAL" for s in sessions)
     for kind, label in (("daily", "date"), ("weekly", "week"), ("monthly", "month"), ("projects", "project"),
                         ("models", "model")):  # fmt: skip
+        assert all(r[label] != "TOTAL" for r in json.loads(_out(capsys, "report", kind, "--json", *args)))
         rows = list(csv.DictReader(io.StringIO(_out(capsys, "report", kind, "--csv", *args))))
         assert rows[-1][label] == "TOTAL"
         assert Decimal(rows[-1]["cost_usd"]) == total
