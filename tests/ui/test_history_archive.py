@@ -8,12 +8,31 @@ import os
 import subprocess
 import sys
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Select, Static
 
 from ctxtop.services.monitor import Monitor
+from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.screens.history import HistoryScreen
 from tests.ui.conftest import World, loaded, wait_for
 from tests.ui.test_screens import SID
+
+
+def delete_a_transcript(world: World) -> None:
+    """Index the fixtures, then delete one session's transcript as Claude Code's cleanup would."""
+    monitor = Monitor.open([str(world.claude)], str(world.api_logs), str(world.cache_dir))
+    monitor.refresh()
+    monitor.index.close()
+    next(world.claude.glob(f"projects/*/{SID}.jsonl")).unlink()
+
+
+async def open_history(pilot: Pilot, app: CtxtopApp) -> HistoryScreen:
+    """Press ``h`` and wait for the history's first load."""
+    await pilot.press("h")
+    screen = app.screen
+    assert isinstance(screen, HistoryScreen)
+    await wait_for(pilot, lambda: screen.message is not None)
+    return screen
 
 
 def report(world: World, kind: str, *options: str) -> list[dict]:
@@ -27,19 +46,13 @@ def report(world: World, kind: str, *options: str) -> list[dict]:
 
 
 async def test_history_weekly_monthly_and_a_deleted_transcript(world: World) -> None:
-    monitor = Monitor.open([str(world.claude)], str(world.api_logs), str(world.cache_dir))
-    monitor.refresh()
-    monitor.index.close()
-    next(world.claude.glob(f"projects/*/{SID}.jsonl")).unlink()  # as cleanupPeriodDays would
+    delete_a_transcript(world)
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 2)
         await pilot.pause(0.3)
         assert SID not in {v.stats.session_id for v in app.views.values()} and len(app.views) == 2
-        await pilot.press("h")
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen)
-        await wait_for(pilot, lambda: screen.message is not None)
+        screen = await open_history(pilot, app)
         rows = {r["_key"]: r for r in screen.rows}
         assert len(rows) == 3 and rows[SID]["project"].endswith(" · transcript deleted")
         assert sum(1 for r in rows.values() if r["project"].endswith("transcript deleted")) == 1
@@ -62,17 +75,11 @@ async def test_history_weekly_monthly_and_a_deleted_transcript(world: World) -> 
 async def test_the_history_hides_and_shows_archived_sessions_with_a_key(world: World) -> None:
     # Shown and marked by default; `a` leaves the archived requests out (the numbers of
     # `report --present-only`), the footer says what the key does next, and `a` again brings them back.
-    monitor = Monitor.open([str(world.claude)], str(world.api_logs), str(world.cache_dir))
-    monitor.refresh()
-    monitor.index.close()
-    next(world.claude.glob(f"projects/*/{SID}.jsonl")).unlink()  # as cleanupPeriodDays would
+    delete_a_transcript(world)
     app = world.app()
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot, app, 2)
-        await pilot.press("h")
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen)
-        await wait_for(pilot, lambda: screen.message is not None)
+        screen = await open_history(pilot, app)
 
         def footer() -> set[str]:
             return {b.binding.description for b in screen.active_bindings.values() if b.binding.show}
@@ -100,10 +107,8 @@ async def test_the_history_hides_and_shows_archived_sessions_with_a_key(world: W
         assert want != {r["date"]: r["cost_usd"] for r in report(world, "daily")}
         # The choice is kept for the next time the history opens, and `a` shows the archive again.
         await pilot.press("escape")
-        await pilot.press("h")
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen) and screen.present_only
-        await wait_for(pilot, lambda: screen.message is not None)
+        screen = await open_history(pilot, app)
+        assert screen.present_only
         await pilot.press("a")
         await wait_for(pilot, lambda: not screen.message.present_only)
         await pilot.pause()
