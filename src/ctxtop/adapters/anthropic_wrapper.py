@@ -43,8 +43,7 @@ def instrument(
     """Patch ``client`` in place and return it. Monitoring an already monitored client changes nothing."""
     if getattr(client, SESSION_ATTR, None) is not None:
         return client
-    is_async = isinstance(client, anthropic.AsyncAnthropic)
-    if not is_async and not isinstance(client, anthropic.Anthropic):
+    if not isinstance(client, anthropic.Anthropic | anthropic.AsyncAnthropic):
         raise TypeError(f"expected anthropic.Anthropic or AsyncAnthropic, got {type(client).__name__}")
     custom = getattr(client, "_custom_headers", {}) or {}
     default_beta = next((v for k, v in custom.items() if k.lower() == "anthropic-beta"), None)
@@ -55,8 +54,8 @@ def instrument(
         default_beta=default_beta if isinstance(default_beta, str) else None,
         omitted=(anthropic.Omit, anthropic.NotGiven),
     )
-    wrap = _async_post if is_async else _sync_post
-    for resource, beta in ((client.messages, False), (client.beta.messages, True)):  # type: ignore[attr-defined]
+    wrap = _async_post if isinstance(client, anthropic.AsyncAnthropic) else _sync_post
+    for resource, beta in ((client.messages, False), (client.beta.messages, True)):
         resource._post = wrap(resource._post, session, beta)
     setattr(client, SESSION_ATTR, session)
     return client

@@ -39,7 +39,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ctxtop.adapters import paths, settings_json
 from ctxtop.adapters.atomic import clean_stale_temps, write_atomic
@@ -132,26 +132,26 @@ def _statusline_shaped_like_ours(status: Any) -> bool:
     )
 
 
-def _recorded(state: dict[str, Any] | None) -> bool:
-    return bool(state) and state.get("format", 1) >= STATE_FORMAT  # type: ignore[union-attr]
+def _recorded(state: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    return state is not None and bool(state) and state.get("format", 1) >= STATE_FORMAT
 
 
 def _hook_matcher(state: dict[str, Any] | None) -> Callable[[str, Any, Any], str | None]:
     """A function (event, group, handler) -> ctxtop's sub-command when that handler is ctxtop's, else None."""
     if not _recorded(state):
         return lambda event, group, handler: _shaped_like_ours(event, handler)
-    written: dict[tuple[str, str], str] = {}
-    for record in state.get("hooks") or []:  # type: ignore[union-attr]
+    written: dict[tuple[Any, str, str], str] = {}
+    for record in state.get("hooks") or []:
         group = record.get("group") if isinstance(record, dict) else None
         if not isinstance(group, dict):
             continue
         for handler in group.get("hooks") or []:
             key = (record.get("event"), _canonical(group.get("matcher")), _canonical(handler))
-            written[key] = record.get("sub") or ""  # type: ignore[index]
+            written[key] = record.get("sub") or ""
 
     def ours(event: str, group: Any, handler: Any) -> str | None:
         matcher = group.get("matcher") if isinstance(group, dict) else None
-        return written.get((event, _canonical(matcher), _canonical(handler)))  # type: ignore[arg-type]
+        return written.get((event, _canonical(matcher), _canonical(handler)))
 
     return ours
 
