@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     top = bd.costliest(args.top)
     if top:
         print("\ncostliest items (re-read cost)")
-        rows = [("#", "ITEM", "ADDED", "AT", "RE-READS", "RE-READ TOKENS", "COST")]
+        rows: list[tuple[str, ...]] = [("#", "ITEM", "ADDED", "AT", "RE-READS", "RE-READ TOKENS", "COST")]
         for n, item in enumerate(top, 1):
             rows.append((str(n), _clip(item.title, 60), f"{item.added:,}", f"#{item.request}", f"{item.rereads}",
                          f"{item.reread_tokens:,}", fmt_usd(item.reread_cost)))  # fmt: skip
