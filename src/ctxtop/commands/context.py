@@ -158,7 +158,7 @@ def run_tools(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(orjson.dumps(docs, option=orjson.OPT_INDENT_2) + b"\n")
         return 0
     if args.csv:
-        sys.stdout.write(to_csv(docs))  # type: ignore[arg-type]
+        sys.stdout.write(to_csv(docs))
         return 0
     if not rows:
         print("No sessions with a transcript on disk in range.")

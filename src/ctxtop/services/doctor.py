@@ -70,7 +70,7 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
                 "why": info.reason,
             }
         )
-    layers = []
+    layers: list[dict[str, Any]] = []
     for d in monitor.sources.claude_dirs:
         for layer in settings_layers(d, None):
             layers.append({"path": layer.path, "error": layer.error})

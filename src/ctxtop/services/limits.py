@@ -41,7 +41,7 @@ def collect(monitor: Monitor, now: float | None = None) -> dict[str, Any]:
     for w in official:
         out["official"].append({
             "window": w.key, "used_pct": w.used_pct, "resets_at": iso(w.resets_at),
-            "resets_in_minutes": round(w.resets_in(now) / 60) if w.resets_at is not None else None,
+            "resets_in_minutes": round(left / 60) if (left := w.resets_in(now)) is not None else None,
             "observed_at": iso(w.observed_at), "source": "official (reported by Claude Code)",
         })  # fmt: skip
         share = lim.reached(w.used_pct / 100, shares)

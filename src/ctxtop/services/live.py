@@ -443,7 +443,9 @@ class Engine:
 
             rollup = tool_rollup(monitor.index, sessions)
         views = [monitor.view(s) for s in sessions]
-        self.post(ev.HistoryLoaded(since, until, group_by, views, totals, daily, rollup, present_only=present_only))
+        self.post(
+            ev.HistoryLoaded(since, until, group_by, views, totals, daily, rollup, present_only=present_only)
+        )
 
 
 def _dedupe(requests: list[_Request]) -> list[_Request]:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ctxtop.adapters import filter_log, filter_rules
 from ctxtop.adapters.index import Index
@@ -112,7 +112,7 @@ def _logged_tokens(rec: dict[str, Any]) -> tuple[int, int, int]:
     return raw_chars, raw_tokens, filtered_tokens
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
