@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ctxtop.ui import messages as m
 from ctxtop.ui.widgets.session_table import SessionTable
 from tests.support.fixtures import scenario
 from tests.ui.conftest import World, loaded, wait_for
@@ -34,6 +35,21 @@ async def test_crossing_the_threshold_alerts_once_and_badges_the_row(world: Worl
         assert len(crossed) == 1
         assert any("passed the 20%" in n.message for n in app._notifications)
         assert "▲" in table.get_row(SID)[0].plain
+
+
+async def test_a_compaction_that_lost_open_tasks_is_alerted_in_the_tui(world: World) -> None:
+    # The engine's event as it arrives from the live thread (services.live posts it after a compaction).
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        app.post_message(
+            m.CompactionLostTasks(SID, "/work/app", "kept 1 of 3", ["write the tests", "ship it"], False)
+        )
+        await wait_for(pilot, lambda: bool(app.alert_log))
+        [said] = app.alert_log
+        assert "lost 2 open tasks (kept 1 of 3 of ctxtop's notes): write the tests; ship it" in said
+        assert app.unacknowledged == [said]
+        assert any(n.message == said for n in app._notifications)
 
 
 async def test_palette_has_every_action_and_question_mark_shows_keys(world: World) -> None:
