@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from ctxtop import __version__
 from ctxtop.adapters import export_log
@@ -339,9 +340,8 @@ class OtlpExport:
             batch = included
             if not batch:
                 continue
-            if not self._send(
-                lambda spans=spans: self._spans.export(spans) == SpanExportResult.SUCCESS, report
-            ):
+            # _send calls it at once, before the loop moves on: spans is this batch's.
+            if not self._send(lambda: self._spans.export(spans) == SpanExportResult.SUCCESS, report):  # noqa: B023
                 break
             export_log.mark_sent(index, target, [(row.key, row.total) for row in batch])
             report.sent += len(batch)
@@ -383,7 +383,7 @@ class OtlpExport:
             days.update(b.day for b in s.buckets.values())
         if days:
             first = time.mktime(datetime.strptime(min(days), "%Y-%m-%d").timetuple())
-            totals: dict[str, tuple[Tokens, object, int]] = {}
+            totals: dict[str, tuple[Tokens, Decimal, int]] = {}
             prompt: dict[str, int] = {}
             reread: dict[str, int] = {}
             for s in index.sessions(since=first):
@@ -391,8 +391,8 @@ class OtlpExport:
                     continue
                 for b in s.buckets.values():
                     if b.day in days:
-                        tokens, cost, n = totals.get(b.day, (ZERO, 0, 0))
-                        totals[b.day] = (tokens + b.tokens, cost + b.cost, n + b.requests)  # type: ignore[operator]
+                        tokens, cost, n = totals.get(b.day, (ZERO, Decimal(0), 0))
+                        totals[b.day] = (tokens + b.tokens, cost + b.cost, n + b.requests)
                 # The day's re-read ratio from the same per-request re-reads as the session's (and the spans').
                 _, reqs = index.keyed_requests(s.session_id)
                 per: list[tuple[int, int]] = []
@@ -406,7 +406,7 @@ class OtlpExport:
                         reread[day] = reread.get(day, 0) + rr
             for day, (tokens, cost, n) in sorted(totals.items()):
                 ratio = reread.get(day, 0) / prompt[day] if prompt.get(day) else 0.0
-                points += telemetry.day_points(day, tokens, cost, n, ratio)  # type: ignore[arg-type]
+                points += telemetry.day_points(day, tokens, cost, n, ratio)
         now = time.time_ns()
         by_name: dict[str, list[telemetry.Point]] = {}
         for p in points:
