@@ -14,6 +14,7 @@ from ctxtop.commands._common import open_monitor, parse_day
 from ctxtop.core import breakdown as bdm
 from ctxtop.core import forensics
 from ctxtop.core.forensics import Retention
+from ctxtop.core.format import tokens as tokens_text
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import iso, to_csv
@@ -135,7 +136,7 @@ def run_compactions(args: argparse.Namespace) -> int:
             when = (iso(r.ts) or "")[:16].replace("T", " ")
             notes = " · notes re-injected" if r.notes_reinjected else ""
             print(f"{stats.session_id[:8]}  {_tail(stats.cwd or '?', 40)}  #{r.index} {when} {r.trigger}  "
-                  f"{bdm.short_tokens(r.pre_tokens)} before  {r.score}{notes}")  # fmt: skip
+                  f"{tokens_text(r.pre_tokens)} before  {r.score}{notes}")  # fmt: skip
             for fact in r.lost:
                 print(f"    lost {fact.kind}: {_clip(fact.text, 100)}")
     return 0

@@ -35,6 +35,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ctxtop.core.format import tokens as tokens_text
 from ctxtop.core.metrics import Req, reread_split
 from ctxtop.core.pricing import MILLION, SYNTHETIC, PriceBook
 from ctxtop.core.report import money
@@ -364,17 +365,6 @@ def _charge(out: Breakdown, live: list[Item], req: Req, reread: int, prices: Pri
                 out.reread_cost += cost
 
 
-def short_tokens(n: int) -> str:
-    """``1234`` -> ``1.2K``; ``112345`` -> ``112K``: the one compact token format of the breakdown."""
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 100_000:
-        return f"{n // 1000}K"
-    if n >= 1000:
-        return f"{n / 1000:.1f}K"
-    return str(n)
-
-
 def summary(bd: Breakdown, *, detail: int = 3) -> str:
     """ "context 112K = base 18K + tool results 61K (Read 34K, of which a.py 12K; Bash 20K) + ..." (exact sum)."""
     if bd.context is None:
@@ -382,7 +372,7 @@ def summary(bd: Breakdown, *, detail: int = 3) -> str:
     live = bd.live()
     parts = []
     for kind, tokens in bd.by_kind().items():
-        part = f"{KIND_TITLES[kind]} {short_tokens(tokens)}"
+        part = f"{KIND_TITLES[kind]} {tokens_text(tokens)}"
         if kind in ("tool", "mcp", "attachment"):
             groups: dict[str, list[Item]] = {}
             for item in live:
@@ -392,13 +382,13 @@ def summary(bd: Breakdown, *, detail: int = 3) -> str:
             inner = []
             for name, members in ranked:
                 top = max(members, key=lambda i: i.tokens)
-                text = f"{name} {short_tokens(sum(i.tokens for i in members))}"
+                text = f"{name} {tokens_text(sum(i.tokens for i in members))}"
                 if len(members) > 1 and top.label:
-                    text += f", of which {_base_name(top.label)} {short_tokens(top.tokens)}"
+                    text += f", of which {_base_name(top.label)} {tokens_text(top.tokens)}"
                 inner.append(text)
             part += f" ({'; '.join(inner)})"
         parts.append(part)
-    return f"context {short_tokens(bd.context)} = " + " + ".join(parts)
+    return f"context {tokens_text(bd.context)} = " + " + ".join(parts)
 
 
 def largest_category(bd: Breakdown) -> tuple[str, int] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ctxtop.core.breakdown import Boundary, Event, Piece, Sent
 from ctxtop.core.metrics import Req
@@ -19,8 +19,8 @@ from ctxtop.core.records import (
     MAIN,
     CompactRecord,
     FileContext,
+    Parsed,
     RequestRecord,
-    parse_api,
     parse_ts,
     tool_command,
 )
@@ -207,8 +207,11 @@ def _key(obj: dict, message: dict, n: int) -> str:
     return f"line:{n}"
 
 
-def api_events(lines: Iterable[Any], session_id: str = "") -> list[Event]:
+def api_events(
+    lines: Iterable[Any], parse: Callable[[Any, FileContext, str], list[Parsed]], session_id: str = ""
+) -> list[Event]:
     """The breakdown events of a ctxtop API session log: what the log allows, which is less than a transcript.
+    ``parse`` is the log's line parser (the API log source's ``parse_api``), so this module needs no source.
 
     The log keeps each request's usage and the sizes of its parts (``prompt_parts``: system, tools, messages
     in JSON characters, and how many messages), not their text. So request 1's messages are one piece
@@ -224,7 +227,7 @@ def api_events(lines: Iterable[Any], session_id: str = "") -> list[Event]:
             continue
         raw = obj.get("prompt_parts")
         parts: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        for fact in parse_api(obj, ctx, f"api:{n}"):
+        for fact in parse(obj, ctx, f"api:{n}"):
             if isinstance(fact, CompactRecord):
                 out.append(Boundary(fact.ts))
                 messages = 0  # the compacted conversation starts over: its messages are new again

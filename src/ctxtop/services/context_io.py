@@ -86,10 +86,17 @@ def session_breakdown(
         return None
     from ctxtop.core.breakdown import build
     from ctxtop.core.context_pieces import api_events, claude_events
+    from ctxtop.core.records import parse_api  # (the API log source's parser)
 
     path, lines, malformed = found_lines
     row = index.conn.execute("SELECT source FROM files WHERE path=?", (path,)).fetchone()
-    events = api_events(lines, session_id) if row and row[0] == "api" else claude_events(lines)
+    source = row[0] if row and row[0] else "claude"
+    if source == "api":
+        events = api_events(lines, parse_api, session_id)
+    elif source == "claude":
+        events = claude_events(lines)
+    else:
+        return None  # a source whose logs the breakdown does not read (yet)
     bd = build(events, index.prices, keep_steps=keep_steps, owned=_owned(index, session_id))
     found = SessionBreakdown(session_id, path, bd, malformed)
     if forensics:

@@ -10,7 +10,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ctxtop.core.breakdown import KIND_TITLES, KINDS, Breakdown, apportion, short_tokens
+from ctxtop.core.breakdown import KIND_TITLES, KINDS, Breakdown, apportion
+from ctxtop.core.format import tokens as short_tokens
 
 BLOCK = "█"
 
