@@ -34,7 +34,7 @@ def test_public_corpus_session_with_rereads_expiries_and_a_cache_drop(
     reread = next(a for a in mine if a["kind"] == "reread")
     assert re.search(r"9\d% of its input re-reads earlier context \(over 95%\)", reread["reason"])
     drop = next(a for a in mine if a["kind"] == "cache-drop")
-    assert "cache hit rate fell to 22% from a usual 100%" in drop["reason"]
+    assert "the cache held 22% of the previous prompt, against a usual 100%" in drop["reason"]
     expired = [a for a in mine if "idle minutes (the cache had expired)" in a["reason"]]
     assert expired and all(a["value"] > 5 * a["baseline"] for a in expired)
     # Its day: $10.11 against a week that held one $0.23 session (history starts 2026-01-02).

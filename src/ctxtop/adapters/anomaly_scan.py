@@ -59,3 +59,29 @@ def _days(sessions: list[Any], since: float | None, until: float | None) -> list
     if until is not None:
         days = {d for d in days if _start_of(d) < until}
     return sorted(days)
+
+
+_BEFORE_TODAY: dict[tuple[int, str], dict[str, Any]] = {}
+"""Per index and day: the spend of the seven days before (it cannot change during the day), so a live
+refresh reads only today's sessions."""
+
+
+def live(index: Any, rules: core.Rules, session_ids: list[str], now: float) -> list[core.Anomaly]:
+    """What the live TUI alerts on after a refresh: the anomalies of the sessions that changed, and whether
+    today is a spike against the seven days before."""
+    found = scan(index, rules, session_ids=session_ids) if session_ids else []
+    today = local_day(now)
+    key = (id(index), today)
+    before = _BEFORE_TODAY.get(key)
+    if before is None:
+        first = (date.fromisoformat(today) - timedelta(days=7)).isoformat()
+        older = core.daily_spend(index.sessions(since=_start_of(first), until=_start_of(today)))
+        before = {d: v for d, v in older.items() if d < today}
+        _BEFORE_TODAY.clear()
+        _BEFORE_TODAY[key] = before
+    daily = dict(before)
+    todays = core.daily_spend(index.sessions(since=_start_of(today))).get(today)
+    if todays is not None:
+        daily[today] = todays
+    found += core.day_spikes(daily, rules, [today])
+    return found

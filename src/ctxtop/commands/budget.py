@@ -13,8 +13,8 @@ import sys
 import time
 
 from ctxtop.adapters import budget_state, notes_store
+from ctxtop.adapters.budget_check import assess
 from ctxtop.commands._common import open_monitor
-from ctxtop.commands.hook_budget import assess
 from ctxtop.core import budgets as core_budgets
 
 

@@ -15,44 +15,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters import budget_state
+from ctxtop.adapters.budget_check import assess
 from ctxtop.adapters.config import Config
 from ctxtop.core import budgets as core_budgets
-
-
-@dataclass
-class Assessment:
-    """Where one session stands against every budget."""
-
-    session_id: str
-    verdicts: list[core_budgets.Verdict] = field(default_factory=list)
-    spent: core_budgets.Spent | None = None
-    known: bool = False
-    """The index holds at least one request of the session."""
-
-    @property
-    def hard(self) -> list[core_budgets.Verdict]:
-        return core_budgets.hard_limits(self.verdicts)
-
-
-def assess(index: Any, budgets: list[core_budgets.Budget], session_id: str | None, now: float) -> Assessment:
-    """The verdicts for ``session_id`` (None: the period budgets only) from the index's cached stats."""
-    periods = [core_budgets.period(level, now) for level in core_budgets.PERIODS]
-    since = min(p.start for p in periods)
-    sessions = index.sessions(since=since)
-    session = None
-    if session_id is not None:
-        found = index.sessions(ids=[session_id])
-        session = found[0] if found else None
-    spent = core_budgets.spent(sessions, now, session)
-    if session is None:
-        spent.session_id = session_id
-    result = Assessment(session_id or "", core_budgets.evaluate(budgets, spent), spent, session is not None)
-    return result
 
 
 def _index_for(transcript: Path | None, config: Config) -> Any:

@@ -7,10 +7,11 @@
   median of the session's previous ``WINDOW`` requests (at least ``MIN_HISTORY`` of them; and at least
   ``MIN_OUTLIER_PROMPT`` tokens or ``MIN_OUTLIER_USD``), or above an absolute ceiling (``request_prompt_tokens``, ``request_usd``; 0 = none). The median of the recent requests, not of the
   whole session, because a context grows over a session: its own recent past is its usual.
-- **Cache drop**: a request whose cache hit rate (cache reads / prompt) is at least ``cache_drop_pct`` (50)
-  points below the median of the previous ``WINDOW`` requests: a cache invalidated by a change at the start of
-  the prompt. Not after a compaction (a new context is written) nor after an idle gap over five minutes (a
-  cache expiry, which has its own alert).
+- **Cache drop**: a request that reads back from the cache a share of the previous request's prompt at least
+  ``cache_drop_pct`` (50) points below the median of that share over the previous ``WINDOW`` requests: a cache
+  invalidated by a change at the start of the prompt. (The share of the previous prompt, not of this one: a
+  request that adds a large tool output has a low hit rate with an intact cache.) Not after a compaction (a
+  new context is written) nor after an idle gap over five minutes (a cache expiry, which has its own alert).
 - **Re-reads**: a session of at least ``MIN_HISTORY`` turns whose re-read share is above ``reread_pct``.
 """
 
@@ -120,6 +121,7 @@ def request_anomalies(session_id: str, turns: Sequence[Turn], rules: Rules) -> l
     """Outlier prompts and costs, and cache drops, among a session's main-chain requests (in time order)."""
     out: list[Anomaly] = []
     factor = rules.request_factor
+    reuse = _reuse(turns)
     for i, turn in enumerate(turns):
         recent = turns[max(0, i - WINDOW) : i]
         short = session_id[:8]
@@ -156,26 +158,31 @@ def request_anomalies(session_id: str, turns: Sequence[Turn], rules: Rules) -> l
                 out.append(Anomaly("request-cost", f"session {short} at {when}: a request costing "
                                    f"{fmt_usd(turn.cost, 4)}, {why}", day, turn.ts, session_id,
                                    float(turn.cost), float(base_cost)))  # fmt: skip
-        if (
-            rules.cache_drop_pct
-            and len(recent) >= MIN_HISTORY
-            and not turn.compacted_before
-            and turn.ts - recent[-1].ts <= IDLE_GAP
-        ):
-            usual_rate = median(_hit_rate(t) for t in recent)
-            rate = _hit_rate(turn)
+        rate = reuse[i]
+        history = [r for r in reuse[max(1, i - WINDOW) : i] if r is not None]
+        if rules.cache_drop_pct and rate is not None and len(history) >= MIN_HISTORY:
+            usual_rate = median(history)
             if (usual_rate - rate) * 100 >= rules.cache_drop_pct:
                 out.append(Anomaly(
                     "cache-drop",
-                    f"session {short} at {when}: cache hit rate fell to {rate:.0%} from a usual {usual_rate:.0%} "
-                    "(the start of the prompt changed: a new system prompt, tools or an edited early message)",
+                    f"session {short} at {when}: the cache held {rate:.0%} of the previous prompt, against a usual "
+                    f"{usual_rate:.0%} (the start of the prompt changed: a new system prompt, tools or an edited "
+                    "early message)",
                     day, turn.ts, session_id, rate, usual_rate,
                 ))  # fmt: skip
     return out
 
 
-def _hit_rate(turn: Turn) -> float:
-    return turn.cache_read / turn.prompt if turn.prompt else 0.0
+def _reuse(turns: Sequence[Turn]) -> list[float | None]:
+    """Per request, the share of the previous prompt read back from the cache (None where no cache is to be
+    expected: the first request, the first after a compaction, the first after an idle gap)."""
+    out: list[float | None] = [None]
+    for prev, turn in zip(turns, turns[1:], strict=False):
+        if turn.compacted_before or turn.ts - prev.ts > IDLE_GAP or not prev.prompt:
+            out.append(None)
+        else:
+            out.append(min(1.0, turn.cache_read / prev.prompt))
+    return out
 
 
 def reread_anomaly(stats: SessionStats, rules: Rules) -> Anomaly | None:

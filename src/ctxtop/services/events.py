@@ -12,6 +12,8 @@ from decimal import Decimal
 from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.breakdown import Breakdown
+from ctxtop.core.anomalies import Anomaly
+from ctxtop.core.budgets import Verdict
 from ctxtop.core.report import SessionView, Total
 
 
@@ -50,6 +52,10 @@ class SessionsUpdated:
     seconds: float = 0.0
     titles: dict[str, str] = field(default_factory=dict)
     """Titles (Claude Code's summary, else the first request) of sessions new in this batch."""
+    verdicts: list[Verdict] = field(default_factory=list)
+    """Budgets past their alert share (``core.budgets``): the periods', and the changed sessions'."""
+    anomalies: list[Anomaly] = field(default_factory=list)
+    """Anomalies of the changed sessions and of today (``core.anomalies``)."""
 
 
 @dataclass

@@ -305,6 +305,7 @@ class Engine:
             ev.SessionsUpdated(
                 [monitor.view(s) for s in active], spend_of(self._week, self.clock()), initial=True,
                 recent_only=recent_only, files_read=files_read, seconds=seconds, titles=self._titles_of(active),
+                **self._findings([s.session_id for s in active]),
             )
         )  # fmt: skip
 
@@ -331,8 +332,28 @@ class Engine:
             ev.SessionsUpdated(
                 [monitor.view(s) for s in changed], spend_of(self._week, self.clock()),
                 files_read=result.files_read, seconds=result.seconds, titles=self._titles_of(changed),
+                **self._findings([s.session_id for s in changed]),
             )
         )  # fmt: skip
+
+    def _findings(self, session_ids: list[str]) -> dict[str, list]:
+        """Budget verdicts and anomalies for these sessions (and the periods); never fails the refresh."""
+        from ctxtop.adapters import anomaly_scan, budget_check
+
+        assert self.monitor is not None
+        now = self.clock()
+        try:
+            return {
+                "verdicts": budget_check.verdicts_for(
+                    self.monitor.index, self.config.budgets, session_ids, now
+                ),
+                "anomalies": anomaly_scan.live(
+                    self.monitor.index, self.config.anomaly_rules, session_ids, now
+                ),
+            }
+        except Exception:  # noqa: BLE001 - an alert that cannot be computed must not stop the dashboard
+            log.exception("budget and anomaly checks failed")
+            return {}
 
     def _titles_of(self, sessions: list[SessionStats]) -> dict[str, str]:
         """Titles of sessions not titled yet (read once each, from the head of the transcript)."""

@@ -154,10 +154,13 @@ class CtxtopApp(App[None]):
         self.spend = message.spend
         baseline = not self.loaded or message.initial
         self.loaded = True
+        soft = float(self.config.get("budgets.soft_pct")) / 100
         found = self.alerts.update(message.views, session_budget=self.config.get("budgets.session_usd"),
-                                   expiry_usd=self.config.get("alerts.cache_expiry_usd"), baseline=baseline)  # fmt: skip
+                                   expiry_usd=self.config.get("alerts.cache_expiry_usd"), baseline=baseline,
+                                   soft=soft)  # fmt: skip
         found += self.alerts.update_day(message.spend.day, message.spend.today,
-                                        self.config.get("budgets.daily_usd"), baseline=baseline)  # fmt: skip
+                                        self.config.get("budgets.daily_usd"), baseline=baseline, soft=soft)  # fmt: skip
+        found += self.alerts.update_findings(message.verdicts, message.anomalies, baseline=baseline)
         self.titles.update(message.titles)
         for alert in found:
             self.alert_log.append(alert.message)
@@ -216,8 +219,9 @@ class CtxtopApp(App[None]):
 
     def badges_for(self, view: SessionView) -> list[str]:
         return badges(
-            view, self.config.get("budgets.session_usd"), self.config.get("alerts.cache_expiry_usd")
-        )
+            view, self.config.get("budgets.session_usd"), self.config.get("alerts.cache_expiry_usd"),
+            float(self.config.get("budgets.soft_pct")) / 100,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ settings
 
