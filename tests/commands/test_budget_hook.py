@@ -117,8 +117,13 @@ def test_the_hook_process_blocks_and_fails_open(isolated_dirs: Path) -> None:
     shutil.rmtree(isolated_dirs / "ctxtop_config_dir")
     (isolated_dirs / "ctxtop_config_dir").mkdir()
     os.mkfifo(isolated_dirs / "ctxtop_config_dir" / "config.toml")
+    data.unlink()
     done = _hook(env, _payload(path))
     assert (done.returncode, done.stdout) == (0, "")
+    # The let-through is noted, so a prompt that went through can be told from a decision.
+    [noted] = [json.loads(line) for line in (data / "hooks.log").read_text().splitlines()]
+    assert (noted["event"], noted["outcome"]) == ("user-prompt-submit", "timeout")
+    assert noted["detail"] == "no answer within the hook's 4 s"
     # Not JSON, no session: through.
     for text in ("not json", "[]", json.dumps({"prompt": "x"})):
         done = subprocess.run([sys.executable, "-m", "ctxtop", "hook", "user-prompt-submit"], input=text, env=env,

@@ -7,6 +7,8 @@ run's result: ``UserPromptSubmit operation blocked by hook:`` + the reason).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.claude_cli import CLAUDE_VERSIONS, ClaudeCLI
@@ -16,6 +18,13 @@ pytestmark = pytest.mark.timeout(120)
 
 # claude-opus-4-8 at $5/M input and $25/M output: 100K input + 1K output cost $0.525 (shown $0.52), past a $0.25 limit.
 BIG = Usage(input_tokens=100_000, output_tokens=1_000)
+
+
+def _fail_opens(claude: ClaudeCLI) -> list[dict]:
+    """What the hook let through without deciding (timeout, error): ``hooks.log`` in ctxtop's data dir."""
+    log = claude.home / "ctxtop" / "data" / "hooks.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [e for e in map(json.loads, lines) if e["event"] == "user-prompt-submit"]
 
 
 def _config(claude: ClaudeCLI, text_: str) -> None:
@@ -41,7 +50,11 @@ def test_hard_limit_blocks_with_no_request_and_allow_lets_one_through(
     sent = len(fake_api.messages)
 
     blocked = claude.run("second prompt", "--continue")
-    assert len(fake_api.messages) == sent, "a prompt past the hard limit reached the API"
+    # A fail-open (the hook timed out or failed) is a different defect from a wrong decision: say which.
+    assert not _fail_opens(claude), f"the budget hook failed open: {_fail_opens(claude)}"
+    assert len(fake_api.messages) == sent, (
+        "the hook decided, yet a prompt past the hard limit reached the API"
+    )
     reason = blocked.result.get("result", "")
     assert "UserPromptSubmit operation blocked by hook" in reason, blocked.stdout[-2000:]
     assert "session hard limit ($0.25) is passed" in reason and "$0.52 spent" in reason, reason
@@ -55,6 +68,7 @@ def test_hard_limit_blocks_with_no_request_and_allow_lets_one_through(
     # The grant was for one prompt: the next one is held back again.
     sent = len(fake_api.messages)
     again = claude.run("fourth prompt", "--continue")
+    assert not _fail_opens(claude), f"the budget hook failed open: {_fail_opens(claude)}"
     assert len(fake_api.messages) == sent
     assert "hard limit" in again.result.get("result", "")
 
