@@ -89,5 +89,8 @@ def status(args: argparse.Namespace) -> int:
         parts.append(row["state"])
         print("  ".join(parts))
     for name in allowances:
-        print(f"granted: {name}")
+        if name.startswith("allow-day-"):
+            print(f"granted: every prompt until the end of {name[len('allow-day-') :]}")
+        else:
+            print(f"granted: the next prompt of session {name[len('allow-session-') :]}")
     return 0
