@@ -122,3 +122,25 @@ def test_near_the_limit_compacts_once_with_the_clients_policy(fake_api: FakeAPI,
     history.append({"role": "user", "content": "turn 4"})
     client.messages.create(model=MODEL, max_tokens=50, messages=history)
     assert "compact the history" not in str(fake_api.messages[-1].body.get("system"))
+
+
+def test_budget_from_ctxtops_config(
+    fake_api: FakeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "config.toml").write_text("[budgets]\nsession_usd_hard = 0.30\nsoft_pct = 80\n")
+    monkeypatch.setenv("CTXTOP_CONFIG_DIR", str(config_dir))
+    budget = ApiBudget.from_config()
+    assert (budget.session_usd, budget.session_tokens, budget.request_tokens, budget.soft_pct) == (
+        0.3,
+        None,
+        None,
+        80,
+    )
+    fake_api.script([text("one", usage=BIG), text("two")], side_requests=False)
+    client = monitor(sync_client(base_url=fake_api.url), log_dir=tmp_path, budget=budget)
+    _ask(client)
+    with pytest.raises(BudgetExceeded):
+        _ask(client)
+    assert len(fake_api.messages) == 1

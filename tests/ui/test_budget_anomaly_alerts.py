@@ -52,3 +52,28 @@ async def test_hard_limit_and_anomalies_alert_once_with_their_reasons(world: Wor
         assert any(f"session {SID[:8]}" in m and "against a usual 100%" in m for m in unusual), unusual
         assert {n.message for n in app._notifications} >= set(hard + unusual)
         assert set(hard + unusual) <= set(app.unacknowledged)
+
+
+async def test_a_hard_limit_set_on_the_settings_screen_is_what_the_hook_enforces(world: World) -> None:
+    import tomllib
+
+    from textual.widgets import Input
+
+    from ctxtop.commands.hook_budget import user_prompt_submit
+
+    path = next(world.claude.glob(f"projects/*/{SID}.jsonl"))
+    payload = {"session_id": SID, "transcript_path": str(path)}
+    assert user_prompt_submit(payload) is None
+    app = world.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("s")
+        field = app.screen.query_one("#set-budgets-session_usd_hard", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press(*"1.5", "enter")
+        config = world.config_dir / "config.toml"
+        await wait_for(pilot, lambda: config.exists() and "session_usd_hard" in config.read_text())
+    assert tomllib.loads(config.read_text())["budgets"]["session_usd_hard"] == 1.5
+    reply = json.loads(user_prompt_submit(payload) or "{}")
+    assert reply["decision"] == "block" and "the session hard limit ($1.50) is passed" in reply["reason"]

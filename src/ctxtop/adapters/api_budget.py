@@ -58,6 +58,20 @@ class ApiBudget:
     soft_pct: float = core_budgets.DEFAULT_SOFT_PCT
     compact_near: bool = True
 
+    @classmethod
+    def from_config(cls, config: Any = None) -> ApiBudget:
+        """The session and request hard limits of ``[budgets]`` in ctxtop's config (the TUI's Settings)."""
+        if config is None:
+            from ctxtop.adapters.config import Config
+
+            config = Config.load()
+        return cls(
+            session_usd=config.get("budgets.session_usd_hard") or None,
+            session_tokens=config.get("budgets.session_tokens_hard") or None,
+            request_tokens=config.get("budgets.request_tokens_hard") or None,
+            soft_pct=float(config.get("budgets.soft_pct")),
+        )
+
     def limits(self) -> list[core_budgets.Budget]:
         share = Decimal(str(self.soft_pct)) / 100
         if not 0 < share <= 1:
