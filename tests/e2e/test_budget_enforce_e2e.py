@@ -8,6 +8,7 @@ run's result: ``UserPromptSubmit operation blocked by hook:`` + the reason).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -75,3 +76,39 @@ def test_hard_limit_blocks_with_no_request_and_allow_lets_one_through(
     # Uninstall takes the hook out: the prompt goes through whatever the budget.
     claude.ctxtop("claude", "uninstall", "--settings", str(claude.settings_path))
     assert "UserPromptSubmit" not in claude.settings().get("hooks", {})
+
+
+def _blocked_in_transcript(claude: ClaudeCLI, prompt: str) -> bool:
+    for path in claude.transcripts():
+        text_ = path.read_text()
+        if "operation blocked by hook" in text_ and prompt in text_:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)
+def test_interactive_session_is_held_back_by_the_daily_limit_other_sessions_spent(
+    claude: ClaudeCLI, fake_api: FakeAPI
+) -> None:
+    """Interactive Claude Code (a PTY): a new session's first prompt is held back because today's spend, made by
+    an earlier session the index had not read yet, passed the daily hard limit; the reason is on the screen."""
+    _config(claude, "[budgets]\ndaily_usd_hard = 0.25\n")
+    claude.ctxtop(
+        "claude", "install", "--enforce-budgets", "--no-compaction", "--settings", str(claude.settings_path)
+    )
+    fake_api.script([text("first answer", usage=BIG), text("never sent")])
+    claude.run("spend today")  # $0.525, recorded in its transcript after its hook ran
+    # That first run migrated the config: the bypass-mode acceptance is read from settings.json from now on.
+    settings = claude.settings()
+    settings["skipDangerousModePermissionPrompt"] = True
+    claude.settings_path.write_text(json.dumps(settings, indent=2))
+    sent = len(fake_api.main)
+    prompt = "start a new task"
+    # Done when the block is recorded, or (the defect) when the prompt reached the API.
+    done = lambda _i: _blocked_in_transcript(claude, prompt) or len(fake_api.main) > sent  # noqa: E731
+    screen = claude.interactive([prompt], done=done, timeout=60)
+    assert not _fail_opens(claude), f"the budget hook failed open: {_fail_opens(claude)}"
+    assert len(fake_api.main) == sent, "the held-back prompt reached the API"
+    flat = " ".join(re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07", "", screen).split())
+    assert "UserPromptSubmit operation blocked by hook" in flat, flat[-2000:]
+    assert "the daily hard limit ($0.25) is passed on" in flat, flat[-2000:]

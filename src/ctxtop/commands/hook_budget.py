@@ -6,8 +6,10 @@ Claude Code (2.1.197 and 2.1.332, measured) blocks the prompt when the hook prin
 ``ctxtop.commands.hook`` owns the fail-open contract: any exception,
 or more than its time budget, and the hook prints nothing, so the prompt goes through.
 
-The session's own transcript is read into the index first (only its new bytes, as the statusline does);
-the day, week and month totals count every session in scope as the index last saw it.
+The session's own transcript is read into the index first (only its new bytes, as the statusline does). With
+a day, week or month hard limit set, the other files changed since the period began are read too, newest
+first, for up to ``CATCH_UP_S`` seconds (in batches that each commit, so a big backlog is worked off over
+several prompts); the totals count what the index then holds.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ctxtop.adapters.config import Config
 from ctxtop.core import budgets as core_budgets
 
 
-def _index_for(transcript: Path | None, config: Config) -> Any:
+def _index_for(transcript: Path | None, config: Config) -> tuple[Any, Any]:
     from ctxtop.adapters import index_home
     from ctxtop.adapters.index import Index
     from ctxtop.adapters.sources import Sources
@@ -46,7 +48,34 @@ def _index_for(transcript: Path | None, config: Config) -> Any:
         index.scope = sources.roots()
         index.update(Sources((config_dir,), ()), only=only)
     index.scope = sources.roots()
-    return index
+    return index, sources
+
+
+CATCH_UP_S = 1.5
+"""How long the hook reads other sessions' new lines for the day, week and month totals (the rest of its 4 s
+is margin); what is left is read by the next prompt's hook, the TUI or any report."""
+CATCH_UP_BATCH = 16
+
+
+def _catch_up(index: Any, sources: Any, since: float, deadline: float) -> None:
+    """Read the new lines of every file changed since ``since``, newest first, in batches that each commit,
+    until ``deadline``: a big backlog is worked off over several prompts instead of failing open on each."""
+    from ctxtop.adapters.sources import iter_files
+
+    recent = []
+    for path, _source in iter_files(sources):
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        if mtime >= since:
+            recent.append((mtime, path))
+    recent.sort(reverse=True)
+    paths = [p for _m, p in recent]
+    for start in range(0, len(paths), CATCH_UP_BATCH):
+        if time.monotonic() >= deadline:
+            return
+        index.update(sources, only=paths[start : start + CATCH_UP_BATCH])
 
 
 def _regular(path: str | None) -> Path | None:
@@ -77,8 +106,12 @@ def user_prompt_submit(payload: dict[str, Any], now: float | None = None) -> str
     transcript = _regular(
         payload.get("transcript_path") if isinstance(payload.get("transcript_path"), str) else None
     )
-    index = _index_for(transcript, config)
+    started = time.monotonic()
+    index, sources = _index_for(transcript, config)
     try:
+        if any(b.level in core_budgets.PERIODS for b in budgets):
+            since = min(core_budgets.period(level, now).start for level in core_budgets.PERIODS)
+            _catch_up(index, sources, since, started + CATCH_UP_S)
         result = assess(index, budgets, session_id, now)
     finally:
         index.close()
