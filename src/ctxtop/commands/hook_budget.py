@@ -2,7 +2,9 @@
 
 Claude Code (2.1.197 and 2.1.332, measured) blocks the prompt when the hook prints
 ``{"decision": "block", "reason": ...}`` and exits 0: no request is sent, and the reason is shown to the user
-(``UserPromptSubmit operation blocked by hook:`` + the reason; in ``-p`` mode it is the run's result).
+(``UserPromptSubmit operation blocked by hook:`` + the reason; in ``-p`` mode it is the run's result,
+interactively it is printed in the conversation; the prompt is kept in the transcript as a system note).
+Exit code 2 blocks too, but shows ``[<command>]: <stderr>``; ``{"continue": false}`` stops the turn instead.
 ``ctxtop.commands.hook`` owns the fail-open contract: any exception,
 or more than its time budget, and the hook prints nothing, so the prompt goes through.
 
