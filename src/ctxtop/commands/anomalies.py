@@ -9,8 +9,8 @@ import argparse
 import json
 import time
 
-from ctxtop.adapters.anomaly_scan import scan
 from ctxtop.commands._common import open_monitor, parse_day
+from ctxtop.services.anomalies import scan
 
 DEFAULT_DAYS = 7
 

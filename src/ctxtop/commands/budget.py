@@ -13,9 +13,9 @@ import sys
 import time
 
 from ctxtop.adapters import budget_state, notes_store
-from ctxtop.adapters.budget_check import assess
 from ctxtop.commands._common import open_monitor
 from ctxtop.core import budgets as core_budgets
+from ctxtop.services.budgets import assess
 
 
 def allow(args: argparse.Namespace) -> int:

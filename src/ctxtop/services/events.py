@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
-from ctxtop.core.breakdown import Breakdown
 from ctxtop.core.anomalies import Anomaly
+from ctxtop.core.breakdown import Breakdown
 from ctxtop.core.budgets import Verdict
 from ctxtop.core.report import SessionView, Total
 

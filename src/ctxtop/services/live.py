@@ -338,18 +338,14 @@ class Engine:
 
     def _findings(self, session_ids: list[str]) -> dict[str, list]:
         """Budget verdicts and anomalies for these sessions (and the periods); never fails the refresh."""
-        from ctxtop.adapters import anomaly_scan, budget_check
+        from ctxtop.services import anomalies, budgets
 
         assert self.monitor is not None
         now = self.clock()
         try:
             return {
-                "verdicts": budget_check.verdicts_for(
-                    self.monitor.index, self.config.budgets, session_ids, now
-                ),
-                "anomalies": anomaly_scan.live(
-                    self.monitor.index, self.config.anomaly_rules, session_ids, now
-                ),
+                "verdicts": budgets.verdicts_for(self.monitor.index, self.config.budgets, session_ids, now),
+                "anomalies": anomalies.live(self.monitor.index, self.config.anomaly_rules, session_ids, now),
             }
         except Exception:  # noqa: BLE001 - an alert that cannot be computed must not stop the dashboard
             log.exception("budget and anomaly checks failed")
