@@ -52,10 +52,6 @@ class SessionsUpdated:
     seconds: float = 0.0
     titles: dict[str, str] = field(default_factory=dict)
     """Titles (Claude Code's summary, else the first request) of sessions new in this batch."""
-    verdicts: list[Verdict] = field(default_factory=list)
-    """Budgets past their alert share (``core.budgets``): the periods', and the changed sessions'."""
-    anomalies: list[Anomaly] = field(default_factory=list)
-    """Anomalies of the changed sessions and of today (``core.anomalies``)."""
 
 
 @dataclass
@@ -97,6 +93,19 @@ class HistoryLoaded:
 
 
 @dataclass
+class FindingsUpdated:
+    """Budgets past their alert share and anomalies, for sessions that changed (and the periods, and today).
+
+    Posted after the ``SessionsUpdated`` they belong to, at most every ``FINDINGS_INTERVAL_S`` (the checks read
+    each session's requests again: they must not delay the rows)."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    initial: bool = False
+    """Found with a full list (start-up, settings change): known already, recorded without alerting."""
+
+
+@dataclass
 class EngineFailed:
     error: str
 
@@ -104,6 +113,7 @@ class EngineFailed:
 Event = (
     IndexProgressed
     | SessionsUpdated
+    | FindingsUpdated
     | LiveChanged
     | SessionDetailLoaded
     | SessionPreviewLoaded

@@ -23,7 +23,7 @@ from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.report import SessionView
 from ctxtop.services.live import RECENT_FALLBACK, Engine, MonitorFactory
 from ctxtop.ui import messages as m
-from ctxtop.ui.alerts import AlertTracker, badges
+from ctxtop.ui.alerts import Alert, AlertTracker, badges
 from ctxtop.ui.themes import bundled_theme_dir, load_themes
 
 DEFAULT_THEME = "ctxtop-dark"
@@ -160,19 +160,26 @@ class CtxtopApp(App[None]):
                                    soft=soft)  # fmt: skip
         found += self.alerts.update_day(message.spend.day, message.spend.today,
                                         self.config.get("budgets.daily_usd"), baseline=baseline, soft=soft)  # fmt: skip
-        found += self.alerts.update_findings(message.verdicts, message.anomalies, baseline=baseline)
         self.titles.update(message.titles)
+        self._raise(found)
+        self.updates += 1
+        self.last_update_at = time.monotonic()
+        self._tell_screens("sessions_changed", {v.stats.session_id for v in message.views}, message.initial)
+        requests = {v.stats.session_id: v.stats.requests for v in message.views}
+        self.call_after_refresh(lambda: self.render_log.append((time.monotonic(), requests)))
+
+    def _raise(self, found: list[Alert]) -> None:
+        """Each alert: the log, the banner until acknowledged, one notification (and the bell if set)."""
         for alert in found:
             self.alert_log.append(alert.message)
             self.unacknowledged.append(alert.message)
             self.notify(alert.message, title="ctxtop", severity=alert.severity, timeout=12)
         if found and self.config.get("alerts.bell") == "on":
             self.bell()
-        self.updates += 1
-        self.last_update_at = time.monotonic()
-        self._tell_screens("sessions_changed", {v.stats.session_id for v in message.views}, message.initial)
-        requests = {v.stats.session_id: v.stats.requests for v in message.views}
-        self.call_after_refresh(lambda: self.render_log.append((time.monotonic(), requests)))
+
+    def on_findings_updated(self, message: m.FindingsUpdated) -> None:
+        found = self.alerts.update_findings(message.verdicts, message.anomalies, baseline=message.initial)
+        self._raise(found)
 
     def on_live_changed(self, message: m.LiveChanged) -> None:
         self.live = message.live
