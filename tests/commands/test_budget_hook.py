@@ -132,13 +132,16 @@ def test_the_hook_process_blocks_and_fails_open(isolated_dirs: Path) -> None:
         assert (done.returncode, done.stdout) == (0, "")
 
 
-def test_install_enforce_budgets_is_kept_by_reinstall_and_removed_by_uninstall(isolated_dirs: Path) -> None:
+def test_install_enforce_budgets_is_kept_by_reinstall_and_removed_by_uninstall(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture
+) -> None:
     settings = isolated_dirs / "settings.json"
     original = '{\n  "hooks": {\n    "UserPromptSubmit": [\n      {\n        "hooks": [\n          {\n' \
                '            "type": "command",\n            "command": "my-own-check"\n          }\n' \
                '        ]\n      }\n    ]\n  }\n}\n'  # fmt: skip
     settings.write_text(original)
     assert cli.main(["claude", "install", "--enforce-budgets", "--settings", str(settings)]) == 0
+    assert "no hard limit is set in [budgets] yet" in capsys.readouterr().out
     groups = json.loads(settings.read_text())["hooks"]["UserPromptSubmit"]
     commands = [h["command"] for g in groups for h in g["hooks"]]
     assert commands[0] == "my-own-check" and commands[1].endswith("-m ctxtop hook user-prompt-submit")

@@ -129,6 +129,9 @@ def install(args: argparse.Namespace) -> int:
     desired.budgets = bool(getattr(args, "enforce_budgets", False))
     lines: list[str] = []
     config = Config.load()
+    if desired.budgets and not any(b.hard is not None for b in config.budgets):
+        lines.append("no hard limit is set in [budgets] yet: the budget hook lets every prompt through until "
+                     "one is (e.g. session_usd_hard, daily_usd_hard; README: Budgets)")  # fmt: skip
     if args.filter == "wrap":
         lines.append(
             "the wrap hook rewrites commands only in bypassPermissions sessions with no deny or ask rule in any "
