@@ -64,7 +64,8 @@ def test_request_and_token_limits_and_async(fake_api: FakeAPI, tmp_path: Path) -
     )
     _ask(client)
     with pytest.raises(
-        BudgetExceeded, match=r"request hard limit \(90,000 tokens\) is passed: 100,000 tokens"
+        BudgetExceeded,
+        match=r"request hard limit \(90,000 tokens\) is passed: the latest prompt was 100,000 tokens, 10,000 tokens over",
     ):
         _ask(client)
     assert len(fake_api.messages) == 1
