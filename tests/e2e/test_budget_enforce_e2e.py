@@ -112,3 +112,22 @@ def test_interactive_session_is_held_back_by_the_daily_limit_other_sessions_spen
     flat = " ".join(re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07", "", screen).split())
     assert "UserPromptSubmit operation blocked by hook" in flat, flat[-2000:]
     assert "the daily hard limit ($0.25) is passed on" in flat, flat[-2000:]
+
+
+def test_near_the_session_limit_claude_code_is_asked_to_compact_once(
+    claude: ClaudeCLI, fake_api: FakeAPI
+) -> None:
+    _config(claude, '[budgets]\nsession_usd_hard = 1.00\nsoft_pct = 50\nenforce_compact = "on"\n')
+    claude.ctxtop(
+        "claude", "install", "--enforce-budgets", "--no-compaction", "--settings", str(claude.settings_path)
+    )
+    fake_api.script([text("first answer", usage=BIG), text("second answer")])
+    claude.run("first prompt")  # $0.525: past 50% of the $1.00 limit, under the limit
+    sent = len(fake_api.main)
+    asked = claude.run("second prompt", "--continue")
+    assert not _fail_opens(claude), f"the budget hook failed open: {_fail_opens(claude)}"
+    assert len(fake_api.main) == sent
+    reason = asked.result.get("result", "")
+    assert "at 52% of its hard limit ($0.52 of $1.00)" in reason and "run /compact first" in reason, reason
+    again = claude.run("second prompt", "--continue")  # asked once: now it goes through
+    assert again.result.get("result") == "second answer", again.stdout[-2000:]
