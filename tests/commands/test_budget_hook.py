@@ -159,3 +159,20 @@ def test_budget_status_json(isolated_dirs: Path, capsys: pytest.CaptureFixture) 
     session = next(r for r in rows if r["level"] == "session")
     assert session["spent"].startswith("1.95") and session["state"] == "soft"
     assert {r["level"] for r in rows} == {"session", "month"}
+
+
+def test_doctor_lists_the_budgets_and_the_hook_runs_that_let_through(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _copy(isolated_dirs, REFACTOR)
+    _config(isolated_dirs, "[budgets]\nsession_usd = 10\nsession_usd_hard = 15\n")
+    done = subprocess.run([sys.executable, "-m", "ctxtop", "hook", "user-prompt-submit"], input="not json",
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "")
+    assert cli.main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["budgets"] == [{"level": "session", "unit": "usd", "budget": "10.0", "hard": "15.0",
+                                  "text": "budget $10.00, hard $15.00"}]  # fmt: skip
+    [failed] = report["hook_fail_opens_24h"]
+    assert (failed["event"], failed["outcome"]) == ("user-prompt-submit", "error")
+    assert failed["detail"].startswith("JSONDecodeError")

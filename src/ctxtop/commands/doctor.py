@@ -79,7 +79,8 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             text = open(path, encoding="utf-8").read()
         except OSError:
             continue
-        installed = [e for e in ("pre-compact", "session-start", "post-tool-use", "pre-tool-use", "statusline")
+        installed = [e for e in ("pre-compact", "session-start", "post-tool-use", "pre-tool-use",
+                                 "user-prompt-submit", "statusline")
                      if f"ctxtop hook {e}" in text or (e == "statusline" and "ctxtop statusline" in text)]  # fmt: skip
         hooks.append({"path": path, "ctxtop_entries": installed})
     size = index.path.stat().st_size if index.path.exists() else 0
@@ -132,7 +133,25 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             "problems": [e for e in filters.errors if e not in monitor.config.problems],
         },  # fmt: skip
         "installed": hooks,
+        **_budgets(monitor.config),
     }
+
+
+def _budgets(config: Config) -> dict[str, Any]:
+    """The budgets set, and the hook runs of the last day that let a prompt or an output through undecided."""
+    import time
+
+    from ctxtop.commands.hook import fail_opens
+    from ctxtop.core.budgets import fmt_amount
+
+    budgets = [
+        {"level": b.level, "unit": b.unit, "budget": None if b.amount is None else str(b.amount),
+         "hard": None if b.hard is None else str(b.hard),
+         "text": ", ".join(f"{what} {fmt_amount(v, b.unit)}" for what, v in (("budget", b.amount), ("hard", b.hard))
+                           if v is not None)}
+        for b in config.budgets
+    ]  # fmt: skip
+    return {"budgets": budgets, "hook_fail_opens_24h": fail_opens(time.time() - 86400)}
 
 
 def _theme_problems(config: Config) -> list[str]:
@@ -193,6 +212,13 @@ def run(args: argparse.Namespace) -> int:
     for h in report["installed"]:
         entries = ", ".join(h["ctxtop_entries"]) or "none"
         out(f"ctxtop entries in {h['path']}: {entries}\n")
+    for b in report["budgets"]:
+        out(f"Budget: {b['level']} ({b['unit']}): {b['text']}\n")
+    failed = report["hook_fail_opens_24h"]
+    if failed:
+        kinds = sorted({f"{e.get('event')} {e.get('outcome')}" for e in failed})
+        out(f"Hooks that let through without deciding in the last 24 h: {len(failed)} ({', '.join(kinds)}; "
+            f"{report['data_dir']}/hooks.log)\n")  # fmt: skip
     fr = report["filter_rules"]
     out(f"Filter rules: {fr['count']}\n")
     for problem in fr["problems"]:

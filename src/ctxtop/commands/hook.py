@@ -119,6 +119,26 @@ def note_fail_open(event: str, outcome: str, detail: str = "") -> None:
         pass
 
 
+def fail_opens(since: float) -> list[dict]:
+    """The ``hooks.log`` entries from ``since`` on (for ``ctxtop doctor``); damaged lines are skipped."""
+    from ctxtop.adapters import paths
+
+    out = []
+    for name in (FAIL_OPEN_LOG + ".1", FAIL_OPEN_LOG):
+        try:
+            text = paths.read_private(paths.data_dir() / name).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and isinstance(entry.get("ts"), int | float) and entry["ts"] >= since:
+                out.append(entry)
+    return out
+
+
 def _give_up() -> None:
     # Holding the lock means a reply is never cut in half: it is either fully written or not at all.
     with _out_lock:
