@@ -65,6 +65,8 @@ def test_session_hard_limit_blocks_until_allowed_once(
     assert cli.main(["budget", "allow", REFACTOR.session_id[:8]]) == 0
     assert REFACTOR.session_id in capsys.readouterr().out
     assert user_prompt_submit(_payload(path)) is None  # the grant is used up here
+    assert cli.main(["budget", "allow", "zz-not-a-session"]) == 1  # a typo grants nothing
+    assert "no session id starts with 'zz-not-a-session'" in capsys.readouterr().err
     assert json.loads(user_prompt_submit(_payload(path)) or "{}")["decision"] == "block"
 
 

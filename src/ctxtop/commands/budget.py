@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
@@ -16,6 +17,8 @@ from ctxtop.adapters import budget_state, notes_store
 from ctxtop.commands._common import open_monitor
 from ctxtop.core import budgets as core_budgets
 from ctxtop.services.budgets import assess
+
+_FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def allow(args: argparse.Namespace) -> int:
@@ -29,7 +32,13 @@ def allow(args: argparse.Namespace) -> int:
     if len(matches) > 1:
         print(f"ctxtop: {target!r} matches {len(matches)} sessions: give more of the id", file=sys.stderr)
         return 1
-    session_id = matches[0] if matches else target
+    if not matches and not _FULL_ID.match(target):
+        print(f"ctxtop: no session id starts with {target!r}: give the id the block message names",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    session_id = (
+        matches[0] if matches else target
+    )  # a full id: its transcript may be under another config dir
     try:
         budget_state.allow_session(session_id)
     except ValueError as exc:
