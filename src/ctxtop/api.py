@@ -18,13 +18,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from ctxtop.adapters.api_budget import ApiBudget, BudgetExceeded
 from ctxtop.adapters.api_compaction import ClientCompaction, CompactionPolicy
 from ctxtop.adapters.api_log import iter_api_records
 
 if TYPE_CHECKING:
     from ctxtop.adapters.api_session import ApiSession
 
-__all__ = ["ClientCompaction", "CompactionPolicy", "iter_api_records", "monitor", "session"]
+__all__ = [
+    "ApiBudget",
+    "BudgetExceeded",
+    "ClientCompaction",
+    "CompactionPolicy",
+    "iter_api_records",
+    "monitor",
+    "session",
+]
 
 ClientT = TypeVar("ClientT")
 
@@ -35,6 +44,7 @@ def monitor(
     session_id: str | None = None,
     log_dir: Path | str | None = None,
     compact: CompactionPolicy | None = None,
+    budget: ApiBudget | None = None,
 ) -> ClientT:
     """Instrument ``client`` in place and return it.
 
@@ -43,7 +53,9 @@ def monitor(
     ``session_id`` (letters, digits, ``.``, ``_``, ``-``) defaults to a new UUID; ``log_dir`` to ctxtop's
     platform log dir (``$CTXTOP_API_LOG_DIR`` overrides). ``compact`` opts in to compaction (see
     ``CompactionPolicy``); with client-side compaction the outgoing messages of a call may differ from the
-    caller's list: see README, "Compaction for API sessions".
+    caller's list: see README, "Compaction for API sessions". ``budget`` sets hard limits checked before each
+    request: past one, the call raises ``BudgetExceeded`` and sends nothing; near one (its soft share) with
+    a client-side ``compact`` policy, the session compacts once first (see ``ApiBudget``).
     """
     try:
         from ctxtop.adapters.anthropic_wrapper import instrument
@@ -56,7 +68,7 @@ def monitor(
             name=exc.name,
         ) from exc
 
-    return instrument(client, session_id=session_id, log_dir=log_dir, compact=compact)
+    return instrument(client, session_id=session_id, log_dir=log_dir, compact=compact, budget=budget)
 
 
 def session(client: object) -> ApiSession | None:

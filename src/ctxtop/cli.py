@@ -115,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     compactions.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD, local time)")
     compactions.add_argument("--project", metavar="SUBSTR", help="only projects whose path contains SUBSTR")
     compactions.set_defaults(handler="context:run_compactions")
+    anomalies = report_sub.add_parser(
+        "anomalies",
+        help="days, requests and sessions far from their own usual (default: last 7 days)",
+        parents=[common],
+    )
+    anomalies.add_argument("--json", action="store_true", help="print JSON")
+    anomalies.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD, local time)")
+    anomalies.add_argument("--until", metavar="DATE", help="last day to include (YYYY-MM-DD, local time)")
+    anomalies.add_argument("--project", metavar="SUBSTR", help="only projects whose path contains SUBSTR")
+    anomalies.set_defaults(handler="anomalies:run")
 
     history = sub.add_parser("history", help="export or import past sessions (JSON Lines of requests)")
     history_sub = history.add_subparsers(dest="history_command", metavar="ACTION", required=True)

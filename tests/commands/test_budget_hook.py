@@ -65,16 +65,19 @@ def test_session_hard_limit_blocks_until_allowed_once(
     assert cli.main(["budget", "allow", REFACTOR.session_id[:8]]) == 0
     assert REFACTOR.session_id in capsys.readouterr().out
     assert user_prompt_submit(_payload(path)) is None  # the grant is used up here
+    assert cli.main(["budget", "allow", "zz-not-a-session"]) == 1  # a typo grants nothing
+    assert "no session id starts with 'zz-not-a-session'" in capsys.readouterr().err
     assert json.loads(user_prompt_submit(_payload(path)) or "{}")["decision"] == "block"
 
 
 def test_day_hard_limit_counts_every_session_and_allow_today_lifts_it(isolated_dirs: Path) -> None:
-    refactor, noisy = _copy(isolated_dirs, REFACTOR), _copy(isolated_dirs, NOISY)
-    now = max(_last_ts(refactor), _last_ts(noisy))
-    # Each session alone stays under $2.00 a day; the two together do not.
+    refactor = _copy(isolated_dirs, REFACTOR)
+    now = _last_ts(refactor)
     _config(isolated_dirs, "[budgets]\ndaily_usd_hard = 2.00\n")
-    assert user_prompt_submit(_payload(refactor), now=now) is None  # NOISY is not indexed yet
-    assert user_prompt_submit(_payload(noisy, NOISY), now=now) is not None
+    assert user_prompt_submit(_payload(refactor), now=now) is None  # $1.95 alone is under $2.00
+    # Another session of the same day appears: REFACTOR's hook reads it too (changed since the period began).
+    noisy = _copy(isolated_dirs, NOISY)
+    now = max(now, _last_ts(noisy))
     reason = json.loads(user_prompt_submit(_payload(refactor), now=now) or "{}")["reason"]
     assert "the daily hard limit ($2.00) is passed on " in reason and "[budgets] daily_usd_hard" in reason
     # The next day the daily budget starts again.
@@ -117,8 +120,13 @@ def test_the_hook_process_blocks_and_fails_open(isolated_dirs: Path) -> None:
     shutil.rmtree(isolated_dirs / "ctxtop_config_dir")
     (isolated_dirs / "ctxtop_config_dir").mkdir()
     os.mkfifo(isolated_dirs / "ctxtop_config_dir" / "config.toml")
+    data.unlink()
     done = _hook(env, _payload(path))
     assert (done.returncode, done.stdout) == (0, "")
+    # The let-through is noted, so a prompt that went through can be told from a decision.
+    [noted] = [json.loads(line) for line in (data / "hooks.log").read_text().splitlines()]
+    assert (noted["event"], noted["outcome"]) == ("user-prompt-submit", "timeout")
+    assert noted["detail"] == "no answer within the hook's 4 s"
     # Not JSON, no session: through.
     for text in ("not json", "[]", json.dumps({"prompt": "x"})):
         done = subprocess.run([sys.executable, "-m", "ctxtop", "hook", "user-prompt-submit"], input=text, env=env,
@@ -126,13 +134,16 @@ def test_the_hook_process_blocks_and_fails_open(isolated_dirs: Path) -> None:
         assert (done.returncode, done.stdout) == (0, "")
 
 
-def test_install_enforce_budgets_is_kept_by_reinstall_and_removed_by_uninstall(isolated_dirs: Path) -> None:
+def test_install_enforce_budgets_is_kept_by_reinstall_and_removed_by_uninstall(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture
+) -> None:
     settings = isolated_dirs / "settings.json"
     original = '{\n  "hooks": {\n    "UserPromptSubmit": [\n      {\n        "hooks": [\n          {\n' \
                '            "type": "command",\n            "command": "my-own-check"\n          }\n' \
                '        ]\n      }\n    ]\n  }\n}\n'  # fmt: skip
     settings.write_text(original)
     assert cli.main(["claude", "install", "--enforce-budgets", "--settings", str(settings)]) == 0
+    assert "no hard limit is set in [budgets] yet" in capsys.readouterr().out
     groups = json.loads(settings.read_text())["hooks"]["UserPromptSubmit"]
     commands = [h["command"] for g in groups for h in g["hooks"]]
     assert commands[0] == "my-own-check" and commands[1].endswith("-m ctxtop hook user-prompt-submit")
@@ -150,3 +161,20 @@ def test_budget_status_json(isolated_dirs: Path, capsys: pytest.CaptureFixture) 
     session = next(r for r in rows if r["level"] == "session")
     assert session["spent"].startswith("1.95") and session["state"] == "soft"
     assert {r["level"] for r in rows} == {"session", "month"}
+
+
+def test_doctor_lists_the_budgets_and_the_hook_runs_that_let_through(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _copy(isolated_dirs, REFACTOR)
+    _config(isolated_dirs, "[budgets]\nsession_usd = 10\nsession_usd_hard = 15\n")
+    done = subprocess.run([sys.executable, "-m", "ctxtop", "hook", "user-prompt-submit"], input="not json",
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "")
+    assert cli.main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["budgets"] == [{"level": "session", "unit": "usd", "budget": "10.0", "hard": "15.0",
+                                  "text": "budget $10.00, hard $15.00"}]  # fmt: skip
+    [failed] = report["hook_fail_opens_24h"]
+    assert (failed["event"], failed["outcome"]) == ("user-prompt-submit", "error")
+    assert failed["detail"].startswith("JSONDecodeError")

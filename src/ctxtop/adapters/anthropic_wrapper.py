@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import anthropic
 
+from ctxtop.adapters.api_budget import ApiBudget, BudgetExceeded
 from ctxtop.adapters.api_compaction import CompactionPolicy
 from ctxtop.adapters.api_session import ApiSession, PreparedCall
 
@@ -39,10 +40,13 @@ def instrument(
     session_id: str | None = None,
     log_dir: Path | str | None = None,
     compact: CompactionPolicy | None = None,
+    budget: ApiBudget | None = None,
 ) -> ClientT:
     """Patch ``client`` in place and return it. Monitoring an already monitored client changes nothing."""
     if getattr(client, SESSION_ATTR, None) is not None:
         return client
+    if budget is not None:
+        budget.limits()  # a bad value is the caller's to fix now, not a silent no-limit later
     if not isinstance(client, anthropic.Anthropic | anthropic.AsyncAnthropic):
         raise TypeError(f"expected anthropic.Anthropic or AsyncAnthropic, got {type(client).__name__}")
     custom = getattr(client, "_custom_headers", {}) or {}
@@ -53,6 +57,7 @@ def instrument(
         compact,
         default_beta=default_beta if isinstance(default_beta, str) else None,
         omitted=(anthropic.Omit, anthropic.NotGiven),
+        budget=budget,
     )
     wrap = _async_post if isinstance(client, anthropic.AsyncAnthropic) else _sync_post
     for resource, beta in ((client.messages, False), (client.beta.messages, True)):
@@ -215,7 +220,13 @@ def _flow(
     if path != MESSAGES_PATH or not isinstance(kwargs.get("body"), Mapping):
         return (yield ("post", kwargs))
     try:
-        call = session.prepare(kwargs, beta=beta)
+        force = session.check_budget()
+    except BudgetExceeded:
+        raise  # reaches the caller: nothing was sent
+    except Exception:
+        force = False
+    try:
+        call = session.prepare(kwargs, beta=beta, force_compact=force)
     except Exception:
         return (yield ("post", kwargs))  # a bug of ours must never cost the caller a request
     if call.summariser is not None:

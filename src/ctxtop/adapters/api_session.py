@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters import api_compaction as ac
+from ctxtop.adapters.api_budget import ApiBudget, Meter, check
 from ctxtop.adapters.api_log import RECORD_TYPE, SCHEMA, ApiLogWriter, utc_timestamp
 
 
@@ -50,8 +51,12 @@ class ApiSession:
         policy: ac.CompactionPolicy | None,
         default_beta: str | None = None,
         omitted: tuple[type, ...] = (),
+        budget: ApiBudget | None = None,
     ) -> None:
         self.writer = ApiLogWriter(session_id, log_dir)
+        self.budget = budget
+        self.meter = Meter()
+        self._budget_compacted = False
         self.session_id = session_id
         self.policy = policy
         self.last_prompt_tokens: int | None = None
@@ -67,7 +72,20 @@ class ApiSession:
         return self.writer.path
 
     # -- before the request -------------------------------------------------------------------------------
-    def prepare(self, kwargs: dict[str, Any], *, beta: bool) -> PreparedCall:
+    def check_budget(self) -> bool:
+        """Raise ``BudgetExceeded`` past a hard limit; True when the request should compact first (once, near a
+        limit, with a client-side compaction policy)."""
+        if self.budget is None:
+            return False
+        with self._lock:
+            last = self.last_prompt_tokens
+        near = check(self.budget, self.meter, self.session_id, last)
+        if near and self.budget.compact_near and self.policy is not None and not self._budget_compacted:
+            self._budget_compacted = True
+            return True
+        return False
+
+    def prepare(self, kwargs: dict[str, Any], *, beta: bool, force_compact: bool = False) -> PreparedCall:
         body = dict(kwargs["body"])
         # The caller may pass any iterable (even a generator): read it once and send that list.
         messages = list(body.get("messages") or [])
@@ -82,7 +100,7 @@ class ApiSession:
             if kind == "server":
                 self._add_server_edit(call)
             else:
-                self._plan_client_compaction(call)
+                self._plan_client_compaction(call, force=force_compact)
         call.prompt_parts = self._prompt_parts(call.kwargs["body"])
         return call
 
@@ -133,7 +151,7 @@ class ApiSession:
         trigger_value = (mine.get("trigger") or {}).get("value")
         call.compaction = {"kind": "server", "trigger_tokens": trigger_value, "triggered": False}
 
-    def _plan_client_compaction(self, call: PreparedCall) -> None:
+    def _plan_client_compaction(self, call: PreparedCall, force: bool = False) -> None:
         assert self.policy is not None
         caller = call.caller_messages
         outgoing = caller
@@ -150,7 +168,7 @@ class ApiSession:
                 substituted = count
         call.kwargs["body"]["messages"] = outgoing
         trigger = self.policy.trigger_for(call.model)
-        if trigger is None or last is None or last < trigger:
+        if last is None or (not force and (trigger is None or last < trigger)):
             return
         split = ac.split_index([ac.to_jsonable(m) for m in outgoing], self.policy.keep_recent_turns)
         if split <= 0:
@@ -235,25 +253,30 @@ class ApiSession:
                 cwd = None
             if isinstance(error, BaseException):
                 error = type(error).__name__
-            self.writer.append(
-                {
-                    "type": RECORD_TYPE,
-                    "schema": SCHEMA,
-                    "timestamp": utc_timestamp(),
-                    "session_id": self.session_id,
-                    "request_id": request_id,
-                    "message_id": message_id,
-                    "model": model or call.model,
-                    "usage": usage,
-                    "service_tier": (usage or {}).get("service_tier"),
-                    "latency_ms": round(latency, 1),
-                    "stream": call.stream if stream is None else stream,
-                    "batch": False,
-                    "cwd": cwd,
-                    "prompt_parts": call.prompt_parts,
-                    "compaction": compaction,
-                    "error": error,
-                }
-            )
+            record = {
+                "type": RECORD_TYPE,
+                "schema": SCHEMA,
+                "timestamp": utc_timestamp(),
+                "session_id": self.session_id,
+                "request_id": request_id,
+                "message_id": message_id,
+                "model": model or call.model,
+                "usage": usage,
+                "service_tier": (usage or {}).get("service_tier"),
+                "latency_ms": round(latency, 1),
+                "stream": call.stream if stream is None else stream,
+                "batch": False,
+                "cwd": cwd,
+                "prompt_parts": call.prompt_parts,
+                "compaction": compaction,
+                "error": error,
+            }
+            self.writer.append(record)
         except Exception:
-            pass
+            return
+        if usage is not None:
+            try:
+                with self._lock:
+                    self.meter.add(record)
+            except Exception:
+                pass  # a pricing problem must not break the caller; the budget then counts what it could

@@ -139,6 +139,21 @@ SCHEMA: tuple[Setting, ...] = (
             "Empty: $CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude."),
     Setting("sources.api_logs", "API session log dir", "str", "", "Empty: ctxtop's default log dir."),
     *_budget_settings(first=False),
+    Setting("anomalies.day_pct", "Day-spike alert (% above the 7-day average)", "float", 30.0,
+            "A day's spend this far above the average of the seven days before it.", minimum=1, screen=False),
+    Setting("anomalies.request_factor", "Request-outlier alert (× the session's median)", "float", 3.0,
+            "A request whose prompt or cost is this many times the median of the session's recent requests "
+            "(0 = off).", minimum=0, screen=False),
+    Setting("anomalies.request_prompt_tokens", "Request-outlier ceiling (prompt tokens, 0 = none)", "int", 0,
+            "Any request with a larger prompt.", minimum=0, screen=False),
+    Setting("anomalies.request_usd", "Request-outlier ceiling (USD, 0 = none)", "float", 0.0,
+            "Any request costing more.", minimum=0, screen=False),
+    Setting("anomalies.cache_drop_pct", "Cache-drop alert (points below the usual hit rate)", "float", 50.0,
+            "A request whose cache hit rate falls this many points below the session's recent median "
+            "(0 = off).", minimum=0, maximum=100, screen=False),
+    Setting("anomalies.reread_pct", "Re-read alert (% of a session's input)", "float", 95.0,
+            "A session re-reading more than this share of its input (0 = off).", minimum=0, maximum=100,
+            screen=False),
     Setting("filter.exclude", "Commands never filtered or wrapped", "patterns", [],
             "Regular expressions matched against the Bash command.", screen=False),
     Setting("filter.min_chars", "Filter outputs from this many characters", "int", None,
@@ -535,6 +550,20 @@ class Config:
 
         values = {s.key.split(".", 1)[1]: self.get(s.key) for s in SCHEMA if s.key.startswith("budgets.")}
         return core_budgets.from_values(values, float(self.get("budgets.soft_pct")))
+
+    @property
+    def anomaly_rules(self) -> Any:
+        """``[anomalies]`` as ``core.anomalies.Rules``."""
+        from ctxtop.core.anomalies import Rules
+
+        return Rules(
+            day_pct=float(self.get("anomalies.day_pct")),
+            request_factor=float(self.get("anomalies.request_factor")),
+            request_prompt_tokens=int(self.get("anomalies.request_prompt_tokens")),
+            request_usd=float(self.get("anomalies.request_usd")),
+            cache_drop_pct=float(self.get("anomalies.cache_drop_pct")),
+            reread_pct=float(self.get("anomalies.reread_pct")),
+        )
 
     @property
     def window_overrides(self) -> dict[str, int]:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
 from ctxtop.adapters import budget_state, notes_store
 from ctxtop.commands._common import open_monitor
-from ctxtop.commands.hook_budget import assess
 from ctxtop.core import budgets as core_budgets
+from ctxtop.services.budgets import assess
+
+_FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def allow(args: argparse.Namespace) -> int:
@@ -29,7 +32,13 @@ def allow(args: argparse.Namespace) -> int:
     if len(matches) > 1:
         print(f"ctxtop: {target!r} matches {len(matches)} sessions: give more of the id", file=sys.stderr)
         return 1
-    session_id = matches[0] if matches else target
+    if not matches and not _FULL_ID.match(target):
+        print(f"ctxtop: no session id starts with {target!r}: give the id the block message names",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    session_id = (
+        matches[0] if matches else target
+    )  # a full id: its transcript may be under another config dir
     try:
         budget_state.allow_session(session_id)
     except ValueError as exc:
@@ -89,5 +98,8 @@ def status(args: argparse.Namespace) -> int:
         parts.append(row["state"])
         print("  ".join(parts))
     for name in allowances:
-        print(f"granted: {name}")
+        if name.startswith("allow-day-"):
+            print(f"granted: every prompt until the end of {name[len('allow-day-') :]}")
+        else:
+            print(f"granted: the next prompt of session {name[len('allow-session-') :]}")
     return 0

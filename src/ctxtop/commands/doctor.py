@@ -74,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
     for h in report["installed"]:
         entries = ", ".join(h["ctxtop_entries"]) or "none"
         out(f"ctxtop entries in {h['path']}: {entries}\n")
+    for b in report["budgets"]:
+        out(f"Budget: {b['level']} ({b['unit']}): {b['text']}\n")
+    failed = report["hook_fail_opens_24h"]
+    if failed:
+        kinds = sorted({f"{e.get('event')} {e.get('outcome')}" for e in failed})
+        out(f"Hooks that let through without deciding in the last 24 h: {len(failed)} ({', '.join(kinds)}; "
+            f"{report['data_dir']}/hooks.log)\n")  # fmt: skip
     fr = report["filter_rules"]
     out(f"Filter rules: {fr['count']}\n")
     for problem in fr["problems"]:

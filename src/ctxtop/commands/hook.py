@@ -1,8 +1,9 @@
 """``ctxtop hook EVENT``: Claude Code hook entry point. Reads the hook's JSON on stdin, always exits 0.
 
 Fail open is owned here, for every event: any exception, unreadable input, input over ``MAX_INPUT_BYTES``
-(read no further) or a run over ``BUDGET_S`` seconds (counted from process start) ends the process with status 0 and nothing on stdout, which Claude Code takes
-as "no change". Handlers live in their own modules, imported lazily so each event pays only for its own
+(read no further) or a run over ``BUDGET_S`` seconds (``EVENT_BUDGETS_S`` for the events allowed more; counted
+from process start) ends the process with status 0 and nothing on stdout, which Claude Code takes as "no
+change"; a timeout or an error is noted in the data dir's ``hooks.log``. Handlers live in their own modules, imported lazily so each event pays only for its own
 imports; each is ``handler(payload: dict) -> str | None`` and the string, if any, is printed as the reply.
 Work that may run after the reply (logging, accounting) is registered with :func:`defer`; it runs in a
 forked, detached child with stdio on /dev/null, so Claude Code gets the reply and the exit at once and the
@@ -19,6 +20,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
+
+from ctxtop.adapters import hook_log  # small: it imports paths only when a note is written
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
@@ -37,7 +40,13 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "user-prompt-submit": ("ctxtop.commands.hook_budget", "user_prompt_submit"),
 }
 
+EVENT_BUDGETS_S = {"user-prompt-submit": 4.0}
+"""Events allowed more than ``BUDGET_S``: the budget hook reads the session's new transcript lines and prices
+them before the prompt is sent, which a loaded machine cannot promise in 1 s (measured: a cold first run
+takes 0.8 s at load 6). Claude Code's own timeout for ctxtop's hooks is ``HOOK_TIMEOUT_S`` (5 s)."""
+
 _deferred: list[Callable[[], None]] = []
+_event: list[str] = [""]
 _out_lock = threading.Lock()
 
 
@@ -82,7 +91,7 @@ def _process_start() -> float:
         with open("/proc/uptime", "rb") as fh:
             uptime = float(fh.read().split()[0])
         age = uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-        return time.monotonic() - max(0.0, min(age, BUDGET_S))
+        return time.monotonic() - max(0.0, min(age, max(BUDGET_S, *EVENT_BUDGETS_S.values())))
     except (OSError, ValueError, IndexError):
         return time.monotonic()
 
@@ -91,9 +100,13 @@ def _give_up() -> None:
     # Holding the lock means a reply is never cut in half: it is either fully written or not at all.
     with _out_lock:
         try:
+            hook_log.note(_event[0], "timeout", f"no answer within the hook's {_budget[0]:g} s")
             sys.stderr.flush()
         finally:
             os._exit(0)
+
+
+_budget: list[float] = [BUDGET_S]
 
 
 def _read_bounded(stream: IO[Any]) -> str | None:
@@ -108,8 +121,11 @@ def _read_bounded(stream: IO[Any]) -> str | None:
     return data
 
 
-def run(args: argparse.Namespace, stdin: IO[Any] | None = None, budget: float = BUDGET_S) -> int:
+def run(args: argparse.Namespace, stdin: IO[Any] | None = None, budget: float | None = None) -> int:
     """Dispatch ``args.event``; always returns 0."""
+    if budget is None:
+        budget = EVENT_BUDGETS_S.get(args.event, BUDGET_S)
+    _event[0], _budget[0] = args.event, budget
     remaining = budget - (time.monotonic() - _process_start())
     timer = threading.Timer(max(0.05, remaining), _give_up)
     timer.daemon = True
@@ -130,8 +146,8 @@ def run(args: argparse.Namespace, stdin: IO[Any] | None = None, budget: float = 
                 sys.stdout.flush()
         timer.cancel()
         _run_deferred()
-    except BaseException:  # noqa: BLE001 - fail open, including SystemExit/KeyboardInterrupt from handlers
-        pass
+    except BaseException as exc:  # noqa: BLE001 - fail open, including SystemExit/KeyboardInterrupt from handlers
+        hook_log.note(args.event, "error", f"{type(exc).__name__}: {exc}")
     finally:
         timer.cancel()
         _deferred.clear()

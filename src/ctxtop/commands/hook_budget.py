@@ -2,12 +2,13 @@
 
 Claude Code (2.1.197 and 2.1.332, measured) blocks the prompt when the hook prints
 ``{"decision": "block", "reason": ...}`` and exits 0: no request is sent, and the reason is shown to the user
-(``UserPromptSubmit operation blocked by hook:`` + the reason; in ``-p`` mode it is the run's result).
+(``UserPromptSubmit operation blocked by hook:`` + the reason; in ``-p`` mode it is the run's result,
+interactively it is printed in the conversation; the prompt is kept in the transcript as a system note).
+Exit code 2 blocks too, but shows ``[<command>]: <stderr>``; ``{"continue": false}`` stops the turn instead.
 ``ctxtop.commands.hook`` owns the fail-open contract: any exception,
 or more than its time budget, and the hook prints nothing, so the prompt goes through.
 
-The session's own transcript is read into the index first (only its new bytes, as the statusline does);
-the day, week and month totals count every session in scope as the index last saw it.
+The decision is ``ctxtop.services.budgets.prompt_decision``.
 """
 
 from __future__ import annotations
@@ -15,69 +16,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters import budget_state
 from ctxtop.adapters.config import Config
-from ctxtop.core import budgets as core_budgets
-
-
-@dataclass
-class Assessment:
-    """Where one session stands against every budget."""
-
-    session_id: str
-    verdicts: list[core_budgets.Verdict] = field(default_factory=list)
-    spent: core_budgets.Spent | None = None
-    known: bool = False
-    """The index holds at least one request of the session."""
-
-    @property
-    def hard(self) -> list[core_budgets.Verdict]:
-        return core_budgets.hard_limits(self.verdicts)
-
-
-def assess(index: Any, budgets: list[core_budgets.Budget], session_id: str | None, now: float) -> Assessment:
-    """The verdicts for ``session_id`` (None: the period budgets only) from the index's cached stats."""
-    periods = [core_budgets.period(level, now) for level in core_budgets.PERIODS]
-    since = min(p.start for p in periods)
-    sessions = index.sessions(since=since)
-    session = None
-    if session_id is not None:
-        found = index.sessions(ids=[session_id])
-        session = found[0] if found else None
-    spent = core_budgets.spent(sessions, now, session)
-    if session is None:
-        spent.session_id = session_id
-    result = Assessment(session_id or "", core_budgets.evaluate(budgets, spent), spent, session is not None)
-    return result
-
-
-def _index_for(transcript: Path | None, config: Config) -> Any:
-    from ctxtop.adapters import index_home
-    from ctxtop.adapters.index import Index
-    from ctxtop.adapters.sources import Sources
-
-    db, _notice = index_home.locate(None)
-    index = Index(db, price_overrides=config.price_overrides)
-    sources = Sources.discover(
-        config.get("sources.claude_dirs") or None, config.get("sources.api_logs") or None
-    )
-    if transcript is not None:
-        # <config dir>/projects/<project>/<session>.jsonl
-        config_dir = transcript.parent.parent.parent
-        if config_dir not in sources.claude_dirs:
-            sources = Sources((*sources.claude_dirs, config_dir), sources.api_log_dirs)
-        only = [transcript]
-        subagents = transcript.with_suffix("") / "subagents"
-        if subagents.is_dir():
-            only.extend(p for p in sorted(subagents.glob("agent-*.jsonl")) if p.is_file())
-        index.scope = sources.roots()
-        index.update(Sources((config_dir,), ()), only=only)
-    index.scope = sources.roots()
-    return index
+from ctxtop.services import budgets
 
 
 def _regular(path: str | None) -> Path | None:
@@ -101,28 +45,11 @@ def user_prompt_submit(payload: dict[str, Any], now: float | None = None) -> str
     if not isinstance(session_id, str) or not budget_state.SAFE_ID.match(session_id):
         return None
     config = Config.load()
-    budgets = [b for b in config.budgets if b.hard is not None]
-    if not budgets:
-        return None
+    if not any(b.hard is not None for b in config.budgets):
+        return None  # the common case: nothing to enforce, answered before the index is opened
     now = time.time() if now is None else now
     transcript = _regular(
         payload.get("transcript_path") if isinstance(payload.get("transcript_path"), str) else None
     )
-    index = _index_for(transcript, config)
-    try:
-        result = assess(index, budgets, session_id, now)
-    finally:
-        index.close()
-    over = result.hard
-    if over:
-        if budget_state.day_allowed(core_budgets.period("day", now).label):
-            return None
-        if budget_state.take_session_allowance(session_id):
-            return None
-        return _block(core_budgets.block_reason(over[0], session_id))
-    if config.get("budgets.enforce_compact") == "on" and result.spent is not None:
-        near = core_budgets.near_session_limit(budgets, result.spent)
-        if near is not None and not budget_state.asked_compact(session_id):
-            budget_state.mark_asked_compact(session_id)
-            return _block(core_budgets.compact_reason(near, result.spent.get("session", near.unit)))
-    return None
+    reason = budgets.prompt_decision(session_id, transcript, config, now)
+    return _block(reason) if reason else None

@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Literal
 
 from ctxtop.core import format as fmt
+from ctxtop.core.anomalies import Anomaly
+from ctxtop.core.budgets import HARD, SOFT, Verdict
 from ctxtop.core.report import SessionView
-
-BUDGET_LEVELS = (Decimal("0.7"), Decimal(1))
 
 Severity = Literal["information", "warning", "error"]
 """The levels of a Textual notification."""
@@ -20,7 +20,8 @@ Severity = Literal["information", "warning", "error"]
 @dataclass(frozen=True, slots=True)
 class Alert:
     kind: str
-    """"threshold", "session-budget", "day-budget", "cache-expiry", "compaction-lost-task"."""
+    """"threshold", "session-budget", "day-budget", "cache-expiry", "compaction-lost-task", "budget" (any other
+    budget or hard limit, from ``core.budgets``), "anomaly" (``core.anomalies``)."""
     message: str
     severity: Severity = "warning"
     session_id: str | None = None
@@ -38,12 +39,13 @@ def over_threshold(view: SessionView) -> bool:
     return view.threshold_tokens is not None and used is not None and used >= view.threshold_tokens
 
 
-def budget_level(spent: Decimal | None, budget: float) -> int:
-    """0, 70 or 100: the highest budget mark ``spent`` has reached."""
+def budget_level(spent: Decimal | None, budget: float, soft: float = 0.7) -> int:
+    """0, the soft share (70 by default, ``[budgets] soft_pct``) or 100: the highest mark ``spent`` reached."""
     if not budget or spent is None:
         return 0
     limit = Decimal(str(budget))
-    reached = [int(level * 100) for level in BUDGET_LEVELS if spent >= limit * level]
+    levels = (Decimal(str(soft)), Decimal(1))
+    reached = [int(level * 100) for level in levels if spent >= limit * level]
     return max(reached, default=0)
 
 
@@ -59,26 +61,26 @@ BADGE_REASONS = {
 }
 
 
-def badge_reasons(view: SessionView, badges: list[str], session_budget: float) -> str:
+def badge_reasons(view: SessionView, badges: list[str], session_budget: float, soft: float = 0.7) -> str:
     """Why a row carries ▲, in words: ``past the 60% threshold · over 100% of the $12 budget``."""
     out = []
     for badge in badges:
         if badge == "threshold":
             out.append(f"past the {view.threshold_pct:g}% threshold")
         elif badge == "budget":
-            level = budget_level(view.stats.cost_usd, session_budget)
+            level = budget_level(view.stats.cost_usd, session_budget, soft)
             out.append(f"over {level}% of the {fmt.usd(Decimal(str(session_budget)))} session budget")
         else:
             out.append(BADGE_REASONS.get(badge, badge))
     return " · ".join(out)
 
 
-def badges(view: SessionView, session_budget: float, expiry_usd: float) -> list[str]:
+def badges(view: SessionView, session_budget: float, expiry_usd: float, soft: float = 0.7) -> list[str]:
     """Conditions to show on the row, whether or not they were alerted while ctxtop ran."""
     out = []
     if over_threshold(view):
         out.append("threshold")
-    if budget_level(view.stats.cost_usd, session_budget):
+    if budget_level(view.stats.cost_usd, session_budget, soft):
         out.append("budget")
     if costly_expiries(view, expiry_usd):
         out.append("expiry")
@@ -92,6 +94,8 @@ class AlertTracker:
     seen: dict[str, _Seen] = field(default_factory=dict)
     day: str = ""
     day_level: int = 0
+    found: set[str] = field(default_factory=set)
+    """Keys of the budget verdicts and anomalies already seen (each is alerted once)."""
 
     def update(
         self,
@@ -100,12 +104,13 @@ class AlertTracker:
         session_budget: float,
         expiry_usd: float,
         baseline: bool = False,
+        soft: float = 0.7,
     ) -> list[Alert]:
         """Alerts for the changes in ``views``; ``baseline`` records the state without alerting (start-up)."""
         alerts: list[Alert] = []
         for view in views:
             s = view.stats
-            now = _Seen(over_threshold(view), budget_level(s.cost_usd, session_budget),
+            now = _Seen(over_threshold(view), budget_level(s.cost_usd, session_budget, soft),
                         costly_expiries(view, expiry_usd))  # fmt: skip
             before = self.seen.get(s.session_id)
             self.seen[s.session_id] = now
@@ -136,8 +141,10 @@ class AlertTracker:
                 ))  # fmt: skip
         return alerts
 
-    def update_day(self, day: str, spent: Decimal, budget: float, baseline: bool = False) -> list[Alert]:
-        level = budget_level(spent, budget)
+    def update_day(
+        self, day: str, spent: Decimal, budget: float, baseline: bool = False, soft: float = 0.7
+    ) -> list[Alert]:
+        level = budget_level(spent, budget, soft)
         if day != self.day:
             self.day, self.day_level = day, 0 if not baseline else level
         if baseline:
@@ -153,6 +160,35 @@ class AlertTracker:
             )]  # fmt: skip
         self.day_level = max(self.day_level, level)
         return []
+
+    def update_findings(
+        self, verdicts: Iterable[Verdict], anomalies: Iterable[Anomaly], baseline: bool = False
+    ) -> list[Alert]:
+        """One alert per budget verdict (a budget's soft share, 100%, its hard limit) and per anomaly, once.
+
+        The session and daily USD budgets keep their own alerts above (``update``, ``update_day``); here
+        they alert only when their hard limit is passed."""
+        alerts: list[Alert] = []
+        for v in verdicts:
+            b = v.budget
+            if b.key in ("session_usd", "daily_usd") and b.amount is not None and v.state != HARD:
+                continue
+            key = f"budget:{b.level}:{b.unit}:{v.period}:{v.state}"
+            if key in self.found:
+                continue
+            self.found.add(key)
+            if not baseline:
+                text = v.text()
+                where = f" (session {v.period[:8]})" if b.level in ("session", "request") and v.period else ""
+                alerts.append(Alert("budget", text[0].upper() + text[1:] + where + ".",
+                                    "error" if v.state != SOFT else "warning", v.period if where else None))  # fmt: skip
+        for a in anomalies:
+            if a.key in self.found:
+                continue
+            self.found.add(a.key)
+            if not baseline:
+                alerts.append(Alert("anomaly", f"Unusual: {a.reason}.", "warning", a.session_id))
+        return alerts
 
 
 def compaction_alert(

@@ -15,7 +15,6 @@ What counts, per level:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -157,10 +156,6 @@ def period(level: str, now: float) -> Period:
     return Period(level, label, first.isoformat(), last.isoformat(), _midnight(first), _midnight(after))
 
 
-def local_day(ts: float) -> str:
-    return time.strftime("%Y-%m-%d", time.localtime(ts))
-
-
 # -- spend ------------------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Spent:
@@ -224,19 +219,6 @@ class Verdict:
         limit = self.budget.hard if self.state == HARD else self.budget.amount or self.budget.hard
         return max(Decimal(0), self.spent - (limit or Decimal(0)))
 
-    def as_dict(self) -> dict[str, object]:
-        b = self.budget
-        return {
-            "level": b.level,
-            "unit": b.unit,
-            "period": self.period,
-            "state": self.state,
-            "spent": str(self.spent),
-            "budget": None if b.amount is None else str(b.amount),
-            "hard": None if b.hard is None else str(b.hard),
-            "share": float(round(self.share, 4)),
-        }
-
     def text(self) -> str:
         """``the daily budget ($12.00) is at 103% ($12.40) on 2026-12-02``."""
         b = self.budget
@@ -249,6 +231,11 @@ class Verdict:
         if self.state == HARD:
             assert b.hard is not None
             over = fmt_amount(self.over_by, b.unit)
+            if b.level == "request":
+                return (
+                    f"the request hard limit ({fmt_amount(b.hard, b.unit)}) is passed: the latest prompt was "
+                    f"{what}, {over} over"
+                )
             return (
                 f"the {LEVEL_WORDS[b.level]} hard limit ({fmt_amount(b.hard, b.unit)}) is passed{where}: "
                 f"{what} spent, {over} over"

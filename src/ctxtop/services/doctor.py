@@ -132,7 +132,25 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
             "problems": [e for e in filters.errors if e not in monitor.config.problems],
         },  # fmt: skip
         "installed": hooks,
+        **_budgets(monitor.config),
     }
+
+
+def _budgets(config: Any) -> dict[str, Any]:
+    """The budgets set, and the hook runs of the last day that let a prompt or an output through undecided."""
+    import time
+
+    from ctxtop.adapters import hook_log
+    from ctxtop.core.budgets import fmt_amount
+
+    budgets = [
+        {"level": b.level, "unit": b.unit, "budget": None if b.amount is None else str(b.amount),
+         "hard": None if b.hard is None else str(b.hard),
+         "text": ", ".join(f"{what} {fmt_amount(v, b.unit)}" for what, v in (("budget", b.amount), ("hard", b.hard))
+                           if v is not None)}
+        for b in config.budgets
+    ]  # fmt: skip
+    return {"budgets": budgets, "hook_fail_opens_24h": hook_log.since(time.time() - 86400)}
 
 
 ENTRY_ORDER = [

@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from ctxtop.adapters.index import ToolOutput
 from ctxtop.adapters.live_sessions import LiveSession
+from ctxtop.core.anomalies import Anomaly
 from ctxtop.core.breakdown import Breakdown, Rollup
+from ctxtop.core.budgets import Verdict
 from ctxtop.core.forensics import Retention
 from ctxtop.core.report import SessionView, Total
 from ctxtop.services.noise import OutputSaving
@@ -112,6 +114,19 @@ class HistoryLoaded:
 
 
 @dataclass
+class FindingsUpdated:
+    """Budgets past their alert share and anomalies, for sessions that changed (and the periods, and today).
+
+    Posted after the ``SessionsUpdated`` they belong to, at most every ``FINDINGS_INTERVAL_S`` (the checks read
+    each session's requests again: they must not delay the rows)."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    initial: bool = False
+    """Found with a full list (start-up, settings change): known already, recorded without alerting."""
+
+
+@dataclass
 class EngineFailed:
     error: str
 
@@ -119,6 +134,7 @@ class EngineFailed:
 Event = (
     IndexProgressed
     | SessionsUpdated
+    | FindingsUpdated
     | LiveChanged
     | SessionDetailLoaded
     | CompactionLostTasks

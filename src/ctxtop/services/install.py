@@ -165,6 +165,9 @@ def plan_install(options: InstallOptions, config: Config | None = None) -> Plan:
     notes: list[str] = []
     problems: list[str] = []
     remember = None
+    if options.budgets and not any(b.hard is not None for b in config.budgets):
+        notes.append("no hard limit is set in [budgets] yet: the budget hook lets every prompt through until "
+                     "one is (e.g. session_usd_hard, daily_usd_hard; README: Budgets)")  # fmt: skip
     if options.filter_mode == "wrap":
         notes.append(
             "the wrap hook rewrites commands only in bypassPermissions sessions with no deny or ask rule in any "

@@ -38,6 +38,8 @@ MonitorFactory = Callable[[Config], Monitor]
 Post = Callable[[ev.Event], object]
 """Where events go: the TUI wraps them in Textual messages; a headless consumer may pass ``queue.put``."""
 RECENT_FALLBACK = 8
+FINDINGS_INTERVAL_S = 1.0
+"""Budget and anomaly checks run at most this often (they re-read each changed session's requests)."""
 """Sessions shown when none was active in the window, so the dashboard is never empty for no reason."""
 
 
@@ -111,6 +113,9 @@ class Engine:
         """Per session, the stats last posted (as JSON), so unchanged sessions are not posted again."""
         self._last_post = 0.0
         self._stopped = False
+        self._pending_findings: set[str] = set()
+        self._findings_initial = False
+        self._findings_at = 0.0
 
     # ------------------------------------------------------------------ requests (any thread)
 
@@ -249,6 +254,7 @@ class Engine:
                 if time.monotonic() >= next_live:
                     self._check_live()
                     next_live = time.monotonic() + self.live_interval
+                self._flush_findings()
             except _Stopped:
                 return  # the app is closing (e.g. quit during a re-index): nothing to report
             except Exception as exc:  # noqa: BLE001 - report, keep serving
@@ -326,6 +332,7 @@ class Engine:
                 recent_only=recent_only, files_read=files_read, seconds=seconds, titles=self._titles_of(active),
             )
         )  # fmt: skip
+        self._find([s.session_id for s in active], initial=True)
 
     def _refresh(self, paths: set[Path]) -> None:
         monitor = self.monitor
@@ -353,6 +360,37 @@ class Engine:
                 files_read=result.files_read, seconds=result.seconds, titles=self._titles_of(changed),
             )
         )  # fmt: skip
+        self._find([s.session_id for s in changed])
+
+    def _find(self, session_ids: list[str], initial: bool = False) -> None:
+        """Queue the budget and anomaly checks of these sessions; run them now if they are due."""
+        if initial:
+            self._pending_findings.clear()
+            self._findings_initial = True
+        self._pending_findings.update(session_ids)
+        self._flush_findings()
+
+    def _flush_findings(self) -> None:
+        """Post the checks of the queued sessions, at most every ``FINDINGS_INTERVAL_S`` (never failing)."""
+        if not (self._pending_findings or self._findings_initial):
+            return
+        if not self._findings_initial and time.monotonic() - self._findings_at < FINDINGS_INTERVAL_S:
+            return  # the loop flushes the queue once the interval has passed
+        from ctxtop.services import anomalies, budgets
+
+        assert self.monitor is not None
+        ids, initial = sorted(self._pending_findings), self._findings_initial
+        self._pending_findings.clear()
+        self._findings_initial = False
+        self._findings_at = time.monotonic()
+        now = self.clock()
+        try:
+            verdicts = budgets.verdicts_for(self.monitor.index, self.config.budgets, ids, now)
+            found = anomalies.live(self.monitor.index, self.config.anomaly_rules, ids, now)
+        except Exception:  # noqa: BLE001 - an alert that cannot be computed must not stop the dashboard
+            log.exception("budget and anomaly checks failed")
+            return
+        self.post(ev.FindingsUpdated(verdicts, found, initial=initial))
 
     def _check_compaction(self, stats: SessionStats) -> None:
         """A new compaction, once a request after it is recorded (its summary and hook context are written by

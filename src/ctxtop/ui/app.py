@@ -21,7 +21,7 @@ from textual.theme import Theme
 
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.live_sessions import LiveSession
-from ctxtop.core.alerts import AlertTracker, badges
+from ctxtop.core.alerts import Alert, AlertTracker, badges
 from ctxtop.core.report import SessionView
 from ctxtop.services.live import RECENT_FALLBACK, Engine, MonitorFactory
 from ctxtop.ui import messages as m
@@ -179,22 +179,32 @@ class CtxtopApp(App[None]):
         self.spend = message.spend
         baseline = not self.loaded or message.initial
         self.loaded = True
+        soft = float(self.config.get("budgets.soft_pct")) / 100
         found = self.alerts.update(message.views, session_budget=self.config.get("budgets.session_usd"),
-                                   expiry_usd=self.config.get("alerts.cache_expiry_usd"), baseline=baseline)  # fmt: skip
+                                   expiry_usd=self.config.get("alerts.cache_expiry_usd"), baseline=baseline,
+                                   soft=soft)  # fmt: skip
         found += self.alerts.update_day(message.spend.day, message.spend.today,
-                                        self.config.get("budgets.daily_usd"), baseline=baseline)  # fmt: skip
+                                        self.config.get("budgets.daily_usd"), baseline=baseline, soft=soft)  # fmt: skip
         self.titles.update(message.titles)
+        self._raise(found)
+        self.updates += 1
+        self.last_update_at = time.monotonic()
+        self._tell_screens("sessions_changed", {v.stats.session_id for v in message.views}, message.initial)
+        requests = {v.stats.session_id: v.stats.requests for v in message.views}
+        self.call_after_refresh(lambda: self.render_log.append((time.monotonic(), requests)))
+
+    def _raise(self, found: list[Alert]) -> None:
+        """Each alert: the log, the banner until acknowledged, one notification (and the bell if set)."""
         for alert in found:
             self.alert_log.append(alert.message)
             self.unacknowledged.append(alert.message)
             self.notify(alert.message, title="ctxtop", severity=alert.severity, timeout=12)
         if found and self.config.get("alerts.bell") == "on":
             self.bell()
-        self.updates += 1
-        self.last_update_at = time.monotonic()
-        self._tell_screens("sessions_changed", {v.stats.session_id for v in message.views}, message.initial)
-        requests = {v.stats.session_id: v.stats.requests for v in message.views}
-        self.call_after_refresh(lambda: self.render_log.append((time.monotonic(), requests)))
+
+    def on_findings_updated(self, message: m.FindingsUpdated) -> None:
+        found = self.alerts.update_findings(message.verdicts, message.anomalies, baseline=message.initial)
+        self._raise(found)
 
     def on_compaction_lost_tasks(self, message: m.CompactionLostTasks) -> None:
         from ctxtop.core.alerts import compaction_alert
@@ -202,11 +212,7 @@ class CtxtopApp(App[None]):
         alert = compaction_alert(
             message.session_id, message.cwd, message.score, message.tasks, message.notes_reinjected
         )
-        self.alert_log.append(alert.message)
-        self.unacknowledged.append(alert.message)
-        self.notify(alert.message, title="ctxtop", severity=alert.severity, timeout=12)
-        if self.config.get("alerts.bell") == "on":
-            self.bell()
+        self._raise([alert])
 
     def on_live_changed(self, message: m.LiveChanged) -> None:
         self.live = message.live
@@ -253,8 +259,9 @@ class CtxtopApp(App[None]):
 
     def badges_for(self, view: SessionView) -> list[str]:
         return badges(
-            view, self.config.get("budgets.session_usd"), self.config.get("alerts.cache_expiry_usd")
-        )
+            view, self.config.get("budgets.session_usd"), self.config.get("alerts.cache_expiry_usd"),
+            float(self.config.get("budgets.soft_pct")) / 100,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ settings
 

@@ -53,6 +53,11 @@ class HistoryLoaded(events.HistoryLoaded, Message):
 
 
 @dataclass
+class FindingsUpdated(events.FindingsUpdated, Message):
+    """Budget verdicts and anomalies found by the engine."""
+
+
+@dataclass
 class EngineFailed(events.EngineFailed, Message):
     pass
 
@@ -60,7 +65,7 @@ class EngineFailed(events.EngineFailed, Message):
 _MESSAGES: dict[type, type[Message]] = {
     cls.__mro__[1]: cls
     for cls in (IndexProgressed, SessionsUpdated, LiveChanged, SessionDetailLoaded, CompactionLostTasks,
-                SessionPreviewLoaded, HistoryLoaded, EngineFailed)
+                SessionPreviewLoaded, HistoryLoaded, EngineFailed, FindingsUpdated)
 }  # fmt: skip
 
 

@@ -95,7 +95,9 @@ class DashboardScreen(Screen):
         compactions = len(s.compactions)
         plural = "" if compactions == 1 else "s"
         line = Text(no_wrap=True, overflow="ellipsis")
-        reasons = badge_reasons(view, self.app.badges_for(view), self.app.config.get("budgets.session_usd"))
+        config = self.app.config
+        reasons = badge_reasons(view, self.app.badges_for(view), config.get("budgets.session_usd"),
+                                float(config.get("budgets.soft_pct")) / 100)  # fmt: skip
         if reasons:
             # Why the row carries ▲: the table has room for the mark only.
             line.append(f"▲ {reasons} · ", "bold")
