@@ -129,7 +129,7 @@ class Meter:
         return {"context_by_kind": bd.by_kind(), "largest_context_items": [bdm.item_dict(i) for i in live]}
 
     def cost(self, tool_use_id: str | None = None, now: float | None = None) -> dict[str, Any]:
-        from ctxtop.commands.hook_budget import assess
+        from ctxtop.services.budgets import assess
 
         with self._lock:
             who, monitor, view = self.session(tool_use_id)
