@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ctxtop.adapters.index import Index
@@ -81,6 +81,13 @@ STEP = st.tuples(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=st.lists(STEP, min_size=1, max_size=14))
+# Two sessions holding the same requests, both replaced in one update: the second, read again from the start
+# because the first sent it requests, used to keep what only its old content held.
+@example(steps=[("append", 0, 3, 3), ("append", 1, 3, 6), ("update", 0, 0, 1), ("copy", 1, 0, 1),
+                ("copy", 0, 0, 1)])  # fmt: skip
+# ... and one truncated, the other replaced: a request both had lost used to vanish instead of being archived.
+@example(steps=[("append", 0, 3, 3), ("append", 1, 3, 3), ("update", 0, 0, 1), ("truncate", 0, 0, 1),
+                ("copy", 1, 0, 1)])  # fmt: skip
 def test_warm_index_equals_cold_index_of_files_present(tmp_path: Path, steps) -> None:
     lines = REFACTOR.path.read_bytes().splitlines()
     keys = _keys_of(lines)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files
-from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended
+from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended, restarts
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
@@ -578,11 +578,17 @@ class Index:
                 path, source, _st = pending[n]
                 n += 1
                 spath = str(path)
-                before = None if spath in self._reread else fresh.get(spath)
+                # Not read yet in this update: the state it was last read in (read since: None).
+                prior = fresh.pop(spath, None)
+                again = spath in self._reread
+                before = None if again else prior
                 pre = prefetched.pop(spath, None)
-                if pre is not None and (before != known.get(spath) or spath in self._reread):
+                if pre is not None and (before != known.get(spath) or again):
                     pre = None  # parsed from a state that is no longer current
-                read = self._read_file(path, source, before, result, pre)
+                # Read again from the start, yet its old content is gone too (replaced, truncated): what only
+                # that content held must go, as for any reset, not stay beside the new content.
+                replaced = again and prior is not None and restarts(spath, prior)
+                read = self._read_file(path, source, before, result, pre, replaced=replaced)
                 done_bytes += read
                 # A truncated/replaced file sent the requests it held to other files: read them again now.
                 self._reread.discard(spath)
@@ -662,7 +668,11 @@ class Index:
         state: FileState | None,
         result: UpdateResult,
         pre: tuple[ReadResult, ParsedLines] | None = None,
+        *,
+        replaced: bool = False,
     ) -> int:
+        """Index what is new in ``path`` since ``state``; ``replaced``: its old content is gone although the
+        read starts from the first byte anyway (a re-read of a file that was also replaced)."""
         ctx = context_for(path, source)
         spath = str(path)
         try:
@@ -670,7 +680,7 @@ class Index:
         except OSError as exc:
             self._record_error(spath, source, ctx, exc)
             return 0
-        if read.reset:
+        if read.reset or replaced:
             # The old content is gone: what it held goes to the files that still hold it (or is archived,
             # and revived below if the new content still has it). Its compactions are read again, with
             # those of the session's other files.
@@ -815,9 +825,10 @@ class Index:
     def _drop_file(self, spath: str, result: UpdateResult, *, gone: bool) -> None:
         """``spath`` vanished (``gone``) or is about to be read again from the start (truncated, replaced).
 
-        Its copies are forgotten. A request it held that another file still holds is deleted and those files
-        are read again, so owner and counts come out as a cold index of the files present would give them;
-        a request no other file holds is kept, archived, with its last owner.
+        Its copies are forgotten and every request it held is archived; the other files holding any of them
+        are read again, and the copy they still hold replaces the archived row, so owner and counts come out
+        as a cold index of the files present would give them. A request no file holds any more stays
+        archived, with its last owner.
         """
         c = self.conn
         keys = [k for (k,) in c.execute("SELECT key FROM copies WHERE file=?", (spath,))]
@@ -848,9 +859,9 @@ class Index:
             ):
                 c.execute("UPDATE sessions SET dirty=1 WHERE session_id=?", (owner,))
                 result.changed_sessions.add(owner)
-            c.execute(
-                f"DELETE FROM requests WHERE key IN ({marks}) AND key IN (SELECT key FROM copies)", chunk
-            )
+            # Archived, not deleted, even where another file holds a copy: re-reading that file (below)
+            # replaces the row with its copy, as a cold index would have it; if that file has lost it too
+            # (replaced in the same update), the request stays in the history instead of vanishing.
             c.execute(f"UPDATE requests SET archived=1 WHERE key IN ({marks})", chunk)
         for holder in holders:
             self._read_again(holder)

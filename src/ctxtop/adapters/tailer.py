@@ -151,6 +151,19 @@ def _must_restart(fd: int, st: os.stat_result, state: FileState) -> bool:
     return st.st_size == state.size and bool(changed)
 
 
+def restarts(path: str, state: FileState) -> bool:
+    """Reading ``path`` on from ``state`` would start again from its first byte (truncated, replaced,
+    rewritten); False when it cannot be opened (the read that follows says why)."""
+    try:
+        fd = open_regular(path)
+    except OSError:
+        return False
+    try:
+        return _must_restart(fd, os.fstat(fd), state)
+    finally:
+        os.close(fd)
+
+
 def read_appended(
     path: str,
     state: FileState | None,
