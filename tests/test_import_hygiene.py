@@ -57,6 +57,13 @@ def test_services_run_headless() -> None:
         assert heavy not in mods, heavy
 
 
+def test_sources_never_import_textual() -> None:
+    # Every module of every source package, found on disk (a new source is covered without editing this).
+    mods = _modules_after("import " + ", ".join(_all_modules("ctxtop.sources")))
+    for heavy in ("textual", "anthropic"):
+        assert heavy not in mods, heavy
+
+
 def test_package_and_cli_import_nothing_heavy() -> None:
     mods = _modules_after("import ctxtop, ctxtop.cli")
     for heavy in ("textual", "watchdog", "anthropic", "genai_prices", "tiktoken"):

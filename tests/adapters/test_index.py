@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.core.usage import Tokens
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 from tests.support.fixtures import FIXTURES, api_tokens, scenario
 
 NOISY = scenario("noisy")
@@ -40,7 +41,7 @@ def _full(tmp_path: Path, raw: bytes) -> tuple[Tokens, int, int]:
     target, _ = _world(ref)
     target.write_bytes(raw)
     index = Index(ref / "i.sqlite3")
-    index.update(Sources((ref / "claude",), ()))
+    index.update(Sources((ClaudeCode((ref / "claude",)),)))
     return _totals(index)
 
 
@@ -49,7 +50,7 @@ def test_second_run_reads_only_appended_bytes(tmp_path: Path) -> None:
     half = raw.index(b"\n", len(raw) // 2) + 1
     target.write_bytes(raw[:half])
     index = Index(tmp_path / "i.sqlite3")
-    sources = Sources((tmp_path / "claude",), ())
+    sources = Sources((ClaudeCode((tmp_path / "claude",)),))
     first = index.update(sources)
     assert first.bytes_read == half
     with open(target, "ab") as fh:
@@ -69,7 +70,7 @@ def test_half_written_last_line_waits_for_its_newline(tmp_path: Path) -> None:
     cut = head + lines[k][: len(lines[k]) // 2]
     target.write_bytes(cut)
     index = Index(tmp_path / "i.sqlite3")
-    sources = Sources((tmp_path / "claude",), ())
+    sources = Sources((ClaudeCode((tmp_path / "claude",)),))
     index.update(sources)
     before = index.sessions()[0]
     assert not any(f.malformed for f in index.files())  # a partial line is not malformed
@@ -85,7 +86,7 @@ def test_truncated_and_replaced_files_are_read_again(tmp_path: Path) -> None:
     target, raw = _world(tmp_path)
     target.write_bytes(raw)
     index = Index(tmp_path / "i.sqlite3")
-    sources = Sources((tmp_path / "claude",), ())
+    sources = Sources((ClaudeCode((tmp_path / "claude",)),))
     index.update(sources)
     full = _totals(index)
     # Truncation: the file now holds only its first third.
@@ -111,7 +112,7 @@ def test_malformed_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     broken = lines[:5] + [b"{not json", b"[1, 2]", b'{"type": "assistant", "message": "x"'] + lines[5:]
     target.write_bytes(b"\n".join(broken))
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((tmp_path / "claude",), ()))
+    index.update(Sources((ClaudeCode((tmp_path / "claude",)),)))
     assert [f.malformed for f in index.files()] == [3]
     assert _totals(index) == _full(tmp_path, raw)
 
@@ -125,7 +126,7 @@ def test_arbitrary_appended_chunks_give_the_same_totals(tmp_path: Path, cuts: li
     expected = _full(work, raw)
     points = sorted({int(c * len(raw)) for c in cuts} | {len(raw)})
     index = Index(work / "i.sqlite3")
-    sources = Sources((work / "claude",), ())
+    sources = Sources((ClaudeCode((work / "claude",)),))
     written = 0
     target.write_bytes(b"")
     for point in points:
@@ -148,7 +149,7 @@ def test_dedup_does_not_depend_on_file_order(tmp_path: Path, order: list[int]) -
     proj.mkdir(parents=True)
     names = [f"{n}0000000-0000-0000-0000-000000000000" for n in range(3)]
     index = Index(work / "i.sqlite3")
-    sources = Sources((work / "claude",), ())
+    sources = Sources((ClaudeCode((work / "claude",)),))
     for i in order:
         (proj / f"{names[i]}.jsonl").write_bytes(raw.replace(NOISY.session_id.encode(), names[i].encode()))
         index.update(sources)
@@ -168,7 +169,7 @@ def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(
     shutil.copytree(src, live)
     main = next(live.glob("-home-USER-*/4d5611e5-*.jsonl"))
     index = Index(tmp_path / "i.sqlite3")
-    sources = Sources((live.parent,), ())
+    sources = Sources((ClaudeCode((live.parent,)),))
     index.update(sources)
     raw = main.read_bytes()
     with open(main, "r+b") as fh:
@@ -191,7 +192,7 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch) -> 
             dest = history / "projects" / f"{src.parent.name}-{n}" / f"{n}{src.name[1:]}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(src.read_bytes().replace(src.stem.encode(), dest.stem.encode()))
-    sources = Sources((history,), ())
+    sources = Sources((ClaudeCode((history,)),))
     sequential = Index(tmp_path / "seq.sqlite3")
     sequential.update(sources)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
@@ -224,7 +225,7 @@ def test_largest_tool_outputs_are_counted_with_tiktoken(tmp_path: Path) -> None:
     import tiktoken
 
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((FIXTURES,), ()))
+    index.update(Sources((ClaudeCode((FIXTURES,)),)))
     top = index.tool_outputs(NOISY.session_id, limit=3)
     assert [(t.tool, t.command) for t in top][0] == ("Bash", "seq 1 5000")
     # Independently: every tool_result text as the transcript holds it, counted with tiktoken.

@@ -7,8 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.core.usage import Tokens
+from ctxtop.sources.anthropic_api.source import AnthropicApi
+from ctxtop.sources.registry import Sources
 
 
 def _record(n: int, **extra) -> dict:
@@ -45,7 +46,7 @@ def test_api_logs_are_indexed_with_dedup_and_server_compaction(tmp_path: Path) -
     )  # fmt: skip
     (logs / "api-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records) + "{half a line")
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((), (logs,)))
+    index.update(Sources((AnthropicApi((logs,)),)))
     [s] = index.sessions()
     assert (s.session_id, s.source, s.cwd) == ("api-1", "api", "/work/app")
     assert s.requests == 4

@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources, context_for
 from ctxtop.core.records import RequestRecord, parse_claude
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 from tests.support.fixtures import scenario
 
 SPOTTER_DIR = "-home-USER-projects-spotter-worktrees-spotter-dov"
@@ -42,12 +43,12 @@ def _cold(root: Path, db: Path) -> Index:
     if db.exists():
         db.unlink()
     cold = Index(db)
-    cold.update(Sources((root,), ()))
+    cold.update(Sources((ClaudeCode((root,)),)))
     return cold
 
 
 def _keys_of(lines: list[bytes]) -> list[set[str]]:
-    ctx = context_for(Path("/x/p/s.jsonl"), "claude")
+    ctx = ClaudeCode.context_for(Path("/x/p/s.jsonl"))
     out = []
     for raw in lines:
         import json
@@ -94,7 +95,7 @@ def test_warm_index_equals_cold_index_of_files_present(tmp_path: Path, steps) ->
     world = tmp_path / f"w{abs(hash(tuple(steps))) % 10**9}"
     root = world / "claude"
     projects = root / "projects"
-    sources = Sources((root,), ())
+    sources = Sources((ClaudeCode((root,)),))
     content: dict[str, list[int]] = {}  # file -> indexes of its lines, in order (times only grow)
     warm = Index(world / "warm.sqlite3")
     seen: set[str] = set()
@@ -166,7 +167,7 @@ def test_deleting_a_forked_copy_gives_its_requests_back_to_the_original(tmp_path
     fork = proj / "00000000-fork-4000-8000-000000000000.jsonl"
     raw = original.read_bytes()
     fork.write_bytes(raw[: raw.index(b"\n", len(raw) * 2 // 3) + 1])
-    sources = Sources((root,), ())
+    sources = Sources((ClaudeCode((root,)),))
     warm = Index(tmp_path / "warm.sqlite3")
     warm.update(sources)
     assert {s.session_id for s in warm.sessions()} == {REFACTOR.session_id, fork.stem}
@@ -189,7 +190,7 @@ def test_deleting_a_main_file_and_a_subagent_archives_what_only_they_held(
     # kept as archived (the session is marked as having lost its transcript).
     root = tmp_path / "claude"
     shutil.copytree(public_corpus / "projects", root / "projects")
-    sources = Sources((root,), ())
+    sources = Sources((ClaudeCode((root,)),))
     warm = Index(tmp_path / "warm.sqlite3")
     warm.update(sources)
     [before] = warm.sessions(ids=[SPOTTER])
@@ -230,7 +231,7 @@ def test_an_index_from_the_previous_schema_keeps_what_only_it_held(
 
     root = tmp_path / "claude"
     shutil.copytree(claude_fixtures, root)
-    sources = Sources((root,), ())
+    sources = Sources((ClaudeCode((root,)),))
     db = tmp_path / "i.sqlite3"
     index = Index(db)
     index.update(sources)

@@ -13,13 +13,14 @@ import pytest
 from ctxtop import cli
 from ctxtop.adapters import index_home
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 
 
 def _old_index(claude_fixtures: Path) -> tuple[Path, int]:
     old = Path(os.environ["CTXTOP_CACHE_DIR"]) / "index.sqlite3"
     index = Index(old)
-    index.update(Sources((claude_fixtures,), ()))
+    index.update(Sources((ClaudeCode((claude_fixtures,)),)))
     n = len(index.sessions())
     index.close()
     return old, n
@@ -43,7 +44,7 @@ def test_an_index_in_the_cache_dir_moves_to_the_data_dir(
     # The next run uses it where it is, silently, and reads nothing again.
     assert index_home.locate() == (new, None)
     index = Index(new)
-    assert index.update(Sources((claude_fixtures,), ())).files_read == 0
+    assert index.update(Sources((ClaudeCode((claude_fixtures,)),))).files_read == 0
 
 
 def test_a_failed_move_leaves_the_old_index_untouched_and_says_so(

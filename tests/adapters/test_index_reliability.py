@@ -389,10 +389,11 @@ import sys
 from pathlib import Path
 
 import ctxtop.adapters.index as ix
-from ctxtop.adapters.sources import Sources
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 
 ix.PARALLEL_MIN_BYTES = 0  # the worker pool, whatever the size
-ix.Index(Path(sys.argv[1])).update(Sources((Path(sys.argv[2]),), ()))
+ix.Index(Path(sys.argv[1])).update(Sources((ClaudeCode((Path(sys.argv[2]),)),)))
 """
 
 

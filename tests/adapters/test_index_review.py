@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.core.metrics import Req, compute
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.usage import Tokens
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 
 
 def _line(
@@ -36,7 +37,7 @@ def _line(
 def _world(tmp_path: Path) -> tuple[Path, Sources]:
     proj = tmp_path / "claude" / "projects" / "p"
     proj.mkdir(parents=True)
-    return proj, Sources((tmp_path / "claude",), ())
+    return proj, Sources((ClaudeCode((tmp_path / "claude",)),))
 
 
 @pytest.mark.parametrize(

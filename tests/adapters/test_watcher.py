@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters.watcher import Watcher
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 
 # watchdog warns about its own race when a watched tree grows fast; harmless here.
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
@@ -35,6 +37,11 @@ class Seen:
             self.event.clear()
 
 
+def _claude(projects: Path) -> Sources:
+    """Claude Code's sources, for the config dir whose ``projects`` tree this is."""
+    return Sources((ClaudeCode((projects.parent,)),))
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     project = tmp_path / "projects" / "-tmp-proj"
@@ -46,7 +53,7 @@ def root(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("observer", [True, False], ids=["watchdog", "poll-only"])
 def test_append_and_new_file_are_reported(root: Path, observer: bool) -> None:
     seen = Seen()
-    watcher = Watcher([root], seen, poll_interval=0.1, use_observer=observer)
+    watcher = Watcher(_claude(root), seen, poll_interval=0.1, use_observer=observer)
     watcher.start()
     try:
         old = root / "-tmp-proj" / "old.jsonl"
@@ -69,7 +76,7 @@ def test_append_and_new_file_are_reported(root: Path, observer: bool) -> None:
 
 def test_tool_results_and_other_files_are_ignored(root: Path) -> None:
     seen = Seen()
-    watcher = Watcher([root], seen, poll_interval=0.1)
+    watcher = Watcher(_claude(root), seen, poll_interval=0.1)
     watcher.start()
     try:
         results = root / "-tmp-proj" / "s" / "tool-results"
@@ -86,7 +93,7 @@ def test_tool_results_and_other_files_are_ignored(root: Path) -> None:
 
 def test_a_burst_of_writes_is_coalesced(root: Path) -> None:
     seen = Seen()
-    watcher = Watcher([root], seen, poll_interval=5, debounce=0.1)
+    watcher = Watcher(_claude(root), seen, poll_interval=5, debounce=0.1)
     watcher.start()
     try:
         old = root / "-tmp-proj" / "old.jsonl"
@@ -101,7 +108,7 @@ def test_a_burst_of_writes_is_coalesced(root: Path) -> None:
 
 
 def test_stop_is_prompt(root: Path) -> None:
-    watcher = Watcher([root], lambda paths: None, poll_interval=30)
+    watcher = Watcher(_claude(root), lambda paths: None, poll_interval=30)
     watcher.start()
     started = time.monotonic()
     watcher.stop()
@@ -111,7 +118,7 @@ def test_stop_is_prompt(root: Path) -> None:
 def test_a_root_created_later_is_picked_up(tmp_path: Path) -> None:
     root = tmp_path / "later" / "projects"
     seen = Seen()
-    watcher = Watcher([root], seen, poll_interval=0.1)
+    watcher = Watcher(_claude(root), seen, poll_interval=0.1)
     watcher.start()
     try:
         (root / "-tmp-p").mkdir(parents=True)
@@ -129,7 +136,7 @@ def test_a_root_created_later_is_picked_up(tmp_path: Path) -> None:
 def test_the_poll_sees_a_rewrite_that_keeps_size_and_mtime(root: Path) -> None:
     seen = Seen()
     path = root / "-tmp-proj" / "old.jsonl"
-    watcher = Watcher([root], seen, poll_interval=3600, use_observer=False)
+    watcher = Watcher(_claude(root), seen, poll_interval=3600, use_observer=False)
     watcher._remember(str(path))  # a hot file, as after its first change
     st = path.stat()
     path.write_text('{"a": 2}\n')  # same size, in place

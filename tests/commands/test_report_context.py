@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 from tests.support.fixtures import rereads, scenario
 
 REFACTOR = scenario("refactor")
@@ -41,7 +42,7 @@ def test_json_sums_to_the_prompt_and_to_the_session_rereads(tmp_path: Path, clau
     assert sum(Decimal(i["reread_cost_usd"]) for i in doc["items"]) == Decimal(doc["reread_cost_usd"])
     assert sum(Decimal(g["reread_cost_usd"]) for g in doc["groups"]) == Decimal(doc["reread_cost_usd"])
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((claude_fixtures,), ()))
+    index.update(Sources((ClaudeCode((claude_fixtures,)),)))
     [stats] = index.sessions(ids=[REFACTOR.session_id])
     assert Decimal(doc["reread_cost_usd"]) == stats.main_reread_cost > 0
     assert "summary" in doc["by_kind"]  # the session compacted: its summary is in the window now
@@ -117,7 +118,7 @@ def test_tools_rollup_sums_to_each_projects_rereads(tmp_path: Path, claude_fixtu
     args = ("report", "tools", "--json", "--claude-dir", str(claude_fixtures))
     rows = json.loads(_ctxtop(tmp_path, *args).stdout)
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((claude_fixtures,), ()))
+    index.update(Sources((ClaudeCode((claude_fixtures,)),)))
     by_project: dict[str, Decimal] = {}
     for s in index.sessions():
         by_project[s.cwd or "?"] = by_project.get(s.cwd or "?", Decimal(0)) + s.main_reread_cost

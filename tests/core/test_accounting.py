@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.core.metrics import Compaction, Req, compute
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.usage import Tokens, parse_usage
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 from tests.support.fixtures import api_tokens, raw_totals, rereads, scenario, scenarios
 
 SPOTTER = "4d5611e5-241a-462a-8d15-5122611a9569"
@@ -28,7 +29,7 @@ OPUS_48 = {"input": 5, "output": 25, "cache_read": Decimal("0.5"), "cache_write_
 
 def _index(tmp_path: Path, *dirs: Path) -> Index:
     index = Index(tmp_path / "index.sqlite3")
-    index.update(Sources(tuple(dirs), ()))
+    index.update(Sources((ClaudeCode(tuple(dirs)),)))
     return index
 
 

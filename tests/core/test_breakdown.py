@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.core.breakdown import Boundary, Piece, Sent, apportion, build
 from ctxtop.core.context_pieces import claude_events
 from ctxtop.core.metrics import Req, compute, reread_split
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.records import MAIN
 from ctxtop.core.usage import Tokens
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 from tests.support.fixtures import FIXTURES, rereads, scenario
 
 PRICES = PriceBook()
@@ -82,7 +83,7 @@ def _check_session(path: Path, index: Index | None) -> None:
 
 def test_breakdown_is_exact_on_every_fixture_session(tmp_path: Path) -> None:
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((FIXTURES,), ()))
+    index.update(Sources((ClaudeCode((FIXTURES,)),)))
     paths = _main_transcripts(FIXTURES)
     assert len(paths) >= 3
     for path in paths:
@@ -91,7 +92,7 @@ def test_breakdown_is_exact_on_every_fixture_session(tmp_path: Path) -> None:
 
 def test_breakdown_is_exact_on_every_corpus_session(tmp_path: Path, corpus: Path) -> None:
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((corpus / "claude", corpus / "public"), ()))
+    index.update(Sources((ClaudeCode((corpus / "claude", corpus / "public")),)))
     indexed = {s.session_id for s in index.sessions()}
     paths = _main_transcripts(corpus / "claude", corpus / "public")
     assert len(paths) >= 9
@@ -292,7 +293,7 @@ def test_a_forks_copied_requests_fill_its_window_but_are_charged_to_their_owner(
     usage["cache_read_input_tokens"] += usage["cache_creation_input_tokens"] + 200
     (projects / f"{fork}.jsonl").write_text("".join(lines) + json.dumps(last) + "\n")
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((tmp_path / "claude",), ()))
+    index.update(Sources((ClaudeCode((tmp_path / "claude",)),)))
     for sid in (src.stem, fork):
         found = session_breakdown(index, sid, keep_steps=True)
         assert found is not None

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.services.context_io import session_breakdown
+from ctxtop.sources.anthropic_api.source import AnthropicApi
+from ctxtop.sources.registry import Sources
 
 
 def _record(n: int, cache_read: int, write: int, messages: int, **extra) -> dict:
@@ -40,7 +41,7 @@ def test_api_session_breakdown_is_exact_and_charges_sum_to_the_rereads(tmp_path:
     ]  # fmt: skip
     (logs / "api-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((), (logs,)))
+    index.update(Sources((AnthropicApi((logs,)),)))
     [stats] = index.sessions()
     found = session_breakdown(index, "api-1", keep_steps=True)
     assert found is not None

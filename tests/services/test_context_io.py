@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ctxtop.adapters import notes_store
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.services.context_io import session_retention
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 from tests.support.fixtures import scenario
 
 REFACTOR = scenario("refactor")
@@ -16,7 +17,7 @@ REFACTOR = scenario("refactor")
 
 def test_a_pin_counts_only_for_compactions_after_it_was_pinned(tmp_path: Path, claude_fixtures: Path) -> None:
     index = Index(tmp_path / "i.sqlite3")
-    index.update(Sources((claude_fixtures,), ()))
+    index.update(Sources((ClaudeCode((claude_fixtures,)),)))
     notes_store.pin(REFACTOR.session_id, "keep the public API stable")
     # Pinned now, after the fixture's compaction: not held against it.
     [r] = session_retention(index, REFACTOR.session_id) or []

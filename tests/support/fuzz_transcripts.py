@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 
 # Single-file sessions of the shared corpus (small, so a case takes milliseconds), by path under the corpus.
 TRANSCRIPTS = (
@@ -151,7 +152,7 @@ def run_case(work: Path, rel: str, data: bytes, cuts: list[float]) -> tuple[tupl
         target.parent.mkdir(parents=True)
         target.write_bytes(b"")
         index = Index(root / "index.sqlite3")
-        sources = Sources((root / "claude",), ())
+        sources = Sources((ClaudeCode((root / "claude",)),))
         written = 0
         for point in points:
             with open(target, "ab") as fh:

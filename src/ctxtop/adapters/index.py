@@ -21,24 +21,16 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files
 from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended, restarts
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
-from ctxtop.core.records import (
-    CompactRecord,
-    FileContext,
-    Meta,
-    RequestRecord,
-    ToolResult,
-    ToolUse,
-    parse_api,
-    parse_claude,
-)
+from ctxtop.core.records import CompactRecord, FileContext, Meta, RequestRecord, ToolResult, ToolUse
 from ctxtop.core.usage import Tokens
+from ctxtop.sources.base import FileParser, Source
+from ctxtop.sources.registry import KINDS, Sources, kind
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -46,7 +38,7 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, source TEXT, session_id TEXT, chain TEXT,
     dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB, fingerprint BLOB, first_ts REAL,
     lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT, gone INTEGER DEFAULT 0,
-    ctime_ns INTEGER
+    ctime_ns INTEGER, parser_state TEXT
 );
 CREATE TABLE IF NOT EXISTS requests (
     key TEXT PRIMARY KEY, session_id TEXT, chain TEXT, ts REAL, seq INTEGER, model TEXT,
@@ -77,11 +69,6 @@ CREATE TABLE IF NOT EXISTS otlp_sent (
     target TEXT, key TEXT, total INTEGER, sent_at REAL, PRIMARY KEY (target, key)
 ) WITHOUT ROWID;
 """
-
-# A line is parsed only if it contains one of these: the requests and compact boundaries. Tool results, the
-# bulk of a history's bytes, are read on demand for one session (``tool_outputs``), never at index time.
-CLAUDE_MARKERS = (b'"usage"', b"compact_boundary")
-API_MARKERS = (b'"api_request"',)
 
 _TOKEN_COLUMNS = ("i", "o", "cr", "w5", "w1", "bi", "bo", "bcr", "bw5", "bw1", "ws", "wf", "total", "file")
 _OWNER_COLUMNS = ("session_id", "chain", "ts", "seq", "rank")
@@ -151,30 +138,30 @@ class ParsedLines:
     malformed: int = 0
     lines: int = 0
     first_ts: float | None = None
+    parser_state: str | None = None
+    """What the source's parser left for the next read of the file (``FileParser.state``)."""
 
 
 def parse_lines(
     lines: list[bytes],
     offset: int,
     spath: str,
-    source: str,
-    ctx: FileContext,
-    out: ParsedLines | None = None,
+    markers: tuple[bytes, ...],
+    parser: FileParser,
+    out: ParsedLines,
 ) -> ParsedLines:
     """Parse complete lines read from ``spath`` (pure: no SQLite), so it can also run in a worker process.
 
     Every non-blank line is decoded, by the one decoder (``jsonl.decode_line``), so a line that is not a
     JSON object is counted as malformed whichever way the file was read. ``out`` accumulates the chunks of
-    one read."""
+    one read; lines holding none of the source's ``markers`` are checked, not parsed."""
     from ctxtop.adapters.jsonl import decode_line  # orjson only once a line is read: not on the warm path
 
-    parse = parse_api if source == "api" else parse_claude
-    if out is None:
-        out = ParsedLines(sessions={ctx.session_id})
+    parse = parser.parse
     out.lines += len(lines)
     # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
-    markers = API_MARKERS if source == "api" else CLAUDE_MARKERS
-    first, second = markers[0], markers[-1]  # one marker is tested twice: cheaper than a loop per line
+    every = not markers
+    first, second = (markers[0], markers[-1]) if markers else (b"", b"")  # one or two markers: no loop
     for raw in lines:
         line_offset = offset
         offset += len(raw) + 1
@@ -190,10 +177,10 @@ def parse_lines(
             continue
         # Most lines carry nothing ctxtop counts (progress records, file snapshots, tool results): they are
         # only checked, not parsed.
-        if first not in raw and second not in raw:
+        if not every and first not in raw and second not in raw:
             continue
         try:
-            facts = parse(obj, ctx, f"{spath}:{line_offset}")
+            facts = parse(obj, f"{spath}:{line_offset}")
         except Exception:  # noqa: BLE001 - an odd line is counted as malformed, never fatal
             out.malformed += 1
             continue
@@ -232,20 +219,37 @@ def parse_lines(
     return out
 
 
-def read_and_parse(spath: str, source: str, state: FileState | None) -> tuple[ReadResult, ParsedLines]:
-    """Read a file's new lines chunk by chunk and parse each chunk as it comes (memory stays bounded)."""
-    ctx = context_for(Path(spath), source)
+def read_and_parse(
+    spath: str, src: type[Source], state: FileState | None, parser_state: str | None = None
+) -> tuple[ReadResult, ParsedLines]:
+    """Read a file's new lines chunk by chunk and parse each chunk as it comes (memory stays bounded).
+
+    ``src`` is the class of the file's source; ``parser_state`` what its parser left after the previous read
+    (ignored when the read starts at the file's first byte)."""
+    ctx = src.context_for(Path(spath))
     parsed = ParsedLines(sessions={ctx.session_id})
     if state is not None and state.offset == 0 and not state.fingerprint:
         state = None  # never read successfully (e.g. unreadable until now): a first read, not a reset
-    read = read_appended(
-        spath, state, on_lines=lambda lines, offset: parse_lines(lines, offset, spath, source, ctx, parsed)
-    )
+    parsers: list[FileParser] = []
+
+    def on_lines(lines: list[bytes], offset: int) -> None:
+        if not parsers:
+            # Read from the first byte (first read, truncated, replaced...): the parser starts afresh.
+            parsers.append(src.parser(ctx, None if offset == 0 else parser_state))
+        parse_lines(lines, offset, spath, src.markers, parsers[0], parsed)
+
+    read = read_appended(spath, state, on_lines=on_lines)
     parsed.malformed += read.oversized
+    if parsers:
+        parsed.parser_state = parsers[0].state
+    elif not read.reset and read.state.offset:
+        parsed.parser_state = parser_state  # nothing new: the parser would go on from the same place
     return read, parsed
 
 
-def _read_and_parse(job: tuple[str, str, FileState | None]) -> tuple[ReadResult, ParsedLines] | str:
+def _read_and_parse(
+    job: tuple[str, type[Source], FileState | None, str | None],
+) -> tuple[ReadResult, ParsedLines] | str:
     """Worker-process entry: read a file's new lines and parse them; an OSError comes back as its text."""
     try:
         return read_and_parse(*job)
@@ -291,10 +295,6 @@ def _die_with_parent(parent: int) -> None:
     if os.getppid() != parent:
         os._exit(1)  # the parent died before the death signal was armed
     threading.Thread(target=watch, name="ctxtop-parent-watch", daemon=True).start()
-
-
-def _source_of(path: str, sources: Sources) -> str:
-    return "api" if any(path.startswith(str(d) + os.sep) for d in sources.api_log_dirs) else "claude"
 
 
 class IndexUnavailable(Exception):
@@ -428,6 +428,7 @@ class Index:
         if _schema_version(self.conn) != SCHEMA_VERSION:
             self._upgrade()
         self._reread: set[str] = set()
+        self._kinds: dict[str, type[Source]] = {}
         self.skipped: dict[str, str] = {}
         """Files left out of the index and why (shown by doctor), beside the unreadable ones in ``files``."""
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
@@ -462,7 +463,9 @@ class Index:
             if version in (5, 6):
                 _migrate_from_6(self.conn)
             # 7 to 8 adds a table only (otlp_sent: what the OTLP export sent), created below with the rest.
-            if version not in (5, 6, 7):
+            if version in (5, 6, 7, 8):
+                _migrate_from_8(self.conn)
+            else:
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'"
@@ -482,16 +485,24 @@ class Index:
 
     # ---------------------------------------------------------------- reading files
 
+    def _kind(self, name: str | None) -> type[Source] | None:
+        """The class of the source called ``name``: one of the sources last updated from, else the registry's."""
+        return self._kinds.get(name) if name in self._kinds else kind(name)
+
     def _known(self) -> dict[str, FileState]:
         # A file never read (unreadable so far) has NULLs here: read as zeros, never as None.
-        return {
-            path: FileState(
+        known: dict[str, FileState] = {}
+        self._parser_states: dict[str, str] = {}
+        for path, dev, ino, size, mtime, offset, fp, ctime, parser_state in self.conn.execute(
+            "SELECT path, dev, ino, size, mtime_ns, offset, fingerprint, ctime_ns, parser_state FROM files "
+            "WHERE gone=0"
+        ):
+            known[path] = FileState(
                 dev or 0, ino or 0, size or 0, mtime or 0, offset or 0, b"", fp or b"", ctime or 0
             )
-            for path, dev, ino, size, mtime, offset, fp, ctime in self.conn.execute(
-                "SELECT path, dev, ino, size, mtime_ns, offset, fingerprint, ctime_ns FROM files WHERE gone=0"
-            )
-        }
+            if parser_state is not None:
+                self._parser_states[path] = parser_state
+        return known
 
     def _pending(
         self, todo: list[tuple[Path, str]], known: dict[str, FileState]
@@ -542,10 +553,13 @@ class Index:
     ) -> UpdateResult:
         started = time.perf_counter()
         result = UpdateResult()
+        # The sources given win over the registry's classes of the same name (tests inject their own).
+        self._kinds.update({s.name: type(s) for s in sources.sources})
         if only is None:
-            todo = list(iter_files(sources))
+            todo = [(p, source.name) for p, source in sources.iter_files()]
         else:
-            todo = [(p, _source_of(str(p), sources)) for p in only]
+            # A path no source in effect claims is not a log ctxtop reads.
+            todo = [(p, source.name) for p in only if (source := sources.source_of(str(p))) is not None]
         dirty = self.conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None
         known = self._known()
         pending = self._pending(todo, known)
@@ -623,7 +637,14 @@ class Index:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        jobs = [(str(p), source, known.get(str(p))) for p, source, _ in pending]
+        # A source's class travels to the worker by reference (module and name), not by value.
+        jobs = [
+            (str(p), src, known.get(str(p)), self._parser_states.get(str(p)))
+            for p, source, _ in pending
+            if (src := self._kind(source)) is not None
+        ]
+        if len(jobs) < len(pending):
+            return {}
         out: dict[str, tuple[ReadResult, ParsedLines]] = {}
         try:
             # "spawn": never fork a process that may run Textual or watchdog threads.
@@ -637,7 +658,7 @@ class Index:
             return {}
         try:
             done_bytes = 0
-            for n, ((spath, _, state), done) in enumerate(
+            for n, ((spath, _, state, _ps), done) in enumerate(
                 zip(jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True), 1
             ):
                 if not isinstance(done, str):
@@ -673,10 +694,14 @@ class Index:
     ) -> int:
         """Index what is new in ``path`` since ``state``; ``replaced``: its old content is gone although the
         read starts from the first byte anyway (a re-read of a file that was also replaced)."""
-        ctx = context_for(path, source)
+        src = self._kind(source)
+        if src is None:
+            return 0  # a file a newer ctxtop indexed, of a source this one does not know
+        ctx = src.context_for(path)
         spath = str(path)
         try:
-            read, parsed = read_and_parse(spath, source, state) if pre is None else pre
+            parser_state = None if state is None else self._parser_states.get(spath)
+            read, parsed = read_and_parse(spath, src, state, parser_state) if pre is None else pre
         except OSError as exc:
             self._record_error(spath, source, ctx, exc)
             return 0
@@ -724,7 +749,7 @@ class Index:
                     meta.cwd,
                     meta.git_branch,
                     meta.version,
-                    path.parent.name,
+                    ctx.project_dir,
                     meta.ts,
                 ),
             )
@@ -732,11 +757,7 @@ class Index:
             c.execute(
                 "INSERT INTO sessions(session_id, source, project_dir, dirty) VALUES (?,?,?,1) "
                 "ON CONFLICT(session_id) DO UPDATE SET dirty=1",
-                (
-                    sid,
-                    ctx.source,
-                    path.parent.name if ctx.chain == "main" else path.parent.parent.parent.name,
-                ),
+                (sid, ctx.source, ctx.project_dir),
             )
         # A stale copy replaced by this file's larger one changes the session that owns it.
         if requests:
@@ -748,15 +769,16 @@ class Index:
         s = read.state
         c.execute(
             "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, "
-            "fingerprint, lines, malformed, first_ts, last_error, ctime_ns) "
-            "VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,NULL,?) "
+            "fingerprint, lines, malformed, first_ts, last_error, ctime_ns, parser_state) "
+            "VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,NULL,?,?) "
             "ON CONFLICT(path) DO UPDATE SET "
             "dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime_ns=excluded.mtime_ns, "
             "offset=excluded.offset, partial=NULL, fingerprint=excluded.fingerprint, "
             "lines=files.lines + excluded.lines, malformed=files.malformed + excluded.malformed, "
-            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0, ctime_ns=excluded.ctime_ns",
+            "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0, ctime_ns=excluded.ctime_ns, "
+            "parser_state=excluded.parser_state",
             (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset,
-             s.fingerprint, parsed.lines, malformed, parsed.first_ts, s.ctime_ns),
+             s.fingerprint, parsed.lines, malformed, parsed.first_ts, s.ctime_ns, parsed.parser_state),
         )  # fmt: skip
         result.files_read += 1
         result.bytes_read += read.bytes_read
@@ -804,8 +826,10 @@ class Index:
         queued = {str(p) for p, _, _ in pending[n:]}
         for again in sorted(self._reread - queued):
             row = self.conn.execute("SELECT source FROM files WHERE path=?", (again,)).fetchone()
+            if row is None:
+                continue
             try:
-                pending.append((Path(again), row[0] if row else "claude", os.stat(again)))
+                pending.append((Path(again), row[0], os.stat(again)))
             except OSError:
                 continue  # gone since: found vanished (and handled) by the next update
 
@@ -836,7 +860,7 @@ class Index:
         if gone:
             c.execute(
                 "UPDATE files SET gone=1, dev=0, ino=0, size=-1, mtime_ns=0, offset=0, partial=NULL, "
-                "fingerprint=NULL, lines=0, malformed=0, first_ts=NULL, last_error=NULL WHERE path=?",
+                "parser_state=NULL, fingerprint=NULL, lines=0, malformed=0, first_ts=NULL, last_error=NULL WHERE path=?",
                 (spath,),
             )
         holders: set[str] = set()
@@ -872,7 +896,8 @@ class Index:
     def _read_again(self, path: str) -> None:
         """Read ``path`` from the start in this update (its rows stay: reading them again changes nothing)."""
         self.conn.execute(
-            "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, fingerprint=NULL, lines=0, "
+            "UPDATE files SET dev=0, ino=0, size=-1, offset=0, partial=NULL, parser_state=NULL, fingerprint=NULL, "
+            "lines=0, "
             "malformed=0, first_ts=NULL WHERE path=?",
             (path,),
         )
@@ -946,8 +971,10 @@ class Index:
             (session_id,),
         ).fetchone()
         if row:
-            stats.source = row[0] or "claude"
-            stats.cwd = row[1] or (decode_project_dir(row[4]) if row[4] else None)
+            # Before sources were recorded, ctxtop read only the first registered one (Claude Code).
+            stats.source = row[0] or KINDS[0].name
+            src = self._kind(stats.source)
+            stats.cwd = row[1] or (src.project_cwd(row[4]) if row[4] and src is not None else None)
             stats.git_branch = row[2]
             stats.version = row[3]
             if not present_only:
@@ -1093,27 +1120,33 @@ class Index:
         """Every tool result of a session's transcripts with the call it answers and its chain, read on demand.
 
         Tool results are the bulk of a history's bytes and are never indexed: this reads the session's files
-        with the one transcript reader (``parse_claude``), as Claude Code wrote them. A result may appear
+        with each file's source parser (Claude Code's: ``parse_claude``), as the tool wrote them. A result may appear
         more than once (a retried write): callers keep one per ``tool_use_id``.
         """
         uses: dict[str, ToolUse] = {}
-        for path in self.session_files(session_id):
-            source = "api" if path.endswith(".jsonl") and "/projects/" not in path else "claude"
-            if source == "api":
-                continue
-            ctx = context_for(Path(path), source)
+        from ctxtop.adapters.jsonl import decode_line
+
+        for path, source in self.conn.execute(
+            "SELECT path, source FROM files WHERE session_id=? AND gone=0 ORDER BY path", (session_id,)
+        ).fetchall():
+            src = self._kind(source)
+            if src is None or not src.tool_markers:
+                continue  # a source that records no tool outputs
+            markers = src.tool_markers
+            ctx = src.context_for(Path(path))
+            parser = src.parser(ctx, None)
             try:
                 with open(open_regular(path), "rb") as fh:  # never a FIFO planted under the name
                     for n, raw in enumerate(fh):
-                        if b'"tool_' not in raw:
+                        if not any(m in raw for m in markers):
                             continue
                         try:
-                            from ctxtop.adapters.jsonl import decode_line
-
                             obj = decode_line(raw)
                         except ValueError:
                             continue
-                        for fact in parse_claude(obj, ctx, f"{path}:{n}"):
+                        if not isinstance(obj, dict):
+                            continue
+                        for fact in parser.parse(obj, f"{path}:{n}"):
                             if isinstance(fact, ToolUse):
                                 uses[fact.tool_use_id] = fact
                             elif isinstance(fact, ToolResult):
@@ -1182,6 +1215,13 @@ def _migrate_from_6(conn: sqlite3.Connection) -> None:
     file is read again its ctime is unknown (0), and the tailer then goes by size and mtime as before."""
     if "ctime_ns" not in {row[1] for row in conn.execute("PRAGMA table_info(files)")}:
         conn.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
+
+
+def _migrate_from_8(conn: sqlite3.Connection) -> None:
+    """Schema 8 to 9 (and older, after their own steps) in place: a source's parser may leave a state for the next read of a file (none did
+    before, so NULL is right for every file)."""
+    if "parser_state" not in {row[1] for row in conn.execute("PRAGMA table_info(files)")}:
+        conn.execute("ALTER TABLE files ADD COLUMN parser_state TEXT")
 
 
 def _record_known_copies(conn: sqlite3.Connection) -> None:

@@ -15,13 +15,12 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters.index import Index
-from ctxtop.adapters.sources import Sources
 from ctxtop.core.report import iso
 from ctxtop.core.usage import MAX_TOKENS
+from ctxtop.sources.registry import KINDS, Sources, kind
 
 FORMAT = 1
 _TOKENS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -211,7 +210,8 @@ def _session_fields(rec: dict[str, Any]) -> dict[str, str | None]:
     if not project_dir or "/" in project_dir or project_dir in (".", ".."):
         project_dir = "imported"
     return {
-        "source": "api" if rec.get("source") == "api" else "claude",
+        # A source this ctxtop does not know: the first registered one (Claude Code).
+        "source": (kind(_opt(rec.get("source"), "source")) or KINDS[0]).name,
         "project": _opt(rec.get("project"), "project"),
         "git_branch": _opt(rec.get("git_branch"), "git_branch"),
         "version": _opt(rec.get("version"), "version"),
@@ -229,10 +229,8 @@ def _session(c: Any, sid: str, fields: dict[str, str | None], sources: Sources) 
         "version=coalesce(sessions.version, excluded.version), dirty=1",
         (sid, source, fields["project"], fields["git_branch"], fields["version"], project_dir),
     )  # fmt: skip
-    if source == "api" and sources.api_log_dirs:
-        path = Path(sources.api_log_dirs[0]) / f"{sid}.jsonl"
-    elif sources.claude_dirs:
-        path = Path(sources.claude_dirs[0]) / "projects" / str(project_dir) / f"{sid}.jsonl"
-    else:
+    instance = sources.get(str(source))
+    path = instance.session_path(sid, str(project_dir)) if instance is not None else None
+    if path is None:
         return
     c.execute("INSERT OR IGNORE INTO session_files VALUES (?, ?)", (sid, os.fspath(path)))

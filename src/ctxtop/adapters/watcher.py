@@ -1,9 +1,11 @@
-"""Tell a callback which transcript files changed: one watchdog observer plus a cheap stat poll as a backstop.
+"""Tell a callback which log files changed: one watchdog observer plus a cheap stat poll as a backstop.
 
-Watchdog events (inotify, FSEvents...) are fast but can be lost: inotify watch limits, network filesystems,
-editors that replace files. So a poll runs every ``poll_interval`` seconds over what is cheap to check: the
-mtime of each project directory (a new session file changes it) and the size/mtime of the "hot" files, the
-ones that changed recently. Events and poll findings are coalesced for ``debounce`` seconds and handed to the
+The files are those of the sources in effect (``ctxtop.sources.registry.Sources``): the watcher watches every
+source's roots and keeps the paths a source claims (``Source.is_log``). Watchdog events (inotify, FSEvents...)
+are fast but can be lost: inotify watch limits, network filesystems, editors that replace files. So a poll
+runs every ``poll_interval`` seconds over what is cheap to check: the mtime of the folders where a source's
+new files appear (``Source.poll_dirs``: a new file changes its folder's) and the size/mtime of the "hot"
+files, the ones that changed recently. Events and poll findings are coalesced for ``debounce`` seconds and handed to the
 callback as one set of paths, from the watcher's own thread. Duplicates are harmless: the index skips files
 whose (inode, size, mtime) did not change.
 """
@@ -22,24 +24,26 @@ if TYPE_CHECKING:
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers.api import BaseObserver
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ctxtop.sources.base import Source
+    from ctxtop.sources.registry import Sources
+
 log = logging.getLogger(__name__)
 
 HOT_SECONDS = 3600.0
 """A file that changed within this long is stat'ed at every poll."""
 SWEEP_EVERY = 15
-"""Every this many polls, stat every transcript file in the known directories."""
-
-
-def is_transcript(path: str) -> bool:
-    return path.endswith(".jsonl") and f"{os.sep}tool-results{os.sep}" not in path
+"""Every this many polls, stat every log file in the known directories."""
 
 
 class Watcher:
-    """Watch ``roots`` recursively; call ``on_change(paths)`` with coalesced sets of changed ``.jsonl`` files."""
+    """Watch the roots of ``sources`` recursively; call ``on_change(paths)`` with coalesced sets of changed
+    log files."""
 
     def __init__(
         self,
-        roots: Iterable[Path],
+        sources: Sources,
         on_change: Callable[[set[Path]], None],
         *,
         poll_interval: float = 2.0,
@@ -47,7 +51,10 @@ class Watcher:
         use_observer: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.roots = [Path(r) for r in roots]
+        self.sources = sources
+        # Every root, existing or not: one that appears later (the tool's first run creates it) is picked up.
+        self._roots: list[tuple[Path, Source]] = [(Path(r), s) for s in sources.sources for r in s.roots()]
+        self.roots = [root for root, _ in self._roots]
         self.on_change = on_change
         self.poll_interval = poll_interval
         self.debounce = debounce
@@ -104,7 +111,7 @@ class Watcher:
                     path = getattr(event, attr, "")
                     if isinstance(path, bytes):
                         path = os.fsdecode(path)
-                    if path and not event.is_directory and is_transcript(path):
+                    if path and not event.is_directory and watcher.sources.source_of(path) is not None:
                         watcher.notify([path])
 
         observer = Observer()
@@ -180,11 +187,11 @@ class Watcher:
         self._hot[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def _scan_dirs(self, initial: bool = False) -> set[str]:
-        """New transcript files, found through directory mtimes (a new file changes its directory's)."""
+        """New log files, found through directory mtimes (a new file changes its directory's)."""
         found: set[str] = set()
         cutoff = self.clock() - HOT_SECONDS
-        for root in self.roots:
-            for folder in self._folders(root):
+        for root, source in self._roots:
+            for folder in self._folders(root, source):
                 try:
                     mtime = os.stat(folder).st_mtime_ns
                 except OSError:
@@ -198,7 +205,7 @@ class Watcher:
                 except OSError:
                     continue
                 for entry in entries:
-                    if not entry.name.endswith(".jsonl") or entry.path in self._hot:
+                    if entry.path in self._hot or not source.is_log(entry.path):
                         continue
                     try:
                         st = entry.stat()
@@ -211,33 +218,23 @@ class Watcher:
                         found.add(entry.path)
         return found
 
-    def _folders(self, root: Path) -> list[str]:
-        """The root, its project dirs, and the subagents dirs of hot sessions."""
-        folders = [str(root)]
-        try:
-            folders += [e.path for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
-        except OSError:
-            return folders
-        for path in list(self._hot):
-            if path.startswith(str(root) + os.sep):
-                sub = os.path.join(path[: -len(".jsonl")], "subagents")
-                if os.path.isdir(sub):
-                    folders.append(sub)
-        return folders
+    def _folders(self, root: Path, source: Source) -> list[str]:
+        """Where the source's new files appear under ``root`` (``Source.poll_dirs``), given the hot files."""
+        return source.poll_dirs(root, list(self._hot))
 
     def _sweep(self) -> set[str]:
         """Every file, not only hot ones: catches an old session resumed while watchdog missed it."""
         found: set[str] = set()
         since = self._last_sweep_ns
         self._last_sweep_ns = int(self.clock() * 1e9)
-        for root in self.roots:
-            for folder in self._folders(root):
+        for root, source in self._roots:
+            for folder in self._folders(root, source):
                 try:
                     entries = list(os.scandir(folder))
                 except OSError:
                     continue
                 for entry in entries:
-                    if entry.name.endswith(".jsonl") and entry.path not in self._hot:
+                    if entry.path not in self._hot and source.is_log(entry.path):
                         try:
                             st = entry.stat()
                         except OSError:

@@ -37,13 +37,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     out = sys.stdout.write
-    out("Claude Code config dirs:\n")
-    for d in report["claude_config_dirs"]:
-        state = f"{d['transcripts']} transcript files" if d["exists"] else "missing"
-        out(f"  {d['dir']}: {state}\n")
-    out("API session logs:\n")
-    for d in report["api_log_dirs"]:
-        out(f"  {d['dir']}: {d['logs'] if d['exists'] else 'missing'}{' files' if d['exists'] else ''}\n")
+    for source in report["sources"]:
+        out(f"{source['title']}:\n")
+        for d in report[source["key"]]:
+            state = f"{d[source['count_key']]} {source['count_noun']}" if d["exists"] else "missing"
+            out(f"  {d['dir']}: {state}\n")
     ix = report["index"]
     out(f"Index: {ix['path']} ({ix['bytes'] / 1e6:.1f} MB): {ix['files']} files, {ix['lines']:,} lines, "
         f"{ix['sessions']} sessions\n")  # fmt: skip

@@ -27,7 +27,9 @@ class FileContext:
     chain: str = MAIN
     """"main", or the subagent's id for ``<session>/subagents/agent-<id>.jsonl`` files."""
     source: str = "claude"
-    """"claude" (a Claude Code transcript) or "api" (a ctxtop API session log)."""
+    """The name of the file's source (``Source.name``: "claude", "api", ...)."""
+    project_dir: str = ""
+    """The folder that groups the session's files (Claude Code: the project dir, named after the cwd)."""
 
 
 @dataclass(slots=True)

@@ -76,24 +76,25 @@ def verdicts_for(
 def _index_for(transcript: Path | None, config: Config) -> tuple[Any, Any]:
     from ctxtop.adapters import index_home
     from ctxtop.adapters.index import Index
-    from ctxtop.adapters.sources import Sources
+    from ctxtop.sources.claude_code.source import ClaudeCode
+    from ctxtop.sources.registry import Sources
 
     db, _notice = index_home.locate(None)
     index = Index(db, price_overrides=config.price_overrides)
     sources = Sources.discover(
-        config.get("sources.claude_dirs") or None, config.get("sources.api_logs") or None
+        {
+            "claude_dirs": config.get("sources.claude_dirs") or None,
+            "api_logs": config.get("sources.api_logs") or None,
+        }
     )
     if transcript is not None:
-        # <config dir>/projects/<project>/<session>.jsonl
-        config_dir = transcript.parent.parent.parent
-        if config_dir not in sources.claude_dirs:
-            sources = Sources((*sources.claude_dirs, config_dir), sources.api_log_dirs)
-        only = [transcript]
-        subagents = transcript.with_suffix("") / "subagents"
-        if subagents.is_dir():
-            only.extend(p for p in sorted(subagents.glob("agent-*.jsonl")) if p.is_file())
+        config_dir = ClaudeCode.config_dir_of(transcript)
+        claude = sources.of(ClaudeCode)
+        if claude is not None and config_dir not in claude.config_dirs:
+            wider = ClaudeCode((*claude.config_dirs, config_dir))
+            sources = Sources(tuple(wider if s is claude else s for s in sources.sources))
         index.scope = sources.roots()
-        index.update(Sources((config_dir,), ()), only=only)
+        index.update(Sources((ClaudeCode((config_dir,)),)), only=ClaudeCode.session_files(transcript))
     index.scope = sources.roots()
     return index, sources
 
@@ -107,10 +108,8 @@ CATCH_UP_BATCH = 16
 def _catch_up(index: Any, sources: Any, since: float, deadline: float) -> None:
     """Read the new lines of every file changed since ``since``, newest first, in batches that each commit,
     until ``deadline``: a big backlog is worked off over several prompts instead of failing open on each."""
-    from ctxtop.adapters.sources import iter_files
-
     recent = []
-    for path, _source in iter_files(sources):
+    for path, _source in sources.iter_files():
         try:
             mtime = path.stat().st_mtime
         except OSError:

@@ -14,6 +14,7 @@ from ctxtop.adapters import claude_settings as cs
 from ctxtop.adapters import paths
 from ctxtop.adapters.claude_env import settings_layers
 from ctxtop.services.monitor import Monitor
+from ctxtop.sources.claude_code.source import ClaudeCode
 
 
 def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> dict[str, Any]:
@@ -26,18 +27,17 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
     gone = [f for f in index.files(with_gone=True) if f.gone]
     sessions = monitor.index.sessions()
     deleted_sessions, archived_requests = index.archived()
-    claude = []
-    for d in monitor.sources.claude_dirs:
-        n = sum(1 for f in files if f.path.startswith(str(d) + os.sep))
-        claude.append({"dir": str(d), "exists": d.is_dir(), "transcripts": n})
-    api = [
-        {
-            "dir": str(d),
-            "exists": d.is_dir(),
-            "logs": sum(1 for f in files if f.path.startswith(str(d) + os.sep)),
-        }
-        for d in monitor.sources.api_log_dirs
-    ]
+    # Every source in effect: its directories, and how many of its files the index holds under each.
+    locations: dict[str, list[dict[str, Any]]] = {}
+    for source in monitor.sources.sources:
+        locations[source.doctor_key] = [
+            {
+                "dir": str(d),
+                "exists": d.is_dir(),
+                source.count_key: sum(1 for f in files if f.path.startswith(str(d) + os.sep)),
+            }
+            for d in source.locations()
+        ]
     # Compaction as Claude Code will apply it, per model seen and per settings layer found.
     from ctxtop.adapters import observations
     from ctxtop.core.window import VERIFIED, facts_for
@@ -71,7 +71,8 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
             }
         )
     layers: list[dict[str, Any]] = []
-    for d in monitor.sources.claude_dirs:
+    claude = monitor.sources.of(ClaudeCode)
+    for d in claude.config_dirs if claude is not None else ():
         for layer in settings_layers(d, None):
             layers.append({"path": layer.path, "error": layer.error})
     from ctxtop.adapters import filter_rules
@@ -100,8 +101,11 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
         f"{', '.join(VERIFIED)}); " + (f"using {facts.version}'s" if facts else "using the generic rule"),
     }
     return {
-        "claude_config_dirs": claude,
-        "api_log_dirs": api,
+        "sources": [
+            {"key": s.doctor_key, "title": s.title, "count_key": s.count_key, "count_noun": s.count_noun}
+            for s in monitor.sources.sources
+        ],
+        **locations,
         "config_file": str(monitor.config.path),
         "config_exists": monitor.config.exists,
         "config_problems": [*monitor.config.problems, *(more_config_problems or [])],

@@ -31,6 +31,7 @@ from ctxtop.core.metrics import SessionStats
 from ctxtop.services import events as ev
 from ctxtop.services.monitor import Monitor
 from ctxtop.services.noise import OutputSaving, session_savings
+from ctxtop.sources.claude_code.source import ClaudeCode
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +174,8 @@ class Engine:
     def _open(self) -> None:
         self.monitor = self.factory(self.config)
         if self.watch:
-            sources = self.monitor.sources
-            # Every root, existing or not: the watcher picks up one that appears later.
-            roots = [d / "projects" for d in sources.claude_dirs] + list(sources.api_log_dirs)
             self.watcher = Watcher(
-                roots, self.paths_changed, poll_interval=self.poll_interval,
+                self.monitor.sources, self.paths_changed, poll_interval=self.poll_interval,
                 clock=self.clock,
             )  # fmt: skip
             self.watcher.start()
@@ -437,7 +435,8 @@ class Engine:
 
     def _check_live(self, force: bool = False) -> None:
         assert self.monitor is not None
-        live = live_sessions(self.monitor.sources.claude_dirs)
+        claude = self.monitor.sources.of(ClaudeCode)
+        live = live_sessions(claude.config_dirs if claude is not None else ())
         if force or live != self._live:
             self._live = live
             self.post(ev.LiveChanged(dict(live)))

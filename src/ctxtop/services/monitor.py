@@ -15,10 +15,11 @@ from ctxtop.adapters import index_home
 from ctxtop.adapters.claude_env import for_session
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.index import Index, Progress, UpdateResult
-from ctxtop.adapters.sources import Sources
 from ctxtop.core.compaction import CompactionInfo
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.report import SessionView
+from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import Sources
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Monitor:
         config = config or Config.load()
         claude_dirs = claude_dirs or config.get("sources.claude_dirs") or None
         api_logs = api_logs or config.get("sources.api_logs") or None
-        sources = Sources.discover(claude_dirs, api_logs)
+        sources = Sources.discover({"claude_dirs": claude_dirs, "api_logs": api_logs})
         return cls._with_index(sources, config, cache_dir)
 
     @classmethod
@@ -55,7 +56,7 @@ class Monitor:
 
         What the statusline opens: Claude Code names the transcript, so no other source is looked at.
         """
-        sources = Sources((transcript.parent.parent.parent,), ())
+        sources = Sources((ClaudeCode((ClaudeCode.config_dir_of(transcript),)),))
         return cls._with_index(sources, config or Config.load(), cache_dir)
 
     @classmethod
@@ -74,16 +75,13 @@ class Monitor:
 
     def refresh_session(self, transcript: Path, session_id: str) -> SessionStats | None:
         """Index one transcript and its subagents' (nothing else), then the session's stats if it has any."""
-        only = [transcript]
-        subagents = transcript.with_suffix("") / "subagents"
-        if subagents.is_dir():
-            only.extend(p for p in sorted(subagents.glob("agent-*.jsonl")) if p.is_file())
-        self.refresh(only=only)
+        self.refresh(only=ClaudeCode.session_files(transcript))
         found = self.index.sessions(ids=[session_id])
         return found[0] if found else None
 
     def config_dir_for(self, stats: SessionStats) -> Path:
-        dirs = self.sources.claude_dirs
+        claude = self.sources.of(ClaudeCode)
+        dirs = claude.config_dirs if claude is not None else ()
         if len(dirs) > 1:
             path = self.index.transcript_path(stats.session_id)
             if path:

@@ -1,0 +1,1 @@
+"""ctxtop's own API session logs (written by ``ctxtop.api``): schema, reader, SDK wrapper, server compaction."""

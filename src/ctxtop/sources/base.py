@@ -1,0 +1,143 @@
+"""What a log source is: the Source protocol the index, the watcher and doctor iterate, and its helpers.
+
+A source is one tool whose logs ctxtop reads (Claude Code transcripts, ctxtop's API session logs, ...). Its
+class holds what the path and the JSON of a log say (``context_for``, ``parser``, ``markers``); an instance
+holds the directories in effect (from CLI options, config and environment). Nothing outside ``sources/``
+knows a tool's layout or JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Iterator, Mapping
+from pathlib import Path
+
+from ctxtop.core.records import FileContext, Parsed
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Protocol, Self
+else:
+    Protocol = object
+
+
+class FileParser(Protocol):
+    """Turns the lines of one file into facts, in file order; made per read of a file by ``Source.parser``."""
+
+    def parse(self, obj: dict[str, Any], line_key: str) -> list[Parsed]:
+        """Facts in one decoded JSON object line. ``line_key`` ("<path>:<byte offset>") is unique per line
+        (for request keys when the log has no ids). Raising counts the line as malformed; the read goes on."""
+        ...
+
+    @property
+    def state(self) -> str | None:
+        """What the parser must remember to go on where it stopped (JSON text), or None.
+
+        The index stores it with the file's offset after each read and hands it back to ``Source.parser``
+        for the next read of that file; it is dropped whenever the file is read again from its first byte
+        (truncated, replaced, rewritten, re-read), so a state never outlives the content it describes."""
+        ...
+
+
+class Source(Protocol):
+    """One tool whose logs ctxtop reads; an instance is that tool's directories in effect.
+
+    Instances are picklable (frozen dataclasses of paths): a cold index parses in spawned worker processes."""
+
+    name: ClassVar[str]
+    """Stored in the index (files.source, sessions.source) and shown as a session's ``source``; never renamed."""
+    markers: ClassVar[tuple[bytes, ...]]
+    """A line is parsed only if it contains one of these (one or two, tested on the raw bytes); () = all."""
+    tool_markers: ClassVar[tuple[bytes, ...]]
+    """Lines that may hold ToolUse/ToolResult facts (read on demand for a session's largest tool outputs);
+    () when the source records none."""
+    title: ClassVar[str]
+    """doctor's heading for the source's directories."""
+    doctor_key: ClassVar[str]
+    """doctor --json key of the source's directories."""
+    count_key: ClassVar[str]
+    """doctor --json key of the number of indexed files per directory."""
+    count_noun: ClassVar[str]
+    """doctor's word for those files ("transcript files")."""
+
+    @classmethod
+    def discover(cls, options: Mapping[str, Any]) -> Self:
+        """The instance in effect: ``options`` holds CLI/config values by option name; a missing or None value
+        means the default (environment variable, then the tool's own default). Missing directories are kept."""
+        ...
+
+    def locations(self) -> tuple[Path, ...]:
+        """The user-facing directories (what the user configures and doctor lists)."""
+        ...
+
+    def roots(self) -> tuple[Path, ...]:
+        """The directories holding the log files: views are scoped to them, the watcher watches them, and a
+        known file under one that is no longer listed has vanished."""
+        ...
+
+    def iter_files(self) -> Iterator[Path]:
+        """Every log file under the roots in a stable order; no symlinked directories; a missing root is empty."""
+        ...
+
+    def is_log(self, path: str) -> bool:
+        """``path`` (absolute) is a log file of this instance: under a root and named like one. No I/O."""
+        ...
+
+    def poll_dirs(self, root: Path, hot: Collection[str]) -> list[str]:
+        """Folders under ``root`` where a new log file can appear (the watcher's stat poll compares their
+        mtimes every couple of seconds, so keep it short); ``hot`` lists the files that changed recently."""
+        ...
+
+    @classmethod
+    def context_for(cls, path: Path) -> FileContext:
+        """Session and chain of a file, from its path alone (``FileContext.source`` is ``cls.name``)."""
+        ...
+
+    @classmethod
+    def parser(cls, ctx: FileContext, state: str | None) -> FileParser:
+        """A parser for one read of the file ``ctx`` describes; ``state`` is what the parser of the previous
+        read left (None: the read starts at the file's first byte)."""
+        ...
+
+    @classmethod
+    def project_cwd(cls, project_dir: str) -> str | None:
+        """The working directory a session's folder name stands for, when no line recorded one (or None)."""
+        ...
+
+    def session_path(self, session_id: str, project_dir: str) -> Path | None:
+        """Where a file of this session would live under the first root (an imported session is filed there
+        so that views scope it in), or None when there is no root."""
+        ...
+
+
+class StatelessParser:
+    """A FileParser for sources whose lines stand alone: ``parse(obj, ctx, line_key)`` per line, no state."""
+
+    __slots__ = ("_parse", "_ctx")
+
+    def __init__(self, parse: Callable[[Any, FileContext, str], list[Parsed]], ctx: FileContext) -> None:
+        self._parse = parse
+        self._ctx = ctx
+
+    def parse(self, obj: dict[str, Any], line_key: str) -> list[Parsed]:
+        return self._parse(obj, self._ctx, line_key)
+
+    @property
+    def state(self) -> str | None:
+        return None
+
+
+def walk_jsonl(root: Path, skip_dirs: Collection[str] = ()) -> Iterator[Path]:
+    """``*.jsonl`` files under ``root`` (symlinked directories are not followed), skipping folders named in
+    ``skip_dirs``; unordered (callers sort)."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        if skip_dirs:
+            dirnames[:] = [d for d in dirnames if d not in skip_dirs]
+        for name in filenames:
+            if name.endswith(".jsonl"):
+                yield Path(dirpath) / name
+
+
+def under(path: str, roots: Collection[Path]) -> bool:
+    """``path`` lies inside one of ``roots`` (string prefix test, as the index's scope does)."""
+    return any(path.startswith(str(root) + os.sep) for root in roots)

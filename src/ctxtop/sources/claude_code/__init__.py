@@ -1,0 +1,1 @@
+"""Claude Code: the config dirs and their projects tree, transcripts, settings, permissions, live processes."""

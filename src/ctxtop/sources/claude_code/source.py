@@ -1,0 +1,117 @@
+"""Claude Code as a log source: ``<config dir>/projects/<project>/<session>.jsonl`` and subagent files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctxtop.adapters import paths
+from ctxtop.core.records import MAIN, FileContext, parse_claude
+from ctxtop.sources.base import FileParser, StatelessParser, under, walk_jsonl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+SUBAGENTS = "subagents"
+"""``<project>/<session>/subagents/agent-<id>.jsonl``: a subagent's transcript, part of the session."""
+TOOL_RESULTS = "tool-results"
+"""``<project>/<session>/tool-results/``: outputs Claude Code persisted to files, never transcripts."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaudeCode:
+    """The Claude Code config dirs in effect (``--claude-dir``, ``$CLAUDE_CONFIG_DIR``, ``~/.claude``...)."""
+
+    config_dirs: tuple[Path, ...]
+
+    name = "claude"
+    # The requests and compact boundaries. Tool results, the bulk of a history's bytes, are read on demand
+    # for one session (Index.tool_outputs), never at index time.
+    markers = (b'"usage"', b"compact_boundary")
+    tool_markers = (b'"tool_',)
+    title = "Claude Code config dirs"
+    doctor_key = "claude_config_dirs"
+    count_key = "transcripts"
+    count_noun = "transcript files"
+
+    @classmethod
+    def discover(cls, options: Mapping[str, Any]) -> ClaudeCode:
+        return cls(tuple(paths.claude_config_dirs(options.get("claude_dirs") or None)))
+
+    def locations(self) -> tuple[Path, ...]:
+        return self.config_dirs
+
+    def roots(self) -> tuple[Path, ...]:
+        return tuple(d / "projects" for d in self.config_dirs)
+
+    def iter_files(self) -> Iterator[Path]:
+        for projects in self.roots():
+            if projects.is_dir():
+                yield from sorted(walk_jsonl(projects, skip_dirs=(TOOL_RESULTS,)))
+
+    def is_log(self, path: str) -> bool:
+        return (
+            path.endswith(".jsonl")
+            and f"{os.sep}{TOOL_RESULTS}{os.sep}" not in path
+            and under(path, self.roots())
+        )
+
+    def poll_dirs(self, root: Path, hot: Collection[str]) -> list[str]:
+        """The root, its project dirs, and the subagents dirs of hot sessions."""
+        folders = [str(root)]
+        try:
+            folders += [e.path for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return folders
+        prefix = str(root) + os.sep
+        for path in hot:
+            if path.startswith(prefix) and path.endswith(".jsonl"):
+                sub = os.path.join(path[: -len(".jsonl")], SUBAGENTS)
+                if os.path.isdir(sub):
+                    folders.append(sub)
+        return folders
+
+    @staticmethod
+    def config_dir_of(transcript: Path) -> Path:
+        """The config dir a main transcript lives in: ``<dir>/projects/<project>/<session>.jsonl``."""
+        return transcript.parent.parent.parent
+
+    @staticmethod
+    def session_files(transcript: Path) -> list[Path]:
+        """A main transcript and its subagents' (``<session>/subagents/agent-*.jsonl``), in that order."""
+        files = [transcript]
+        subagents = transcript.with_suffix("") / SUBAGENTS
+        if subagents.is_dir():
+            files.extend(p for p in sorted(subagents.glob("agent-*.jsonl")) if p.is_file())
+        return files
+
+    @classmethod
+    def context_for(cls, path: Path) -> FileContext:
+        stem = path.stem
+        parent = path.parent
+        if parent.name == SUBAGENTS and stem.startswith("agent-"):
+            # <project>/<session>/subagents/agent-<id>.jsonl
+            session = parent.parent
+            return FileContext(session.name, stem[len("agent-") :], cls.name, session.parent.name)
+        return FileContext(stem, MAIN, cls.name, parent.name)
+
+    @classmethod
+    def parser(cls, ctx: FileContext, state: str | None) -> FileParser:
+        return StatelessParser(parse_claude, ctx)
+
+    @classmethod
+    def project_cwd(cls, project_dir: str) -> str | None:
+        return decode_project_dir(project_dir)
+
+    def session_path(self, session_id: str, project_dir: str) -> Path | None:
+        if not self.config_dirs:
+            return None
+        return self.config_dirs[0] / "projects" / project_dir / f"{session_id}.jsonl"
+
+
+def decode_project_dir(name: str) -> str:
+    """Claude Code's project dir name is the cwd with every non-alphanumeric char as '-' (lossy)."""
+    return name.replace("-", "/") if name.startswith("-") else name
