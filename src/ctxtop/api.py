@@ -18,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ctxtop.adapters.api_budget import ApiBudget, BudgetExceeded
-from ctxtop.adapters.api_compaction import ClientCompaction, CompactionPolicy
-from ctxtop.adapters.api_log import iter_api_records
+from ctxtop.sources.anthropic_api.budget import ApiBudget, BudgetExceeded
+from ctxtop.sources.anthropic_api.compaction import ClientCompaction, CompactionPolicy
+from ctxtop.sources.anthropic_api.log import iter_api_records
 
 if TYPE_CHECKING:
-    from ctxtop.adapters.api_session import ApiSession
+    from ctxtop.sources.anthropic_api.session import ApiSession
 
 __all__ = [
     "ApiBudget",
@@ -58,7 +58,7 @@ def monitor(
     a client-side ``compact`` policy, the session compacts once first (see ``ApiBudget``).
     """
     try:
-        from ctxtop.adapters.anthropic_wrapper import instrument
+        from ctxtop.sources.anthropic_api.wrapper import instrument
     except ModuleNotFoundError as exc:
         if exc.name not in ("anthropic", "pydantic") and not (exc.name or "").startswith("anthropic."):
             raise

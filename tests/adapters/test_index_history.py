@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ctxtop.adapters.index import Index
-from ctxtop.core.records import RequestRecord, parse_claude
+from ctxtop.core.records import RequestRecord
 from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.claude_code.transcript import parse_claude
 from ctxtop.sources.registry import Sources
 from tests.support.fixtures import scenario
 

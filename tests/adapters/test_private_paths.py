@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters import notes_store, paths, raw_outputs
-from ctxtop.adapters.api_log import ApiLogWriter
 from ctxtop.cli import build_parser
 from ctxtop.commands import claude
+from ctxtop.sources.anthropic_api.log import ApiLogWriter
 
 OLD = 1_000_000_000.0  # 2001: far past any age limit
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ctxtop.adapters import claude_permissions
 from ctxtop.commands import hook, hook_filter
 from ctxtop.commands.hook_filter import is_interactive, post_tool_use, pre_tool_use, wrap_command
+from ctxtop.sources.claude_code import permissions as claude_permissions
 from tests.commands import corpus
 
 EDGE = "edge/hook-inputs-reformatted.jsonl"

@@ -315,7 +315,8 @@ def test_context_is_the_prompt_without_output_and_none_without_a_main_chain() ->
 
 
 def test_compaction_without_post_tokens_is_unknown(tmp_path: Path) -> None:
-    from ctxtop.core.records import CompactRecord, FileContext, parse_claude
+    from ctxtop.core.records import CompactRecord, FileContext
+    from ctxtop.sources.claude_code.transcript import parse_claude
 
     line = {"type": "system", "subtype": "compact_boundary", "timestamp": "2026-01-01T00:00:00Z",
             "compactMetadata": {"trigger": "auto", "preTokens": 170_000}}  # fmt: skip

@@ -76,7 +76,7 @@ def test_core_and_adapters_never_import_textual() -> None:
 
     code = (
         "import sys, ctxtop.core.report, ctxtop.adapters.watcher, ctxtop.adapters.tmux, "
-        "ctxtop.adapters.live_sessions, ctxtop.services.monitor, ctxtop.core.alerts, ctxtop.core.format; "
+        "ctxtop.sources.claude_code.live, ctxtop.services.monitor, ctxtop.core.alerts, ctxtop.core.format; "
         "print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from ctxtop.adapters import tmux
-from ctxtop.adapters.live_sessions import live_sessions
 from ctxtop.core.alerts import AlertTracker, budget_level
 from ctxtop.core.compaction import CompactionInfo
 from ctxtop.core.metrics import CacheExpiry, SessionStats
@@ -16,6 +15,7 @@ from ctxtop.core.pricing import Cost
 from ctxtop.core.report import SessionView
 from ctxtop.services import export
 from ctxtop.services.compact import compact_command
+from ctxtop.sources.claude_code.live import live_sessions
 from ctxtop.ui.widgets.chart import Series, resample
 from ctxtop.ui.widgets.gauge import gauge_cells, level
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctxtop.adapters import claude_settings as cs
 from ctxtop.services import install as svc
+from ctxtop.sources.claude_code import settings as cs
 
 
 def _err(message: str) -> int:

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from ctxtop.adapters import claude_mcp as cm
-from ctxtop.adapters import claude_settings as cs
+from ctxtop.sources.claude_code import mcp_config as cm
+from ctxtop.sources.claude_code import settings as cs
 
 WHERE = {"user": "user scope", "local": "local scope (this project, you only)", "project": "project scope"}
 

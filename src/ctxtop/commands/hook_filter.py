@@ -14,7 +14,7 @@ pre-tool-use rewrites the command to run under ``ctxtop run`` so that failing co
     {"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": {<tool_input, command replaced>}}}
 
 It never returns a ``permissionDecision``, and it rewrites only in sessions where Claude Code runs every
-command unasked (see :mod:`ctxtop.adapters.claude_permissions`). Interactive commands, background commands
+command unasked (see :mod:`ctxtop.sources.claude_code.permissions`). Interactive commands, background commands
 and the user's ``[filter] exclude`` patterns are left alone.
 """
 
@@ -28,7 +28,7 @@ import stat
 import sys
 
 from ctxtop.adapters import paths
-from ctxtop.adapters.claude_permissions import why_command_stays, why_rules_could_apply
+from ctxtop.sources.claude_code.permissions import why_command_stays, why_rules_could_apply
 
 # The filter rules (TOML, regexes) are imported only where needed: the pre hook's usual answer ("rules exist,
 # leave the command alone") must not pay for them on every Bash call.

@@ -15,7 +15,7 @@ Measured on Claude Code 2.1.197:
 - ``DISABLE_AUTO_COMPACT`` (or ``DISABLE_COMPACT``) in the environment, or ``autoCompactEnabled: false`` in
   settings, turns automatic compaction off.
 
-Everything here is pure arithmetic on values the caller read; ``ctxtop.adapters.claude_settings`` does the
+Everything here is pure arithmetic on values the caller read; ``ctxtop.sources.claude_code.settings`` does the
 reading and writing.
 """
 

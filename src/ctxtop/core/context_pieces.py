@@ -217,6 +217,7 @@ def api_events(
     in JSON characters, and how many messages), not their text. So request 1's messages are one piece
     (weighed at four characters a token against the base of system prompt and tools), and each later delta is
     one piece, "messages a-b", the messages the request added; compactions (server or client) are boundaries.
+    ``parse`` reads one log line into facts (the API log source's parser: core knows no log format).
     """
     ctx = FileContext(session_id, source="api")
     out: list[Event] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ctxtop.core.usage import MAX_TOKENS, Usage, parse_usage
+from ctxtop.core.usage import MAX_TOKENS, Usage
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ class Meta:
 Parsed = RequestRecord | CompactRecord | ToolUse | ToolResult | Meta
 
 
-def _count(value: Any) -> int:
-    """A token count from a transcript field: 0 unless a plausible integer (SQLite stores 64 bits)."""
+def count(value: Any) -> int:
+    """A token count from a log field: 0 unless a plausible integer (SQLite stores 64 bits)."""
     return value if type(value) is int and 0 <= value <= MAX_TOKENS else 0
 
 
@@ -127,154 +127,3 @@ def tool_command(name: str, tool_input: Any) -> str:
         if isinstance(value, str) and value:
             return value[:300]
     return ""
-
-
-def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
-    """Facts in one Claude Code transcript line. ``line_key`` makes keys unique when ids are missing."""
-    if not isinstance(obj, dict):
-        return []
-    ts = parse_ts(obj.get("timestamp"))
-    kind = obj.get("type")
-    out: list[Parsed] = []
-    if ts is None:
-        return out
-    chain = ctx.chain
-    if chain == MAIN and obj.get("isSidechain") is True:
-        # Old-style sidechains (before subagent files) live in the session file itself.
-        agent = obj.get("agentId")
-        chain = f"sidechain-{agent}" if isinstance(agent, str) and agent else "sidechain"
-    cwd = obj.get("cwd")
-    if isinstance(cwd, str) and chain == MAIN:
-        branch = obj.get("gitBranch")
-        version = obj.get("version")
-        out.append(
-            Meta(
-                ctx.session_id,
-                ts,
-                cwd,
-                branch if isinstance(branch, str) and branch else None,
-                version if isinstance(version, str) else None,
-            )
-        )
-    message = obj.get("message")
-    if kind == "assistant" or (kind is None and isinstance(message, dict) and "usage" in message):
-        if not isinstance(message, dict):
-            return out
-        usage = parse_usage(message.get("usage"))
-        model = message.get("model")
-        if usage is not None:
-            mid = message.get("id")
-            rid = obj.get("requestId")
-            if isinstance(mid, str) and mid and isinstance(rid, str) and rid:
-                key = f"{mid}:{rid}"
-            else:
-                key = f"line:{line_key}"
-            out.append(
-                RequestRecord(
-                    key=key,
-                    session_id=ctx.session_id,
-                    chain=chain,
-                    ts=ts,
-                    model=model if isinstance(model, str) and model else "unknown",
-                    usage=usage,
-                    is_compaction_call=chain.startswith("acompact"),
-                )
-            )
-        content = message.get("content")
-        if isinstance(content, list):
-            for block in content:
-                if isinstance(block, dict) and block.get("type") == "tool_use":
-                    name = block.get("name")
-                    tid = block.get("id")
-                    if isinstance(tid, str) and isinstance(name, str):
-                        out.append(
-                            ToolUse(ctx.session_id, tid, name, tool_command(name, block.get("input")), ts)
-                        )
-    elif kind == "user" and isinstance(message, dict):
-        content = message.get("content")
-        if isinstance(content, list):
-            for block in content:
-                if isinstance(block, dict) and block.get("type") == "tool_result":
-                    tid = block.get("tool_use_id")
-                    if isinstance(tid, str):
-                        text = content_text(block.get("content"))
-                        out.append(
-                            ToolResult(
-                                ctx.session_id, tid, len(text), block.get("is_error") is True, ts, text
-                            )
-                        )
-    elif kind == "system" and obj.get("subtype") == "compact_boundary":
-        meta = obj.get("compactMetadata")
-        meta = meta if isinstance(meta, dict) else {}
-        pre = meta.get("preTokens")
-        post = meta.get("postTokens")
-        trig = meta.get("trigger")
-        out.append(
-            CompactRecord(
-                ctx.session_id,
-                chain,
-                ts,
-                trig if isinstance(trig, str) else "unknown",
-                _count(pre),
-                _count(post) if type(post) is int else None,
-            )
-        )
-    return out
-
-
-def _api_compaction(obj: dict, session_id: str, ts: float, usage: Usage) -> CompactRecord | None:
-    """A compaction recorded by ``ctxtop.api``: server-side (triggered) or the client-side summariser call."""
-    info = obj.get("compaction")
-    if not isinstance(info, dict):
-        return None
-    kind = info.get("kind")
-    if kind == "server" and info.get("triggered") is True:
-        return CompactRecord(session_id, MAIN, ts, "server", usage.compaction.prompt, usage.tokens.prompt)
-    if kind == "client":
-        return CompactRecord(session_id, MAIN, ts, "client", _count(info.get("pre_tokens")), None)
-    return None
-
-
-def parse_api(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
-    """Facts in one ctxtop API session-log line (schema in README, "API session log schema")."""
-    if not isinstance(obj, dict) or obj.get("type") != "api_request":
-        return []
-    ts = parse_ts(obj.get("timestamp"))
-    usage = parse_usage(obj.get("usage"))
-    if ts is None or usage is None:
-        return []
-    session = obj.get("session_id")
-    session_id = session if isinstance(session, str) and session else ctx.session_id
-    mid = obj.get("message_id")
-    rid = obj.get("request_id")
-    if isinstance(mid, str) and mid:
-        key = f"{mid}:{rid}" if isinstance(rid, str) and rid else mid
-    else:
-        key = f"line:{line_key}"
-    tier = obj.get("service_tier")
-    if isinstance(tier, str) and tier and usage.service_tier is None:
-        usage = Usage(usage.tokens, usage.web_search, usage.web_fetch, tier, usage.speed, usage.compaction)
-    if obj.get("batch") is True:
-        usage = Usage(usage.tokens, usage.web_search, usage.web_fetch, "batch", usage.speed, usage.compaction)
-    model = obj.get("model")
-    out: list[Parsed] = []
-    cwd = obj.get("cwd")
-    out.append(Meta(session_id, ts, cwd if isinstance(cwd, str) else None))
-    boundary = _api_compaction(obj, session_id, ts, usage)
-    if boundary is not None:
-        out.append(boundary)
-    compaction = obj.get("compaction")
-    client_compaction = isinstance(compaction, dict) and compaction.get("kind") == "client"
-    out.append(
-        RequestRecord(
-            key=key,
-            session_id=session_id,
-            # The client-side summariser call is billed but is not a turn of the conversation.
-            chain="compaction" if client_compaction else MAIN,
-            ts=ts,
-            model=model if isinstance(model, str) and model else "unknown",
-            usage=usage,
-            is_compaction_call=client_compaction,
-        )
-    )
-    return out

@@ -86,7 +86,7 @@ def session_breakdown(
         return None
     from ctxtop.core.breakdown import build
     from ctxtop.core.context_pieces import api_events, claude_events
-    from ctxtop.core.records import parse_api  # (the API log source's parser)
+    from ctxtop.sources.anthropic_api.parse import parse_api  # (the API log source's parser)
 
     path, lines, malformed = found_lines
     row = index.conn.execute("SELECT source FROM files WHERE path=?", (path,)).fetchone()

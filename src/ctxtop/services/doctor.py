@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters import claude_settings as cs
 from ctxtop.adapters import paths
-from ctxtop.adapters.claude_env import settings_layers
 from ctxtop.services.monitor import Monitor
+from ctxtop.sources.claude_code import settings as cs
+from ctxtop.sources.claude_code.env import settings_layers
 from ctxtop.sources.claude_code.source import ClaudeCode
 
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ctxtop.adapters.index import ToolOutput
-from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.anomalies import Anomaly
 from ctxtop.core.breakdown import Breakdown, Rollup
 from ctxtop.core.budgets import Verdict
 from ctxtop.core.forensics import Retention
 from ctxtop.core.report import SessionView, Total
 from ctxtop.services.noise import OutputSaving
+from ctxtop.sources.claude_code.live import LiveSession
 
 
 @dataclass

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters import claude_settings as cs
 from ctxtop.adapters import settings_json
 from ctxtop.adapters.config import Config
 from ctxtop.core import compaction as cmp
+from ctxtop.sources.claude_code import settings as cs
 
 SMALL_POINT = 30_000
 """Below this many tokens a compaction point is under what a Claude Code session starts with (system prompt

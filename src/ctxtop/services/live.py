@@ -24,13 +24,13 @@ from typing import Any
 
 from ctxtop.adapters import notes_store
 from ctxtop.adapters.config import Config
-from ctxtop.adapters.live_sessions import LiveSession, live_sessions
 from ctxtop.adapters.watcher import Watcher
 from ctxtop.core import metrics, report
 from ctxtop.core.metrics import SessionStats
 from ctxtop.services import events as ev
 from ctxtop.services.monitor import Monitor
 from ctxtop.services.noise import OutputSaving, session_savings
+from ctxtop.sources.claude_code.live import LiveSession, live_sessions
 from ctxtop.sources.claude_code.source import ClaudeCode
 
 log = logging.getLogger(__name__)

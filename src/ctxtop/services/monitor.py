@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctxtop.adapters import index_home
-from ctxtop.adapters.claude_env import for_session
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.index import Index, Progress, UpdateResult
 from ctxtop.core.compaction import CompactionInfo
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.report import SessionView
+from ctxtop.sources.claude_code.env import for_session
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 

@@ -20,10 +20,10 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from ctxtop.adapters.config import Config
-from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core.alerts import Alert, AlertTracker, badges
 from ctxtop.core.report import SessionView
 from ctxtop.services.live import RECENT_FALLBACK, Engine, MonitorFactory
+from ctxtop.sources.claude_code.live import LiveSession
 from ctxtop.ui import messages as m
 from ctxtop.ui.themes import bundled_theme_dir, load_themes
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctxtop.adapters import paths
-from ctxtop.core.records import MAIN, FileContext, parse_api
+from ctxtop.core.records import MAIN, FileContext
+from ctxtop.sources.anthropic_api.parse import parse_api
 from ctxtop.sources.base import FileParser, StatelessParser
 
 TYPE_CHECKING = False

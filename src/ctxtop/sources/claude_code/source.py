@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctxtop.adapters import paths
-from ctxtop.core.records import MAIN, FileContext, parse_claude
+from ctxtop.core.records import MAIN, FileContext
 from ctxtop.sources.base import FileParser, StatelessParser, under, walk_jsonl
+from ctxtop.sources.claude_code.transcript import parse_claude
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ctxtop.adapters.live_sessions import LiveSession
 from ctxtop.core import format as fmt
 from ctxtop.core.report import SessionView
+from ctxtop.sources.claude_code.live import LiveSession
 from ctxtop.ui.widgets.gauge import GAUGE_CSS, gauge_cells, gauge_component_classes, gauge_text
 
 LIVE_GLYPHS = {"busy": "●", "waiting": "◆", "idle": "○"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ctxtop.adapters.api_log import (
+from ctxtop.sources.anthropic_api.log import (
     ApiLogWriter,
     iter_api_records,
     parse_api_line,
@@ -85,7 +85,7 @@ def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys
-        from ctxtop.adapters.api_log import ApiLogWriter
+        from ctxtop.sources.anthropic_api.log import ApiLogWriter
         writer = ApiLogWriter("shared", sys.argv[1])
         for i in range(150):
             writer.append({"type": "api_request", "schema": 1, "timestamp": "t", "session_id": "shared",

@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters import claude_settings as cs
 from ctxtop.adapters import paths
+from ctxtop.sources.claude_code import settings as cs
 
 SERVER = "ctxtop"
 """The server's name: Claude Code offers its tools as ``mcp__ctxtop__<tool>``."""

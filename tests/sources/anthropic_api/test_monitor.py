@@ -12,8 +12,8 @@ from typing import Any
 import anthropic
 import pytest
 
-from ctxtop.adapters.api_log import iter_api_records
 from ctxtop.api import monitor, session
+from ctxtop.sources.anthropic_api.log import iter_api_records
 from tests.support.fake_api import (
     FakeAPI,
     Usage,
@@ -273,7 +273,7 @@ def test_monitor_rejects_other_objects() -> None:
 
 def test_importing_ctxtop_api_does_not_import_anthropic() -> None:
     code = (
-        "import sys, ctxtop.api, ctxtop.adapters.api_log; "
+        "import sys, ctxtop.api, ctxtop.sources.anthropic_api.log; "
         "from ctxtop.api import CompactionPolicy; CompactionPolicy(); "
         "assert 'anthropic' not in sys.modules, 'anthropic imported'"
     )

@@ -10,8 +10,8 @@ from typing import Any
 import anthropic
 import pytest
 
-from ctxtop.adapters.api_log import iter_api_records
 from ctxtop.api import ApiBudget, BudgetExceeded, CompactionPolicy, monitor, session
+from ctxtop.sources.anthropic_api.log import iter_api_records
 from tests.support.fake_api import FakeAPI, RecordedRequest, Reply, Usage, text
 from tests.support.sdk import sync_client
 

@@ -8,9 +8,9 @@ from typing import Any
 import anthropic
 import pytest
 
-from ctxtop.adapters import api_compaction as ac
-from ctxtop.adapters.api_log import iter_api_records
 from ctxtop.api import ClientCompaction, CompactionPolicy, monitor, session
+from ctxtop.sources.anthropic_api import compaction as ac
+from ctxtop.sources.anthropic_api.log import iter_api_records
 from tests.support.fake_api import (
     ApiError,
     FakeAPI,
@@ -91,7 +91,7 @@ def test_caller_edits_are_kept(fake_api: FakeAPI, tmp_path: Path) -> None:
 
 
 def test_a_response_with_a_compaction_iteration_is_marked_triggered(tmp_path: Path) -> None:
-    from ctxtop.adapters.anthropic_wrapper import _iterated_compaction
+    from ctxtop.sources.anthropic_api.wrapper import _iterated_compaction
 
     assert _iterated_compaction({"iterations": [{"type": "compaction"}, {"type": "message"}]})
     assert not _iterated_compaction({"iterations": None})

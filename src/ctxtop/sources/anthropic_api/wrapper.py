@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 import anthropic
 
-from ctxtop.adapters.api_budget import ApiBudget, BudgetExceeded
-from ctxtop.adapters.api_compaction import CompactionPolicy
-from ctxtop.adapters.api_session import ApiSession, PreparedCall
+from ctxtop.sources.anthropic_api.budget import ApiBudget, BudgetExceeded
+from ctxtop.sources.anthropic_api.compaction import CompactionPolicy
+from ctxtop.sources.anthropic_api.session import ApiSession, PreparedCall
 
 MESSAGES_PATH = "/v1/messages"
 SESSION_ATTR = "_ctxtop_session"

@@ -99,7 +99,8 @@ class Meter:
     def add(self, record: dict[str, Any]) -> None:
         from ctxtop.core.metrics import Req, request_cost
         from ctxtop.core.pricing import PriceBook
-        from ctxtop.core.records import FileContext, RequestRecord, parse_api
+        from ctxtop.core.records import FileContext, RequestRecord
+        from ctxtop.sources.anthropic_api.parse import parse_api
 
         for fact in parse_api(record, FileContext(str(record.get("session_id") or "")), "meter"):
             if not isinstance(fact, RequestRecord):

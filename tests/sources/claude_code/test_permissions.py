@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ctxtop.adapters import claude_permissions as cp
-from ctxtop.adapters.claude_permissions import command_words, relies_on_shell, why_not_wrap
+from ctxtop.sources.claude_code import permissions as cp
+from ctxtop.sources.claude_code.permissions import command_words, relies_on_shell, why_not_wrap
 
 WRAPPED = "/usr/bin/python3 -m ctxtop run -- /bin/bash -c 'X'"
 

@@ -1,6 +1,6 @@
 """The API session log: one JSON object per line per Anthropic API request, in ``<log_dir>/<session_id>.jsonl``.
 
-Written by :mod:`ctxtop.api` (through :mod:`ctxtop.adapters.anthropic_wrapper`) and read by the index. Other
+Written by :mod:`ctxtop.api` (through :mod:`ctxtop.sources.anthropic_api.wrapper`) and read by the index. Other
 tools may write the same schema (documented in README, "API session log schema"). This module never imports
 ``anthropic``: the index reads logs without paying for the SDK.
 

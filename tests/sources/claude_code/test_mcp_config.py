@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ctxtop.adapters import claude_mcp as cm
-from ctxtop.adapters import claude_settings as cs
+from ctxtop.sources.claude_code import mcp_config as cm
+from ctxtop.sources.claude_code import settings as cs
 
 CLAUDE_JSON = {
     "numStartups": 7,

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctxtop.adapters import claude_settings as cs
 from ctxtop.cli import build_parser
 from ctxtop.commands import claude
 from ctxtop.core.compaction import PCT_ENV, WINDOW_ENV
+from ctxtop.sources.claude_code import settings as cs
 
 ENV_KEYS = (PCT_ENV, WINDOW_ENV, "FOO", "ANTHROPIC_BASE_URL", "DISABLE_TELEMETRY")
 

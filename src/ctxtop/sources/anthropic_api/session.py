@@ -2,7 +2,7 @@
 
 SDK-agnostic: requests are plain bodies and option dicts, responses are read through ``model_dump``. The
 Anthropic-specific plumbing (which calls are patched, how streams are observed) lives in
-:mod:`ctxtop.adapters.anthropic_wrapper`.
+:mod:`ctxtop.sources.anthropic_api.wrapper`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters import api_compaction as ac
-from ctxtop.adapters.api_budget import ApiBudget, Meter, check
-from ctxtop.adapters.api_log import RECORD_TYPE, SCHEMA, ApiLogWriter, utc_timestamp
+from ctxtop.sources.anthropic_api import compaction as ac
+from ctxtop.sources.anthropic_api.budget import ApiBudget, Meter, check
+from ctxtop.sources.anthropic_api.log import RECORD_TYPE, SCHEMA, ApiLogWriter, utc_timestamp
 
 
 @dataclass

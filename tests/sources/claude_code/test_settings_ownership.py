@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ctxtop.adapters import claude_settings as cs
 from ctxtop.cli import build_parser
 from ctxtop.commands import claude
 from ctxtop.core.compaction import PCT_ENV, WINDOW_ENV
+from ctxtop.sources.claude_code import settings as cs
 
 
 def run(*argv: str) -> int:
