@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,3 +194,42 @@ def test_parser_state_carries_over_reads_and_restarts_and_resets_with_the_file(t
     assert index.sessions(present_only=True)[0].tokens.input == 30
     row = index.conn.execute("SELECT parser_state FROM files WHERE path=?", (str(log),)).fetchone()
     assert row == (json.dumps({"total": 30}),)
+
+
+@dataclass(frozen=True, slots=True)
+class Dated(Totals):
+    """Totals filed as ``<dir>/YYYY/MM/DD/<session>.jsonl`` (Codex's layout): new files appear three levels down."""
+
+    name = "test-dated"
+
+    def iter_files(self) -> Iterator[Path]:
+        for d in self.dirs:
+            yield from sorted(d.glob("*/*/*/*.jsonl"))
+
+    def is_log(self, path: str) -> bool:
+        return path.endswith(".jsonl") and any(Path(path).parents[3] == d for d in self.dirs)
+
+    def poll_dirs(self, root: Path, hot: Collection[str]) -> list[str]:
+        return [str(root), *(str(p) for p in sorted(root.glob("*/*/*")) if p.is_dir())]
+
+
+def test_the_watcher_polls_the_folders_a_source_names(tmp_path: Path) -> None:
+    from ctxtop.adapters.watcher import Watcher
+
+    root = tmp_path / "sessions"
+    (root / "2026" / "11" / "20").mkdir(parents=True)
+    seen: list[set[Path]] = []
+    # Poll only (no watchdog): a file three levels down is found only through the source's poll_dirs.
+    watcher = Watcher(Sources((Dated((root,)),)), seen.append, poll_interval=0.05, use_observer=False)
+    watcher.start()
+    try:
+        new = root / "2026" / "11" / "20" / "s1.jsonl"
+        new.write_text(_line(10, 1))
+        (root / "2026" / "11" / "20" / "notes.txt").write_text("not a log\n")
+        deadline = time.monotonic() + 10
+        while not any(new in batch for batch in seen):
+            assert time.monotonic() < deadline, f"{new} not reported; saw {seen}"
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+    assert all(p.suffix == ".jsonl" for batch in seen for p in batch)
