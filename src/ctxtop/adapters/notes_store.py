@@ -95,10 +95,9 @@ def iter_transcript(path: Path, max_bytes: int = TAIL_BYTES) -> Iterator[dict[st
 HEAD_BYTES = 256 * 1024
 
 
-def session_title(paths: list[str]) -> str | None:
+def session_title(transcript: str | None) -> str | None:
     """The title of a session from the head of its main transcript (``core.notes.session_title``)."""
-    main = [p for p in paths if p.endswith(".jsonl") and "/subagents/" not in p and "/projects/" in p]
-    for path in main[:1]:
+    for path in [transcript] if transcript else []:
         try:
             with open(path, "rb") as fh:
                 head = fh.read(HEAD_BYTES)

@@ -419,7 +419,7 @@ class Engine:
             sid = stats.session_id
             if sid in self._titled:
                 continue
-            title = notes_store.session_title(self.monitor.index.session_files(sid))
+            title = notes_store.session_title(self.monitor.index.transcript_path(sid))
             # A session whose first request is not written yet is asked again on its next change.
             if title:
                 self._titled.add(sid)
