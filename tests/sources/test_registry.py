@@ -6,16 +6,15 @@ import json
 import os
 import time
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ctxtop.adapters.index import Index
 from ctxtop.core.records import MAIN, FileContext, Parsed, RequestRecord, parse_ts
 from ctxtop.core.usage import Tokens, Usage
 from ctxtop.sources import registry
 from ctxtop.sources.anthropic_api.source import AnthropicApi
-from ctxtop.sources.base import FileParser
+from ctxtop.sources.base import DirsSource, FileParser
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 
@@ -107,23 +106,21 @@ class _TotalsParser:
 SEEN_STATES: list[str | None] = []
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(DirsSource):
     """A test source: ``<dir>/<session>.jsonl`` of running totals."""
 
-    dirs: tuple[Path, ...]
-
-    name = "test-totals"
-    markers = (b'"total"',)
-    tool_markers = ()
-    title = doctor_key = count_key = count_noun = "test"
+    __slots__ = ()
+    name: ClassVar[str] = "test-totals"
+    markers: ClassVar[tuple[bytes, ...]] = (b'"total"',)
+    tool_markers: ClassVar[tuple[bytes, ...]] = ()
+    title: ClassVar[str] = "test"
+    doctor_key: ClassVar[str] = "test"
+    count_key: ClassVar[str] = "test"
+    count_noun: ClassVar[str] = "test"
 
     @classmethod
     def discover(cls, options: Mapping[str, Any]) -> Totals:
         return cls(())
-
-    def locations(self) -> tuple[Path, ...]:
-        return self.dirs
 
     def roots(self) -> tuple[Path, ...]:
         return self.dirs
@@ -196,11 +193,11 @@ def test_parser_state_carries_over_reads_and_restarts_and_resets_with_the_file(t
     assert row == (json.dumps({"total": 30}),)
 
 
-@dataclass(frozen=True, slots=True)
 class Dated(Totals):
     """Totals filed as ``<dir>/YYYY/MM/DD/<session>.jsonl`` (Codex's layout): new files appear three levels down."""
 
-    name = "test-dated"
+    __slots__ = ()
+    name: ClassVar[str] = "test-dated"
 
     def iter_files(self) -> Iterator[Path]:
         for d in self.dirs:

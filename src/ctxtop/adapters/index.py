@@ -556,10 +556,10 @@ class Index:
         # The sources given win over the registry's classes of the same name (tests inject their own).
         self._kinds.update({s.name: type(s) for s in sources.sources})
         if only is None:
-            todo = [(p, source.name) for p, source in sources.iter_files()]
+            todo = [(p, src.name) for p, src in sources.iter_files()]
         else:
             # A path no source in effect claims is not a log ctxtop reads.
-            todo = [(p, source.name) for p in only if (source := sources.source_of(str(p))) is not None]
+            todo = [(p, claimed.name) for p in only if (claimed := sources.source_of(str(p))) is not None]
         dirty = self.conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None
         known = self._known()
         pending = self._pending(todo, known)

@@ -9,7 +9,7 @@ knows a tool's layout or JSON.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ctxtop.core.records import FileContext, Parsed
@@ -108,6 +108,29 @@ class Source(Protocol):
         """Where a file of this session would live under the first root (an imported session is filed there
         so that views scope it in), or None when there is no root."""
         ...
+
+
+class DirsSource:
+    """What most sources' instances are: the tuple of directories in effect (``locations()``), compared and
+    hashed by value. A plain class, not a dataclass, so that subclasses can declare the protocol's class
+    variables as ``ClassVar`` without importing ``typing`` at run time (the statusline's budget)."""
+
+    __slots__ = ("dirs",)
+
+    def __init__(self, dirs: Iterable[Path]) -> None:
+        self.dirs: tuple[Path, ...] = tuple(dirs)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and isinstance(other, DirsSource) and other.dirs == self.dirs
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.dirs))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.dirs!r})"
+
+    def locations(self) -> tuple[Path, ...]:
+        return self.dirs
 
 
 class StatelessParser:

@@ -4,40 +4,38 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ctxtop.adapters import paths
 from ctxtop.core.records import MAIN, FileContext
 from ctxtop.sources.anthropic_api.parse import parse_api
-from ctxtop.sources.base import FileParser, StatelessParser
+from ctxtop.sources.base import DirsSource, FileParser, StatelessParser
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, ClassVar
 
 
-@dataclass(frozen=True, slots=True)
-class AnthropicApi:
+class AnthropicApi(DirsSource):
     """The API log dirs in effect (``--api-logs``, ``$CTXTOP_API_LOG_DIR``, ctxtop's log dir)."""
 
-    log_dirs: tuple[Path, ...]
+    __slots__ = ()
+    name: ClassVar[str] = "api"
+    markers: ClassVar[tuple[bytes, ...]] = (b'"api_request"',)
+    tool_markers: ClassVar[tuple[bytes, ...]] = ()
+    title: ClassVar[str] = "API session logs"
+    doctor_key: ClassVar[str] = "api_log_dirs"
+    count_key: ClassVar[str] = "logs"
+    count_noun: ClassVar[str] = "files"
 
-    name = "api"
-    markers = (b'"api_request"',)
-    tool_markers = ()
-    title = "API session logs"
-    doctor_key = "api_log_dirs"
-    count_key = "logs"
-    count_noun = "files"
+    @property
+    def log_dirs(self) -> tuple[Path, ...]:
+        return self.dirs
 
     @classmethod
     def discover(cls, options: Mapping[str, Any]) -> AnthropicApi:
         logs = options.get("api_logs")
         return cls((Path(logs).expanduser() if logs else paths.api_log_dir(),))
-
-    def locations(self) -> tuple[Path, ...]:
-        return self.log_dirs
 
     def roots(self) -> tuple[Path, ...]:
         return self.log_dirs

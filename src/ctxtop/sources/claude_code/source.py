@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ctxtop.adapters import paths
 from ctxtop.core.records import MAIN, FileContext
-from ctxtop.sources.base import FileParser, StatelessParser, under, walk_jsonl
+from ctxtop.sources.base import DirsSource, FileParser, StatelessParser, under, walk_jsonl
 from ctxtop.sources.claude_code.transcript import parse_claude
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, ClassVar
 
 SUBAGENTS = "subagents"
 """``<project>/<session>/subagents/agent-<id>.jsonl``: a subagent's transcript, part of the session."""
@@ -22,28 +21,27 @@ TOOL_RESULTS = "tool-results"
 """``<project>/<session>/tool-results/``: outputs Claude Code persisted to files, never transcripts."""
 
 
-@dataclass(frozen=True, slots=True)
-class ClaudeCode:
+class ClaudeCode(DirsSource):
     """The Claude Code config dirs in effect (``--claude-dir``, ``$CLAUDE_CONFIG_DIR``, ``~/.claude``...)."""
 
-    config_dirs: tuple[Path, ...]
-
-    name = "claude"
+    __slots__ = ()
+    name: ClassVar[str] = "claude"
     # The requests and compact boundaries. Tool results, the bulk of a history's bytes, are read on demand
     # for one session (Index.tool_outputs), never at index time.
-    markers = (b'"usage"', b"compact_boundary")
-    tool_markers = (b'"tool_',)
-    title = "Claude Code config dirs"
-    doctor_key = "claude_config_dirs"
-    count_key = "transcripts"
-    count_noun = "transcript files"
+    markers: ClassVar[tuple[bytes, ...]] = (b'"usage"', b"compact_boundary")
+    tool_markers: ClassVar[tuple[bytes, ...]] = (b'"tool_',)
+    title: ClassVar[str] = "Claude Code config dirs"
+    doctor_key: ClassVar[str] = "claude_config_dirs"
+    count_key: ClassVar[str] = "transcripts"
+    count_noun: ClassVar[str] = "transcript files"
+
+    @property
+    def config_dirs(self) -> tuple[Path, ...]:
+        return self.dirs
 
     @classmethod
     def discover(cls, options: Mapping[str, Any]) -> ClaudeCode:
         return cls(tuple(paths.claude_config_dirs(options.get("claude_dirs") or None)))
-
-    def locations(self) -> tuple[Path, ...]:
-        return self.config_dirs
 
     def roots(self) -> tuple[Path, ...]:
         return tuple(d / "projects" for d in self.config_dirs)
