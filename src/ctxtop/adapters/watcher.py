@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers.api import BaseObserver
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
     from ctxtop.sources.base import Source
     from ctxtop.sources.registry import Sources
 

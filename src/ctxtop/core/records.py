@@ -1,8 +1,8 @@
-"""Parse Claude Code transcript lines and ctxtop API-log lines into the few facts ctxtop accounts for.
+"""The few facts ctxtop accounts for, whatever log they come from, and helpers to read them.
 
-A transcript line is one JSON object. Claude Code writes one line per content block of a response, each
-repeating the usage, so the same request appears several times (and again in resumed or forked sessions and
-in subagent files); deduplication happens later, on ``RequestRecord.key``.
+Each source (``ctxtop.sources.<tool>``) turns its log lines into these; the index stores them. A request may
+appear several times (Claude Code repeats the usage on every content block's line, forks and subagent files
+copy lines); deduplication happens later, on ``RequestRecord.key``.
 """
 
 from __future__ import annotations
