@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files
+from ctxtop.adapters.sources import Sources, context_for, decode_project_dir, iter_files, resolved_file
 from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
@@ -545,7 +545,7 @@ class Index:
         if only is None:
             todo = list(iter_files(sources))
         else:
-            todo = [(p, _source_of(str(p), sources)) for p in only]
+            todo = [(p, _source_of(str(p), sources)) for p in map(resolved_file, only)]
         dirty = self.conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None
         known = self._known()
         pending = self._pending(todo, known)

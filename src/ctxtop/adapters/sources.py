@@ -18,6 +18,12 @@ class Sources:
     claude_dirs: tuple[Path, ...]
     api_log_dirs: tuple[Path, ...]
 
+    def __post_init__(self) -> None:
+        # A file is known by its resolved path: a relative or symlinked --claude-dir names the same files
+        # (and the same index rows) as the real directory.
+        object.__setattr__(self, "claude_dirs", tuple(resolved_dir(d) for d in self.claude_dirs))
+        object.__setattr__(self, "api_log_dirs", tuple(resolved_dir(d) for d in self.api_log_dirs))
+
     @classmethod
     def discover(cls, claude_dirs: list[str] | None = None, api_logs: str | None = None) -> Sources:
         logs = Path(api_logs).expanduser() if api_logs else paths.api_log_dir()
@@ -26,6 +32,16 @@ class Sources:
     def roots(self) -> tuple[str, ...]:
         """The directories whose files are this set of sources: what a view is scoped to."""
         return tuple(str(d / "projects") for d in self.claude_dirs) + tuple(str(d) for d in self.api_log_dirs)
+
+
+def resolved_dir(path: Path) -> Path:
+    """``path`` absolute with every symbolic link resolved (also when it does not exist yet)."""
+    return Path(os.path.realpath(path.expanduser()))
+
+
+def resolved_file(path: Path) -> Path:
+    """``path`` in its resolved directory; the name is kept (it carries the session id and the chain)."""
+    return resolved_dir(path.parent) / path.name
 
 
 def context_for(path: Path, source: str) -> FileContext:
