@@ -363,32 +363,27 @@ def _user_command(command: str, raw: bytes, deadline: float) -> str:
 
 
 def main(argv: list[str], budget: float = BUDGET, stdin_limit: int = STDIN_LIMIT) -> bool:
-    """Answer from the cache and return True; False (the input kept in ``PENDING``) for the full path."""
+    """Answer from the cache and return True; False (the input kept in ``PENDING``) for the full path.
+
+    Never raises: whatever goes wrong here, the full path answers (and fails open the way it does).
+    """
     global PENDING
-    parsed = parse_args(argv)
-    if parsed is None:
-        return False
-    data, then = parsed
-    started = time.monotonic()
-    raw = read_stdin(started + budget / 3, stdin_limit)
-    PENDING = (raw, started)
     try:
+        parsed = parse_args(argv)
+        if parsed is None:
+            return False
+        data, then = parsed
+        started = time.monotonic()
+        raw = read_stdin(started + budget / 3, stdin_limit)
+        PENDING = (raw, started)
         payload = loads(raw) if raw.strip() else {}
-    except ValueError:
-        return False
-    if not isinstance(payload, dict):
-        return False
-    try:
-        line = cached(payload, data, then)
+        line = cached(payload, data, then) if isinstance(payload, dict) else None
+        if line is None:
+            return False
+        record_observation(payload)
+        prefix = _user_command(then, raw, started + budget / 2) if then else ""
+        sys.stdout.write(join(prefix, line) + "\n")
+        sys.stdout.flush()
     except Exception:  # noqa: BLE001 - the full path answers instead
         return False
-    if line is None:
-        return False
-    try:
-        record_observation(payload)
-    except Exception:  # noqa: BLE001 - the full path records it (and says nothing either)
-        return False
-    prefix = _user_command(then, raw, started + budget / 2) if then else ""
-    sys.stdout.write(join(prefix, line) + "\n")
-    sys.stdout.flush()
     return True
