@@ -96,3 +96,13 @@ def test_a_foreign_or_symlinked_cache_is_never_read(tmp_path: Path) -> None:
     line, modules = _run(tmp_path, payload)
     assert "PLANTED" not in line and "ctxtop.cli" in modules
     assert not cache.is_symlink()  # replaced by a real render's cache
+
+
+def test_a_damaged_cache_is_recomputed_not_shown(tmp_path: Path) -> None:
+    transcript, payload = _world(tmp_path)
+    first, _ = _run(tmp_path, payload)
+    cache = tmp_path / "data" / "statusline" / f"{REFACTOR.session_id}.json"
+    for damage in (b"{not json", b'{"files": 3, "head": "x"}', b"[]"):
+        cache.write_bytes(damage)
+        line, modules = _run(tmp_path, payload)
+        assert line == first and "ctxtop.cli" in modules
