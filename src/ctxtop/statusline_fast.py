@@ -24,6 +24,10 @@ import time
 
 from ctxtop.core.limit_windows import limit_windows
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing is what this module exists to avoid
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
 BUDGET = float(os.environ.get("CTXTOP_STATUSLINE_BUDGET") or 2.0)
 """Seconds for the whole answer (Claude Code refreshes the status line every few hundred ms at most)."""
 STDIN_LIMIT = 4 << 20
@@ -56,7 +60,7 @@ try:
         }.__getitem__
         memo: dict[object, object] = {}
 
-    _SCAN = _json.make_scanner(_Defaults())
+    _SCAN = _json.make_scanner(_Defaults())  # type: ignore[arg-type]  # it reads json.JSONDecoder's attributes
 
     def _no_default(o: object) -> object:
         raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
@@ -98,7 +102,7 @@ _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _SAFE_CHARS = _ALNUM | frozenset("._-")
 
 
-def safe_id(name: object) -> bool:
+def safe_id(name: object) -> TypeGuard[str]:
     """A session id usable as a file name: ``[A-Za-z0-9][A-Za-z0-9._-]{0,127}`` (without importing ``re``)."""
     return (
         isinstance(name, str)
@@ -377,7 +381,9 @@ def main(argv: list[str], budget: float = BUDGET, stdin_limit: int = STDIN_LIMIT
         raw = read_stdin(started + budget / 3, stdin_limit)
         PENDING = (raw, started)
         payload = loads(raw) if raw.strip() else {}
-        line = cached(payload, data, then) if isinstance(payload, dict) else None
+        if not isinstance(payload, dict):
+            return False
+        line = cached(payload, data, then)
         if line is None:
             return False
         record_observation(payload)
