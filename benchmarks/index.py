@@ -7,7 +7,10 @@ run, each command as a child process (wall time and peak RSS from wait4):
 - ctxtop cold (empty cache dir) and warm (second run, nothing new);
 - ccusage `session --json --offline` (tests/e2e/node_modules/.bin/ccusage, or on PATH) when installed.
 
-Usage: python benchmarks/index.py [--mb 300] [--keep DIR]
+With ``--baseline-src DIR`` (another checkout's ``src``, e.g. ``git archive main src | tar -x -C /tmp/main``)
+that code's warm runs are interleaved with this tree's on the same index: warm after/before in one run.
+
+Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR]
 Figures are printed as absolute values and as ratios against ccusage measured in the same run.
 """
 
@@ -99,6 +102,9 @@ def main() -> int:
     parser.add_argument("--mb", type=int, default=300, help="history size in MB (default 300)")
     parser.add_argument("--keep", metavar="DIR", help="build the history in DIR and keep it")
     parser.add_argument("--repeat", type=int, default=7, help="warm and ccusage runs (median; default 7)")
+    parser.add_argument(
+        "--baseline-src", metavar="DIR", help="also time warm runs of the ctxtop in DIR (a src dir)"
+    )
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ctxtop-bench-"))
     history = work / "claude"
@@ -119,12 +125,17 @@ def main() -> int:
     results["ctxtop cold"] = measure(ctxtop, env)
     # Warm runs and ccusage runs are repeated and interleaved: the median of each is less noisy.
     ccusage = find_ccusage()
-    warm, base = [], []
+    warm, base, before = [], [], []
+    before_env = {**env, "PYTHONPATH": str(Path(args.baseline_src).resolve())} if args.baseline_src else None
     for _ in range(args.repeat):
         warm.append(measure(ctxtop, env))
+        if before_env:
+            before.append(measure(ctxtop, before_env))
         if ccusage:
             base.append(measure([ccusage, "session", "--json", "--offline"], env))
     results["ctxtop warm"] = _median(warm)
+    if before:
+        results["baseline warm"] = _median(before)
     if base:
         results["ccusage"] = _median(base)
     print(
@@ -132,6 +143,9 @@ def main() -> int:
     )
     for name, (wall, rss, code) in results.items():
         print(f"{name:<16} {wall:>8.2f} {rss:>12.0f}  {code}")
+    if before:
+        print(f"ratio warm this tree / warm baseline ({args.baseline_src}): "
+              f"{results['ctxtop warm'][0] / results['baseline warm'][0]:.2f}")  # fmt: skip
     if "ccusage" in results:
         b = results["ccusage"][0]
         print(

@@ -291,6 +291,11 @@ def _fast_args(argv: Sequence[str]) -> SimpleNamespace | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["statusline"]:
+        from ctxtop import statusline_fast  # the console script's way to the statusline's cached answer
+
+        if statusline_fast.PENDING is None and statusline_fast.main(argv[1:]):
+            return 0
     fast = _fast_args(argv)
     args = fast if fast is not None else build_parser().parse_args(argv)
     module_name, _, func_name = args.handler.partition(":")

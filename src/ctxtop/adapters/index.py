@@ -27,7 +27,7 @@ from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.records import CompactRecord, FileContext, Meta, RequestRecord, ToolResult, ToolUse
 from ctxtop.core.usage import Tokens
-from ctxtop.sources.base import FileParser, Source
+from ctxtop.sources.base import FileParser, Source, resolved_file
 from ctxtop.sources.registry import KINDS, Sources, kind
 
 SCHEMA_VERSION = 9
@@ -558,8 +558,13 @@ class Index:
         if only is None:
             todo = [(p, src.name) for p, src in sources.iter_files()]
         else:
-            # A path no source in effect claims is not a log ctxtop reads.
-            todo = [(p, claimed.name) for p in only if (claimed := sources.source_of(str(p))) is not None]
+            # A path no source in effect claims is not a log ctxtop reads; a symlinked one is known by its
+            # resolved directory, like the sources' own.
+            todo = [
+                (p, claimed.name)
+                for p in map(resolved_file, only)
+                if (claimed := sources.source_of(str(p))) is not None
+            ]
         dirty = self.conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None
         known = self._known()
         pending = self._pending(todo, known)

@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import time
 from pathlib import Path
 
 from ctxtop.adapters import paths
 from ctxtop.core.window import Observed
+from ctxtop.statusline_fast import safe_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-KEPT = ("session_id", "transcript_path", "version", "model", "context_window", "cost", "rate_limits",
-        "exceeds_200k_tokens")  # fmt: skip
 FRESH_SECONDS = 15 * 60
 """An observation older than this is not used for the plan limits (they move by the minute)."""
 
@@ -34,54 +30,17 @@ def observed_dir() -> Path:
     return paths.data_dir() / "observed"
 
 
-def _private_dir(path: Path) -> Path | None:
-    """``path`` created 0700, or None when it is not a real directory owned by this user."""
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        st = os.lstat(path)
-    except OSError:
-        return None
-    import stat
-
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        return None
-    if st.st_mode & 0o077:
-        try:
-            os.chmod(path, 0o700)
-        except OSError:
-            return None
-    return path
-
-
 def record(payload: dict[str, Any], now: float | None = None, directory: Path | None = None) -> Path | None:
     """Keep what Claude Code reported; returns the file written, or None when nothing could be kept."""
-    sid = payload.get("session_id")
-    if not isinstance(sid, str) or not _SAFE.match(sid):
-        return None
-    folder = _private_dir(directory or observed_dir())
-    if folder is None:
-        return None
-    kept = {k: payload[k] for k in KEPT if k in payload}
-    kept["observed_at"] = time.time() if now is None else now
-    data = json.dumps(kept, separators=(",", ":")).encode()
-    tmp = folder / f".{sid}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
-        os.unlink(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    target = folder / f"{sid}.json"
-    os.replace(tmp, target)
-    return target
+    from ctxtop.statusline_fast import record_observation  # the one writer: the fast path records with it
+
+    written = record_observation(payload, now, str(directory or observed_dir()))
+    return Path(written) if written else None
 
 
 def load(session_id: str, directory: Path | None = None) -> dict[str, Any] | None:
     """The latest observation of ``session_id``, or None."""
-    if not _SAFE.match(session_id):
+    if not safe_id(session_id):
         return None
     return _read((directory or observed_dir()) / f"{session_id}.json")
 

@@ -9,6 +9,10 @@ time (a first read of a huge transcript) the line degrades to Claude Code's own 
 short fallback and exits 0, so Claude Code's status line never shows a traceback. With ``--then CMD`` (what
 ``claude install --statusline`` writes when you already had a statusline) your command runs first with the
 same input and its output is kept, ctxtop's segment after it.
+
+A refresh whose transcript, settings and window facts did not change since the last full render is answered
+by ``ctxtop.statusline_fast`` before this module (or anything heavier) is imported; every full render here
+leaves that cache behind for the next refresh.
 """
 
 from __future__ import annotations
@@ -19,15 +23,15 @@ import sys
 import time
 from pathlib import Path
 
+from ctxtop import statusline_fast as fast
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # argparse is not imported on the hook/statusline fast path
     import argparse
     from collections.abc import Callable
 
-BUDGET = float(os.environ.get("CTXTOP_STATUSLINE_BUDGET") or 2.0)
-"""Seconds for the whole answer (Claude Code refreshes the status line every few hundred ms at most)."""
-STDIN_LIMIT = 4 << 20
-"""Claude Code's statusLine JSON is a few KB; more than this is not read."""
+BUDGET = fast.BUDGET
+STDIN_LIMIT = fast.STDIN_LIMIT
 
 
 def _human(n: int) -> str:
@@ -38,30 +42,7 @@ def _human(n: int) -> str:
     return str(n)
 
 
-def read_stdin(deadline: float, limit: int = STDIN_LIMIT) -> bytes:
-    """stdin until EOF, ``limit`` bytes or ``deadline`` (monotonic), whichever comes first."""
-    import io
-    import select
-
-    try:
-        fd = sys.stdin.fileno()
-    except (AttributeError, io.UnsupportedOperation):  # an in-memory stdin (ctxtop called as a library)
-        return sys.stdin.read(limit).encode("utf-8", "surrogateescape")
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            break
-        chunk = os.read(fd, min(65536, limit - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+read_stdin = fast.read_stdin
 
 
 def claude_figures(payload: dict) -> str:
@@ -83,8 +64,15 @@ def claude_figures(payload: dict) -> str:
 
 
 def render(payload: dict, args: argparse.Namespace) -> str:
+    parts = _render(payload, args)
+    return parts if isinstance(parts, str) else fast.compose(parts[0], _limits_segment(payload), parts[1])
+
+
+def _render(payload: dict, args: argparse.Namespace) -> str | tuple[list[str], list[str], list[str]]:
+    """The short message, or (figures, notices, the files they came from) for the line and its cache."""
     import stat
 
+    from ctxtop.adapters import paths
     from ctxtop.core.pricing import fmt_usd
     from ctxtop.services.monitor import Monitor
 
@@ -113,6 +101,7 @@ def render(payload: dict, args: argparse.Namespace) -> str:
         version = payload.get("version") if isinstance(payload.get("version"), str) else None
         # Claude Code's report of this very refresh is the freshest observation there is.
         view = monitor.view(stats, observed=payload, version=version)
+        claude_dir = monitor.config_dir_for(stats)
     finally:
         monitor.close()
     config = monitor.config
@@ -128,20 +117,19 @@ def render(payload: dict, args: argparse.Namespace) -> str:
     if largest:
         parts.append(largest)
     parts.append(fmt_usd(stats.cost_usd))
-    limits = _limits_segment(payload)
-    if limits:
-        parts.append(limits)
-    if config.problems:
-        # A bad value falls back to its default here too; the line says so rather than show it silently.
-        parts.append("config.toml has problems: ctxtop doctor")
-    return " · ".join(parts)
+    # A bad value falls back to its default here too; the line says so rather than show it silently.
+    tail = ["config.toml has problems: ctxtop doctor"] if config.problems else []
+    # Every file the figures came from: the cached line is served only while none of them changed.
+    files = [transcript, str(config.path or paths.config_file()), str(claude_dir / "settings.json")]
+    if stats.cwd:
+        files += [
+            os.path.join(stats.cwd, ".claude", name) for name in ("settings.json", "settings.local.json")
+        ]
+    return parts, tail, files
 
 
 def _limits_segment(payload: dict) -> str:
-    from ctxtop.core.limits import official_limits
-
-    found = official_limits(payload.get("rate_limits"), time.time())
-    return " ".join(f"{w.label} {w.used_pct:.0f}%" for w in found)
+    return fast.limits_segment(payload, time.time())
 
 
 def _run_user_command(command: str, raw: bytes, deadline: float) -> str:
@@ -167,15 +155,22 @@ def run(args: argparse.Namespace) -> int:
     then = getattr(args, "then", None)
     line = ""
     payload: dict = {}
+    pending, fast.PENDING = fast.PENDING, None
+    if pending is not None:  # the fast path read the input already (and had no cached answer)
+        raw, started = pending
+        deadline = started + BUDGET
     try:
-        raw = read_stdin(started + BUDGET / 3)
+        if pending is None:
+            raw = read_stdin(started + BUDGET / 3)
         data = json.loads(raw) if raw.strip() else {}
         payload = data if isinstance(data, dict) else {}
         prefix = _run_user_command(then, raw, started + BUDGET / 2) if then else ""
         from ctxtop.adapters import observations
 
         observations.record(payload)
-        line = _join(prefix, _within(lambda: render(payload, args), deadline, payload, prefix))
+        line = _join(
+            prefix, _within(lambda: _render_and_keep(payload, args, then), deadline, payload, prefix)
+        )
     except Exception as exc:  # noqa: BLE001 - a status line must never fail loudly
         line = f"ctxtop: {type(exc).__name__}"
     sys.stdout.write(line + "\n")
@@ -183,11 +178,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _join(prefix: str, line: str) -> str:
-    """The user's statusline output first, ctxtop's segment after it (on its own line if theirs has several)."""
-    if not prefix:
-        return line
-    return f"{prefix}\n{line}" if "\n" in prefix else f"{prefix} · {line}"
+_join = fast.join
+
+
+def _render_and_keep(payload: dict, args: argparse.Namespace, then: str | None) -> str:
+    """The line, and the cache the next unchanged refresh is answered from (never at the cost of the line)."""
+    parts = _render(payload, args)
+    if isinstance(parts, str):
+        return parts
+    head, tail, files = parts
+    data = getattr(args, "cache_dir", None)
+    try:
+        fast.store(payload, os.path.expanduser(data) if data else None, files, head, tail, then)
+    except OSError:
+        pass
+    return fast.compose(head, _limits_segment(payload), tail)
 
 
 def _within(compute: Callable[[], str], deadline: float, payload: dict, prefix: str) -> str:

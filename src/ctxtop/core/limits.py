@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ctxtop.core.limit_windows import limit_windows
+
 BLOCK_SECONDS = 5 * 3600
 ALERT_SHARES = (0.7, 0.9, 1.0)
-WINDOWS = (("five_hour", "5h"), ("seven_day", "7d"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +38,7 @@ class OfficialLimit:
 
 def official_limits(rate_limits: object, now: float, observed_at: float | None = None) -> list[OfficialLimit]:
     """The limits in a ``rate_limits`` object; a window whose reset time has passed is dropped (stale)."""
-    out: list[OfficialLimit] = []
-    if not isinstance(rate_limits, dict):
-        return out
-    for key, label in WINDOWS:
-        entry = rate_limits.get(key)
-        if not isinstance(entry, dict):
-            continue
-        used = entry.get("used_percentage")
-        if isinstance(used, bool) or not isinstance(used, int | float):
-            continue
-        resets = entry.get("resets_at")
-        resets_at = (
-            float(resets) if isinstance(resets, int | float) and not isinstance(resets, bool) else None
-        )
-        if resets_at is not None and resets_at > 1e11:  # milliseconds
-            resets_at /= 1000
-        if resets_at is not None and resets_at <= now:
-            continue
-        out.append(OfficialLimit(key, label, float(used), resets_at, observed_at))
-    return out
+    return [OfficialLimit(*window, observed_at) for window in limit_windows(rate_limits, now)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,9 @@ class Monitor:
         present_only: bool = False,
     ) -> list[SessionView]:
         from ctxtop.adapters import observations
+        from ctxtop.sources.claude_code.env import settings_snapshot
 
         seen = observations.load_all()
         sessions = self.index.sessions(since, until, project, present_only=present_only)
-        return [self.view(s, seen.get(s.session_id, {})) for s in sessions]
+        with settings_snapshot():  # settings files looked at once per (config dir, cwd), not per session
+            return [self.view(s, seen.get(s.session_id, {})) for s in sessions]

@@ -110,6 +110,16 @@ class Source(Protocol):
         ...
 
 
+def resolved_dir(path: Path) -> Path:
+    """``path`` absolute with every symbolic link resolved (also when it does not exist yet)."""
+    return Path(os.path.realpath(path.expanduser()))
+
+
+def resolved_file(path: Path) -> Path:
+    """``path`` in its resolved directory; the name is kept (it carries the session id and the chain)."""
+    return resolved_dir(path.parent) / path.name
+
+
 class DirsSource:
     """What most sources' instances are: the tuple of directories in effect (``locations()``), compared and
     hashed by value. A plain class, not a dataclass, so that subclasses can declare the protocol's class
@@ -118,7 +128,9 @@ class DirsSource:
     __slots__ = ("dirs",)
 
     def __init__(self, dirs: Iterable[Path]) -> None:
-        self.dirs: tuple[Path, ...] = tuple(dirs)
+        # A file is known by its resolved path: a relative or symlinked --claude-dir names the same files
+        # (and the same index rows) as the real directory.
+        self.dirs: tuple[Path, ...] = tuple(resolved_dir(d) for d in dirs)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and isinstance(other, DirsSource) and other.dirs == self.dirs

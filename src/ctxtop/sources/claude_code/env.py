@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -70,11 +71,33 @@ def _stamp(paths: list[Path]) -> tuple:
     return tuple(out)
 
 
+_SNAPSHOT: dict[tuple[str, str | None], tuple[Layer, ...]] | None = None
+"""While ``settings_snapshot()`` is active: the layers already looked at, by (config dir, cwd)."""
+
+
+@contextmanager
+def settings_snapshot() -> Iterator[None]:
+    """Within it, each (config dir, cwd)'s settings files are looked at once, not once per session."""
+    global _SNAPSHOT
+    outer, _SNAPSHOT = _SNAPSHOT, ({} if _SNAPSHOT is None else _SNAPSHOT)
+    try:
+        yield
+    finally:
+        _SNAPSHOT = outer
+
+
 def settings_layers(config_dir: Path, cwd: str | None) -> tuple[Layer, ...]:
+    key = (str(config_dir), cwd)
+    snapshot = _SNAPSHOT
+    if snapshot is not None and key in snapshot:
+        return snapshot[key]
     files = [config_dir / "settings.json"]
     if cwd:
         files += [Path(cwd) / ".claude" / "settings.json", Path(cwd) / ".claude" / "settings.local.json"]
-    return _layers_cached(str(config_dir), cwd, _stamp(files))
+    layers = _layers_cached(key[0], cwd, _stamp(files))
+    if snapshot is not None:
+        snapshot[key] = layers
+    return layers
 
 
 def _override_window(model: str, overrides: Mapping[str, int]) -> int | None:
