@@ -94,14 +94,22 @@ def base_model(model: str) -> str:
     return model.split("[", 1)[0].strip()
 
 
+PROVIDERS = ("anthropic", "openai")
+"""The snapshot's providers whose models ctxtop prices, in the order a model id is looked up (Claude Code and
+the API logs name Anthropic models, Codex OpenAI ones; no id of one matches the other's patterns)."""
+
+
 @lru_cache(maxsize=256)
 def _model_info(model: str) -> ModelInfo | None:
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
-    for provider in snapshot.providers:
-        if provider.id == "anthropic":
-            return provider.find_model(model)
+    by_id = {provider.id: provider for provider in snapshot.providers}
+    for name in PROVIDERS:
+        provider = by_id.get(name)
+        info = provider.find_model(model) if provider is not None else None
+        if info is not None:
+            return info
     return None
 
 
