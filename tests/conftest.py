@@ -23,6 +23,7 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     for name in ("CTXTOP_CONFIG_DIR", "CTXTOP_CACHE_DIR", "CTXTOP_DATA_DIR", "CTXTOP_API_LOG_DIR"):
         monkeypatch.setenv(name, str(root / name.lower()))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root / "claude-home"))
+    monkeypatch.setenv("CODEX_HOME", str(root / "codex-home"))  # never the real ~/.codex either
     for name in ("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "CLAUDE_CODE_AUTO_COMPACT_WINDOW", "DISABLE_AUTO_COMPACT",
                  "DISABLE_COMPACT", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
