@@ -29,6 +29,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--api-logs", metavar="DIR", help="directory of API session logs (ctxtop.api)")
     parser.add_argument(
+        "--codex-dir",
+        action="append",
+        metavar="DIR",
+        help="a Codex CLI home to read (repeatable); overrides $CODEX_HOME and ~/.codex",
+    )
+    parser.add_argument(
         "--data-dir",
         "--cache-dir",
         dest="cache_dir",

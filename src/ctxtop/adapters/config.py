@@ -138,6 +138,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("sources.claude_dirs", "Claude Code config dirs", "paths", [],
             "Empty: $CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude."),
     Setting("sources.api_logs", "API session log dir", "str", "", "Empty: ctxtop's default log dir."),
+    Setting("sources.codex_dirs", "Codex CLI homes", "paths", [], "Empty: $CODEX_HOME, else ~/.codex."),
     *_budget_settings(first=False),
     Setting("anomalies.day_pct", "Day-spike alert (% above the 7-day average)", "float", 30.0,
             "A day's spend this far above the average of the seven days before it.", minimum=1, screen=False),

@@ -19,6 +19,7 @@ def open_monitor(args: argparse.Namespace, *, quiet: bool = False, problems: boo
             getattr(args, "claude_dir", None),
             getattr(args, "api_logs", None),
             getattr(args, "cache_dir", None),
+            codex_dirs=getattr(args, "codex_dir", None),
         )
         for problem in [*(monitor.config.problems if problems else ()), *monitor.notices]:
             print(f"ctxtop: {problem}", file=sys.stderr)

@@ -88,11 +88,14 @@ def run(args: argparse.Namespace) -> int:
         f"{' (verified)' if cc['verified'] else ''}\n")  # fmt: skip
     if cc["warning"]:
         out(f"  warning: {cc['warning']}\n")
-    out("Context window and compaction (as Claude Code will apply them):\n")
+    out("Context window and compaction (as each tool will apply them):\n")
     for c in report["compaction"]:
         at = f"{c['compact_at_tokens']:,}" if c["compact_at_tokens"] else "never (proactively)"
         window = f"{c['window']:,}" if c["window"] else "unknown"
         full = f"{c['context_window']:,}" if c["context_window"] else "unknown"
+        if not c["threshold_applies"]:  # a tool that compacts by itself (Codex): only its window
+            out(f"  {c['model']}: context window {full} ({c['context_window_source']}) — {c['why']}\n")
+            continue
         out(f"  {c['model']}: context window {full} ({c['context_window_source']}); compaction window "
             f"{window} ({c['window_source']}); compacts at {at} — {c['why']}\n")  # fmt: skip
     for why in report["estimated_costs"]:

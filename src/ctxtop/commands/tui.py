@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
     claude_dirs = getattr(args, "claude_dir", None)
     api_logs = getattr(args, "api_logs", None)
     cache_dir = getattr(args, "cache_dir", None)
+    codex_dirs = getattr(args, "codex_dir", None)
 
     def factory(config: Config) -> Monitor:
-        return Monitor.open(claude_dirs, api_logs, cache_dir, config)
+        return Monitor.open(claude_dirs, api_logs, cache_dir, config, codex_dirs)
 
     app = CtxtopApp(factory, config_dir=paths.config_dir(), claude_dirs=claude_dirs)
     app.run()

@@ -75,6 +75,9 @@ class CompactionInfo:
     differs from ``window`` when ``CLAUDE_CODE_AUTO_COMPACT_WINDOW``/``autoCompactWindow`` moves only the
     compaction point (1M model, 200K compaction window: fill is against 1M)."""
     context_window_source: str = ""
+    threshold_applies: bool = True
+    """ctxtop's threshold applies to the session (False: the tool compacts by itself, e.g. Codex CLI, and
+    ctxtop has no hook into it: no threshold, no room before compaction)."""
 
 
 def default_compact_point(window: int) -> int:

@@ -77,6 +77,8 @@ class SessionView:
     @property
     def threshold_tokens(self) -> int | None:
         """ctxtop's threshold, a share of the window Claude Code compacts against (the one rounding rule)."""
+        if not self.compaction.threshold_applies:
+            return None
         window = self.compaction.window or self.window
         return threshold_tokens(self.threshold_pct, window) if window else None
 

@@ -58,6 +58,8 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
         compaction.append(
             {
                 "model": model,
+                "source": s.source,
+                "threshold_applies": info.threshold_applies,
                 "example_project": s.cwd,
                 "claude_code_version": s.version,
                 "context_window": info.context_window,
@@ -85,7 +87,9 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
     ]
     size = index.path.stat().st_size if index.path.exists() else 0
     # The Claude Code version in use: the newest one that wrote a session (or reported to the statusline).
-    newest = max(sessions, key=lambda x: x.last_ts or 0, default=None)
+    newest = max(
+        (x for x in sessions if x.source == ClaudeCode.name), key=lambda x: x.last_ts or 0, default=None
+    )
     version = newest.version if newest is not None else None
     latest_obs = max(observed.values(), key=lambda o: o.get("observed_at") or 0, default=None)
     if latest_obs and isinstance(latest_obs.get("version"), str):

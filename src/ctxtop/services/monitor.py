@@ -19,7 +19,7 @@ from ctxtop.core.metrics import SessionStats
 from ctxtop.core.report import SessionView
 from ctxtop.sources.claude_code.env import for_session
 from ctxtop.sources.claude_code.source import ClaudeCode
-from ctxtop.sources.registry import Sources
+from ctxtop.sources.registry import Sources, kind
 
 
 @dataclass
@@ -41,11 +41,15 @@ class Monitor:
         api_logs: str | None = None,
         cache_dir: str | None = None,
         config: Config | None = None,
+        codex_dirs: list[str] | None = None,
     ) -> Monitor:
         config = config or Config.load()
         claude_dirs = claude_dirs or config.get("sources.claude_dirs") or None
         api_logs = api_logs or config.get("sources.api_logs") or None
-        sources = Sources.discover({"claude_dirs": claude_dirs, "api_logs": api_logs})
+        codex_dirs = codex_dirs or config.get("sources.codex_dirs") or None
+        sources = Sources.discover(
+            {"claude_dirs": claude_dirs, "api_logs": api_logs, "codex_dirs": codex_dirs}
+        )
         return cls._with_index(sources, config, cache_dir)
 
     @classmethod
@@ -100,6 +104,11 @@ class Monitor:
         """
         from ctxtop.adapters import observations
 
+        # A source whose tool decides its own window and compaction says so itself (Codex: the window its
+        # log records, no threshold); Claude Code's rules below are for Claude Code's sessions.
+        own = getattr(kind(stats.source), "compaction", None)
+        if own is not None:
+            return own(stats, self.index.session_files(stats.session_id), self.config.window_overrides)
         if observed is None:
             observed = observations.load(stats.session_id)
         return for_session(

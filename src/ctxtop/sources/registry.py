@@ -12,6 +12,7 @@ from pathlib import Path
 from ctxtop.sources.anthropic_api.source import AnthropicApi
 from ctxtop.sources.base import Source
 from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.codex.source import Codex
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 KINDS: tuple[type[Source], ...] = (
     ClaudeCode,
     AnthropicApi,
+    Codex,
 )
 """Every source ctxtop reads, in the order files are indexed (Claude Code transcripts first)."""
 

@@ -347,6 +347,8 @@ class CtxtopApp(App[None]):
         if not session_id:
             self.notify("Select a session first.", severity="warning")
             return
+        if self._compacts_itself(session_id):
+            return
         self.push_screen(NotesScreen(session_id))
 
     def compact_now(self, session_id: str | None) -> None:
@@ -355,7 +357,18 @@ class CtxtopApp(App[None]):
         if not session_id:
             self.notify("Select a session first.", severity="warning")
             return
+        if self._compacts_itself(session_id):
+            return
         start_compact(self, session_id)
+
+    def _compacts_itself(self, session_id: str) -> bool:
+        """The session's tool compacts by itself (Codex): notes and Compact now are Claude Code features."""
+        view = self.views.get(session_id)
+        if view is None or view.compaction.threshold_applies:
+            return False
+        self.notify(f"{view.compaction.reason}: notes and Compact now are for Claude Code sessions.",
+                    severity="warning", timeout=6)  # fmt: skip
+        return True
 
     def selected_session(self, screen: Screen | None = None) -> str | None:
         getter = getattr(screen or self.screen, "current_session", None)

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
 
 from ctxtop.core.records import MAIN, FileContext
+from ctxtop.sources.base import under
 from ctxtop.sources.codex.rollout import RolloutParser, session_id_of
+from ctxtop.sources.codex.window import compaction_info
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ctxtop.core.compaction import CompactionInfo
+    from ctxtop.core.metrics import SessionStats
 
 HOME_ENV = "CODEX_HOME"
 SUBDIRS = ("sessions", "archived_sessions")
@@ -56,15 +64,15 @@ class Codex:
 
     homes: tuple[Path, ...]
 
-    name: ClassVar[str] = "codex"
-    # token_count, turn_context, session_meta and compacted lines have no common substring: every line goes to
-    # the parser, whose first test is the line's type.
-    markers: ClassVar[tuple[bytes, ...]] = ()
-    tool_markers: ClassVar[tuple[bytes, ...]] = ()
-    title: ClassVar[str] = "Codex CLI homes"
-    doctor_key: ClassVar[str] = "codex_homes"
-    count_key: ClassVar[str] = "rollouts"
-    count_noun: ClassVar[str] = "rollout files"
+    name = "codex"
+    # token_count, turn_context, session_meta and compacted lines share no substring: every line goes to the
+    # parser, whose first test is the line's type.
+    markers = ()
+    tool_markers = ()
+    title = "Codex CLI homes"
+    doctor_key = "codex_homes"
+    count_key = "rollouts"
+    count_noun = "rollout files"
 
     @classmethod
     def discover(cls, options: Mapping[str, Any] | None = None) -> Codex:
@@ -85,7 +93,7 @@ class Codex:
         name = os.path.basename(path)
         if not (name.startswith(PREFIX) and name.endswith(".jsonl")):
             return False
-        return any(path.startswith(str(root) + os.sep) for root in self.roots())
+        return under(path, self.roots())
 
     def poll_dirs(self, root: Path, hot: Collection[str]) -> list[str]:
         """The root, and the year/month/day folders of yesterday and today (UTC and local), where Codex adds
@@ -103,11 +111,23 @@ class Codex:
 
     @classmethod
     def context_for(cls, path: Path) -> FileContext:
-        return FileContext(session_id=session_id_of(path.stem), chain=MAIN, source=cls.name)
+        # The folder grouping a session's file is its start day, sessions/YYYY/MM/DD (archived: the root).
+        day = path.parts[-4:-1]
+        folder = "/".join(day) if len(day) == 3 and all(p.isdigit() for p in day) else ""
+        return FileContext(session_id_of(path.stem), MAIN, cls.name, folder)
 
     @classmethod
     def parser(cls, ctx: FileContext, state: str | None) -> RolloutParser:
         return RolloutParser(ctx, state)
+
+    @classmethod
+    def compaction(
+        cls, stats: SessionStats, files: Sequence[str], window_overrides: Mapping[str, int] | None = None
+    ) -> CompactionInfo:
+        """Window and compaction of one of this source's sessions (``services.monitor`` asks a source that has
+        this method instead of applying Claude Code's rules): see ``window.compaction_info``."""
+        model = stats.context_model or (stats.models[0] if stats.models else None)
+        return compaction_info(files, model, window_overrides)
 
     @classmethod
     def project_cwd(cls, project_dir: str) -> str | None:
@@ -115,4 +135,7 @@ class Codex:
 
     def session_path(self, session_id: str, project_dir: str) -> Path | None:
         roots = self.roots()
-        return roots[0] / "imported" / f"{PREFIX}imported-{session_id}.jsonl" if roots else None
+        if not roots:
+            return None
+        folder = roots[0].joinpath(*project_dir.split("/")) if project_dir else roots[0]
+        return folder / f"{PREFIX}imported-{session_id}.jsonl"

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
+
+from ctxtop.core.compaction import CompactionInfo
+
+RECORDED = "recorded by Codex (token_count model_context_window)"
+COMPACTS_ITSELF = "Codex compacts by itself"
 
 CHUNK = 64 * 1024
 MAX_SCAN = 4 * 1024 * 1024
@@ -66,3 +72,35 @@ def _window_of(raw: bytes) -> int | None:
     info = payload.get("info")
     window = info.get("model_context_window") if isinstance(info, dict) else None
     return window if type(window) is int and window > 0 else None
+
+
+def compaction_info(
+    files: Sequence[str], model: str | None, overrides: Mapping[str, int] | None = None
+) -> CompactionInfo:
+    """A Codex session's window and compaction, for every view: the window its newest rollout recorded (else
+    the user's ``[windows]`` override for the model); no compaction point and no ctxtop threshold, since Codex
+    compacts by itself and ctxtop has no hook into it."""
+    window = source = None
+    for path in sorted(files, key=_mtime, reverse=True):
+        window = recorded_window(path)
+        if window is not None:
+            source = RECORDED
+            break
+    if window is None and model:
+        best = max(
+            (p for p in (overrides or {}) if model.lower().startswith(p.lower())), key=len, default=None
+        )
+        if best is not None:
+            window, source = (overrides or {})[best], "ctxtop config [windows]"
+    label = source or "not recorded by Codex"
+    return CompactionInfo(
+        None, label, None, False, None, COMPACTS_ITSELF,
+        context_window=window, context_window_source=label, threshold_applies=False,
+    )  # fmt: skip
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0

@@ -143,6 +143,8 @@ class Gauge(Widget):
         if view.compaction.compact_at is not None:
             text.append(COMPACT, self._style("compact"))
             text.append(f" Claude Code compacts at {fmt.tokens(view.compaction.compact_at)}", dim)
+        elif not view.compaction.threshold_applies:
+            text.append(view.compaction.reason, dim)  # a tool that compacts by itself (Codex)
         else:
             # The full reason is long (see `ctxtop doctor`); a legend line has room for the gist only.
             gist = "auto-compact off" if not view.compaction.enabled else "no proactive compaction"
