@@ -59,6 +59,7 @@ async def test_codex_row_follows_the_rollout_and_refuses_claude_features(codex_w
         assert (view.stats.source, view.stats.requests) == ("codex", 2)
         table = app.screen.query_one(SessionTable)
         assert A in table._order
+        assert app.titles[A] == "list the failing tests"  # the first request typed, not Codex's own context
         # Codex finishes the second turn: the row follows.
         with path.open("ab") as fh:
             fh.write(b"".join(lines[cut:]))

@@ -32,6 +32,7 @@ from ctxtop.services.monitor import Monitor
 from ctxtop.services.noise import OutputSaving, session_savings
 from ctxtop.sources.claude_code.live import LiveSession, live_sessions
 from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.registry import kind
 
 log = logging.getLogger(__name__)
 
@@ -419,7 +420,10 @@ class Engine:
             sid = stats.session_id
             if sid in self._titled:
                 continue
-            title = notes_store.session_title(self.monitor.index.transcript_path(sid))
+            path = self.monitor.index.transcript_path(sid)
+            # A source may title its sessions itself (Codex); else Claude Code's summary / first request.
+            own = getattr(kind(stats.source), "session_title", None)
+            title = own([path] if path else []) if own is not None else notes_store.session_title(path)
             # A session whose first request is not written yet is asked again on its next change.
             if title:
                 self._titled.add(sid)

@@ -63,3 +63,20 @@ def test_imported_sessions_get_a_path_this_source_claims(tmp_path: Path) -> None
     path = source.session_path(sid, "")
     assert path is not None and source.is_log(os.fspath(path))
     assert Codex.context_for(path).session_id == sid
+
+
+def test_title_is_the_first_request_typed(tmp_path: Path) -> None:
+    from tests.sources.codex.expected import A
+
+    assert Codex.session_title([str(CODEX_HOME / FILES[A])]) == "list the failing tests"
+    import json
+
+    cli = json.loads((CODEX_HOME / "cli-scenarios.json").read_text())
+    # The real CLI writes its own user messages first (environment context, instructions): skipped.
+    assert Codex.session_title([str(CODEX_HOME / cli["plain"]["file"])]) == "run the tests"
+    assert Codex.session_title([str(tmp_path / "missing.jsonl")]) is None
+    long = tmp_path / "rollout-long.jsonl"
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "word " * 40}]}
+    long.write_text(json.dumps({"timestamp": "t", "type": "response_item", "payload": item}) + "\n")
+    title = Codex.session_title([str(long)])
+    assert title is not None and len(title) == 80 and title.endswith("…")

@@ -17,6 +17,7 @@ from pathlib import Path
 from ctxtop.core.records import MAIN, FileContext
 from ctxtop.sources.base import under
 from ctxtop.sources.codex.rollout import RolloutParser, session_id_of
+from ctxtop.sources.codex.title import session_title
 from ctxtop.sources.codex.window import compaction_info
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
@@ -128,6 +129,11 @@ class Codex:
         this method instead of applying Claude Code's rules): see ``window.compaction_info``."""
         model = stats.context_model or (stats.models[0] if stats.models else None)
         return compaction_info(files, model, window_overrides)
+
+    @staticmethod
+    def session_title(files: Sequence[str]) -> str | None:
+        """The first request typed (``services.live`` asks a source that has this for its sessions' titles)."""
+        return session_title(files)
 
     @classmethod
     def project_cwd(cls, project_dir: str) -> str | None:
