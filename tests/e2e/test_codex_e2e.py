@@ -45,8 +45,9 @@ def test_report_sessions_json_on_codex_fixtures(tmp_path: Path) -> None:
     assert set(FILES) <= set(rows)
     for sid in FILES:
         row = rows[sid]
-        _n, i, o, cr, _reasoning = TOKENS[sid]
+        _n, i, o, cr, reasoning = TOKENS[sid]
         assert row["source"] == "codex"
+        assert row["reasoning_output_tokens"] == reasoning  # a part of output, shown apart
         assert row["tokens"] == {
             "input": i,
             "output": o,
@@ -85,8 +86,9 @@ def test_session_tokens_match_ccusage_codex(tmp_path: Path) -> None:
     assert set(theirs) == set(ours)
     for sid, row in ours.items():
         t = theirs[sid]
-        assert (row["tokens"]["input"], row["tokens"]["cache_read"], row["tokens"]["output"]) == (
-            t["inputTokens"], t["cacheReadTokens"], t["outputTokens"],
+        assert (row["tokens"]["input"], row["tokens"]["cache_read"], row["tokens"]["output"],
+                row["reasoning_output_tokens"]) == (
+            t["inputTokens"], t["cacheReadTokens"], t["outputTokens"], t["reasoningOutputTokens"],
         ), sid  # fmt: skip
         if row["cost_usd"] is not None and not row["unpriced_models"]:
             # Same rates; ccusage sums floats.

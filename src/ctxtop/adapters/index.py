@@ -30,7 +30,7 @@ from ctxtop.core.usage import Tokens
 from ctxtop.sources.base import FileParser, Source, resolved_file
 from ctxtop.sources.registry import KINDS, Sources, kind
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS requests (
     i INTEGER, o INTEGER, cr INTEGER, w5 INTEGER, w1 INTEGER,
     bi INTEGER, bo INTEGER, bcr INTEGER, bw5 INTEGER, bw1 INTEGER,
     ws INTEGER, wf INTEGER, tier TEXT, speed TEXT, compaction INTEGER, total INTEGER, file TEXT,
-    rank TEXT, archived INTEGER DEFAULT 0
+    rank TEXT, archived INTEGER DEFAULT 0, ro INTEGER DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_session ON requests(session_id);
 CREATE TABLE IF NOT EXISTS copies (key TEXT, file TEXT, PRIMARY KEY (key, file)) WITHOUT ROWID;
@@ -70,10 +70,26 @@ CREATE TABLE IF NOT EXISTS otlp_sent (
 ) WITHOUT ROWID;
 """
 
-_TOKEN_COLUMNS = ("i", "o", "cr", "w5", "w1", "bi", "bo", "bcr", "bw5", "bw1", "ws", "wf", "total", "file")
+_TOKEN_COLUMNS = (
+    "i",
+    "o",
+    "cr",
+    "w5",
+    "w1",
+    "bi",
+    "bo",
+    "bcr",
+    "bw5",
+    "bw1",
+    "ws",
+    "wf",
+    "total",
+    "file",
+    "ro",
+)
 _OWNER_COLUMNS = ("session_id", "chain", "ts", "seq", "rank")
 UPSERT_REQUEST = (
-    "INSERT INTO requests VALUES (" + ",".join("?" * 24) + ", 0) ON CONFLICT(key) DO UPDATE SET "
+    "INSERT INTO requests VALUES (" + ",".join("?" * 24) + ", 0, ?) ON CONFLICT(key) DO UPDATE SET "
     # A copy of an archived request (its transcripts were gone) replaces it: the files present decide.
     # Otherwise the largest copy's counts win (earlier copies carry a stale output_tokens) ...
     + ", ".join(f"{c}=CASE WHEN requests.archived OR excluded.total > requests.total THEN excluded.{c} "
@@ -196,7 +212,7 @@ def parse_lines(
                         t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h,
                         b.input, b.output, b.cache_read, b.cache_write_5m, b.cache_write_1h,
                         u.web_search, u.web_fetch, u.service_tier, u.speed, int(fact.is_compaction_call),
-                        b.total, spath,
+                        b.total, spath, u.reasoning,
                     )
                 )  # fmt: skip
                 out.sessions.add(fact.session_id)
@@ -465,6 +481,8 @@ class Index:
             # 7 to 8 adds a table only (otlp_sent: what the OTLP export sent), created below with the rest.
             if version in (5, 6, 7, 8):
                 _migrate_from_8(self.conn)
+            if version in (5, 6, 7, 8, 9):
+                _migrate_from_9(self.conn)
             else:
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
@@ -726,7 +744,8 @@ class Index:
         # Which session owns a request seen in several files: the file that starts earliest (then by path),
         # as ccusage decides, so the answer never depends on which process indexed what first.
         rank = f"{first_ts if first_ts is not None else 9e12:020.6f}|{spath}"
-        requests = [(*r[:4], self._next_seq(), *r[4:], rank) for r in parsed.requests]
+        # Columns: key, session, chain, ts, seq, the counts .. file, rank, (archived: 0), reasoning.
+        requests = [(*r[:4], self._next_seq(), *r[4:-1], rank, r[-1]) for r in parsed.requests]
         previous_owners = self._owners([r[0] for r in requests])
         compacts, metas, sessions, malformed = (
             parsed.compacts,
@@ -923,7 +942,8 @@ class Index:
     ) -> list[Req]:
         where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
         rows = self.conn.execute(
-            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction, key "
+            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction, key, "
+            "ro "
             f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
             (arg,),
         ).fetchall()
@@ -933,7 +953,7 @@ class Index:
             Req(
                 chain=r[0], ts=r[1], model=r[2], tokens=Tokens(r[3], r[4], r[5], r[6], r[7]),
                 billed=Tokens(r[8], r[9], r[10], r[11], r[12]), web_search=r[13], web_fetch=r[14],
-                service_tier=r[15], speed=r[16], is_compaction_call=bool(r[17]),
+                service_tier=r[15], speed=r[16], is_compaction_call=bool(r[17]), reasoning=r[19] or 0,
             )
             for r in rows
         ]  # fmt: skip
@@ -1227,6 +1247,13 @@ def _migrate_from_8(conn: sqlite3.Connection) -> None:
     before, so NULL is right for every file)."""
     if "parser_state" not in {row[1] for row in conn.execute("PRAGMA table_info(files)")}:
         conn.execute("ALTER TABLE files ADD COLUMN parser_state TEXT")
+
+
+def _migrate_from_9(conn: sqlite3.Connection) -> None:
+    """Schema 9 to 10 in place: a request's reasoning output tokens (Codex logs them; nothing indexed before
+    did, so 0 is right for every request)."""
+    if "ro" not in {row[1] for row in conn.execute("PRAGMA table_info(requests)")}:
+        conn.execute("ALTER TABLE requests ADD COLUMN ro INTEGER DEFAULT 0")
 
 
 def _record_known_copies(conn: sqlite3.Connection) -> None:

@@ -34,7 +34,7 @@ def export(index: Index, since: float | None = None, until: float | None = None)
     rows = index.conn.execute(
         "SELECT r.key, r.session_id, r.chain, r.ts, r.model, r.i, r.o, r.cr, r.w5, r.w1, r.bi, r.bo, r.bcr, "
         "r.bw5, r.bw1, r.ws, r.wf, r.tier, r.speed, r.compaction, s.source, s.cwd, s.git_branch, s.version, "
-        "s.project_dir FROM requests r JOIN sessions s ON s.session_id = r.session_id "
+        "s.project_dir, r.ro FROM requests r JOIN sessions s ON s.session_id = r.session_id "
         f"WHERE 1{scope}{where} ORDER BY r.session_id, r.ts, r.seq",
         scope_args + args,
     )
@@ -47,7 +47,7 @@ def export(index: Index, since: float | None = None, until: float | None = None)
             "record": "request", "format": FORMAT, "key": r[0], **session, "chain": r[2], "ts": r[3],
             "time": iso(r[3]), "model": r[4], "tokens": dict(zip(_TOKENS, r[5:10], strict=True)),
             "billed": dict(zip(_TOKENS, r[10:15], strict=True)), "web_search": r[15], "web_fetch": r[16],
-            "service_tier": r[17], "speed": r[18], "compaction_call": bool(r[19]),
+            "service_tier": r[17], "speed": r[18], "compaction_call": bool(r[19]), "reasoning_output": r[25] or 0,
         }  # fmt: skip
     for sid, session in sessions.items():
         for chain, ts, trigger, pre, post in index.conn.execute(
@@ -167,9 +167,9 @@ def import_lines(index: Index, lines: Iterable[bytes | str], sources: Sources) -
                            sum(billed))  # fmt: skip
                     seq += 1
                     cur = c.execute(
-                        "INSERT INTO requests VALUES (" + ",".join("?" * 22) + ", NULL, '~import', 1) "
+                        "INSERT INTO requests VALUES (" + ",".join("?" * 22) + ", NULL, '~import', 1, ?) "
                         "ON CONFLICT(key) DO NOTHING",
-                        row,
+                        (*row, _int(rec.get("reasoning_output", 0))),
                     )
                     if cur.rowcount:
                         result.added += 1

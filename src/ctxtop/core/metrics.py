@@ -51,6 +51,8 @@ class Req:
     service_tier: str | None = None
     speed: str | None = None
     is_compaction_call: bool = False
+    reasoning: int = 0
+    """Output tokens spent reasoning (a part of ``tokens.output``; Codex logs them, Claude Code does not)."""
 
 
 STATS_VERSION = 3
@@ -117,6 +119,8 @@ class SessionStats:
     tokens: Tokens = ZERO
     web_search: int = 0
     web_fetch: int = 0
+    reasoning_tokens: int = 0
+    """Output tokens spent reasoning, where the log says (Codex): a part of ``tokens.output``."""
     cost: Cost = NO_COST
     """Cost of the requests whose model is priced."""
     unknown_cost_tokens: Tokens = ZERO
@@ -216,6 +220,7 @@ def compute(
         stats.tokens = stats.tokens + req.billed
         stats.web_search += req.web_search
         stats.web_fetch += req.web_fetch
+        stats.reasoning_tokens += req.reasoning
         stats.first_ts = req.ts if stats.first_ts is None else min(stats.first_ts, req.ts)
         stats.last_ts = req.ts if stats.last_ts is None else max(stats.last_ts, req.ts)
         cost = request_cost(prices, req)
@@ -400,6 +405,7 @@ def to_json(s: SessionStats) -> dict:
         "tokens": _tok(s.tokens),
         "web_search": s.web_search,
         "web_fetch": s.web_fetch,
+        "reasoning_tokens": s.reasoning_tokens,
         "cost": [
             str(x)
             for x in (c.input, c.output, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.web_search)
@@ -443,6 +449,7 @@ def from_json(d: dict) -> SessionStats:
     s.tokens = _untok(d["tokens"])
     s.web_search = d["web_search"]
     s.web_fetch = d["web_fetch"]
+    s.reasoning_tokens = d.get("reasoning_tokens", 0)  # stats cached before it was counted: none had any
     s.cost = Cost(*(Decimal(x) for x in d["cost"]))
     s.unknown_cost_tokens = _untok(d["unknown_cost_tokens"])
     s.unknown_models = d["unknown_models"]

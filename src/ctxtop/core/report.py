@@ -106,6 +106,7 @@ class SessionView:
             "first_ts": iso(s.first_ts),
             "last_ts": iso(s.last_ts),
             "tokens": t.as_dict(),
+            "reasoning_output_tokens": s.reasoning_tokens,
             "web_search_requests": s.web_search,
             "web_fetch_requests": s.web_fetch,
             "cost_usd": money(s.cost_usd),

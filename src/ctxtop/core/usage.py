@@ -81,6 +81,9 @@ class Usage:
     """Tokens of server-side compaction passes (``usage.iterations`` entries other than "message").
 
     The API leaves them out of the top-level counts but bills them, so they are added to ``billed``."""
+    reasoning: int = 0
+    """Output tokens the model spent reasoning (OpenAI's ``reasoning_output_tokens``): a part of
+    ``tokens.output``, billed with it, counted apart only to be shown; 0 where the log does not say."""
 
     @property
     def billed(self) -> Tokens:

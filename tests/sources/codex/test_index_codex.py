@@ -63,9 +63,10 @@ def test_fixture_sessions_totals_and_costs(tmp_path: Path) -> None:
         index.update(Sources((Codex((home,)),)))
         found = _sessions(index)
         for sid in FILES:
-            n, i, o, cr, _reasoning = TOKENS[sid]
+            n, i, o, cr, reasoning = TOKENS[sid]
             s = found[sid]
             assert (s.source, _figures(s), s.tokens.cache_write) == ("codex", (n, i, o, cr), 0), sid
+            assert s.reasoning_tokens == reasoning, sid
             assert sorted(s.models) == MODELS[sid], sid
             assert s.cost.total == COST[sid], sid
             assert s.cwd == "/home/dev/shop" and s.git_branch == "fix-cart-totals"
@@ -186,3 +187,55 @@ def test_cold_and_warm_index_agree(tmp_path: Path, sid: str) -> None:
     finally:
         warm.close()
         cold.close()
+
+
+def test_an_index_of_schema_9_gains_the_reasoning_column_and_keeps_its_requests(tmp_path: Path) -> None:
+    import sqlite3
+
+    home = _home(tmp_path, [A])
+    sources = Sources((Codex((home,)),))
+    index = Index(tmp_path / "index.sqlite3")
+    index.update(sources)
+    index.close()
+    conn = sqlite3.connect(tmp_path / "index.sqlite3")
+    conn.execute("ALTER TABLE requests DROP COLUMN ro")  # what schema 9 had
+    conn.execute("UPDATE meta SET value='9' WHERE key='schema'")
+    conn.commit()
+    conn.close()
+    index = Index(tmp_path / "index.sqlite3")
+    try:
+        a = _sessions(index)[A]
+        assert _figures(a) == TOKENS[A][:4]
+        assert "ro" in {row[1] for row in index.conn.execute("PRAGMA table_info(requests)")}
+    finally:
+        index.close()
+
+
+def test_history_export_and_import_keep_codex_sessions(tmp_path: Path) -> None:
+    import json
+
+    from ctxtop.adapters import index_io
+
+    home = _home(tmp_path)
+    index = Index(tmp_path / "index.sqlite3")
+    try:
+        index.update(Sources((Codex((home,)),)))
+        lines = [json.dumps(r) for r in index_io.export(index)]
+    finally:
+        index.close()
+    assert all(json.loads(x)["source"] == "codex" for x in lines)
+    # Into an empty index, for a Codex home that holds none of the files: archived sessions filed under it.
+    other = Sources((Codex((tmp_path / "elsewhere",)),))
+    fresh = Index(tmp_path / "fresh.sqlite3")
+    try:
+        fresh.scope = other.roots()
+        result = index_io.import_lines(fresh, lines, other)
+        assert result.added == sum(TOKENS[s][0] for s in FILES)
+        found = _sessions(fresh)
+        for sid in FILES:
+            assert (_figures(found[sid]), found[sid].reasoning_tokens) == (TOKENS[sid][:4], TOKENS[sid][4]), (
+                sid
+            )
+            assert found[sid].source == "codex" and found[sid].cost.total == COST[sid]
+    finally:
+        fresh.close()

@@ -58,9 +58,10 @@ def test_file_name_gives_the_session_id() -> None:
 @pytest.mark.parametrize("fresh", [False, True], ids=["one-read", "read-per-line"])
 def test_tokens_per_session(sid: str, fresh: bool) -> None:
     requests = _dedup(_parse(sid, fresh_each_line=fresh))
-    n, i, o, cr, _reasoning = TOKENS[sid]
+    n, i, o, cr, reasoning = TOKENS[sid]
     total = sum((r.usage.tokens for r in requests.values()), Tokens())
     assert (len(requests), total.input, total.output, total.cache_read, total.cache_write) == (n, i, o, cr, 0)
+    assert sum(r.usage.reasoning for r in requests.values()) == reasoning
 
 
 def test_reemitted_events_yield_nothing() -> None:

@@ -23,7 +23,7 @@ Counting rules, and why:
   is ``input = input - cached - cache writes``, ``cache_read = cached``, ``cache_write_5m`` = Codex 0.169's
   ``cache_write_input_tokens`` (0 against OpenAI's Responses API), ``output = output``: the prompt
   (``Tokens.prompt``) is then OpenAI's ``input_tokens``, and prices apply to each part once. Reasoning is
-  billed as output; it is not a separate count in ctxtop's ``Tokens``.
+  billed as output; its count rides along as ``Usage.reasoning``.
 """
 
 from __future__ import annotations
@@ -227,6 +227,6 @@ class RolloutParser:
                 chain=MAIN,
                 ts=ts,
                 model=self.model or UNKNOWN_MODEL,
-                usage=Usage(tokens),
+                usage=Usage(tokens, reasoning=min(delta.reasoning, delta.output)),
             )
         ]
