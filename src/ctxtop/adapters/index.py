@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS session_files (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS session_files_path ON session_files(path);
 CREATE INDEX IF NOT EXISTS requests_file ON requests(file);
+CREATE INDEX IF NOT EXISTS files_session ON files(session_id);
 CREATE TABLE IF NOT EXISTS compacts (
     session_id TEXT, chain TEXT, ts REAL, trigger TEXT, pre INTEGER, post INTEGER, file TEXT,
     UNIQUE(session_id, chain, ts)

@@ -19,7 +19,9 @@ from ctxtop.core.compaction import CompactionInfo
 RECORDED = "recorded by Codex (token_count model_context_window)"
 COMPACTS_ITSELF = "Codex compacts by itself"
 
-CHUNK = 64 * 1024
+CHUNK = 8 * 1024
+"""The first block read back from the end (the latest token_count is usually within the last lines); each
+further block doubles, up to 1 MB."""
 MAX_SCAN = 4 * 1024 * 1024
 """A window further back than this is not looked for (a long turn's output can sit between two events)."""
 _NEEDLE = b'"model_context_window"'
@@ -43,8 +45,10 @@ def _scan(path: str, size: int, mtime_ns: int) -> int | None:
     with fh:
         end = size
         carry = b""
+        chunk = CHUNK
         while end > 0 and size - end < MAX_SCAN:
-            start = max(0, end - CHUNK)
+            start = max(0, end - chunk)
+            chunk = min(chunk * 2, 1024 * 1024)
             fh.seek(start)
             block = fh.read(end - start) + carry
             lines = block.split(b"\n")
