@@ -175,3 +175,24 @@ def test_doctor_lists_codex_homes_and_keeps_claude_facts_apart(tmp_path: Path) -
     assert (
         rows["gpt-5-codex"]["threshold_applies"] is False and rows["gpt-5-codex"]["compact_at_tokens"] is None
     )
+
+
+@pytest.mark.parametrize(
+    "command", [["notes", A, "--pin", "keep this"], ["report", "context", A]], ids=["notes", "report-context"]
+)
+def test_claude_only_commands_refuse_a_codex_session(tmp_path: Path, command: list[str]) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    data = tmp_path / "data"
+    env = {**ENV_BASE, "HOME": str(home), "CTXTOP_CONFIG_DIR": str(tmp_path / "config"),
+           "CTXTOP_DATA_DIR": str(data)}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctxtop", *command, "--codex-dir", str(CODEX_HOME),
+         "--claude-dir", str(tmp_path / "no-claude"), "--api-logs", str(tmp_path / "no-api"),
+         "--data-dir", str(data)],
+        env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "Codex compacts by itself" in proc.stderr and "for Claude Code sessions" in proc.stderr
+    notes = data / "notes"
+    assert not notes.exists() or not any(notes.iterdir())  # nothing written for it

@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     session_id = resolve(monitor, args.session_id)
     if session_id is None:
         return 1
+    refusal = monitor.compacts_itself(session_id)
+    if refusal:
+        print(f"ctxtop: session {session_id}: {refusal}", file=sys.stderr)
+        return 1
     found = session_breakdown(monitor.index, session_id)
     if found is None:
         print(f"ctxtop: session {session_id} has no main transcript on disk to break down", file=sys.stderr)

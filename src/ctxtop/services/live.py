@@ -454,10 +454,16 @@ class Engine:
             return
         from ctxtop.services.context_io import session_breakdown
 
-        found = session_breakdown(monitor.index, session_id, forensics=True)
+        view = monitor.view(stats)
+        # The breakdown reads a Claude Code transcript; a tool that compacts by itself (Codex) has none.
+        found = (
+            session_breakdown(monitor.index, session_id, forensics=True)
+            if view.compaction.threshold_applies
+            else None
+        )
         self.post(
             ev.SessionDetailLoaded(
-                session_id, monitor.view(stats), monitor.index.tool_outputs(session_id, 8),
+                session_id, view, monitor.index.tool_outputs(session_id, 8),
                 monitor.index.subagents(session_id), monitor.index.transcript_path(session_id),
                 noise_rows(monitor, session_id, stats), found.breakdown if found else None,
                 found.compactions if found else None,

@@ -121,6 +121,17 @@ class Monitor:
             version=version,
         )
 
+    def compacts_itself(self, session_id: str) -> str | None:
+        """Why ctxtop's notes, Compact now and context breakdown do not apply to this session: its tool
+        compacts by itself (Codex); None when they apply (or the index does not know the session)."""
+        stats = self.index.session(session_id)
+        if stats is None:
+            return None
+        info = self.compaction(stats)
+        if info.threshold_applies:
+            return None
+        return f"{info.reason}: notes, Compact now and the context breakdown are for Claude Code sessions"
+
     def view(
         self, stats: SessionStats, observed: dict | None = None, version: str | None = None
     ) -> SessionView:
