@@ -55,9 +55,9 @@ class Req:
     """Output tokens spent reasoning (a part of ``tokens.output``; Codex logs them, Claude Code does not)."""
 
 
-STATS_VERSION = 3
+STATS_VERSION = 4
 """Bumped whenever a cached figure changes meaning (2: context is the prompt only, per-request cache share;
-3: re-read cost in dollars)."""
+3: re-read cost in dollars; 4: a cache expiry needs a cache write)."""
 
 
 @dataclass(slots=True)
@@ -299,7 +299,9 @@ def compute(
                     if prev is not None and req.chain == MAIN and not compacted:
                         idle = req.ts - prev[0]
                         ttl = CACHE_TTL_1H if req.tokens.cache_write_1h else CACHE_TTL_5M
-                        if idle > ttl:
+                        # An expiry shows as the cache written again; a request that writes none (OpenAI
+                        # caches by itself and bills no writes, a client that does not cache) had none.
+                        if idle > ttl and req.tokens.cache_write:
                             stats.expiries.append(CacheExpiry(req.ts, idle, miss, extra))
         context = prompt + req.tokens.output
         previous[req.chain] = (req.ts, context)

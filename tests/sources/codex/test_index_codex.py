@@ -70,6 +70,9 @@ def test_fixture_sessions_totals_and_costs(tmp_path: Path) -> None:
             assert sorted(s.models) == MODELS[sid], sid
             assert s.cost.total == COST[sid], sid
             assert s.cwd == "/home/dev/shop" and s.git_branch == "fix-cart-totals"
+        # A 5-minute pause with 95% of the context still read from OpenAI's cache is no expiry (nothing was
+        # written again: OpenAI bills no cache writes).
+        assert found[A].expiries == [] and found[A].cache_miss_cost > 0
         e = found[E]
         assert e.unknown_models == ["gpt-oss-local"]
         assert (
