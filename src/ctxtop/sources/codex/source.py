@@ -11,18 +11,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ctxtop.core.records import MAIN, FileContext
-from ctxtop.sources.base import under
+from ctxtop.sources.base import DirsSource, under
 from ctxtop.sources.codex.rollout import RolloutParser, session_id_of
 from ctxtop.sources.codex.title import session_title
 from ctxtop.sources.codex.window import compaction_info
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, ClassVar
 
     from ctxtop.core.compaction import CompactionInfo
     from ctxtop.core.metrics import SessionStats
@@ -59,28 +58,27 @@ def _walk_rollouts(root: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-@dataclass(frozen=True, slots=True)
-class Codex:
+class Codex(DirsSource):
     """The Codex homes in effect (their ``sessions/`` and ``archived_sessions/`` are the roots)."""
 
-    homes: tuple[Path, ...]
-
-    name = "codex"
+    __slots__ = ()
+    name: ClassVar[str] = "codex"
     # token_count, turn_context, session_meta and compacted lines share no substring: every line goes to the
     # parser, whose first test is the line's type.
-    markers = ()
-    tool_markers = ()
-    title = "Codex CLI homes"
-    doctor_key = "codex_homes"
-    count_key = "rollouts"
-    count_noun = "rollout files"
+    markers: ClassVar[tuple[bytes, ...]] = ()
+    tool_markers: ClassVar[tuple[bytes, ...]] = ()
+    title: ClassVar[str] = "Codex CLI homes"
+    doctor_key: ClassVar[str] = "codex_homes"
+    count_key: ClassVar[str] = "rollouts"
+    count_noun: ClassVar[str] = "rollout files"
+
+    @property
+    def homes(self) -> tuple[Path, ...]:
+        return self.dirs
 
     @classmethod
     def discover(cls, options: Mapping[str, Any] | None = None) -> Codex:
         return cls(codex_homes((options or {}).get("codex_dirs")))
-
-    def locations(self) -> tuple[Path, ...]:
-        return self.homes
 
     def roots(self) -> tuple[Path, ...]:
         return tuple(home / sub for home in self.homes for sub in SUBDIRS)
