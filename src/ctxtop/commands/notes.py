@@ -32,10 +32,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    refusal = monitor.compacts_itself(session_id)
-    if refusal:
-        print(f"ctxtop: session {session_id}: {refusal}", file=sys.stderr)
-        return 1
     for line in args.pin or ():
         done = notes_store.pin(session_id, line)
         print(f"{'pinned' if done else 'already pinned'}: {line}", file=sys.stderr)
