@@ -206,3 +206,22 @@ def test_a_same_instant_copy_under_another_name_does_not_take_the_session(tmp_pa
         assert got[sid].tokens == expected.tokens, name
         assert got[sid].context_tokens == expected.context_tokens and expected.context_tokens, name
         assert copy.stem not in got or got[copy.stem].requests == 0, name
+
+
+def test_a_copy_does_not_take_the_session_from_an_index_written_before_the_rule(tmp_path: Path) -> None:
+    # An index written before the sessionId rule ranks by "<start>|<path>" only; a same-instant copy found
+    # later must not win against it.
+    real = scenario("refactor")
+    proj = tmp_path / "claude" / real.relpath().parent
+    proj.mkdir(parents=True)
+    shutil.copyfile(real.path, proj / real.path.name)
+    sources = Sources((tmp_path / "claude",), ())
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(sources)
+    [before] = index.sessions()
+    index.conn.execute("UPDATE requests SET rank = substr(rank, 1, 20) || substr(rank, 22)")
+    assert {r[0][20] for r in index.conn.execute("SELECT rank FROM requests")} == {"|"}
+    shutil.copyfile(real.path, proj / "00000000-0000-4000-8000-000000000000.jsonl")
+    index.update(sources)
+    got = {s.session_id: s.requests for s in index.sessions()}
+    assert got[real.path.stem] == before.requests and got.get("00000000-0000-4000-8000-000000000000", 0) == 0

@@ -734,7 +734,8 @@ class Index:
         # Which session owns a request seen in several files: the file that starts earliest (as ccusage
         # decides); at the same instant the file named by the record's sessionId (a copy under another name
         # does not take the session from the real one), then by path. So the answer never depends on which
-        # process indexed what first.
+        # process indexed what first. ("0" named, "~" not: an index written before this rule, "<ts>|<path>",
+        # sorts between them, so a named file still wins over it and a copy does not.)
         start = f"{first_ts if first_ts is not None else 9e12:020.6f}"
         requests = [
             (*r[:4], self._next_seq(), *r[4:], f"{start}{'0' if r[0] in parsed.named else '~'}|{spath}")
