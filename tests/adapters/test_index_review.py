@@ -215,7 +215,7 @@ def test_a_copy_does_not_take_the_session_from_an_index_written_before_the_rule(
     proj = tmp_path / "claude" / real.relpath().parent
     proj.mkdir(parents=True)
     shutil.copyfile(real.path, proj / real.path.name)
-    sources = Sources((tmp_path / "claude",), ())
+    sources = Sources((ClaudeCode((tmp_path / "claude",)),))
     index = Index(tmp_path / "i.sqlite3")
     index.update(sources)
     [before] = index.sessions()
