@@ -159,7 +159,8 @@ def test_warm_index_equals_cold_index_of_files_present(tmp_path: Path, steps) ->
 def test_deleting_a_forked_copy_gives_its_requests_back_to_the_original(tmp_path: Path) -> None:
     # The first repro: a fork (a copy of the session's lines under another name, sorting first, so it
     # owned them), then the fork is deleted. Before: the warm index still showed the fork's session and left
-    # the original with the requests after the fork point only.
+    # the original with the requests after the fork point only. The fork's records name the fork (a copy that
+    # kept the original's sessionId would not own them: the named file wins at the same instant).
     root = tmp_path / "claude"
     proj = root / "projects" / REFACTOR.project_dir
     proj.mkdir(parents=True)
@@ -167,7 +168,8 @@ def test_deleting_a_forked_copy_gives_its_requests_back_to_the_original(tmp_path
     shutil.copy(REFACTOR.path, original)
     fork = proj / "00000000-fork-4000-8000-000000000000.jsonl"
     raw = original.read_bytes()
-    fork.write_bytes(raw[: raw.index(b"\n", len(raw) * 2 // 3) + 1])
+    head = raw[: raw.index(b"\n", len(raw) * 2 // 3) + 1]
+    fork.write_bytes(head.replace(REFACTOR.session_id.encode(), fork.stem.encode()))
     sources = Sources((ClaudeCode((root,)),))
     warm = Index(tmp_path / "warm.sqlite3")
     warm.update(sources)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from ctxtop.core.pricing import PriceBook
 from ctxtop.core.usage import Tokens
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
+from tests.support.fixtures import FIXTURES, scenario
 
 
 def _line(
@@ -177,3 +179,49 @@ def test_a_session_that_outgrew_the_default_window_shows_its_real_window(
     # without a compaction would prove it never compacts proactively here.
     assert view.window == 1_000_000
     assert view.compaction.compact_at == (None if peak > 967_000 else 967_000)
+
+
+def test_a_same_instant_copy_under_another_name_does_not_take_the_session(tmp_path: Path) -> None:
+    # A real transcript and a byte-identical copy under a name that sorts first: both start at the same
+    # instant, so only the records' sessionId (the real file's name) can decide. Path order gave the session
+    # to the copy, and the real session showed context 0 (issue 8).
+    real = scenario("refactor")
+    proj = tmp_path / "claude" / real.relpath().parent
+    proj.mkdir(parents=True)
+    shutil.copyfile(real.path, proj / real.path.name)
+    copy = proj / "00000000-0000-4000-8000-000000000000.jsonl"
+    shutil.copyfile(real.path, copy)
+    sources = Sources((ClaudeCode((tmp_path / "claude",)),))
+    sid = real.path.stem
+    ref = Index(tmp_path / "ref.sqlite3")
+    ref.update(Sources((ClaudeCode((FIXTURES,)),)), only=[real.path])
+    [expected] = [s for s in ref.sessions() if s.session_id == sid]
+    for name, only in (("cold", None), ("copy-first", [copy]), ("real-first", [proj / real.path.name])):
+        index = Index(tmp_path / f"{name}.sqlite3")
+        if only is not None:
+            index.update(sources, only=only)
+        index.update(sources)
+        got = {s.session_id: s for s in index.sessions()}
+        assert got[sid].requests == expected.requests > 0, name
+        assert got[sid].tokens == expected.tokens, name
+        assert got[sid].context_tokens == expected.context_tokens and expected.context_tokens, name
+        assert copy.stem not in got or got[copy.stem].requests == 0, name
+
+
+def test_a_copy_does_not_take_the_session_from_an_index_written_before_the_rule(tmp_path: Path) -> None:
+    # An index written before the sessionId rule ranks by "<start>|<path>" only; a same-instant copy found
+    # later must not win against it.
+    real = scenario("refactor")
+    proj = tmp_path / "claude" / real.relpath().parent
+    proj.mkdir(parents=True)
+    shutil.copyfile(real.path, proj / real.path.name)
+    sources = Sources((ClaudeCode((tmp_path / "claude",)),))
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(sources)
+    [before] = index.sessions()
+    index.conn.execute("UPDATE requests SET rank = substr(rank, 1, 20) || substr(rank, 22)")
+    assert {r[0][20] for r in index.conn.execute("SELECT rank FROM requests")} == {"|"}
+    shutil.copyfile(real.path, proj / "00000000-0000-4000-8000-000000000000.jsonl")
+    index.update(sources)
+    got = {s.session_id: s.requests for s in index.sessions()}
+    assert got[real.path.stem] == before.requests and got.get("00000000-0000-4000-8000-000000000000", 0) == 0

@@ -86,3 +86,30 @@ def test_install_keeps_the_users_statusline_and_runs_it_first(tmp_path: Path) ->
     assert shown == "my prompt · ctxtop: no transcript yet\n"
     _ctxtop(tmp_path, "claude", "uninstall", "--settings", str(settings))
     assert json.loads(settings.read_text())["statusLine"] == mine
+
+
+def _request(path: Path, n: int, when: float, input_tokens: int, output_tokens: int) -> None:
+    ts = datetime.fromtimestamp(when, UTC).isoformat().replace("+00:00", "Z")
+    line = {"type": "assistant", "sessionId": path.stem, "cwd": "/work/app", "timestamp": ts,
+            "requestId": f"r{n}", "version": "2.1.332",
+            "message": {"id": f"m{n}", "model": "claude-opus-4-8", "role": "assistant",
+                        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens}, "content": []}}  # fmt: skip
+    with path.open("a") as fh:
+        fh.write(json.dumps(line) + "\n")
+
+
+def test_statusline_shows_the_estimated_block_until_claude_code_reports_limits(tmp_path: Path) -> None:
+    claude = tmp_path / "claude"
+    now = time.time()
+    transcript = _transcript(claude, now)  # 2,400 tokens in the current block
+    _request(transcript, 9, now - 8 * 3600, 4000, 800)  # an earlier block of 4,800 tokens: the 100%
+    payload = json.dumps({"session_id": "s-1", "transcript_path": str(transcript), "version": "2.1.332"})
+    line = _ctxtop(tmp_path, "statusline", stdin=payload).stdout.rstrip()
+    assert line.endswith(" · 5h 50% est.") and "▲" not in line
+    # One more request: 3,600 of 4,800, past [limits] warn_pct (70%): flagged, as `report limits` alerts.
+    _request(transcript, 10, now - 5 * 60, 1000, 200)
+    line = _ctxtop(tmp_path, "statusline", stdin=payload).stdout.rstrip()
+    assert line.endswith(" · ▲ 5h 75% est.")
+    report = json.loads(_ctxtop(tmp_path, "report", "limits", "--json", "--claude-dir", str(claude)).stdout)
+    assert report["estimated"]["used_pct"] == 75.0 and report["official"] == []
+    assert report["alerts"] == ["5h block at 75% of the largest earlier block (estimated): past 70%"]

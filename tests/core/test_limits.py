@@ -55,3 +55,29 @@ def test_official_limits_from_claude_codes_rate_limits() -> None:
 
 def test_alert_shares() -> None:
     assert [reached(x) for x in (0.5, 0.7, 0.95, 1.2)] == [None, 0.7, 0.9, 1.0]
+
+
+def test_estimate_labels_and_alerts_once_per_block_and_share() -> None:
+    from ctxtop.core.alerts import AlertTracker
+    from ctxtop.core.limits import estimate, limit_alerts
+
+    earlier = [Usage(T - 10 * H, 1000, Decimal(1))]
+    now = T + H
+    est = estimate(blocks([*earlier, Usage(T, 650, Decimal(1))]), now)
+    assert est is not None and est.used_pct == 65.0 and est.limit_tokens == 1000
+    assert summary([], now, est) == "5h 65% ↻4h00m (est.)"
+    assert limit_alerts([], est) == []
+    # No earlier block: no 100% to measure against, the tokens are shown.
+    alone = estimate(blocks([Usage(T, 650, Decimal(1))]), now)
+    assert alone is not None and summary([], now, alone) == "5h 650 tok ↻4h00m (est.)"
+    tracker = AlertTracker()
+    est = estimate(blocks([*earlier, Usage(T, 650, None), Usage(T + 60, 100, None)]), now)
+    [alert] = tracker.update_limits(limit_alerts([], est, (0.7, 0.9, 1.0)))
+    assert alert.kind == "plan-limit" and alert.severity == "warning"
+    assert alert.message == "Plan limit: 5h block at 75% of the largest earlier block (estimated): past 70%."
+    assert tracker.update_limits(limit_alerts([], est)) == []  # once
+    # An official figure takes precedence over the estimate; 100% is an error.
+    official = official_limits({"five_hour": {"used_percentage": 100, "resets_at": now + H}}, now)
+    assert summary(official, now, est).endswith("(official)")
+    [alert] = tracker.update_limits(limit_alerts(official, est))
+    assert alert.severity == "error" and "5h limit at 100% (official): past 100%" in alert.message

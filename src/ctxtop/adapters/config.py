@@ -122,7 +122,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("alerts.cache_expiry_usd", "Alert on a cache expiry costing more than (USD)", "float", 0.5,
             "A cache that expired during an idle gap is re-written at full price.", minimum=0),
     Setting("limits.warn_pct", "Plan-limit alert (% used)", "float", 70.0,
-            "report limits and the statusline flag a five-hour or weekly limit past this.", minimum=1, maximum=100,
+            "report limits, the statusline and the TUI alert on a five-hour or weekly limit past this.", minimum=1, maximum=100,
             screen=False),
     Setting("limits.high_pct", "Plan-limit second alert (% used)", "float", 90.0,
             "A second, louder alert; 100% always alerts.", minimum=1, maximum=100, screen=False),

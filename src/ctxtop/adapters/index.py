@@ -3,8 +3,9 @@
 A second run reads only the bytes appended since the first; a half-written last line waits for its newline.
 Requests are deduplicated globally on ``message.id:requestId``, keeping the copy with the largest token total
 (earlier copies of a response often carry a stale, smaller ``output_tokens``); the session of the file that
-starts earliest owns a request. Every (request, file) copy is recorded, so when a file vanishes or is
-truncated or replaced, the requests it held go to the files that still hold them, in the same update.
+starts earliest owns a request (at the same instant, the file named by the records' ``sessionId``). Every
+(request, file) copy is recorded, so when a file vanishes or is truncated or replaced, the requests it held go
+to the files that still hold them, in the same update.
 
 The index is also the only record of what Claude Code's cleanup deleted: a request whose every copy is gone
 stays, archived, with the session that owned it last. So, for the files present, a warm index equals a cold
@@ -157,6 +158,11 @@ class ParsedLines:
     first_ts: float | None = None
     parser_state: str | None = None
     """What the source's parser left for the next read of the file (``FileParser.state``)."""
+    file_session: str | None = None
+    """The session the file's place names (``Source.context_for``)."""
+    named: set[str] = field(default_factory=set)
+    """Keys of the requests whose record names ``file_session`` (``sessionId``, or an API log's
+    ``session_id``): the file's own, not a copy's."""
 
 
 def parse_lines(
@@ -217,6 +223,8 @@ def parse_lines(
                     )
                 )  # fmt: skip
                 out.sessions.add(fact.session_id)
+                if obj.get("sessionId", obj.get("session_id")) == out.file_session:
+                    out.named.add(fact.key)
             elif isinstance(fact, Meta):
                 prev = out.metas.get(fact.session_id)
                 if prev is None or fact.ts >= prev.ts:
@@ -244,7 +252,7 @@ def read_and_parse(
     ``src`` is the class of the file's source; ``parser_state`` what its parser left after the previous read
     (ignored when the read starts at the file's first byte)."""
     ctx = src.context_for(Path(spath))
-    parsed = ParsedLines(sessions={ctx.session_id})
+    parsed = ParsedLines(sessions={ctx.session_id}, file_session=ctx.session_id)
     if state is not None and state.offset == 0 and not state.fingerprint:
         state = None  # never read successfully (e.g. unreadable until now): a first read, not a reset
     parsers: list[FileParser] = []
@@ -742,11 +750,23 @@ class Index:
             self.conn.execute("UPDATE files SET lines=0, malformed=0, first_ts=NULL WHERE path=?", (spath,))
         row = self.conn.execute("SELECT first_ts FROM files WHERE path=?", (spath,)).fetchone()
         first_ts = row[0] if row and row[0] is not None else parsed.first_ts
-        # Which session owns a request seen in several files: the file that starts earliest (then by path),
-        # as ccusage decides, so the answer never depends on which process indexed what first.
-        rank = f"{first_ts if first_ts is not None else 9e12:020.6f}|{spath}"
+        # Which session owns a request seen in several files: the file that starts earliest (as ccusage
+        # decides); at the same instant the file named by the record's sessionId (a copy under another name
+        # does not take the session from the real one), then by path. So the answer never depends on which
+        # process indexed what first. ("0" named, "~" not: an index written before this rule, "<ts>|<path>",
+        # sorts between them, so a named file still wins over it and a copy does not.)
+        start = f"{first_ts if first_ts is not None else 9e12:020.6f}"
         # Columns: key, session, chain, ts, seq, the counts .. file, rank, (archived: 0), reasoning.
-        requests = [(*r[:4], self._next_seq(), *r[4:-1], rank, r[-1]) for r in parsed.requests]
+        requests = [
+            (
+                *r[:4],
+                self._next_seq(),
+                *r[4:-1],
+                f"{start}{'0' if r[0] in parsed.named else '~'}|{spath}",
+                r[-1],
+            )
+            for r in parsed.requests
+        ]
         previous_owners = self._owners([r[0] for r in requests])
         compacts, metas, sessions, malformed = (
             parsed.compacts,

@@ -74,6 +74,7 @@ def _render(payload: dict, args: argparse.Namespace) -> str | tuple[list[str], l
 
     from ctxtop.adapters import paths
     from ctxtop.core.pricing import fmt_usd
+    from ctxtop.services.limits import statusline_limits
     from ctxtop.services.monitor import Monitor
 
     transcript = payload.get("transcript_path")
@@ -102,6 +103,9 @@ def _render(payload: dict, args: argparse.Namespace) -> str | tuple[list[str], l
         # Claude Code's report of this very refresh is the freshest observation there is.
         view = monitor.view(stats, observed=payload, version=version)
         claude_dir = monitor.config_dir_for(stats)
+        # No plan limits in this refresh: the newest Claude Code reported, else the estimated block (kept in
+        # the cached line, so it follows within FRESH_SECONDS or the transcript's next change).
+        limits = "" if fast.limits_segment(payload) else statusline_limits(monitor, None, time.time())
     finally:
         monitor.close()
     config = monitor.config
@@ -118,7 +122,9 @@ def _render(payload: dict, args: argparse.Namespace) -> str | tuple[list[str], l
         parts.append(largest)
     parts.append(fmt_usd(stats.cost_usd))
     # A bad value falls back to its default here too; the line says so rather than show it silently.
-    tail = ["config.toml has problems: ctxtop doctor"] if config.problems else []
+    tail = ([limits] if limits else []) + (
+        ["config.toml has problems: ctxtop doctor"] if config.problems else []
+    )
     # Every file the figures came from: the cached line is served only while none of them changed.
     files = [transcript, str(config.path or paths.config_file()), str(claude_dir / "settings.json")]
     if stats.cwd:

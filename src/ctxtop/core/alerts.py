@@ -1,5 +1,5 @@
 """When to alert: a session crosses the compaction threshold, a session or the day reaches 70% / 100% of its
-budget, a cache expiry costs more than the configured amount. Pure logic on views (no Textual)."""
+budget, a plan limit reaches a ``[limits]`` share, a cache expiry costs more than the configured amount. Pure logic on views (no Textual)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Literal
 from ctxtop.core import format as fmt
 from ctxtop.core.anomalies import Anomaly
 from ctxtop.core.budgets import HARD, SOFT, Verdict
+from ctxtop.core.limits import LimitAlert
 from ctxtop.core.report import SessionView
 
 Severity = Literal["information", "warning", "error"]
@@ -21,7 +22,7 @@ Severity = Literal["information", "warning", "error"]
 class Alert:
     kind: str
     """"threshold", "session-budget", "day-budget", "cache-expiry", "compaction-lost-task", "budget" (any other
-    budget or hard limit, from ``core.budgets``), "anomaly" (``core.anomalies``)."""
+    budget or hard limit, from ``core.budgets``), "anomaly" (``core.anomalies``), "plan-limit" (``core.limits``)."""
     message: str
     severity: Severity = "warning"
     session_id: str | None = None
@@ -160,6 +161,19 @@ class AlertTracker:
             )]  # fmt: skip
         self.day_level = max(self.day_level, level)
         return []
+
+    def update_limits(self, found: Iterable[LimitAlert], baseline: bool = False) -> list[Alert]:
+        """A plan limit (official, else the estimated block) that reached a share, once per window period."""
+        alerts: list[Alert] = []
+        for a in found:
+            if a.key in self.found:
+                continue
+            self.found.add(a.key)
+            if not baseline:
+                alerts.append(
+                    Alert("plan-limit", f"Plan limit: {a.message}.", "error" if a.share >= 1 else "warning")
+                )
+        return alerts
 
     def update_findings(
         self, verdicts: Iterable[Verdict], anomalies: Iterable[Anomaly], baseline: bool = False

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ctxtop.core import format as fmt
 from ctxtop.core.limit_windows import limit_windows
 
 BLOCK_SECONDS = 5 * 3600
@@ -130,6 +131,57 @@ class LimitsReport:
         return self.blocks[-1] if self.blocks and self.blocks[-1].active(self.now) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """The current five-hour block against the largest earlier one (ccusage's ``--token-limit max``)."""
+
+    block: Block
+    limit_tokens: int | None
+    """The largest earlier block's tokens: the estimate's 100% (None: no earlier block)."""
+
+    @property
+    def used_pct(self) -> float | None:
+        return round(self.block.tokens / self.limit_tokens * 100, 1) if self.limit_tokens else None
+
+
+def estimate(found: Sequence[Block], now: float) -> Estimate | None:
+    """The estimate for the block active at ``now`` (None when no request falls in one)."""
+    current = found[-1] if found and found[-1].active(now) else None
+    if current is None:
+        return None
+    return Estimate(current, max((b.tokens for b in found if b is not current), default=None))
+
+
+@dataclass(frozen=True, slots=True)
+class LimitAlert:
+    key: str
+    """The window, its period (reset time or block start) and the share: each is alerted once."""
+    message: str
+    share: float
+
+
+def limit_alerts(
+    official: Sequence[OfficialLimit], est: Estimate | None, shares: Sequence[float] = ALERT_SHARES
+) -> list[LimitAlert]:
+    """The highest share each limit reached: the official windows, else the estimated block."""
+    out: list[LimitAlert] = []
+    for w in official:
+        share = reached(w.used_pct / 100, shares)
+        if share is not None:
+            period = f"{w.resets_at:.0f}" if w.resets_at is not None else ""
+            out.append(LimitAlert(f"limit:{w.key}:{period}:{share}",
+                                  f"{w.label} limit at {w.used_pct:.0f}% (official): past {share:.0%}", share))  # fmt: skip
+    if not official and est is not None and est.limit_tokens:
+        share = reached(est.block.tokens / est.limit_tokens, shares)
+        if share is not None:
+            out.append(LimitAlert(
+                f"limit:block:{est.block.start:.0f}:{share}",
+                f"5h block at {est.used_pct:.0f}% of the largest earlier block (estimated): past {share:.0%}",
+                share,
+            ))  # fmt: skip
+    return out
+
+
 def countdown(seconds: float | None) -> str:
     if seconds is None:
         return "?"
@@ -139,10 +191,15 @@ def countdown(seconds: float | None) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def summary(official: Sequence[OfficialLimit], now: float) -> str:
-    """One line for the TUI's top strip: ``5h 71% ↻2h10m · 7d 20% ↻3d4h (official)``; empty when none."""
+def summary(official: Sequence[OfficialLimit], now: float, est: Estimate | None = None) -> str:
+    """One line for the TUI's top strip: ``5h 71% ↻2h10m · 7d 20% ↻3d4h (official)``; with no official
+    figure, the estimated block: ``5h 64% ↻3h05m (est.)`` (its tokens when no earlier block sets a 100%);
+    empty when neither."""
     if not official:
-        return ""
+        if est is None:
+            return ""
+        used = f"{est.used_pct:.0f}%" if est.used_pct is not None else f"{fmt.tokens(est.block.tokens)} tok"
+        return f"5h {used} ↻{countdown(est.block.end - now)} (est.)"
     parts = [f"{w.label} {w.used_pct:.0f}% ↻{countdown(w.resets_in(now))}" for w in official]
     return " · ".join(parts) + " (official)"
 

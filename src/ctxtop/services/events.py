@@ -14,6 +14,7 @@ from ctxtop.core.anomalies import Anomaly
 from ctxtop.core.breakdown import Breakdown, Rollup
 from ctxtop.core.budgets import Verdict
 from ctxtop.core.forensics import Retention
+from ctxtop.core.limits import LimitAlert
 from ctxtop.core.report import SessionView, Total
 from ctxtop.services.noise import OutputSaving
 from ctxtop.sources.claude_code.live import LiveSession
@@ -37,7 +38,10 @@ class Spend:
     week: Decimal = Decimal(0)
     day: str = ""
     limits: str = ""
-    """Plan limits Claude Code reported (``ctxtop.core.limits.summary``), or empty."""
+    """Plan limits Claude Code reported, else the estimated five-hour block (``ctxtop.core.limits.summary``),
+    or empty."""
+    limit_alerts: list[LimitAlert] = field(default_factory=list)
+    """The shares (``[limits]`` warn_pct/high_pct, 100%) the plan limits reached."""
 
 
 @dataclass

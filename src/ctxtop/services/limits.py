@@ -19,34 +19,61 @@ HISTORY = 8 * 86400
 """How far back blocks are built (the largest earlier block sets the estimate's 100%)."""
 
 
-def collect(monitor: Monitor, now: float | None = None) -> dict[str, Any]:
-    """Plan limits as ``ctxtop report limits --json`` prints them: official windows, the estimated block, alerts."""
+def assess(
+    monitor: Monitor, now: float, official: list[lim.OfficialLimit] | None = None
+) -> tuple[list[lim.OfficialLimit], list[lim.Block], list[lim.LimitAlert]]:
+    """The official windows (``official``, else the newest Claude Code reported), the blocks of local usage and
+    the alerts: what every surface shows."""
     from ctxtop.adapters import observations
     from ctxtop.core.metrics import request_cost
 
-    now = time.time() if now is None else now
     shares = (monitor.config.get("limits.warn_pct") / 100, monitor.config.get("limits.high_pct") / 100, 1.0)
-    seen = observations.load_all()
-    official = lim.latest_official(seen.values(), now)
+    if not official:
+        official = lim.latest_official(observations.load_all().values(), now)
     usage = []
     prices = monitor.index.prices
     for req in monitor.index.requests_since(now - HISTORY):
         cost = request_cost(prices, req)
         usage.append(lim.Usage(req.ts, req.billed.total, cost.total if cost is not None else None))
     blocks = lim.blocks(usage)
-    current = blocks[-1] if blocks and blocks[-1].active(now) else None
-    earlier = [b for b in blocks if b is not current]
-    limit_tokens = max((b.tokens for b in earlier), default=None)
-    out: dict[str, Any] = {"official": [], "estimated": None, "alerts": []}
+    return official, blocks, lim.limit_alerts(official, lim.estimate(blocks, now), shares)
+
+
+def strip(monitor: Monitor, now: float) -> tuple[str, list[lim.LimitAlert]]:
+    """The TUI's top-strip text and the alerts (the live dashboard)."""
+    official, blocks, alerts = assess(monitor, now)
+    return lim.summary(official, now, lim.estimate(blocks, now)), alerts
+
+
+def statusline_limits(monitor: Monitor, rate_limits: object, now: float) -> str:
+    """The statusline's limits: ``5h 71% 7d 20%`` (official: this refresh's, else the newest seen), else the
+    estimated block ``5h 64% est.`` (only once an earlier block sets its 100%: the line has no room for bare
+    token counts); ``▲`` first once one reached a ``[limits]`` share."""
+    official, blocks, alerts = assess(monitor, now, lim.official_limits(rate_limits, now))
+    if official:
+        text = " ".join(f"{w.label} {w.used_pct:.0f}%" for w in official)
+    else:
+        est = lim.estimate(blocks, now)
+        if est is None or est.used_pct is None:
+            return ""
+        text = f"5h {est.used_pct:.0f}% est."
+    return f"▲ {text}" if alerts else text
+
+
+def collect(monitor: Monitor, now: float | None = None) -> dict[str, Any]:
+    """Plan limits as ``ctxtop report limits --json`` prints them: official windows, the estimated block, alerts."""
+    now = time.time() if now is None else now
+    official, blocks, alerts = assess(monitor, now)
+    est_ = lim.estimate(blocks, now)
+    current = est_.block if est_ is not None else None
+    limit_tokens = est_.limit_tokens if est_ is not None else None
+    out: dict[str, Any] = {"official": [], "estimated": None, "alerts": [a.message for a in alerts]}
     for w in official:
         out["official"].append({
             "window": w.key, "used_pct": w.used_pct, "resets_at": iso(w.resets_at),
             "resets_in_minutes": round(left / 60) if (left := w.resets_in(now)) is not None else None,
             "observed_at": iso(w.observed_at), "source": "official (reported by Claude Code)",
         })  # fmt: skip
-        share = lim.reached(w.used_pct / 100, shares)
-        if share is not None:
-            out["alerts"].append(f"{w.label} limit at {w.used_pct:.0f}% (official): past {share:.0%}")
     if current is not None:
         projected_tokens = current.projected_tokens(now)
         est: dict[str, Any] = {
@@ -61,15 +88,11 @@ def collect(monitor: Monitor, now: float | None = None) -> dict[str, Any]:
             "limit_tokens": limit_tokens, "used_pct": None, "full_at": None,
         }  # fmt: skip
         if limit_tokens:
-            est["used_pct"] = round(current.tokens / limit_tokens * 100, 1)
+            est["used_pct"] = est_.used_pct if est_ is not None else None
             rate = current.tokens_per_hour
             if rate and current.tokens < limit_tokens:
                 full = max(now, current.last_ts) + (limit_tokens - current.tokens) / rate * 3600
                 est["full_at"] = iso(full) if full < current.end else None
-            share = lim.reached(current.tokens / limit_tokens, shares)
-            if share is not None and not official:
-                out["alerts"].append(f"5h block at {est['used_pct']:.0f}% of the largest earlier block "
-                                     f"(estimated): past {share:.0%}")  # fmt: skip
         out["estimated"] = est
     out["blocks"] = [
         {"start": iso(b.start), "end": iso(b.end), "tokens": b.tokens, "cost_usd": money(b.cost),

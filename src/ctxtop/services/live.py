@@ -41,6 +41,9 @@ Post = Callable[[ev.Event], object]
 """Where events go: the TUI wraps them in Textual messages; a headless consumer may pass ``queue.put``."""
 RECENT_FALLBACK = 8
 FINDINGS_INTERVAL_S = 1.0
+LIMITS_INTERVAL_S = 30.0
+"""The plan limits (official, else the estimated block over 8 days of requests) are recomputed at most this
+often, on a refresh: the top strip and the limit alerts follow within that."""
 """Budget and anomaly checks run at most this often (they re-read each changed session's requests)."""
 """Sessions shown when none was active in the window, so the dashboard is never empty for no reason."""
 
@@ -72,10 +75,6 @@ def spend_of(sessions: dict[str, SessionStats], now: float) -> ev.Spend:
                 spend.today += bucket.cost
             if monday <= bucket.day <= today:
                 spend.week += bucket.cost
-    from ctxtop.adapters import observations
-    from ctxtop.core import limits
-
-    spend.limits = limits.summary(limits.latest_official(observations.load_all().values(), now), now)
     return spend
 
 
@@ -93,6 +92,7 @@ class Engine:
         min_interval: float = 0.2,
         live_interval: float = 2.0,
         poll_interval: float = 2.0,
+        limits_interval: float = LIMITS_INTERVAL_S,
     ) -> None:
         self.factory = factory
         self.config = config
@@ -102,6 +102,9 @@ class Engine:
         self.min_interval = min_interval
         self.live_interval = live_interval
         self.poll_interval = poll_interval
+        self.limits_interval = limits_interval
+        self._limits: tuple[str, list] = ("", [])
+        self._limits_at: float | None = None
         self.queue: queue.Queue[_Request] = queue.Queue()
         self.monitor: Monitor | None = None
         self.watcher: Watcher | None = None
@@ -327,7 +330,7 @@ class Engine:
         self._last_post = time.monotonic()
         self.post(
             ev.SessionsUpdated(
-                [monitor.view(s) for s in active], spend_of(self._week, self.clock()), initial=True,
+                [monitor.view(s) for s in active], self._spend(), initial=True,
                 recent_only=recent_only, files_read=files_read, seconds=seconds, titles=self._titles_of(active),
             )
         )  # fmt: skip
@@ -355,11 +358,27 @@ class Engine:
         self._last_post = time.monotonic()
         self.post(
             ev.SessionsUpdated(
-                [monitor.view(s) for s in changed], spend_of(self._week, self.clock()),
+                [monitor.view(s) for s in changed], self._spend(),
                 files_read=result.files_read, seconds=result.seconds, titles=self._titles_of(changed),
             )
         )  # fmt: skip
         self._find([s.session_id for s in changed])
+
+    def _spend(self) -> ev.Spend:
+        """The week's spend and the plan limits (official or estimated) with their alerts."""
+        from ctxtop.services import limits
+
+        now = self.clock()
+        spend = spend_of(self._week, now)
+        due = self._limits_at is None or time.monotonic() - self._limits_at >= self.limits_interval
+        if due and self.monitor is not None:
+            self._limits_at = time.monotonic()
+            try:
+                self._limits = limits.strip(self.monitor, now)
+            except Exception:  # noqa: BLE001 - limits that cannot be computed must not stop the dashboard
+                log.exception("plan limits failed")
+        spend.limits, spend.limit_alerts = self._limits[0], list(self._limits[1])
+        return spend
 
     def _find(self, session_ids: list[str], initial: bool = False) -> None:
         """Queue the budget and anomaly checks of these sessions; run them now if they are due."""

@@ -185,6 +185,7 @@ class CtxtopApp(App[None]):
                                    soft=soft)  # fmt: skip
         found += self.alerts.update_day(message.spend.day, message.spend.today,
                                         self.config.get("budgets.daily_usd"), baseline=baseline, soft=soft)  # fmt: skip
+        found += self.alerts.update_limits(message.spend.limit_alerts, baseline=baseline)
         self.titles.update(message.titles)
         self._raise(found)
         self.updates += 1
