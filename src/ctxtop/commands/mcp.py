@@ -157,9 +157,11 @@ class Meter:
             report.pop("blocks", None)  # ten past blocks are history, not the agent's business
             return report
 
-    def notes(self) -> dict[str, Any]:
+    def notes(self, tool_use_id: str | None = None) -> dict[str, Any]:
         with self._lock:
             who = self._resolve()
+            if tool_use_id:  # the notes are rebuilt from the transcript: let it hold the calling turn
+                _wait_for(who.session_id, tool_use_id, getattr(self.args, "claude_dir", None))
             return self._notes(who)
 
     def _notes(self, who: claude_caller.Caller) -> dict[str, Any]:
@@ -173,17 +175,17 @@ class Meter:
             "notes": text,
         }
 
-    def pin_note(self, line: str) -> dict[str, Any]:
+    def pin_note(self, line: str, tool_use_id: str | None = None) -> dict[str, Any]:
         # The notes are printed to terminals (``ctxtop notes``) and typed into them (Compact now): no controls.
         text = " ".join(printable(line).split())
         if not text:
             raise Refused("nothing to pin: the line is empty")
         if len(text) > MAX_PIN_CHARS:
-            raise ValueError(
-                f"a pinned line is at most {MAX_PIN_CHARS} characters (this one has {len(text)})"
-            )
+            raise Refused(f"a pinned line is at most {MAX_PIN_CHARS} characters (this one has {len(text)})")
         with self._lock:
             who = self._resolve()
+            if tool_use_id:
+                _wait_for(who.session_id, tool_use_id, getattr(self.args, "claude_dir", None))
             added = notes_store.pin(who.session_id, text)
             out = self._notes(who)  # rebuilds the notes with the pin in them
             out["pinned_now"] = text if added else None

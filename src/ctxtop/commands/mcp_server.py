@@ -53,19 +53,19 @@ def build_server(meter: Meter) -> MCPServer:
         return _answer(lambda: meter.plan_limits())
 
     @server.tool(annotations=read_only)
-    def notes() -> dict[str, Any]:
+    def notes(ctx: Context) -> dict[str, Any]:
         """The notes ctxtop hands back to the model after a compaction (tasks, files, failures, decisions,
         pinned lines), rebuilt from the transcript now."""
-        return _answer(lambda: meter.notes())
+        return _answer(lambda: meter.notes(tool_use_id(ctx)))
 
     @server.tool(
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
         )
     )
-    def pin_note(line: str) -> dict[str, Any]:
+    def pin_note(line: str, ctx: Context) -> dict[str, Any]:
         """Pin one line to this session's notes so it survives compaction: it is kept word for word and
         handed back to the model after the next compaction. Pinning the same line twice changes nothing."""
-        return _answer(lambda: meter.pin_note(line))
+        return _answer(lambda: meter.pin_note(line, tool_use_id(ctx)))
 
     return server
