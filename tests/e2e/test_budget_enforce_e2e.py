@@ -110,8 +110,11 @@ def test_interactive_session_is_held_back_by_the_daily_limit_other_sessions_spen
     assert not _fail_opens(claude), f"the budget hook failed open: {_fail_opens(claude)}"
     assert len(fake_api.main) == sent, "the held-back prompt reached the API"
     flat = " ".join(re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07", "", screen).split())
-    assert "UserPromptSubmit operation blocked by hook" in flat, flat[-2000:]
-    assert "the daily hard limit ($0.25) is passed on" in flat, flat[-2000:]
+    # The screen is raw terminal output: cursor moves stand for spaces, and a redraw can drop a letter
+    # ("UsePromptSubmit" was seen under load), so compare letters and digits only.
+    bare = re.sub(r"[^0-9A-Za-z]", "", flat)
+    assert "PromptSubmitoperationblockedbyhook" in bare, flat[-2000:]
+    assert "thedailyhardlimit025ispassedon" in bare, flat[-2000:]
 
 
 def test_near_the_session_limit_claude_code_is_asked_to_compact_once(
