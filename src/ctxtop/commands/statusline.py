@@ -140,19 +140,7 @@ def _limits_segment(payload: dict) -> str:
 
 def _run_user_command(command: str, raw: bytes, deadline: float) -> str:
     """The user's own statusline: same input, its first line kept; never more than the budget allows."""
-    import subprocess
-
-    try:
-        proc = subprocess.run(
-            command,
-            shell=True,
-            input=raw,
-            capture_output=True,
-            timeout=max(deadline - time.monotonic(), 0.05),
-        )
-    except (subprocess.TimeoutExpired, OSError):
-        return ""
-    return proc.stdout.decode("utf-8", "replace").rstrip("\n")
+    return fast._user_command(command, raw, deadline)
 
 
 def run(args: argparse.Namespace) -> int:
