@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ctxtop.adapters import paths
 from ctxtop.core.window import Observed
-from ctxtop.statusline_fast import safe_id
+from ctxtop.statusline_fast import read_private, safe_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,21 +62,9 @@ def load_all(directory: Path | None = None) -> dict[str, dict[str, Any]]:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+    raw = read_private(str(path), 1_000_000)
+    if raw is None:
         return None
-    try:
-        import stat
-
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size > 1_000_000:
-            return None
-        raw = os.read(fd, st.st_size)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     try:
         data = json.loads(raw)
     except ValueError:
