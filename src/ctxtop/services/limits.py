@@ -24,19 +24,31 @@ def assess(
 ) -> tuple[list[lim.OfficialLimit], list[lim.Block], list[lim.LimitAlert]]:
     """The official windows (``official``, else the newest Claude Code reported), the blocks of local usage and
     the alerts: what every surface shows."""
+    official = _official(now, official)
+    blocks = _blocks(monitor, now)
+    return official, blocks, lim.limit_alerts(official, lim.estimate(blocks, now), _shares(monitor))
+
+
+def _official(now: float, official: list[lim.OfficialLimit] | None) -> list[lim.OfficialLimit]:
     from ctxtop.adapters import observations
+
+    return official or lim.latest_official(observations.load_all().values(), now)
+
+
+def _blocks(monitor: Monitor, now: float) -> list[lim.Block]:
+    """The five-hour blocks of the last ``HISTORY`` of local usage (every request read and priced)."""
     from ctxtop.core.metrics import request_cost
 
-    shares = (monitor.config.get("limits.warn_pct") / 100, monitor.config.get("limits.high_pct") / 100, 1.0)
-    if not official:
-        official = lim.latest_official(observations.load_all().values(), now)
     usage = []
     prices = monitor.index.prices
     for req in monitor.index.requests_since(now - HISTORY):
         cost = request_cost(prices, req)
         usage.append(lim.Usage(req.ts, req.billed.total, cost.total if cost is not None else None))
-    blocks = lim.blocks(usage)
-    return official, blocks, lim.limit_alerts(official, lim.estimate(blocks, now), shares)
+    return lim.blocks(usage)
+
+
+def _shares(monitor: Monitor) -> tuple[float, float, float]:
+    return (monitor.config.get("limits.warn_pct") / 100, monitor.config.get("limits.high_pct") / 100, 1.0)
 
 
 def strip(monitor: Monitor, now: float) -> tuple[str, list[lim.LimitAlert]]:
@@ -49,7 +61,11 @@ def statusline_limits(monitor: Monitor, rate_limits: object, now: float) -> str:
     """The statusline's limits: ``5h 71% 7d 20%`` (official: this refresh's, else the newest seen), else the
     estimated block ``5h 64% est.`` (only once an earlier block sets its 100%: the line has no room for bare
     token counts); ``▲`` first once one reached a ``[limits]`` share."""
-    official, blocks, alerts = assess(monitor, now, lim.official_limits(rate_limits, now))
+    official = _official(now, lim.official_limits(rate_limits, now))
+    # With official figures the estimate is neither shown nor alerted on: the statusline (a hot path) does not
+    # read and price eight days of requests for it.
+    blocks = [] if official else _blocks(monitor, now)
+    alerts = lim.limit_alerts(official, lim.estimate(blocks, now), _shares(monitor))
     if official:
         text = " ".join(f"{w.label} {w.used_pct:.0f}%" for w in official)
     else:
