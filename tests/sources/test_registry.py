@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
@@ -14,7 +13,7 @@ from ctxtop.core.records import MAIN, FileContext, Parsed, RequestRecord, parse_
 from ctxtop.core.usage import Tokens, Usage
 from ctxtop.sources import registry
 from ctxtop.sources.anthropic_api.source import AnthropicApi
-from ctxtop.sources.base import DirsSource, FileParser
+from ctxtop.sources.base import FileParser, FlatDirSource
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 
@@ -106,7 +105,7 @@ class _TotalsParser:
 SEEN_STATES: list[str | None] = []
 
 
-class Totals(DirsSource):
+class Totals(FlatDirSource):
     """A test source: ``<dir>/<session>.jsonl`` of running totals."""
 
     __slots__ = ()
@@ -122,23 +121,6 @@ class Totals(DirsSource):
     def discover(cls, options: Mapping[str, Any]) -> Totals:
         return cls(())
 
-    def roots(self) -> tuple[Path, ...]:
-        return self.dirs
-
-    def iter_files(self) -> Iterator[Path]:
-        for d in self.dirs:
-            yield from sorted(d.glob("*.jsonl"))
-
-    def is_log(self, path: str) -> bool:
-        return path.endswith(".jsonl") and os.path.dirname(path) in {str(d) for d in self.dirs}
-
-    def poll_dirs(self, root: Path, hot: Collection[str]) -> list[str]:
-        return [str(root)]
-
-    @classmethod
-    def context_for(cls, path: Path) -> FileContext:
-        return FileContext(path.stem, MAIN, cls.name, path.parent.name)
-
     @classmethod
     def parser(cls, ctx: FileContext, state: str | None) -> FileParser:
         SEEN_STATES.append(state)
@@ -146,9 +128,6 @@ class Totals(DirsSource):
 
     @classmethod
     def project_cwd(cls, project_dir: str) -> str | None:
-        return None
-
-    def session_path(self, session_id: str, project_dir: str) -> Path | None:
         return None
 
 

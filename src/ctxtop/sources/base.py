@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ctxtop.core.records import FileContext, Parsed
+from ctxtop.core.records import MAIN, FileContext, Parsed
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
@@ -143,6 +143,38 @@ class DirsSource:
 
     def locations(self) -> tuple[Path, ...]:
         return self.dirs
+
+
+class FlatDirSource(DirsSource):
+    """A source whose logs are the ``*.jsonl`` files directly in each of its directories, one session per
+    file named by its session id (``<dir>/<session>.jsonl``, the folder's name as the project): what
+    ``roots``, ``iter_files``, ``is_log``, ``poll_dirs``, ``context_for`` and ``session_path`` then are."""
+
+    __slots__ = ()
+    name: ClassVar[str]
+
+    def roots(self) -> tuple[Path, ...]:
+        return self.dirs
+
+    def iter_files(self) -> Iterator[Path]:
+        for folder in self.dirs:
+            if folder.is_dir():
+                yield from sorted(folder.glob("*.jsonl"))
+
+    def is_log(self, path: str) -> bool:
+        # Only a directory's own files, as iter_files lists them: one in a subfolder is never a log (it
+        # would count as vanished).
+        return path.endswith(".jsonl") and os.path.dirname(path) in {str(d) for d in self.dirs}
+
+    def poll_dirs(self, root: Path, hot: Collection[str]) -> list[str]:
+        return [str(root)]
+
+    @classmethod
+    def context_for(cls, path: Path) -> FileContext:
+        return FileContext(path.stem, MAIN, cls.name, path.parent.name)
+
+    def session_path(self, session_id: str, project_dir: str) -> Path | None:
+        return self.dirs[0] / f"{session_id}.jsonl" if self.dirs else None
 
 
 class StatelessParser:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from ctxtop.adapters import paths
-from ctxtop.core.records import MAIN, FileContext
+from ctxtop.core.records import FileContext
 from ctxtop.sources.anthropic_api.parse import parse_api
-from ctxtop.sources.base import DirsSource, FileParser, StatelessParser
+from ctxtop.sources.base import FileParser, FlatDirSource, StatelessParser
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 
-class AnthropicApi(DirsSource):
+class AnthropicApi(FlatDirSource):
     """The API log dirs in effect (``--api-logs``, ``$CTXTOP_API_LOG_DIR``, ctxtop's log dir)."""
 
     __slots__ = ()
@@ -37,25 +36,6 @@ class AnthropicApi(DirsSource):
         logs = options.get("api_logs")
         return cls((Path(logs).expanduser() if logs else paths.api_log_dir(),))
 
-    def roots(self) -> tuple[Path, ...]:
-        return self.log_dirs
-
-    def iter_files(self) -> Iterator[Path]:
-        for logs in self.log_dirs:
-            if logs.is_dir():
-                yield from sorted(logs.glob("*.jsonl"))
-
-    def is_log(self, path: str) -> bool:
-        # Only the log dir's own files, as iter_files lists them.
-        return path.endswith(".jsonl") and os.path.dirname(path) in {str(d) for d in self.log_dirs}
-
-    def poll_dirs(self, root: Path, hot: Collection[str]) -> list[str]:
-        return [str(root)]
-
-    @classmethod
-    def context_for(cls, path: Path) -> FileContext:
-        return FileContext(path.stem, MAIN, cls.name, path.parent.name)
-
     @classmethod
     def parser(cls, ctx: FileContext, state: str | None) -> FileParser:
         return StatelessParser(parse_api, ctx)
@@ -64,6 +44,3 @@ class AnthropicApi(DirsSource):
     def project_cwd(cls, project_dir: str) -> str | None:
         # A log line without a cwd: the session shows its log folder's name, as it always has.
         return project_dir
-
-    def session_path(self, session_id: str, project_dir: str) -> Path | None:
-        return self.log_dirs[0] / f"{session_id}.jsonl" if self.log_dirs else None
