@@ -190,11 +190,11 @@ def test_large_real_transcript_within_the_hook_budget(env, tmp_path, public_corp
 
 
 def test_giant_transcripts_are_read_from_the_tail(tmp_path) -> None:
-    from ctxtop.adapters import notes_store
+    from ctxtop.sources.claude_code import notes as claude_notes
 
     path = tmp_path / "t.jsonl"
     old = json.dumps({"type": "user", "message": {"content": "old request"}}) + "\n"
     new = json.dumps({"type": "user", "message": {"content": "new request"}}) + "\n"
     path.write_text(old * 50 + new)
-    requests = [r["message"]["content"] for r in notes_store.iter_transcript(path, max_bytes=len(new) + 10)]
+    requests = [r["message"]["content"] for r in claude_notes.iter_transcript(path, max_bytes=len(new) + 10)]
     assert requests == ["new request"]

@@ -1232,12 +1232,23 @@ class Index:
         ).fetchone()
         return int(sessions), int(requests)
 
-    def transcript_path(self, session_id: str) -> str | None:
+    def transcript_path(self, session_id: str, source: str | None = None) -> str | None:
+        """The session's main log file on disk (ctxtop's one session -> file lookup), or None; ``source``:
+        only a log of that source (``Source.name``)."""
         row = self.conn.execute(
-            "SELECT path FROM files WHERE session_id=? AND chain='main' AND gone=0 ORDER BY path LIMIT 1",
-            (session_id,),
+            "SELECT path FROM files WHERE session_id=? AND chain='main' AND gone=0 AND (? IS NULL OR source=?) "
+            "ORDER BY path LIMIT 1",
+            (session_id, source, source),
         ).fetchone()
         return row[0] if row else None
+
+    def match_sessions(self, prefix: str) -> list[str]:
+        """Session ids of the index starting with ``prefix`` (an exact id wins over longer ones)."""
+        rows = [r[0] for r in self.conn.execute(
+            "SELECT session_id FROM sessions WHERE session_id >= ? AND session_id < ? ORDER BY session_id",
+            (prefix, prefix + "\U0010ffff"),
+        )]  # fmt: skip
+        return [prefix] if prefix in rows else rows
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,6 @@ from ctxtop.adapters.atomic import write_atomic
 from ctxtop.core import notes as core_notes
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-# Record kinds that never carry working state; skipped before JSON decoding (they can be large).
-TAIL_BYTES = 48 * 1024 * 1024
-_SKIP_MARKERS = (b'"type":"progress"', b'"type":"file-history-snapshot"', b'"type":"queue-operation"')
 
 
 def _safe_id(session_id: str) -> str:
@@ -67,57 +63,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(_read_text(path))
     except (OSError, ValueError):
         return None
-
-
-def iter_transcript(path: Path, max_bytes: int = TAIL_BYTES) -> Iterator[dict[str, Any]]:
-    """Decoded lines of a transcript, streamed; undecodable lines (a last line being written) are skipped.
-
-    Only the last ``max_bytes`` are read: parsing runs at roughly 100 MB/s and the hook has one second, so
-    for a giant transcript the recent state (and the task reminders Claude Code repeats) beats no notes.
-    """
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size > max_bytes:
-            fh.seek(size - max_bytes)
-            fh.readline()  # the rest of a cut line
-        for line in fh:
-            head = line[:400]
-            if any(marker in head for marker in _SKIP_MARKERS):
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                yield obj
-
-
-HEAD_BYTES = 256 * 1024
-
-
-def session_title(transcript: str | None) -> str | None:
-    """The title of a session from the head of its main transcript (``core.notes.session_title``)."""
-    for path in [transcript] if transcript else []:
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(HEAD_BYTES)
-        except OSError:
-            return None
-        records = []
-        for line in head.splitlines():
-            if (
-                b'"type":"user"' in line[:400]
-                or b'"summary"' in line[:400]
-                or b'"type": "user"' in line[:400]
-            ):
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict):
-                    records.append(obj)
-        return core_notes.session_title(records)
-    return None
 
 
 def load_pins(session_id: str) -> list[str]:
@@ -209,29 +154,23 @@ def save_notes(session_id: str, text: str, transcript_path: str | None = None) -
     return path
 
 
-def find_transcript(session_id: str, claude_dirs: list[str] | None = None) -> Path | None:
-    """The session's transcript: the one the hooks saw, else a search of the Claude Code config dirs
-    (``claude_dirs``, as ``--claude-dir`` gives them, else the default ones)."""
+def hook_transcript(session_id: str) -> Path | None:
+    """The transcript a hook last named for the session (stored with its notes), if it is still there."""
     meta = _read_json(meta_path(session_id))
     if isinstance(meta, dict) and isinstance(meta.get("transcript_path"), str):
         candidate = Path(meta["transcript_path"])
         if candidate.is_file():
             return candidate
-    if not _SAFE_ID.match(session_id):
-        return None
-    for config_dir in paths.claude_config_dirs(claude_dirs):
-        for candidate in (config_dir / "projects").glob(f"*/{session_id}.jsonl"):
-            return candidate
     return None
 
 
-def match_sessions(prefix: str, claude_dirs: list[str] | None = None) -> list[str]:
-    """Session ids that are ``prefix`` or start with it: sessions with notes, and sessions with a transcript
-    in the Claude Code config dirs (the 8-character ids ctxtop shows are prefixes)."""
+def match_sessions(prefix: str, indexed: Iterable[str] = ()) -> list[str]:
+    """Session ids that are ``prefix`` or start with it: sessions with notes, and ``indexed`` (the index's
+    sessions starting with it, ``Index.match_sessions``); the short ids ctxtop shows are prefixes."""
     prefix = prefix.strip()
     if not prefix or not _SAFE_ID.match(prefix):
         return [prefix] if prefix else []
-    found: set[str] = set()
+    found: set[str] = set(indexed)
     try:
         for meta in paths.notes_dir().glob(f"{prefix}*.json"):
             data = _read_json(meta)
@@ -239,28 +178,8 @@ def match_sessions(prefix: str, claude_dirs: list[str] | None = None) -> list[st
                 found.add(data["session_id"])
     except OSError:
         pass
-    for config_dir in paths.claude_config_dirs(claude_dirs):
-        for candidate in (config_dir / "projects").glob(f"*/{prefix}*.jsonl"):
-            found.add(candidate.stem)
     found = {sid for sid in found if sid.startswith(prefix)}
     return [prefix] if prefix in found else sorted(found)
-
-
-def rebuild(session_id: str, transcript_path: str | Path | None = None) -> str | None:
-    """Build the newest notes from the transcript (plus pins), store them and return the text.
-
-    Returns None when there is no readable transcript; the stored notes are then left as they are.
-    """
-    path = Path(transcript_path) if transcript_path else find_transcript(session_id)
-    if path is None or not path.is_file():
-        return None
-    own = keep_own_lines(session_id)
-    notes = core_notes.build_notes(
-        iter_transcript(path), pins=load_pins(session_id), session_id=session_id, own=own
-    )
-    text = core_notes.render(notes)
-    save_notes(session_id, text, str(path))
-    return text
 
 
 def latest_session() -> str | None:

@@ -1,4 +1,4 @@
-"""Where ctxtop reads and writes: platformdirs locations and Claude Code config-dir discovery.
+"""Where ctxtop reads and writes: platformdirs locations, and the checks that keep them private.
 
 Every location can be overridden by an environment variable so tests (and users) can point ctxtop at a
 temporary world without touching ``~``:
@@ -71,31 +71,6 @@ def notes_dir() -> Path:
 
 def raw_outputs_dir() -> Path:
     return data_dir() / "raw-outputs"
-
-
-def claude_config_dirs(explicit: list[str] | None = None) -> list[Path]:
-    """The Claude Code config dirs to read, in order, without duplicates.
-
-    ``explicit`` (from ``--claude-dir``) wins; else ``$CLAUDE_CONFIG_DIR`` (comma separated list allowed);
-    else ``~/.claude`` and ``~/.config/claude``. Dirs that do not exist are kept: callers report them.
-    """
-    if explicit:
-        candidates = [Path(p).expanduser() for p in explicit]
-    else:
-        env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
-        if env:
-            candidates = [Path(p.strip()).expanduser() for p in env.split(",") if p.strip()]
-        else:
-            home = Path.home()
-            candidates = [home / ".claude", home / ".config" / "claude"]
-    seen: set[str] = set()
-    result: list[Path] = []
-    for path in candidates:
-        key = os.path.realpath(path)
-        if key not in seen:
-            seen.add(key)
-            result.append(path)
-    return result
 
 
 class UnsafePathError(PermissionError):

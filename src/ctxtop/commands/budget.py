@@ -13,9 +13,10 @@ import re
 import sys
 import time
 
-from ctxtop.adapters import budget_state, notes_store
+from ctxtop.adapters import budget_state
 from ctxtop.commands._common import open_monitor
 from ctxtop.core import budgets as core_budgets
+from ctxtop.services import notes
 from ctxtop.services.budgets import assess
 
 _FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -28,7 +29,11 @@ def allow(args: argparse.Namespace) -> int:
         budget_state.allow_day(day)
         print(f"ctxtop: every prompt goes through until the end of {day}, whatever the budgets")
         return 0
-    matches = notes_store.match_sessions(target, getattr(args, "claude_dir", None))
+    monitor = open_monitor(args, quiet=True)
+    try:
+        matches = notes.match_sessions(monitor.index, target)
+    finally:
+        monitor.close()
     if len(matches) > 1:
         print(f"ctxtop: {target!r} matches {len(matches)} sessions: give more of the id", file=sys.stderr)
         return 1

@@ -19,12 +19,12 @@ from ctxtop.core.metrics import SessionStats
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import iso, to_csv
 from ctxtop.services.context import compaction_retention, tool_rollup
-from ctxtop.services.context_io import match_sessions, session_breakdown
+from ctxtop.services.context_io import session_breakdown
 
 
 def resolve(monitor, prefix: str) -> str | None:  # type: ignore[no-untyped-def]
     """The one session ``prefix`` names, or None after saying why on stderr."""
-    matches = match_sessions(monitor.index, prefix)
+    matches = monitor.index.match_sessions(prefix)
     if len(matches) == 1:
         return matches[0]
     if not matches:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ctxtop.adapters import notes_store
 from ctxtop.core import notes as core_notes
+from ctxtop.services import notes
 
 
 def _session(payload: dict[str, Any]) -> tuple[str, str | None]:
@@ -24,7 +25,7 @@ def _session(payload: dict[str, Any]) -> tuple[str, str | None]:
 def pre_compact(payload: dict[str, Any]) -> str | None:
     """Rebuild and store the notes; return the instructions appended to the summariser's prompt."""
     session_id, transcript = _session(payload)
-    text = notes_store.rebuild(session_id, transcript)
+    text = notes.rebuild(session_id, transcript)
     if text is None:
         return None
     return core_notes.summariser_instructions(text)
@@ -35,7 +36,7 @@ def session_start(payload: dict[str, Any]) -> str | None:
     if payload.get("source") != "compact":
         return None
     session_id, transcript = _session(payload)
-    text = notes_store.rebuild(session_id, transcript) or notes_store.load_notes(session_id)
+    text = notes.rebuild(session_id, transcript) or notes_store.load_notes(session_id)
     if not text:
         return None
     reply = {

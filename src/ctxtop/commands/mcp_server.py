@@ -1,5 +1,5 @@
 """The MCP server of ``ctxtop mcp``: the SDK's ``MCPServer`` with ctxtop's tools (imported only by that command:
-the ``mcp`` SDK is an extra). The tools' logic is ``ctxtop.commands.mcp.Meter``; here are their names, their
+the ``mcp`` SDK is an extra). The tools' logic is ``ctxtop.services.meter.Meter``; here are their names, their
 descriptions (what the model reads to decide to call one) and their annotations."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from ctxtop import __version__
-from ctxtop.adapters.claude_caller import NoCaller
 from ctxtop.adapters.index import IndexUnavailable
-from ctxtop.commands.mcp import INSTRUCTIONS, Meter, Refused, tool_use_id
+from ctxtop.commands.mcp import INSTRUCTIONS, tool_use_id
+from ctxtop.services.meter import Meter, Refused
+from ctxtop.sources.claude_code.caller import NoCaller
 
 
 def _answer(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:

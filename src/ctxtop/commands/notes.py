@@ -6,21 +6,32 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctxtop.adapters import notes_store, paths
+from ctxtop.adapters import notes_store
+from ctxtop.commands._common import open_monitor
+from ctxtop.services import notes
+from ctxtop.services.monitor import Monitor
 
 
 def run(args: argparse.Namespace) -> int:
-    claude_dirs = getattr(args, "claude_dir", None)
+    # The index knows every session and where its transcript is (the one session -> file lookup).
+    monitor = open_monitor(args, quiet=True)
+    try:
+        return _run(args, monitor)
+    finally:
+        monitor.close()
+
+
+def _run(args: argparse.Namespace, monitor: Monitor) -> int:
     session_id = args.session_id or notes_store.latest_session()
     if args.session_id:
-        matches = notes_store.match_sessions(args.session_id, claude_dirs)
+        matches = notes.match_sessions(monitor.index, args.session_id)
         if len(matches) > 1:
             shown = ", ".join(m[:13] for m in matches[:5]) + (" …" if len(matches) > 5 else "")
             print(f"ctxtop: {args.session_id!r} matches {len(matches)} sessions ({shown}): give more of the id",
                   file=sys.stderr)  # fmt: skip
             return 1
         if not matches:
-            where = ", ".join(str(d) for d in paths.claude_config_dirs(claude_dirs))
+            where = ", ".join(str(d) for s in monitor.sources.sources for d in s.locations())
             print(f"ctxtop: no session id starts with {args.session_id!r} (no notes, and no transcript in {where})",
                   file=sys.stderr)  # fmt: skip
             return 1
@@ -38,9 +49,7 @@ def run(args: argparse.Namespace) -> int:
     for line in args.unpin or ():
         done = notes_store.unpin(session_id, line)
         print(f"{'unpinned' if done else 'not pinned'}: {line}", file=sys.stderr)
-    transcript = notes_store.find_transcript(session_id, claude_dirs)
-    text = notes_store.rebuild(session_id, transcript) if transcript else None
-    text = text or notes_store.load_notes(session_id)
+    text = notes.current(monitor.index, session_id)
     if text is None:
         if args.pin or args.unpin:
             return 0

@@ -1,6 +1,6 @@
 """``ctxtop statusline``: one line for Claude Code's ``statusLine`` (its JSON arrives on stdin).
 
-Every refresh first keeps what Claude Code reported (``ctxtop.adapters.observations``), then prints fill,
+Every refresh first keeps what Claude Code reported (``ctxtop.sources.claude_code.observations``), then prints fill,
 room before compaction, re-reads and cost computed by the same ``SessionView`` the report and the TUI use.
 
 Within a time budget whatever the input: stdin is read with a deadline and a size cap; a transcript that is
@@ -76,6 +76,7 @@ def _render(payload: dict, args: argparse.Namespace) -> str | tuple[list[str], l
     from ctxtop.core.pricing import fmt_usd
     from ctxtop.services.limits import statusline_limits
     from ctxtop.services.monitor import Monitor
+    from ctxtop.sources.claude_code.env import settings_files
 
     transcript = payload.get("transcript_path")
     session_id = payload.get("session_id")
@@ -126,11 +127,8 @@ def _render(payload: dict, args: argparse.Namespace) -> str | tuple[list[str], l
         ["config.toml has problems: ctxtop doctor"] if config.problems else []
     )
     # Every file the figures came from: the cached line is served only while none of them changed.
-    files = [transcript, str(config.path or paths.config_file()), str(claude_dir / "settings.json")]
-    if stats.cwd:
-        files += [
-            os.path.join(stats.cwd, ".claude", name) for name in ("settings.json", "settings.local.json")
-        ]
+    files = [transcript, str(config.path or paths.config_file())]
+    files += [str(f) for f in settings_files(claude_dir, stats.cwd)]
     return parts, tail, files
 
 
@@ -159,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         data = json.loads(raw) if raw.strip() else {}
         payload = data if isinstance(data, dict) else {}
         prefix = _run_user_command(then, raw, started + BUDGET / 2) if then else ""
-        from ctxtop.adapters import observations
+        from ctxtop.sources.claude_code import observations
 
         observations.record(payload)
         line = _join(

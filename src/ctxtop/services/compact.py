@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctxtop.adapters import clipboard, notes_store, tmux
+from ctxtop.services import notes
 
 MAX_INSTRUCTIONS = 1500
 """Characters of notes carried in the command (one line: a newline would submit it early)."""
@@ -60,7 +61,7 @@ def plan(
     """What "Compact now" would type, and where. Blocking: run it in a thread worker."""
     text = None
     try:
-        text = notes_store.rebuild(session_id, transcript_path) or notes_store.load_notes(session_id)
+        text = notes.rebuild(session_id, transcript_path) or notes_store.load_notes(session_id)
     except Exception:  # noqa: BLE001 - without notes the command still helps
         text = notes_store.load_notes(session_id)
     command = compact_command(text)

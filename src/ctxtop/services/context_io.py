@@ -34,15 +34,6 @@ class SessionBreakdown:
     """What survived each compaction (with ``forensics=True``)."""
 
 
-def match_sessions(index: Index, prefix: str) -> list[str]:
-    """Session ids of the index starting with ``prefix`` (an exact id wins over longer ones)."""
-    rows = [r[0] for r in index.conn.execute(
-        "SELECT session_id FROM sessions WHERE session_id >= ? AND session_id < ? ORDER BY session_id",
-        (prefix, prefix + "\U0010ffff"),
-    )]  # fmt: skip
-    return [prefix] if prefix in rows else rows
-
-
 def read_lines(path: str) -> tuple[list[object], int]:
     """The decoded lines of a transcript and how many did not decode."""
     lines: list[object] = []

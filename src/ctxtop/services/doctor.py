@@ -39,8 +39,8 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
             for d in source.locations()
         ]
     # Compaction as Claude Code will apply it, per model seen and per settings layer found.
-    from ctxtop.adapters import observations
     from ctxtop.core.window import VERIFIED, facts_for
+    from ctxtop.sources.claude_code import observations
 
     observed = observations.load_all()
     compaction = []

@@ -30,7 +30,7 @@ def assess(
 
 
 def _official(now: float, official: list[lim.OfficialLimit] | None) -> list[lim.OfficialLimit]:
-    from ctxtop.adapters import observations
+    from ctxtop.sources.claude_code import observations
 
     return official or lim.latest_official(observations.load_all().values(), now)
 

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters import notes_store
 from ctxtop.adapters.config import Config
 from ctxtop.adapters.watcher import Watcher
 from ctxtop.core import metrics, report
@@ -440,9 +439,9 @@ class Engine:
             if sid in self._titled:
                 continue
             path = self.monitor.index.transcript_path(sid)
-            # A source may title its sessions itself (Codex); else Claude Code's summary / first request.
+            # A source titles its sessions (Claude Code's summary or first request, Codex's first request).
             own = getattr(kind(stats.source), "session_title", None)
-            title = own([path] if path else []) if own is not None else notes_store.session_title(path)
+            title = own([path] if path else []) if own is not None else None
             # A session whose first request is not written yet is asked again on its next change.
             if title:
                 self._titled.add(sid)

@@ -17,6 +17,7 @@ from ctxtop.adapters.index import Index, Progress, UpdateResult
 from ctxtop.core.compaction import CompactionInfo
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.report import SessionView
+from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.env import for_session
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources, kind
@@ -92,7 +93,7 @@ class Monitor:
                 for d in dirs:
                     if path.startswith(str(d) + os.sep):
                         return d
-        return dirs[0] if dirs else Path.home() / ".claude"
+        return dirs[0] if dirs else layout.claude_config_dirs()[0]
 
     def compaction(
         self, stats: SessionStats, observed: dict | None = None, version: str | None = None
@@ -102,7 +103,7 @@ class Monitor:
         ``observed`` is what Claude Code last reported to its statusline for it (loaded when None);
         ``version`` the Claude Code version that is running it now, when known (else the transcript's).
         """
-        from ctxtop.adapters import observations
+        from ctxtop.sources.claude_code import observations
 
         # A source whose tool decides its own window and compaction says so itself (Codex: the window its
         # log records, no threshold); Claude Code's rules below are for Claude Code's sessions.
@@ -145,7 +146,7 @@ class Monitor:
         project: str | None = None,
         present_only: bool = False,
     ) -> list[SessionView]:
-        from ctxtop.adapters import observations
+        from ctxtop.sources.claude_code import observations
         from ctxtop.sources.claude_code.env import settings_snapshot
 
         seen = observations.load_all()

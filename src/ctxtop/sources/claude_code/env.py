@@ -52,11 +52,17 @@ def _load(path: Path) -> Layer | None:
     return Layer(str(path), data if isinstance(data, dict) else {}, None)
 
 
-@lru_cache(maxsize=256)
-def _layers_cached(config_dir: str, cwd: str | None, stamp: tuple) -> tuple[Layer, ...]:
+def settings_files(config_dir: Path, cwd: str | None) -> list[Path]:
+    """The settings layers' files, lowest precedence first: user, then the project's and local (with a cwd)."""
     files = [Path(config_dir) / "settings.json"]
     if cwd:
         files += [Path(cwd) / ".claude" / "settings.json", Path(cwd) / ".claude" / "settings.local.json"]
+    return files
+
+
+@lru_cache(maxsize=256)
+def _layers_cached(config_dir: str, cwd: str | None, stamp: tuple) -> tuple[Layer, ...]:
+    files = settings_files(Path(config_dir), cwd)
     return tuple(layer for layer in (_load(f) for f in files) if layer is not None)
 
 
@@ -91,9 +97,7 @@ def settings_layers(config_dir: Path, cwd: str | None) -> tuple[Layer, ...]:
     snapshot = _SNAPSHOT
     if snapshot is not None and key in snapshot:
         return snapshot[key]
-    files = [config_dir / "settings.json"]
-    if cwd:
-        files += [Path(cwd) / ".claude" / "settings.json", Path(cwd) / ".claude" / "settings.local.json"]
+    files = settings_files(config_dir, cwd)
     layers = _layers_cached(key[0], cwd, _stamp(files))
     if snapshot is not None:
         snapshot[key] = layers

@@ -22,6 +22,9 @@ class LiveSession:
     status: str
     """What the process says it is doing: "busy", "idle", "waiting" (free text from Claude Code)."""
     config_dir: Path
+    started: str | None = None
+    """The process's start time as Claude Code 2.1.332 records it (``procStart``, clock ticks since boot):
+    a file left by a dead process whose pid was reused then names another start time."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -38,7 +41,8 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _read(path: Path, config_dir: Path) -> LiveSession | None:
+def read(path: Path, config_dir: Path) -> LiveSession | None:
+    """The live-session file ``path`` (in ``<config_dir>/sessions``), None when it cannot be read or says no session."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -55,12 +59,14 @@ def _read(path: Path, config_dir: Path) -> LiveSession | None:
         return None
     status = data.get("status")
     cwd = data.get("cwd")
+    started = data.get("procStart")
     return LiveSession(
         pid=pid,
         session_id=session_id,
         cwd=cwd if isinstance(cwd, str) else None,
         status=status if isinstance(status, str) and status else "running",
         config_dir=config_dir,
+        started=None if started is None else str(started),
     )
 
 
@@ -76,7 +82,7 @@ def live_sessions(
         except OSError:
             continue
         for path in entries:
-            live = _read(path, Path(config_dir))
+            live = read(path, Path(config_dir))
             if live is None or not alive(live.pid):
                 continue
             prev = found.get(live.session_id)

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ctxtop.adapters import paths
+from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code import settings as cs
 
 SERVER = "ctxtop"
@@ -35,7 +35,7 @@ def config_path(scope: str, cwd: Path | None = None) -> Path:
     if scope == "project":
         return (cwd or Path.cwd()) / ".mcp.json"
     if os.environ.get("CLAUDE_CONFIG_DIR", "").strip():
-        return paths.claude_config_dirs()[0] / ".claude.json"
+        return layout.claude_config_dirs()[0] / ".claude.json"
     return Path.home() / ".claude.json"
 
 

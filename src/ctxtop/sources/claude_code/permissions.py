@@ -30,7 +30,7 @@ import os
 import re
 from pathlib import Path
 
-from ctxtop.adapters import paths
+from ctxtop.sources.claude_code import layout
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the pre hook runs on every Bash call; typing costs ~5 ms
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def settings_files(payload: Mapping, env: Mapping[str, str]) -> list[Path]:
     transcript = payload.get("transcript_path")
     if isinstance(transcript, str) and transcript:
         config_dirs.append(Path(transcript).parent.parent.parent)  # <config>/projects/<project>/<id>.jsonl
-    config_dirs.extend(paths.claude_config_dirs())
+    config_dirs.extend(layout.claude_config_dirs())
     for d in config_dirs:
         files.extend(d / name for name in _USER_FILES)
     roots = [Path(project)]

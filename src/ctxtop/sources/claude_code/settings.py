@@ -44,6 +44,7 @@ from typing import Any, TypeGuard
 from ctxtop.adapters import paths, settings_json
 from ctxtop.adapters.atomic import clean_stale_temps, write_atomic
 from ctxtop.core.compaction import PCT_ENV, WINDOW_ENV
+from ctxtop.sources.claude_code import layout
 
 HOOK_TIMEOUT_S = 5
 BACKUP_NAME = "settings.json.ctxtop-backup"
@@ -76,7 +77,7 @@ def settings_path(scope: str, explicit: str | None = None, cwd: Path | None = No
         return base / ".claude" / "settings.json"
     if scope == "local":
         return base / ".claude" / "settings.local.json"
-    return paths.claude_config_dirs()[0] / "settings.json"
+    return layout.claude_config_dirs()[0] / "settings.json"
 
 
 def python_command() -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from ctxtop.adapters import paths
 from ctxtop.core.records import MAIN, FileContext
 from ctxtop.sources.base import DirsSource, FileParser, StatelessParser, under, walk_jsonl
+from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.transcript import parse_claude
 
 TYPE_CHECKING = False
@@ -41,7 +41,7 @@ class ClaudeCode(DirsSource):
 
     @classmethod
     def discover(cls, options: Mapping[str, Any]) -> ClaudeCode:
-        return cls(tuple(paths.claude_config_dirs(options.get("claude_dirs") or None)))
+        return cls(tuple(layout.claude_config_dirs(options.get("claude_dirs") or None)))
 
     def roots(self) -> tuple[Path, ...]:
         return tuple(d / "projects" for d in self.config_dirs)
@@ -104,6 +104,13 @@ class ClaudeCode(DirsSource):
     @classmethod
     def project_cwd(cls, project_dir: str) -> str | None:
         return decode_project_dir(project_dir)
+
+    @staticmethod
+    def session_title(files: Sequence[str]) -> str | None:
+        """The summary Claude Code wrote, else the first request typed (``files``: the main transcript)."""
+        from ctxtop.sources.claude_code.notes import session_title  # core.notes: not for the statusline
+
+        return session_title(files)
 
     def session_path(self, session_id: str, project_dir: str) -> Path | None:
         if not self.config_dirs:

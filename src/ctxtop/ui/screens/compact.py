@@ -9,7 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from ctxtop.adapters import clipboard, notes_store
+from ctxtop.adapters import clipboard
+from ctxtop.services import notes
 from ctxtop.services.compact import CompactPlan, copy_report, plan, send
 
 TYPE_CHECKING = False
@@ -87,7 +88,7 @@ def start_compact(app: CtxtopApp, session_id: str) -> None:
 
 
 def _worker(app: CtxtopApp, session_id: str, pid: int | None, cwd: str | None, busy: bool) -> None:
-    transcript = notes_store.find_transcript(session_id, app.claude_dirs)
+    transcript = notes.transcript_opening(lambda: app.engine.factory(app.config), session_id)
     app.call_from_thread(_decide, app, plan(session_id, transcript, pid, cwd, busy))
 
 

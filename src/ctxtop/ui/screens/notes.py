@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, ListItem, ListView, Static, TextArea
 
 from ctxtop.adapters import notes_store
+from ctxtop.services import notes
 from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import NotesLoaded
 
@@ -69,7 +70,9 @@ class NotesScreen(Screen):
         text = None
         if rebuild or notes_store.load_notes(sid) is None:
             try:
-                text = notes_store.rebuild(sid, notes_store.find_transcript(sid, self.app.claude_dirs))
+                owner = self.app
+                transcript = notes.transcript_opening(lambda: owner.engine.factory(owner.config), sid)
+                text = notes.rebuild(sid, transcript) if transcript else None
             except Exception:  # noqa: BLE001 - an unreadable transcript leaves the stored notes
                 text = None
         if text is None:

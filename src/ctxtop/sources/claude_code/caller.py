@@ -16,13 +16,12 @@ Each Claude Code process starts its own server, so two sessions in the same proj
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctxtop.adapters import paths
+from ctxtop.sources.claude_code import layout, live
 
 SESSION_ENV = "CLAUDE_CODE_SESSION_ID"
 MAX_ANCESTORS = 8
@@ -71,22 +70,14 @@ def start_time(pid: int) -> str | None:
 
 def _live_file(path: Path, pid: int) -> tuple[str, str | None] | None:
     """(session id, cwd) from a live-session file that is about process ``pid`` as it runs now."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    session_id = data.get("sessionId")
-    if not isinstance(session_id, str) or not session_id or data.get("pid", pid) != pid:
+    found = live.read(path, path.parent.parent)
+    if found is None or found.pid != pid:
         return None
     # A file left by a dead process whose pid was reused names another session: Claude Code 2.1.332
     # records the process's start time, which then differs.
-    started = data.get("procStart")
-    if started is not None and str(started) != start_time(pid):
+    if found.started is not None and found.started != start_time(pid):
         return None
-    cwd = data.get("cwd")
-    return session_id, cwd if isinstance(cwd, str) else None
+    return found.session_id, found.cwd
 
 
 def ancestors(start: int, limit: int = MAX_ANCESTORS) -> list[int]:
@@ -110,14 +101,14 @@ def caller(
     """
     env = os.environ if env is None else env
     ppid = os.getppid() if ppid is None else ppid
-    dirs = config_dirs if config_dirs is not None else paths.claude_config_dirs()
+    dirs = config_dirs if config_dirs is not None else layout.claude_config_dirs()
     project = env.get("CLAUDE_PROJECT_DIR") or None
     for pid in ancestors(ppid):
         for config_dir in dirs:
             path = Path(config_dir) / "sessions" / f"{pid}.json"
-            live = _live_file(path, pid)
-            if live is not None:
-                return Caller(live[0], str(path), pid, project or live[1])
+            found = _live_file(path, pid)
+            if found is not None:
+                return Caller(found[0], str(path), pid, project or found[1])
     session_id = (env.get(SESSION_ENV) or "").strip()
     if session_id:
         return Caller(session_id, f"${SESSION_ENV}", None, project)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ctxtop.adapters import claude_caller as cc
+from ctxtop.sources.claude_code import caller as cc
 
 ME = os.getpid()
 
