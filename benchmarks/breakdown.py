@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO))
 from tests.support.fixtures import FIXTURES, PUBLIC, scenario  # noqa: E402
 
 from ctxtop.core import breakdown  # noqa: E402
-from ctxtop.core.context_pieces import claude_events  # noqa: E402
 from ctxtop.core.pricing import PriceBook  # noqa: E402
 from ctxtop.services.context_io import read_lines  # noqa: E402
+from ctxtop.sources.claude_code.context import claude_events  # noqa: E402
 
 
 def _median(fn, runs: int) -> float:  # type: ignore[no-untyped-def]

@@ -82,8 +82,8 @@ def test_statusline_segment_shows_the_largest_category_when_switched_on(
     tmp_path: Path, claude_fixtures: Path
 ) -> None:
     from ctxtop.core.breakdown import build, rough, segment
-    from ctxtop.core.context_pieces import claude_events
     from ctxtop.core.pricing import PriceBook
+    from ctxtop.sources.claude_code.context import claude_events
 
     claude = tmp_path / "claude"
     dest = claude / REFACTOR.relpath()

@@ -11,11 +11,11 @@ import pytest
 
 from ctxtop.adapters.index import Index
 from ctxtop.core.breakdown import Boundary, Piece, Sent, apportion, build
-from ctxtop.core.context_pieces import claude_events
 from ctxtop.core.metrics import Req, compute, reread_split
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.records import MAIN
 from ctxtop.core.usage import Tokens
+from ctxtop.sources.claude_code.context import claude_events
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 from tests.support.fixtures import FIXTURES, rereads, scenario

@@ -2,7 +2,7 @@
 of the reports, the TUI and the statusline).
 
 The index knows which file is a session's main transcript; this reads it once, skipping (and counting) the
-lines that do not decode, and hands the decoded lines to ``core.context_pieces`` and ``core.breakdown``. Only
+lines that do not decode, and hands the decoded lines to its source (``context_events``) and ``core.breakdown``. Only
 the two answers asked for often are cached (cache dir, 0600, keyed on the transcript's size and mtime): the
 statusline segment and the per-tool totals of the history roll-up.
 """
@@ -76,19 +76,17 @@ def session_breakdown(
     if found_lines is None:
         return None
     from ctxtop.core.breakdown import build
-    from ctxtop.core.context_pieces import api_events, claude_events
-    from ctxtop.sources.anthropic_api.parse import parse_api  # (the API log source's parser)
+    from ctxtop.sources.registry import kind
 
     path, lines, malformed = found_lines
     row = index.conn.execute("SELECT source FROM files WHERE path=?", (path,)).fetchone()
-    source = row[0] if row and row[0] else "claude"
-    if source == "api":
-        events = api_events(lines, parse_api, session_id)
-    elif source == "claude":
-        events = claude_events(lines)
-    else:
-        return None  # a source whose logs the breakdown does not read (yet)
-    bd = build(events, index.prices, keep_steps=keep_steps, owned=_owned(index, session_id))
+    # The source reads its own log into breakdown events; one that has no such reader has no breakdown.
+    events_of = getattr(kind(row[0] if row else None), "context_events", None)
+    if events_of is None:
+        return None
+    bd = build(
+        events_of(lines, session_id), index.prices, keep_steps=keep_steps, owned=_owned(index, session_id)
+    )
     found = SessionBreakdown(session_id, path, bd, malformed)
     if forensics:
         found.compactions = _retention(lines, session_id)
@@ -152,7 +150,7 @@ def statusline_segment(path: str, session_id: str, prices: PriceBook) -> str | N
     if isinstance(entry, list) and len(entry) == 3 and entry[:2] == key:
         return entry[2] if isinstance(entry[2], str) else None
     from ctxtop.core.breakdown import build, rough, segment
-    from ctxtop.core.context_pieces import claude_events
+    from ctxtop.sources.claude_code.context import claude_events
 
     try:
         lines, _ = read_lines(path)

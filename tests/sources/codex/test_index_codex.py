@@ -242,3 +242,17 @@ def test_history_export_and_import_keep_codex_sessions(tmp_path: Path) -> None:
             assert found[sid].source == "codex" and found[sid].cost.total == COST[sid]
     finally:
         fresh.close()
+
+
+def test_a_codex_session_has_no_context_breakdown_rather_than_claude_codes(tmp_path: Path) -> None:
+    # The breakdown asks the session's source for its events (Source.context_events); Codex has no reader
+    # for them, so there is none, rather than its rollout read as a Claude Code transcript.
+    from ctxtop.services.context_io import session_breakdown
+
+    index = Index(tmp_path / "index.sqlite3")
+    try:
+        index.update(Sources((Codex((_home(tmp_path),)),)))
+        assert index.transcript_path(A) is not None
+        assert session_breakdown(index, A) is None
+    finally:
+        index.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ctxtop.adapters import paths
@@ -13,6 +13,8 @@ from ctxtop.sources.base import FileParser, FlatDirSource, StatelessParser
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
+
+    from ctxtop.core.breakdown import Event
 
 
 class AnthropicApi(FlatDirSource):
@@ -39,6 +41,13 @@ class AnthropicApi(FlatDirSource):
     @classmethod
     def parser(cls, ctx: FileContext, state: str | None) -> FileParser:
         return StatelessParser(parse_api, ctx)
+
+    @staticmethod
+    def context_events(lines: Sequence[Any], session_id: str) -> list[Event]:
+        """An API session log's decoded lines as breakdown events (``services.context_io``)."""
+        from ctxtop.sources.anthropic_api.context import api_events
+
+        return api_events(lines, session_id)
 
     @classmethod
     def project_cwd(cls, project_dir: str) -> str | None:

@@ -15,6 +15,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+    from ctxtop.core.breakdown import Event
+
 SUBAGENTS = "subagents"
 """``<project>/<session>/subagents/agent-<id>.jsonl``: a subagent's transcript, part of the session."""
 TOOL_RESULTS = "tool-results"
@@ -104,6 +106,16 @@ class ClaudeCode(DirsSource):
     @classmethod
     def project_cwd(cls, project_dir: str) -> str | None:
         return decode_project_dir(project_dir)
+
+    @staticmethod
+    def context_events(lines: Sequence[Any], session_id: str) -> list[Event]:
+        """A main transcript's decoded lines as breakdown events (``services.context_io`` asks a source that
+        has this method; a source without one has no context breakdown)."""
+        from ctxtop.sources.claude_code.context import (
+            claude_events,  # tiktoken-free, but not for the statusline
+        )
+
+        return claude_events(lines)
 
     @staticmethod
     def session_title(files: Sequence[str]) -> str | None:

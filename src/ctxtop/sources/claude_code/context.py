@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from ctxtop.core.breakdown import Boundary, Event, Piece, Sent
 from ctxtop.core.metrics import Req
-from ctxtop.core.records import (
-    MAIN,
-    CompactRecord,
-    FileContext,
-    Parsed,
-    RequestRecord,
-    parse_ts,
-    tool_command,
-)
+from ctxtop.core.records import MAIN, parse_ts, tool_command
 from ctxtop.core.usage import parse_usage
 
 TYPE_CHECKING = False
@@ -205,43 +197,3 @@ def _key(obj: dict, message: dict, n: int) -> str:
     if isinstance(mid, str) and mid and isinstance(rid, str) and rid:
         return f"{mid}:{rid}"
     return f"line:{n}"
-
-
-def api_events(
-    lines: Iterable[Any], parse: Callable[[Any, FileContext, str], list[Parsed]], session_id: str = ""
-) -> list[Event]:
-    """The breakdown events of a ctxtop API session log: what the log allows, which is less than a transcript.
-    ``parse`` is the log's line parser (the API log source's ``parse_api``), so this module needs no source.
-
-    The log keeps each request's usage and the sizes of its parts (``prompt_parts``: system, tools, messages
-    in JSON characters, and how many messages), not their text. So request 1's messages are one piece
-    (weighed at four characters a token against the base of system prompt and tools), and each later delta is
-    one piece, "messages a-b", the messages the request added; compactions (server or client) are boundaries.
-    ``parse`` reads one log line into facts (the API log source's parser: core knows no log format).
-    """
-    ctx = FileContext(session_id, source="api")
-    out: list[Event] = []
-    seen: set[str] = set()
-    messages = 0
-    for n, obj in enumerate(lines):
-        if not isinstance(obj, dict):
-            continue
-        raw = obj.get("prompt_parts")
-        parts: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        for fact in parse(obj, ctx, f"api:{n}"):
-            if isinstance(fact, CompactRecord):
-                out.append(Boundary(fact.ts))
-                messages = 0  # the compacted conversation starts over: its messages are new again
-            elif isinstance(fact, RequestRecord) and fact.chain == MAIN and fact.key not in seen:
-                seen.add(fact.key)
-                count: int | None = parts["messages"] if type(parts.get("messages")) is int else None
-                chars: int = parts["messages_chars"] if type(parts.get("messages_chars")) is int else 0
-                if count is None or count > messages:
-                    label = "messages" if count is None else f"messages {messages + 1}-{count}"
-                    out.append(Piece("user", "messages", label, chars // 4 if not out else 0))
-                    messages = count if count is not None else messages
-                u = fact.usage
-                req = Req(MAIN, fact.ts, fact.model, u.tokens, u.billed, u.web_search, u.web_fetch,
-                          u.service_tier, u.speed)  # fmt: skip
-                out.append(Sent(req, Piece("assistant", "answer", "", 0), fact.key))
-    return out
