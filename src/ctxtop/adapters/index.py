@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended, restarts
-from ctxtop.core import metrics
+from ctxtop.core import metrics, session_ids
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.records import CompactRecord, FileContext, Meta, RequestRecord, ToolResult, ToolUse
@@ -1242,13 +1242,16 @@ class Index:
         ).fetchone()
         return row[0] if row else None
 
-    def match_sessions(self, prefix: str) -> list[str]:
-        """Session ids of the index starting with ``prefix`` (an exact id wins over longer ones)."""
+    def match_sessions(self, short: str) -> list[str]:
+        """Session ids of the index that ``short`` names (``core.session_ids.resolve``: a prefix, or the tail
+        of a time-ordered id); an exact id wins over longer ones."""
+        tail = "%" + short.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = [r[0] for r in self.conn.execute(
-            "SELECT session_id FROM sessions WHERE session_id >= ? AND session_id < ? ORDER BY session_id",
-            (prefix, prefix + "\U0010ffff"),
+            "SELECT session_id FROM sessions WHERE (session_id >= ? AND session_id < ?) "
+            "OR session_id LIKE ? ESCAPE '\\'",
+            (short, short + "\U0010ffff", tail),
         )]  # fmt: skip
-        return [prefix] if prefix in rows else rows
+        return session_ids.resolve(rows, short)
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:

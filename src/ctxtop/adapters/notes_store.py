@@ -21,6 +21,7 @@ from typing import Any
 from ctxtop.adapters import paths
 from ctxtop.adapters.atomic import write_atomic
 from ctxtop.core import notes as core_notes
+from ctxtop.core.session_ids import resolve
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -178,8 +179,7 @@ def match_sessions(prefix: str, indexed: Iterable[str] = ()) -> list[str]:
                 found.add(data["session_id"])
     except OSError:
         pass
-    found = {sid for sid in found if sid.startswith(prefix)}
-    return [prefix] if prefix in found else sorted(found)
+    return resolve(found, prefix)
 
 
 def latest_session() -> str | None:

@@ -59,9 +59,7 @@ def status(args: argparse.Namespace) -> int:
         budgets = monitor.config.budgets
         session_id = None
         if args.session:
-            matches = [
-                s.session_id for s in monitor.index.sessions() if s.session_id.startswith(args.session)
-            ]
+            matches = monitor.index.match_sessions(args.session)
             if len(matches) != 1:
                 print(f"ctxtop: {args.session!r} matches {len(matches)} sessions", file=sys.stderr)
                 return 1

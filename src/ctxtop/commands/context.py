@@ -18,6 +18,7 @@ from ctxtop.core.format import tokens as tokens_text
 from ctxtop.core.metrics import SessionStats
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import iso, to_csv
+from ctxtop.core.session_ids import short_id
 from ctxtop.services.context import compaction_retention, tool_rollup
 from ctxtop.services.context_io import session_breakdown
 
@@ -139,7 +140,7 @@ def run_compactions(args: argparse.Namespace) -> int:
         for r in rs:
             when = (iso(r.ts) or "")[:16].replace("T", " ")
             notes = " · notes re-injected" if r.notes_reinjected else ""
-            print(f"{stats.session_id[:8]}  {_tail(stats.cwd or '?', 40)}  #{r.index} {when} {r.trigger}  "
+            print(f"{short_id(stats.session_id)}  {_tail(stats.cwd or '?', 40)}  #{r.index} {when} {r.trigger}  "
                   f"{tokens_text(r.pre_tokens)} before  {r.score}{notes}")  # fmt: skip
             for fact in r.lost:
                 print(f"    lost {fact.kind}: {_clip(fact.text, 100)}")

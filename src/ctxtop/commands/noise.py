@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from ctxtop.commands._common import open_monitor
+from ctxtop.core.session_ids import short_id
 from ctxtop.services.noise import Row, build_rows, by_day
 
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         kind = "estimate" if r.estimated else "filtered"
         neg = f"  ({r.negative_outputs} negative)" if r.negative_outputs else ""
         print(
-            f"{r.session_id[:8]:<10} {r.day:<10} {kind:<9} {r.outputs:>7} {r.removed_tokens:>11,} "
+            f"{short_id(r.session_id):<10} {r.day:<10} {kind:<9} {r.outputs:>7} {r.removed_tokens:>11,} "
             f"{r.rereads:>12,} {_usd(r.worth_usd):>10} {r.share:>6.1%}{neg}"
         )
     print()

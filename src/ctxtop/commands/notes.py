@@ -1,5 +1,5 @@
 """``ctxtop notes [SESSION] [--pin LINE] [--unpin LINE] [--claude-dir DIR]``: show and pin a session's
-compaction notes. SESSION may be any unique prefix of the id (ctxtop shows the first 8 characters)."""
+compaction notes. SESSION may be any unique prefix of the id, or the short id ctxtop shows (``core.session_ids``)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from typing import Any
 from ctxtop.commands._common import day_key, open_monitor, parse_day
 from ctxtop.core import report
 from ctxtop.core.pricing import fmt_usd
+from ctxtop.core.session_ids import short_id, short_ids
 
 GROUP_BY = {
     "daily": ("day", "date"),
@@ -43,8 +44,9 @@ def _emit(
         print(_nothing(args))
         return
     cells = [[title for _, title in table]]
+    shorts = short_ids(r["session_id"] for r in rows if "session_id" in r)
     for r in [*rows, total]:
-        cells.append([_cell(r, key) if key in r or key == "tokens.total" else "" for key, _ in table])
+        cells.append([_cell(r, key, shorts) if key in r or key == "tokens.total" else "" for key, _ in table])
     widths = [max(len(row[i]) for row in cells) for i in range(len(table))]
     for n, row in enumerate(cells):
         print(
@@ -75,7 +77,7 @@ def _clip(text: str, width: int, *, keep_end: bool = False) -> str:
     return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
 
 
-def _cell(row: dict[str, Any], key: str) -> str:
+def _cell(row: dict[str, Any], key: str, shorts: dict[str, str]) -> str:
     if key == "tokens.total":
         t = row["tokens"]
         return f"{sum(t.values()):,}"
@@ -95,7 +97,7 @@ def _cell(row: dict[str, Any], key: str) -> str:
     if key == "last_ts":
         return (row["last_ts"] or "")[:16].replace("T", " ")
     if key == "session_id":
-        return row["session_id"][:8]
+        return shorts.get(row["session_id"]) or short_id(row["session_id"])
     if key == "project":
         return _clip(row.get("project") or "?", 36, keep_end=True)
     value = row.get(key)

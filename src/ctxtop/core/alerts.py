@@ -13,6 +13,7 @@ from ctxtop.core.anomalies import Anomaly
 from ctxtop.core.budgets import HARD, SOFT, Verdict
 from ctxtop.core.limits import LimitAlert
 from ctxtop.core.report import SessionView
+from ctxtop.core.session_ids import short_id
 
 Severity = Literal["information", "warning", "error"]
 """The levels of a Textual notification."""
@@ -193,7 +194,11 @@ class AlertTracker:
             self.found.add(key)
             if not baseline:
                 text = v.text()
-                where = f" (session {v.period[:8]})" if b.level in ("session", "request") and v.period else ""
+                where = (
+                    f" (session {short_id(v.period)})"
+                    if b.level in ("session", "request") and v.period
+                    else ""
+                )
                 alerts.append(Alert("budget", text[0].upper() + text[1:] + where + ".",
                                     "error" if v.state != SOFT else "warning", v.period if where else None))  # fmt: skip
         for a in anomalies:

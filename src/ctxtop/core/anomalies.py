@@ -24,6 +24,7 @@ from decimal import Decimal
 from statistics import median
 
 from ctxtop.core.pricing import fmt_usd
+from ctxtop.core.session_ids import short_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def request_anomalies(session_id: str, turns: Sequence[Turn], rules: Rules) -> l
     reuse = _reuse(turns)
     for i, turn in enumerate(turns):
         recent = turns[max(0, i - WINDOW) : i]
-        short = session_id[:8]
+        short = short_id(session_id)
         when = _clock(turn.ts)
         day = _local_day(turn.ts)
         usual_prompt = median(t.prompt for t in recent) if len(recent) >= MIN_HISTORY else None
@@ -194,7 +195,7 @@ def reread_anomaly(stats: SessionStats, rules: Rules) -> Anomaly | None:
         return None
     return Anomaly(
         "reread",
-        f"session {stats.session_id[:8]}: {share:.0%} of its input re-reads earlier context (over "
+        f"session {short_id(stats.session_id)}: {share:.0%} of its input re-reads earlier context (over "
         f"{rules.reread_pct:g}%): compacting, or starting a new session for a new task, would cut it",
         _local_day(stats.last_ts), None, stats.session_id, share, rules.reread_pct / 100,
     )  # fmt: skip

@@ -22,6 +22,7 @@ from textual.theme import Theme
 from ctxtop.adapters.config import Config
 from ctxtop.core.alerts import Alert, AlertTracker, badges
 from ctxtop.core.report import SessionView
+from ctxtop.core.session_ids import short_id
 from ctxtop.services.live import RECENT_FALLBACK, Engine, MonitorFactory
 from ctxtop.sources.claude_code.live import LiveSession
 from ctxtop.ui import messages as m
@@ -405,10 +406,12 @@ class CtxtopApp(App[None]):
         sid = self.selected_session(screen)
         if sid:
             yield SystemCommand(
-                "Session detail", f"Open session {sid[:8]} (enter)", lambda: self.open_detail(sid)
+                "Session detail", f"Open session {short_id(sid)} (enter)", lambda: self.open_detail(sid)
             )
-            yield SystemCommand("Notes", f"Compaction notes of {sid[:8]} (n)", lambda: self.open_notes(sid))
-            yield SystemCommand("Compact now", f"Send /compact with the notes to {sid[:8]} (c)",
+            yield SystemCommand(
+                "Notes", f"Compaction notes of {short_id(sid)} (n)", lambda: self.open_notes(sid)
+            )
+            yield SystemCommand("Compact now", f"Send /compact with the notes to {short_id(sid)} (c)",
                                 lambda: self.compact_now(sid))  # fmt: skip
         # The screen's own keys (sort, group by, save notes, ...), so every action has an entry.
         covered = {"back", "notes", "compact", "open", "export", "install", "quit"}

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from ctxtop.core import format as fmt
 from ctxtop.core.alerts import badge_reasons
 from ctxtop.core.report import SessionView
+from ctxtop.core.session_ids import short_id, short_ids
 from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import IndexProgressed, SessionPreviewLoaded
 from ctxtop.ui.widgets.chart import ColumnChart, context_series
@@ -102,7 +103,7 @@ class DashboardScreen(Screen):
             # Why the row carries ▲: the table has room for the mark only.
             line.append(f"▲ {reasons} · ", "bold")
         title = self.app.titles.get(s.session_id)
-        line.append(f"{s.session_id[:8]} {fmt.project(s.cwd, 40)}")
+        line.append(f"{short_id(s.session_id)} {fmt.project(s.cwd, 40)}")
         if title:
             line.append(f" · {title}")
         line.append(f" · {s.turns} turns · {compactions} compaction{plural} · "
@@ -130,11 +131,12 @@ class DashboardScreen(Screen):
         table.setup_columns(self.size.width or app.size.width)
         now = app.clock()
         views = app.dashboard_views()
+        shorts = short_ids(v.stats.session_id for v in views)
         rows = [
             (
                 v.stats.session_id,
                 table.cells(v, app.live.get(v.stats.session_id), app.badges_for(v), now,
-                            app.titles.get(v.stats.session_id)),
+                            app.titles.get(v.stats.session_id), shorts[v.stats.session_id]),
             )
             for v in views
         ]  # fmt: skip

@@ -20,6 +20,7 @@ from ctxtop.core.filters.tokens import estimate_tokens
 from ctxtop.core.forensics import Retention
 from ctxtop.core.pricing import fmt_usd
 from ctxtop.core.report import SessionView
+from ctxtop.core.session_ids import short_id
 from ctxtop.services.noise import OutputSaving
 from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import SessionDetailLoaded
@@ -154,7 +155,7 @@ class DetailScreen(Screen):
         rest = f"  {fmt.model(s.context_model or (s.models[0] if s.models else None))}"
         if s.git_branch and s.git_branch != "HEAD":  # outside a repository Claude Code writes "HEAD"
             rest += f"  ⎇ {s.git_branch}"
-        rest += f"  {s.session_id[:8]}"
+        rest += f"  {short_id(s.session_id)}"
         if live is not None:
             rest += f"  ● {live.status} (pid {live.pid})"
         rest += (

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, ListItem, ListView, Static, TextArea
 
 from ctxtop.adapters import notes_store
+from ctxtop.core.session_ids import short_id
 from ctxtop.services import notes
 from ctxtop.ui.app import CtxtopApp
 from ctxtop.ui.messages import NotesLoaded
@@ -36,7 +37,7 @@ class NotesScreen(Screen):
         """The text last loaded into the editor: anything else in it is the user's unsaved edit."""
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Notes for session {self.session_id[:8]}", id="title")
+        yield Static(f"Notes for session {short_id(self.session_id)}", id="title")
         with Horizontal(id="panes"):
             with Vertical(id="notes-box"):
                 yield Static(

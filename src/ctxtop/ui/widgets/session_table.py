@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 
 from ctxtop.core import format as fmt
 from ctxtop.core.report import SessionView
+from ctxtop.core.session_ids import short_id
 from ctxtop.sources.claude_code.live import LiveSession
 from ctxtop.ui.widgets.gauge import GAUGE_CSS, gauge_cells, gauge_component_classes, gauge_text
 
@@ -107,7 +108,9 @@ class SessionTable(DataTable):
         badges: list[str],
         now: float,
         title: str | None = None,
+        short: str | None = None,
     ) -> dict[str, Text]:
+        """The row's cells; ``short``: the session's id as shown, unique among the rows (``core.session_ids``)."""
         s = view.stats
         spec = self.layout_spec
         style = self.style_for
@@ -139,7 +142,7 @@ class SessionTable(DataTable):
             project.append(fmt.project(s.cwd, spec.project))
         cells = {"status": status}
         if spec.session:
-            cells["session"] = Text(s.session_id[:8], style("dim"))
+            cells["session"] = Text(short or short_id(s.session_id), style("dim"))
         return cells | {
             "project": project,
             "model": Text(
