@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ctxtop.adapters import raw_outputs
-from ctxtop.commands import run as run_cmd
 from ctxtop.services import filtering
+from ctxtop.services import run as run_cmd
 from tests.commands import corpus
 
 
@@ -88,7 +88,7 @@ def test_capture_keeps_the_error_lines_of_a_middle_it_cannot_hold() -> None:
     data = head + b"".join(middle) + tail
     r, w = os.pipe()
     with os.fdopen(r, "rb") as reader:
-        cap = run_cmd._Capture(reader, limit=2000)
+        cap = run_cmd.Capture(reader, limit=2000)
 
         def feed() -> None:
             with os.fdopen(w, "wb") as writer:
