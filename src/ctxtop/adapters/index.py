@@ -1094,7 +1094,8 @@ class Index:
         if not with_deleted:
             sql += " AND deleted=0"
         scope, scope_args = self.scope_sql()
-        sql += scope + " ORDER BY last_ts DESC"
+        # session_id breaks ties: the order is the same whichever query lists the sessions (index_rows).
+        sql += scope + " ORDER BY last_ts DESC, session_id"
         out: list[SessionStats] = []
         for blob, archived, deleted in self.conn.execute(sql, args + scope_args).fetchall():
             stats = metrics.from_json(json.loads(blob))
