@@ -583,7 +583,7 @@ class Index:
         # The sources given win over the registry's classes of the same name (tests inject their own).
         self._kinds.update({s.name: type(s) for s in sources.sources})
         if only is None:
-            todo = [(p, src.name) for p, src in sources.iter_files()]
+            todo = self._listed(sources)
         else:
             # A path no source in effect claims is not a log ctxtop reads; a symlinked one is known by its
             # resolved directory, like the sources' own.
@@ -650,6 +650,16 @@ class Index:
             raise
         result.seconds = time.perf_counter() - started
         return result
+
+    def _listed(self, sources: Sources) -> list[tuple[Path, str]]:
+        """Every source file, listing again only the directories that changed since the last update."""
+        from ctxtop.adapters import index_dirs
+        from ctxtop.adapters.tree import listing_cache
+
+        with listing_cache(index_dirs.load(self.conn)) as listings:
+            todo = [(p, src.name) for p, src in sources.iter_files()]
+        index_dirs.save(self.conn, listings, sources.roots())
+        return todo
 
     def _parse_in_workers(
         self,
