@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctxtop.adapters import index_paths
 from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended, restarts
 from ctxtop.core import metrics
 from ctxtop.core.metrics import Compaction, Req, SessionStats
@@ -614,6 +615,11 @@ class Index:
         try:
             # Another process may have indexed some of these bytes while we waited for the lock.
             fresh = self._known()
+            renames = index_paths.moves(self.conn, todo, fresh, listed)
+            if renames:
+                # Known under the name an older index gave it (unresolved): the same rows, not a re-read.
+                index_paths.rename(self.conn, renames)
+                fresh = self._known()
             pending = self._pending(todo, fresh)
             self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
             for spath in self._vanished(fresh, listed, sources.roots() if only is None else ()):
