@@ -73,8 +73,8 @@ def build_history(dest: Path, megabytes: int) -> tuple[int, int]:
     return files, written
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MB, exit code) of one child process."""
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MB, exit code, CPU seconds: user + system) of one child process."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -82,12 +82,14 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     code = os.waitstatus_to_exitcode(status)
     if code != 0 and proc.stderr is not None:
         sys.stderr.write(proc.stderr.read().decode(errors="replace")[-2000:])
-    return wall, usage.ru_maxrss / 1024, code
+    return wall, usage.ru_maxrss / 1024, code, usage.ru_utime + usage.ru_stime
 
 
-def _median(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+def _median(runs: list[tuple[float, float, int, float]]) -> tuple[float, float, int, float]:
+    """The median run by wall time, with the median CPU time (on a shared machine CPU is the steadier)."""
     ordered = sorted(runs)
-    return ordered[len(ordered) // 2]
+    cpu = sorted(r[3] for r in runs)[len(runs) // 2]
+    return (*ordered[len(ordered) // 2][:3], cpu)
 
 
 def find_ccusage() -> str | None:
@@ -113,6 +115,9 @@ def main() -> int:
         files, size = build_history(history, args.mb)
         print(f"history: {files} files, {size / 1e6:.0f} MB, built in {time.perf_counter() - started:.1f} s")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "ANTHROPIC_"))}
+    # An installed ctxtop runs from cached bytecode: without it every run would compile ~40 modules again
+    # (~60 ms, most of a warm run at 100 MB), which no user pays.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         CLAUDE_CONFIG_DIR=str(history),
         CTXTOP_CONFIG_DIR=str(work / "cfg"),
@@ -121,7 +126,7 @@ def main() -> int:
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     ctxtop = [sys.executable, "-m", "ctxtop", "report", "sessions", "--json", "--cache-dir", str(cache)]
-    results: dict[str, tuple[float, float, int]] = {}
+    results: dict[str, tuple[float, float, int, float]] = {}
     results["ctxtop cold"] = measure(ctxtop, env)
     # Warm runs and ccusage runs are repeated and interleaved: the median of each is less noisy.
     ccusage = find_ccusage()
@@ -139,17 +144,20 @@ def main() -> int:
     if base:
         results["ccusage"] = _median(base)
     print(
-        f"{'command':<16} {'wall s':>8} {'peak RSS MB':>12}  exit   (warm and ccusage: median of {args.repeat})"
+        f"{'command':<16} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12}  exit   (warm and ccusage: median of {args.repeat})"
     )
-    for name, (wall, rss, code) in results.items():
-        print(f"{name:<16} {wall:>8.2f} {rss:>12.0f}  {code}")
+    for name, (wall, rss, code, cpu) in results.items():
+        print(f"{name:<16} {wall:>8.2f} {cpu:>8.2f} {rss:>12.0f}  {code}")
     if before:
         print(f"ratio warm this tree / warm baseline ({args.baseline_src}): "
-              f"{results['ctxtop warm'][0] / results['baseline warm'][0]:.2f}")  # fmt: skip
+              f"{results['ctxtop warm'][0] / results['baseline warm'][0]:.2f} wall, "
+              f"{results['ctxtop warm'][3] / results['baseline warm'][3]:.2f} CPU")  # fmt: skip
     if "ccusage" in results:
         b = results["ccusage"][0]
+        c = results["ccusage"][3]
         print(
             f"ratio cold/ccusage: {results['ctxtop cold'][0] / b:.2f}   warm/ccusage: {results['ctxtop warm'][0] / b:.2f}"
+            f"   (CPU: cold {results['ctxtop cold'][3] / c:.2f}, warm {results['ctxtop warm'][3] / c:.2f})"
         )
     else:
         print("ccusage not installed (npm ci --prefix tests/e2e): no baseline ratio")

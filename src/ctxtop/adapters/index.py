@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctxtop.adapters import index_paths
 from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended, restarts
 from ctxtop.core import metrics, session_ids
 from ctxtop.core.metrics import Compaction, Req, SessionStats
@@ -583,7 +584,7 @@ class Index:
         # The sources given win over the registry's classes of the same name (tests inject their own).
         self._kinds.update({s.name: type(s) for s in sources.sources})
         if only is None:
-            todo = [(p, src.name) for p, src in sources.iter_files()]
+            todo = self._listed(sources)
         else:
             # A path no source in effect claims is not a log ctxtop reads; a symlinked one is known by its
             # resolved directory, like the sources' own.
@@ -614,6 +615,11 @@ class Index:
         try:
             # Another process may have indexed some of these bytes while we waited for the lock.
             fresh = self._known()
+            renames = index_paths.moves(self.conn, todo, fresh, listed)
+            if renames:
+                # Known under the name an older index gave it (unresolved): the same rows, not a re-read.
+                index_paths.rename(self.conn, renames)
+                fresh = self._known()
             pending = self._pending(todo, fresh)
             self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
             for spath in self._vanished(fresh, listed, sources.roots() if only is None else ()):
@@ -650,6 +656,16 @@ class Index:
             raise
         result.seconds = time.perf_counter() - started
         return result
+
+    def _listed(self, sources: Sources) -> list[tuple[Path, str]]:
+        """Every source file, listing again only the directories that changed since the last update."""
+        from ctxtop.adapters import index_dirs
+        from ctxtop.adapters.tree import listing_cache
+
+        with listing_cache(index_dirs.load(self.conn)) as listings:
+            todo = [(p, src.name) for p, src in sources.iter_files()]
+        index_dirs.save(self.conn, listings, sources.roots())
+        return todo
 
     def _parse_in_workers(
         self,
@@ -1094,7 +1110,8 @@ class Index:
         if not with_deleted:
             sql += " AND deleted=0"
         scope, scope_args = self.scope_sql()
-        sql += scope + " ORDER BY last_ts DESC"
+        # session_id breaks ties: the order is the same whichever query lists the sessions (index_rows).
+        sql += scope + " ORDER BY last_ts DESC, session_id"
         out: list[SessionStats] = []
         for blob, archived, deleted in self.conn.execute(sql, args + scope_args).fetchall():
             stats = metrics.from_json(json.loads(blob))

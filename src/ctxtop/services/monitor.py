@@ -8,6 +8,7 @@ fill, window, compaction point, room and limits they show therefore come from on
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ctxtop.core.report import SessionView
 from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.env import for_session
 from ctxtop.sources.claude_code.source import ClaudeCode
-from ctxtop.sources.registry import Sources, kind
+from ctxtop.sources.registry import KINDS, Sources, kind
 
 
 @dataclass
@@ -85,10 +86,13 @@ class Monitor:
         return found[0] if found else None
 
     def config_dir_for(self, stats: SessionStats) -> Path:
+        return self._config_dir(stats.session_id)
+
+    def _config_dir(self, session_id: str) -> Path:
         claude = self.sources.of(ClaudeCode)
         dirs = claude.config_dirs if claude is not None else ()
         if len(dirs) > 1:
-            path = self.index.transcript_path(stats.session_id)
+            path = self.index.transcript_path(session_id)
             if path:
                 for d in dirs:
                     if path.startswith(str(d) + os.sep):
@@ -153,3 +157,188 @@ class Monitor:
         sessions = self.index.sessions(since, until, project, present_only=present_only)
         with settings_snapshot():  # settings files looked at once per (config dir, cwd), not per session
             return [self.view(s, seen.get(s.session_id, {})) for s in sessions]
+
+    def session_rows(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        project: str | None = None,
+        present_only: bool = False,
+    ) -> list[bytes]:
+        """The rows of ``report sessions --json`` (``views(...)``'s ``as_dict()``), each as the report prints
+        it inside its list: orjson, indented two spaces deeper.
+
+        A session whose stats, flags and row inputs (``_row_inputs``) are as when its row was last rendered
+        is served the stored bytes, decoding nothing; the others are rendered and stored for the next run."""
+        from ctxtop.adapters import index_rows
+        from ctxtop.sources.claude_code import observations
+
+        seen = observations.load_all()
+        common = _common_inputs(self)
+        settings: dict[tuple[str, str | None], str] = {}
+        conn = self.index.conn
+        # One read snapshot: the rows stored below carry the stats they were rendered from, or none is.
+        conn.execute("BEGIN")
+        try:
+            listed = index_rows.stored(self.index, since)
+            inputs = {s.session_id: self._row_inputs(s.session_id, s.source, s.cwd, common, seen, settings)
+                      for s in listed if s.inputs is not None}  # fmt: skip
+            fresh = [
+                s.session_id
+                for s in listed
+                if s.inputs is None or s.inputs != inputs[s.session_id] or (present_only and s.archived)
+            ]
+            rendered = self._render_rows(fresh, present_only, common, seen, settings)
+            out: list[bytes] = []
+            for s in listed:
+                if s.session_id in rendered:
+                    row = rendered[s.session_id]
+                    if row is None:
+                        continue  # left out (nothing present, or no stats any more)
+                    _inputs, cwd, first_ts, body = row
+                elif s.body is not None:
+                    cwd, first_ts, body = s.cwd, s.first_ts, s.body
+                else:
+                    continue
+                if until is not None and (first_ts or 0) >= until:
+                    continue
+                if project and project.lower() not in (cwd or "").lower():
+                    continue
+                out.append(body)
+            keep = [
+                (sid, row[0], *row[1:])
+                for sid, row in rendered.items()
+                if row is not None and row[0] is not None
+            ]
+            if index_rows.store(self.index, keep):
+                conn.execute("COMMIT")
+            else:
+                conn.execute("ROLLBACK")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return out
+
+    def _render_rows(
+        self,
+        session_ids: list[str],
+        present_only: bool,
+        common: str,
+        seen: dict[str, dict],
+        settings: dict[tuple[str, str | None], str],
+    ) -> dict[str, tuple[str | None, str | None, float | None, bytes] | None]:
+        """(inputs, cwd, first_ts, body) of each session rendered now (None: not listed); inputs None for a
+        row not to store (the present part of a partly archived session is computed, never cached)."""
+        import orjson
+
+        from ctxtop.sources.claude_code.env import settings_snapshot
+
+        out: dict[str, tuple[str | None, str | None, float | None, bytes] | None] = dict.fromkeys(session_ids)
+        if not session_ids:
+            return out
+        by_id: dict[str, SessionStats] = {}
+        for i in range(0, len(session_ids), 500):
+            chunk = session_ids[i : i + 500]
+            by_id.update((s.session_id, s) for s in self.index.sessions(ids=chunk, present_only=present_only))
+        with settings_snapshot():
+            for sid in session_ids:
+                stats = by_id.get(sid)
+                if stats is None:
+                    continue
+                view = self.view(stats, seen.get(sid, {}))
+                body = b"  " + orjson.dumps(view.as_dict(), option=orjson.OPT_INDENT_2).replace(
+                    b"\n", b"\n  "
+                )
+                partial = present_only and bool(stats.archived_requests or self._partly_archived(sid))
+                inputs = (
+                    None
+                    if partial
+                    else self._row_inputs(sid, stats.source, stats.cwd, common, seen, settings)
+                )
+                out[sid] = (inputs, stats.cwd, stats.first_ts, body)
+        return out
+
+    def _partly_archived(self, session_id: str) -> bool:
+        row = self.index.conn.execute(
+            "SELECT archived FROM sessions WHERE session_id=?", (session_id,)
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _row_inputs(
+        self,
+        session_id: str,
+        source: str | None,
+        cwd: str | None,
+        common: str,
+        seen: dict[str, dict],
+        settings: dict[tuple[str, str | None], str],
+    ) -> str:
+        """Everything a session's row is rendered from besides its stats: the run's common inputs, the
+        settings files that apply to it (as stamped by the settings reader), what Claude Code last reported
+        for it, and for a source that decides its own window, its files as they are now."""
+        from ctxtop.sources.claude_code import observations
+        from ctxtop.sources.claude_code.env import settings_stamp
+
+        config_dir = str(self._config_dir(session_id))
+        key = (config_dir, cwd)
+        if key not in settings:
+            stamp = settings_stamp(Path(config_dir), cwd)
+            # A file changed in the last seconds may change again within the same mtime tick, size kept:
+            # such a stamp proves nothing, so inputs with it never match a later run's (rendered again).
+            now = time.time_ns()
+            racy = any(st is not None and now - st[0] < RACY_NS for st in stamp)
+            settings[key] = repr(stamp) + (f" racy {now}" if racy else "")
+        parts = [common, config_dir, settings[key], repr(observations.as_observed(seen.get(session_id)))]
+        # Before sources were recorded, ctxtop read only Claude Code (as ``Index._compute`` says).
+        if getattr(kind(source or KINDS[0].name), "compaction", None) is not None:
+            for path in self.index.session_files(session_id):
+                try:
+                    st = os.stat(path)
+                    parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+                except OSError:
+                    parts.append(f"{path}:-")
+        return "\0".join(parts)
+
+
+RACY_NS = 2_000_000_000
+"""A settings file modified less than this long ago (ns) may be rewritten unseen within one mtime tick."""
+
+ROW_ENV_PREFIXES = ("CLAUDE", "ANTHROPIC", "DISABLE_")
+"""The environment variables a row can depend on: Claude Code's window and compaction settings all start so
+(``core.compaction``, ``core.window``); the rest of the environment (PWD, SHLVL...) never changes a row."""
+
+
+def _common_inputs(monitor: Monitor) -> str:
+    """What every row of this run is rendered from besides its session: ctxtop's own code (an edited checkout
+    must not serve what its old code rendered), the config, the price data and the environment. A digest."""
+    import json
+
+    try:
+        from _blake2 import blake2b  # what hashlib.blake2b is, without loading OpenSSL (~3 ms)
+    except ImportError:  # pragma: no cover - a Python built without it
+        from hashlib import blake2b
+
+    import ctxtop
+    from ctxtop.adapters.index import _genai_stamp
+
+    package = os.path.dirname(ctxtop.__file__)
+    code: list[object] = [ctxtop.__version__]
+    for dirpath, dirnames, filenames in os.walk(package):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("ui", "__pycache__"))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                code.append((dirpath[len(package) :], name, st.st_size, st.st_mtime_ns))
+    config = monitor.config
+    env = sorted((k, v) for k, v in monitor._env.items() if k.startswith(ROW_ENV_PREFIXES))
+    text = json.dumps(
+        [code, config.threshold, config.window_overrides, config.price_overrides, _genai_stamp(),
+         monitor.sources.roots(), env],
+        sort_keys=True,
+        default=str,
+    )  # fmt: skip
+    return blake2b(text.encode(), digest_size=20).hexdigest()

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
+from ctxtop.adapters.tree import walk_dirs
 from ctxtop.core.records import MAIN, FileContext, Parsed
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
@@ -197,12 +198,12 @@ class StatelessParser:
 def walk_jsonl(root: Path, skip_dirs: Collection[str] = ()) -> Iterator[Path]:
     """``*.jsonl`` files under ``root`` (symlinked directories are not followed), skipping folders named in
     ``skip_dirs``; unordered (callers sort)."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in walk_dirs(root):
         if skip_dirs:
             dirnames[:] = [d for d in dirnames if d not in skip_dirs]
         for name in filenames:
             if name.endswith(".jsonl"):
-                yield Path(dirpath) / name
+                yield Path(os.path.join(dirpath, name))  # one Path, not two: a big history has thousands
 
 
 def under(path: str, roots: Collection[Path]) -> bool:

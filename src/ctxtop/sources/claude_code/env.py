@@ -92,13 +92,18 @@ def settings_snapshot() -> Iterator[None]:
         _SNAPSHOT = outer
 
 
+def settings_stamp(config_dir: Path, cwd: str | None) -> tuple:
+    """What identifies the settings layers of (config dir, cwd) now: the layers are read again when it changes
+    (and a report row rendered from them is rendered again)."""
+    return _stamp(settings_files(config_dir, cwd))
+
+
 def settings_layers(config_dir: Path, cwd: str | None) -> tuple[Layer, ...]:
     key = (str(config_dir), cwd)
     snapshot = _SNAPSHOT
     if snapshot is not None and key in snapshot:
         return snapshot[key]
-    files = settings_files(config_dir, cwd)
-    layers = _layers_cached(key[0], cwd, _stamp(files))
+    layers = _layers_cached(key[0], cwd, settings_stamp(config_dir, cwd))
     if snapshot is not None:
         snapshot[key] = layers
     return layers

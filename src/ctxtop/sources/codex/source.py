@@ -13,6 +13,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from ctxtop.adapters.tree import walk_dirs
 from ctxtop.core.records import MAIN, FileContext
 from ctxtop.sources.base import DirsSource, under
 from ctxtop.sources.codex.rollout import RolloutParser, session_id_of
@@ -52,7 +53,7 @@ def codex_homes(explicit: str | list[str] | tuple[str, ...] | None = None) -> tu
 
 
 def _walk_rollouts(root: Path) -> Iterator[Path]:
-    for dirpath, _dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, _dirnames, filenames in walk_dirs(root):
         for name in filenames:
             if name.startswith(PREFIX) and name.endswith(".jsonl"):
                 yield Path(dirpath) / name
