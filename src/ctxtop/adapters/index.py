@@ -262,6 +262,24 @@ def parse_lines(
     return out
 
 
+def one_per_request(rows: list[tuple]) -> list[tuple]:
+    """One row per request of what one read of a file holds (Claude Code writes a response once per content
+    block, each line repeating the usage), in the order of first appearance: the row ``UPSERT_REQUEST`` would
+    leave after every copy in turn (the first copy's owner, model and variant; the counts of the first copy
+    with the largest total), so SQLite sees one upsert per request instead of one per copy."""
+    merged: dict[str, tuple] = {}
+    for r in rows:
+        prev = merged.get(r[0])
+        if prev is None:
+            merged[r[0]] = r
+        elif r[20] > prev[20]:
+            # Owner (session, chain, ts) and model stay the first copy's; the counts, the total, the file and
+            # the reasoning tokens (``_TOKEN_COLUMNS``) come from this larger copy; tier, speed and the
+            # compaction flag are never updated on conflict.
+            merged[r[0]] = (*prev[:5], *r[5:17], *prev[17:20], *r[20:])
+    return list(merged.values())
+
+
 def _offsets(lines: list[bytes], offset: int) -> Iterator[tuple[int, bytes]]:
     """Each line with the file offset it starts at."""
     for raw in lines:
@@ -827,7 +845,7 @@ class Index:
                 f"{start}{'0' if r[0] in parsed.named else '~'}|{spath}",
                 r[-1],
             )
-            for r in parsed.requests
+            for r in one_per_request(parsed.requests)
         ]
         previous_owners = self._owners([r[0] for r in requests])
         compacts, metas, sessions, malformed = (
