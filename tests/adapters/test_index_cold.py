@@ -62,9 +62,10 @@ def test_one_upsert_per_request_leaves_the_rows_one_per_copy_did(
     # The transcripts do repeat requests within a file (one line per content block): the merge had work.
     assert sum(n for n, _ in calls) > sum(m for _, m in calls) > 0
     assert _rows(tmp_path / "merged.sqlite3") == _rows(tmp_path / "copies.sqlite3")
-    summary = lambda ix: [
-        (s.session_id, s.tokens, s.cost_usd, s.reread_tokens, s.turns) for s in ix.sessions()
-    ]  # noqa: E731
+
+    def summary(ix: Index) -> list[tuple]:
+        return [(s.session_id, s.tokens, s.cost_usd, s.reread_tokens, s.turns) for s in ix.sessions()]
+
     assert summary(merged) == summary(copies)
 
 
