@@ -2,15 +2,23 @@
 
 Builds a history of the given size (default 300 MB) by replicating the real corpus sessions with fresh
 session, message and request ids (so deduplication cannot collapse the copies), then measures in the same
-run, each command as a child process (wall time and peak RSS from wait4):
+run, each command as a child process in its own process group:
 
 - ctxtop cold (empty cache dir) and warm (second run, nothing new);
-- ccusage `session --json --offline` (tests/e2e/node_modules/.bin/ccusage, or on PATH) when installed.
+- with ``--baseline-src DIR`` (another checkout's ``src``, e.g. ``git archive main src | tar -x -C /tmp/main``)
+  the same cold and warm runs of that code, interleaved with this tree's; their outputs are compared byte for
+  byte (``report sessions --json`` must not change);
+- ccusage 20.0.x `session --json --offline`: its native (Rust) build, the binary the npm package's optional
+  dependency ships (``@ccusage/ccusage-<os>-<arch>``), run directly; the line ``ccusage build`` says which
+  binary was timed (the Node wrapper only when no native binary is installed).
 
-With ``--baseline-src DIR`` (another checkout's ``src``, e.g. ``git archive main src | tar -x -C /tmp/main``)
-that code's warm runs are interleaved with this tree's on the same index: warm after/before in one run.
+Every command is repeated (``--repeat``, median) in rounds: this tree, the baseline, ccusage, so that the load
+of a shared machine falls on all of them alike. Per command: wall seconds, CPU seconds (user + system, the
+children it waited for included, e.g. index workers), CPU ms per MB of history, and the peak resident memory
+of its whole process group (sampled every 10 ms from /proc and summed; children included), beside the
+largest single process's peak (``wait4``).
 
-Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR]
+Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR] [--repeat 3]
 Figures are printed as absolute values and as ratios against ccusage measured in the same run.
 """
 
@@ -18,17 +26,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "claude"
 PUBLIC = REPO.parent / "shared" / "corpus" / "public"  # real sessions, when present beside the repo
+NODE_MODULES = REPO / "tests" / "e2e" / "node_modules"
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def build_history(dest: Path, megabytes: int) -> tuple[int, int]:
@@ -73,40 +86,108 @@ def build_history(dest: Path, megabytes: int) -> tuple[int, int]:
     return files, written
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, float]:
-    """(wall seconds, peak RSS MB, exit code, CPU seconds: user + system) of one child process."""
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    """User + system seconds of the process and of the children it waited for."""
+    group_rss_mb: float
+    """Peak of the summed resident memory of every process in its process group."""
+    max_rss_mb: float
+    """Peak resident memory of the largest single process (``wait4``)."""
+    code: int
+
+
+def _group_rss(pgid: int) -> int:
+    """Resident bytes of every process in process group ``pgid`` now."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) != pgid:  # fields after "(comm)": state, ppid, pgrp, ...
+                continue
+            with open(f"/proc/{name}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue  # exited meanwhile
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str], stdout: Path | None = None) -> Run:
+    """One child process in a process group of its own (its workers included), timed and sampled."""
+    out = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115 - closed below
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE, start_new_session=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _group_rss(proc.pid))
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    err = proc.stderr.read() if proc.stderr is not None else b""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if stdout:
+        out.close()  # type: ignore[union-attr]
     code = os.waitstatus_to_exitcode(status)
-    if code != 0 and proc.stderr is not None:
-        sys.stderr.write(proc.stderr.read().decode(errors="replace")[-2000:])
-    return wall, usage.ru_maxrss / 1024, code, usage.ru_utime + usage.ru_stime
+    if code != 0:
+        sys.stderr.write(err.decode(errors="replace")[-2000:])
+    cpu = usage.ru_utime + usage.ru_stime
+    max_rss = usage.ru_maxrss / 1024
+    # A spike shorter than the sampling interval is still bounded below by the largest process's own peak.
+    return Run(wall, cpu, max(peak[0] / 2**20, max_rss), max_rss, code)
 
 
-def _median(runs: list[tuple[float, float, int, float]]) -> tuple[float, float, int, float]:
-    """The median run by wall time, with the median CPU time (on a shared machine CPU is the steadier)."""
-    ordered = sorted(runs)
-    cpu = sorted(r[3] for r in runs)[len(runs) // 2]
-    return (*ordered[len(ordered) // 2][:3], cpu)
+def _median(runs: list[Run]) -> Run:
+    """The run of median wall time, with the median CPU and memory of all runs."""
+    n = len(runs) // 2
+    mid = sorted(runs, key=lambda r: r.wall)[n]
+    return Run(
+        mid.wall,
+        sorted(r.cpu for r in runs)[n],
+        sorted(r.group_rss_mb for r in runs)[n],
+        sorted(r.max_rss_mb for r in runs)[n],
+        max(r.code for r in runs),
+    )
 
 
-def find_ccusage() -> str | None:
-    local = REPO / "tests" / "e2e" / "node_modules" / ".bin" / "ccusage"
-    if local.exists():
-        return str(local)
-    return shutil.which("ccusage")
+def find_ccusage() -> tuple[list[str], str] | None:
+    """The command to time for ccusage and a description of the build it is."""
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower()
+    )
+    osname = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform)
+    wrapper = NODE_MODULES / ".bin" / "ccusage"
+    native = NODE_MODULES / "@ccusage" / f"ccusage-{osname}-{arch}" / "bin" / "ccusage"
+    if native.is_file():
+        if not os.access(native, os.X_OK) and wrapper.exists():
+            # npm unpacks the binary without its x bit; the wrapper sets it on first use.
+            subprocess.run([str(wrapper), "--version"], capture_output=True, check=False)
+        if os.access(native, os.X_OK):
+            version = subprocess.run([str(native), "--version"], capture_output=True, text=True, check=False)
+            return [str(native)], f"native {version.stdout.strip()} ({native.relative_to(REPO)})"
+    if wrapper.exists():
+        return [str(wrapper)], f"npm wrapper {wrapper} (no native binary found)"
+    found = shutil.which("ccusage")
+    return ([found], f"{found} on PATH (build unknown)") if found else None
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=300, help="history size in MB (default 300)")
-    parser.add_argument("--keep", metavar="DIR", help="build the history in DIR and keep it")
-    parser.add_argument("--repeat", type=int, default=7, help="warm and ccusage runs (median; default 7)")
-    parser.add_argument(
-        "--baseline-src", metavar="DIR", help="also time warm runs of the ctxtop in DIR (a src dir)"
-    )
+    parser.add_argument("--keep", metavar="DIR", help="build the history in DIR (or reuse it) and keep it")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of every command (median; default 3)")
+    parser.add_argument("--baseline-src", metavar="DIR", help="also time the ctxtop in DIR (a src dir)")
+    parser.add_argument("--no-warm", action="store_true", help="cold runs only")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ctxtop-bench-"))
     history = work / "claude"
@@ -114,7 +195,11 @@ def main() -> int:
         started = time.perf_counter()
         files, size = build_history(history, args.mb)
         print(f"history: {files} files, {size / 1e6:.0f} MB, built in {time.perf_counter() - started:.1f} s")
+    size = sum(p.stat().st_size for p in (history / "projects").rglob("*.jsonl"))
+    mb = size / 1e6
+    print(f"history: {mb:.0f} MB; load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "ANTHROPIC_"))}
+    env.pop("PYTHONPATH", None)
     # An installed ctxtop runs from cached bytecode: without it every run would compile ~40 modules again
     # (~60 ms, most of a warm run at 100 MB), which no user pays.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -123,44 +208,51 @@ def main() -> int:
         CTXTOP_CONFIG_DIR=str(work / "cfg"),
         CTXTOP_API_LOG_DIR=str(work / "api"),
     )
-    cache = work / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    ctxtop = [sys.executable, "-m", "ctxtop", "report", "sessions", "--json", "--cache-dir", str(cache)]
-    results: dict[str, tuple[float, float, int, float]] = {}
-    results["ctxtop cold"] = measure(ctxtop, env)
-    # Warm runs and ccusage runs are repeated and interleaved: the median of each is less noisy.
+    trees = {"ctxtop": env}
+    if args.baseline_src:
+        trees["baseline"] = {**env, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
     ccusage = find_ccusage()
-    warm, base, before = [], [], []
-    before_env = {**env, "PYTHONPATH": str(Path(args.baseline_src).resolve())} if args.baseline_src else None
+    print(f"ccusage build: {ccusage[1] if ccusage else 'not installed (npm ci --prefix tests/e2e)'}")
+
+    def ctxtop(name: str) -> list[str]:
+        cache = work / f"cache-{name}"
+        return [sys.executable, "-m", "ctxtop", "report", "sessions", "--json", "--cache-dir", str(cache)]
+
+    runs: dict[str, list[Run]] = {}
     for _ in range(args.repeat):
-        warm.append(measure(ctxtop, env))
-        if before_env:
-            before.append(measure(ctxtop, before_env))
+        for name, tree_env in trees.items():
+            shutil.rmtree(work / f"cache-{name}", ignore_errors=True)
+            runs.setdefault(f"{name} cold", []).append(
+                measure(ctxtop(name), tree_env, work / f"out-{name}.json")
+            )
         if ccusage:
-            base.append(measure([ccusage, "session", "--json", "--offline"], env))
-    results["ctxtop warm"] = _median(warm)
-    if before:
-        results["baseline warm"] = _median(before)
-    if base:
-        results["ccusage"] = _median(base)
-    print(
-        f"{'command':<16} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12}  exit   (warm and ccusage: median of {args.repeat})"
-    )
-    for name, (wall, rss, code, cpu) in results.items():
-        print(f"{name:<16} {wall:>8.2f} {cpu:>8.2f} {rss:>12.0f}  {code}")
-    if before:
-        print(f"ratio warm this tree / warm baseline ({args.baseline_src}): "
-              f"{results['ctxtop warm'][0] / results['baseline warm'][0]:.2f} wall, "
-              f"{results['ctxtop warm'][3] / results['baseline warm'][3]:.2f} CPU")  # fmt: skip
-    if "ccusage" in results:
-        b = results["ccusage"][0]
-        c = results["ccusage"][3]
-        print(
-            f"ratio cold/ccusage: {results['ctxtop cold'][0] / b:.2f}   warm/ccusage: {results['ctxtop warm'][0] / b:.2f}"
-            f"   (CPU: cold {results['ctxtop cold'][3] / c:.2f}, warm {results['ctxtop warm'][3] / c:.2f})"
-        )
-    else:
-        print("ccusage not installed (npm ci --prefix tests/e2e): no baseline ratio")
+            runs.setdefault("ccusage", []).append(
+                measure([*ccusage[0], "session", "--json", "--offline"], env)
+            )
+    if not args.no_warm:
+        for _ in range(args.repeat):
+            for name, tree_env in trees.items():
+                runs.setdefault(f"{name} warm", []).append(measure(ctxtop(name), tree_env))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    results = {name: _median(r) for name, r in runs.items()}
+    print(f"{'command':<16} {'wall s':>7} {'CPU s':>7} {'CPU ms/MB':>10} {'group RSS MB':>13} {'max RSS MB':>11}"
+          f"  exit   (median of {args.repeat})")  # fmt: skip
+    for name, r in results.items():
+        print(f"{name:<16} {r.wall:>7.2f} {r.cpu:>7.2f} {r.cpu * 1000 / mb:>10.2f} {r.group_rss_mb:>13.0f} "
+              f"{r.max_rss_mb:>11.0f}  {r.code}")  # fmt: skip
+    base = results.get("ccusage")
+    for name, r in results.items():
+        if base is not None and name != "ccusage":
+            print(f"ratio {name}/ccusage: wall {r.wall / base.wall:.2f}  CPU {r.cpu / base.cpu:.2f}  "
+                  f"group RSS {r.group_rss_mb / base.group_rss_mb:.2f}")  # fmt: skip
+    if args.baseline_src:
+        for mode in ("cold", "warm"):
+            a, b = results.get(f"ctxtop {mode}"), results.get(f"baseline {mode}")
+            if a and b:
+                print(f"ratio {mode} this tree / baseline: wall {a.wall / b.wall:.2f}  CPU {a.cpu / b.cpu:.2f}  "
+                      f"group RSS {a.group_rss_mb / b.group_rss_mb:.2f}")  # fmt: skip
+        same = (work / "out-ctxtop.json").read_bytes() == (work / "out-baseline.json").read_bytes()
+        print(f"report sessions --json, this tree vs baseline: {'byte-identical' if same else 'DIFFERENT'}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -196,23 +196,28 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch) -> 
     sequential = Index(tmp_path / "seq.sqlite3")
     sequential.update(sources)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_CORES", 2)
     monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
     parallel = Index(tmp_path / "par.sqlite3")
-    calls = []
-    original = parallel._parse_in_workers
+    taken: list[tuple[str, bool]] = []
+    held: list[int] = []
+    original_take = index_module._Prefetch.take
 
-    def spy(*args):  # type: ignore[no-untyped-def]
-        result = original(*args)
-        calls.append(len(result))
-        return result
+    def spy(self, spath, state):  # type: ignore[no-untyped-def]
+        held.append(len(self.flight))
+        done = original_take(self, spath, state)
+        taken.append((spath, done is not None))
+        return done
 
-    monkeypatch.setattr(parallel, "_parse_in_workers", spy)
+    monkeypatch.setattr(index_module._Prefetch, "take", spy)
     seen: list[tuple[int, int, int, int]] = []
     parallel.update(sources, progress=lambda *p: seen.append(p))
-    assert calls == [9]
-    # Progress comes from the parsing phase, once per file, ending at all files and all bytes.
+    # Every file was parsed in a worker process and handed over in turn, a window at a time (not all held).
+    assert len(taken) == 9 and all(done for _, done in taken)
+    assert max(held) <= 8 < 9
+    # Progress comes once per file, ending at all files and all bytes.
     assert [p[0] for p in seen] == list(range(1, 10))
-    assert seen[-1][2] == seen[-1][3] > 0  # every file was parsed in a worker process
+    assert seen[-1][2] == seen[-1][3] > 0
     summary = lambda ix: sorted((s.session_id, s.tokens, s.cost_usd, s.reread_tokens) for s in ix.sessions())  # noqa: E731
     assert summary(parallel) == summary(sequential)
     # The copies share message ids: each request counts once, with the session that showed it first.

@@ -34,8 +34,12 @@ mutations = st.builds(
     cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=6),
 )
 def test_mutated_transcripts_never_crash_and_incremental_equals_cold(
-    tmp_path: Path, corpus: Path, which: str, changes: list[Mutation], cuts: list[float]
+    tmp_path: Path, corpus: Path, monkeypatch, which: str, changes: list[Mutation], cuts: list[float]
 ) -> None:
+    from ctxtop.adapters import jsonl
+
+    # These transcripts are small: check them a chunk at a time, as a big history's are.
+    monkeypatch.setattr(jsonl, "CHECK_MIN_BYTES", 0)
     data = (corpus / which).read_bytes()
     for change in changes:
         data = mutate(data, change)

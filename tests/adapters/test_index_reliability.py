@@ -393,6 +393,7 @@ from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 
 ix.PARALLEL_MIN_BYTES = 0  # the worker pool, whatever the size
+ix.PARALLEL_MIN_CORES = 2  # ... and on 2 cores
 ix.Index(Path(sys.argv[1])).update(Sources((ClaudeCode((Path(sys.argv[2]),)),)))
 """
 

@@ -20,6 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from ctxtop.adapters import index_paths
@@ -31,6 +32,10 @@ from ctxtop.core.records import CompactRecord, FileContext, Meta, RequestRecord,
 from ctxtop.core.usage import Tokens
 from ctxtop.sources.base import FileParser, Source, resolved_file
 from ctxtop.sources.registry import KINDS, Sources, kind
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 SCHEMA_VERSION = 10
 
@@ -106,6 +111,9 @@ UPSERT_REQUEST = (
 
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Below this much new data, starting worker processes costs more than it saves."""
+PARALLEL_MIN_CORES = 3
+"""Fewer cores than this: no workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB, paired) one
+process took less CPU for the same wall time: spawning, importing and pickling cost what the second core saved."""
 
 Progress = Callable[[int, int, int, int], None]
 """(files done, files total, bytes done, bytes total)"""
@@ -176,19 +184,29 @@ def parse_lines(
 ) -> ParsedLines:
     """Parse complete lines read from ``spath`` (pure: no SQLite), so it can also run in a worker process.
 
-    Every non-blank line is decoded, by the one decoder (``jsonl.decode_line``), so a line that is not a
-    JSON object is counted as malformed whichever way the file was read. ``out`` accumulates the chunks of
-    one read; lines holding none of the source's ``markers`` are checked, not parsed."""
-    from ctxtop.adapters.jsonl import decode_line  # orjson only once a line is read: not on the warm path
+    Every non-blank line is checked to be a JSON object as the one decoder (``jsonl.decode_line``) would
+    accept it, so a line that is not one is counted as malformed whichever way the file was read: a chunk at a
+    time in C (``jsonl.all_objects``), line by line with ``decode_line`` where that finds anything odd. Only
+    lines holding one of the source's ``markers`` are decoded and parsed. ``out`` accumulates the chunks of
+    one read."""
+    from ctxtop.adapters.jsonl import all_objects, decode_line  # not on the warm path
 
     parse = parser.parse
     out.lines += len(lines)
-    # Two substring tests (memchr-fast) per line; a regex alternation was 10x slower here.
-    every = not markers
     first, second = (markers[0], markers[-1]) if markers else (b"", b"")  # one or two markers: no loop
-    for raw in lines:
-        line_offset = offset
-        offset += len(raw) + 1
+    # Checked: the lines left are those holding a marker (or every line is parsed: a source without any).
+    checked = not markers
+    if not checked and all_objects(lines):
+        # Every line is known to be a JSON object (checked in C, nothing decoded): only those holding a
+        # marker are decoded, and the Python loop runs over them alone.
+        starts = [offset, *accumulate(len(raw) + 1 for raw in lines)]
+        todo: Iterable[tuple[int, bytes]] = [
+            (starts[n], raw) for n, raw in enumerate(lines) if first in raw or second in raw
+        ]
+        checked = True
+    else:
+        todo = _offsets(lines, offset)
+    for line_offset, raw in todo:
         if not raw or raw.isspace():
             continue
         try:
@@ -201,7 +219,7 @@ def parse_lines(
             continue
         # Most lines carry nothing ctxtop counts (progress records, file snapshots, tool results): they are
         # only checked, not parsed.
-        if not every and first not in raw and second not in raw:
+        if not checked and first not in raw and second not in raw:
             continue
         try:
             facts = parse(obj, f"{spath}:{line_offset}")
@@ -243,6 +261,31 @@ def parse_lines(
                     )
                 )
     return out
+
+
+def one_per_request(rows: list[tuple]) -> list[tuple]:
+    """One row per request of what one read of a file holds (Claude Code writes a response once per content
+    block, each line repeating the usage), in the order of first appearance: the row ``UPSERT_REQUEST`` would
+    leave after every copy in turn (the first copy's owner, model and variant; the counts of the first copy
+    with the largest total), so SQLite sees one upsert per request instead of one per copy."""
+    merged: dict[str, tuple] = {}
+    for r in rows:
+        prev = merged.get(r[0])
+        if prev is None:
+            merged[r[0]] = r
+        elif r[20] > prev[20]:
+            # Owner (session, chain, ts) and model stay the first copy's; the counts, the total, the file and
+            # the reasoning tokens (``_TOKEN_COLUMNS``) come from this larger copy; tier, speed and the
+            # compaction flag are never updated on conflict.
+            merged[r[0]] = (*prev[:5], *r[5:17], *prev[17:20], *r[20:])
+    return list(merged.values())
+
+
+def _offsets(lines: list[bytes], offset: int) -> Iterator[tuple[int, bytes]]:
+    """Each line with the file offset it starts at."""
+    for raw in lines:
+        yield offset, raw
+        offset += len(raw) + 1
 
 
 def read_and_parse(
@@ -321,6 +364,66 @@ def _die_with_parent(parent: int) -> None:
     if os.getppid() != parent:
         os._exit(1)  # the parent died before the death signal was armed
     threading.Thread(target=watch, name="ctxtop-parent-watch", daemon=True).start()
+
+
+class _Prefetch:
+    """Files read and parsed by a worker pool, handed over one at a time in the order they were submitted.
+
+    At most ``window`` files are in flight or done and not yet taken: the parent holds the results the
+    workers are ahead by, never every file's (each is applied to SQLite and dropped as it is taken)."""
+
+    def __init__(
+        self,
+        pool: ProcessPoolExecutor,
+        jobs: list[tuple[str, type[Source], FileState | None, str | None]],
+        window: int,
+    ) -> None:
+        from collections import deque
+
+        self.pool = pool
+        self.jobs = iter(jobs)
+        self.window = window
+        self.queued: set[str] = {job[0] for job in jobs}
+        self.flight: deque[tuple[str, FileState | None, Future]] = deque()
+        self.broken = False
+        self._fill()
+
+    def _fill(self) -> None:
+        while not self.broken and len(self.flight) < self.window:
+            job = next(self.jobs, None)
+            if job is None:
+                return
+            try:
+                self.flight.append((job[0], job[2], self.pool.submit(_read_and_parse, job)))
+            except Exception:  # noqa: BLE001 - the pool broke: what is left is read in this process
+                self.broken = True
+
+    def take(self, spath: str, state: FileState | None) -> tuple[ReadResult, ParsedLines] | None:
+        """The worker's result for ``spath`` if it was parsed from ``state``; None: read it in this process."""
+        if spath not in self.queued:
+            return None
+        while self.flight:
+            path, job_state, future = self.flight.popleft()
+            self.queued.discard(path)
+            self._fill()
+            if path != spath:
+                future.cancel()  # not wanted any more (e.g. found gone under the lock): read in turn, if at all
+                continue
+            try:
+                done = future.result()
+            except Exception:  # noqa: BLE001 - e.g. a main module that cannot be re-imported: go sequential
+                self.broken = True
+                return None
+            if isinstance(done, str) or job_state != state:
+                return None  # an OSError (read again here, to record it) or a state no longer current
+            return done
+        return None
+
+    def close(self, *, abort: bool = False) -> None:
+        if abort:
+            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+                proc.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class IndexUnavailable(Exception):
@@ -604,13 +707,9 @@ class Index:
         total_bytes = sum(
             max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending
         )
-        prefetched = (
-            self._parse_in_workers(pending, known, progress, total_bytes)
-            if total_bytes >= PARALLEL_MIN_BYTES
-            else {}
-        )
-        prefetched_any = bool(prefetched)
+        parallel = total_bytes >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= PARALLEL_MIN_CORES
         done_bytes = 0
+        prefetch: _Prefetch | None = None
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have indexed some of these bytes while we waited for the lock.
@@ -625,6 +724,8 @@ class Index:
             for spath in self._vanished(fresh, listed, sources.roots() if only is None else ()):
                 self._drop_file(spath, result, gone=True)
             self._queue_rereads(pending, 0)
+            if parallel:
+                prefetch = self._parse_in_workers(pending, fresh)
             n = 0
             while n < len(pending):
                 path, source, _st = pending[n]
@@ -634,9 +735,7 @@ class Index:
                 prior = fresh.pop(spath, None)
                 again = spath in self._reread
                 before = None if again else prior
-                pre = prefetched.pop(spath, None)
-                if pre is not None and (before != known.get(spath) or again):
-                    pre = None  # parsed from a state that is no longer current
+                pre = prefetch.take(spath, before) if prefetch is not None and not again else None
                 # Read again from the start, yet its old content is gone too (replaced, truncated): what only
                 # that content held must go, as for any reset, not stay beside the new content.
                 replaced = again and prior is not None and restarts(spath, prior)
@@ -645,12 +744,17 @@ class Index:
                 # A truncated/replaced file sent the requests it held to other files: read them again now.
                 self._reread.discard(spath)
                 self._queue_rereads(pending, n)
-                if progress is not None and not prefetched_any:
+                if progress is not None:
                     progress(n, len(pending), done_bytes, total_bytes)
+            if prefetch is not None:
+                prefetch.close()
             self._reread.clear()
             self._refresh(result.changed_sessions)
             self.conn.execute("COMMIT")
         except BaseException:
+            if prefetch is not None:
+                # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
+                prefetch.close(abort=True)
             self._reread.clear()
             self.conn.execute("ROLLBACK")
             raise
@@ -668,23 +772,17 @@ class Index:
         return todo
 
     def _parse_in_workers(
-        self,
-        pending: list[tuple[Path, str, os.stat_result]],
-        known: dict[str, FileState],
-        progress: Progress | None = None,
-        total_bytes: int = 0,
-    ) -> dict[str, tuple[ReadResult, ParsedLines]]:
-        """Cold index of a big history: read and parse files on every core; SQLite stays in this process.
+        self, pending: list[tuple[Path, str, os.stat_result]], known: dict[str, FileState]
+    ) -> _Prefetch | None:
+        """Cold index of a big history: read and parse files on several cores; SQLite stays in this process.
 
         Results are applied in the same file order as a sequential run, so "first seen" attribution and the
-        totals are identical (a test checks this).
+        totals are identical (a test checks this). None: read in this process (too few files, no process
+        support here).
         """
         workers = min(os.cpu_count() or 1, 8)
         if workers < 2 or len(pending) < 2 * workers:
-            return {}
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
+            return None
         # A source's class travels to the worker by reference (module and name), not by value.
         jobs = [
             (str(p), src, known.get(str(p)), self._parser_states.get(str(p)))
@@ -692,8 +790,10 @@ class Index:
             if (src := self._kind(source)) is not None
         ]
         if len(jobs) < len(pending):
-            return {}
-        out: dict[str, tuple[ReadResult, ParsedLines]] = {}
+            return None
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         try:
             # "spawn": never fork a process that may run Textual or watchdog threads.
             pool = ProcessPoolExecutor(
@@ -703,28 +803,8 @@ class Index:
                 initargs=(os.getpid(),),
             )
         except Exception:  # noqa: BLE001 - no process support here (e.g. no semaphores): go sequential
-            return {}
-        try:
-            done_bytes = 0
-            for n, ((spath, _, state, _ps), done) in enumerate(
-                zip(jobs, pool.map(_read_and_parse, jobs, chunksize=8), strict=True), 1
-            ):
-                if not isinstance(done, str):
-                    out[spath] = done
-                    done_bytes += max(done[0].state.size - (state.size if state else 0), 0)
-                if progress is not None:
-                    # Parsing is the long part of a cold index: progress is reported from here.
-                    progress(n, len(jobs), done_bytes, total_bytes)
-        except BaseException as exc:
-            # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
-            if not isinstance(exc, Exception):
-                raise
-            return {}  # e.g. a main module that cannot be re-imported: go sequential
-        pool.shutdown(wait=True)
-        return out
+            return None
+        return _Prefetch(pool, jobs, window=4 * workers)
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -781,7 +861,7 @@ class Index:
                 f"{start}{'0' if r[0] in parsed.named else '~'}|{spath}",
                 r[-1],
             )
-            for r in parsed.requests
+            for r in one_per_request(parsed.requests)
         ]
         previous_owners = self._owners([r[0] for r in requests])
         compacts, metas, sessions, malformed = (
