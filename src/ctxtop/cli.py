@@ -302,6 +302,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if statusline_fast.PENDING is None and statusline_fast.main(argv[1:]):
             return 0
+    if argv[:3] == ["report", "sessions", "--json"]:
+        from ctxtop import report_fast  # the stored rows, when the index proves nothing changed
+
+        if report_fast.main(argv[3:]):
+            return 0
     fast = _fast_args(argv)
     args = fast if fast is not None else build_parser().parse_args(argv)
     module_name, _, func_name = args.handler.partition(":")

@@ -1149,18 +1149,9 @@ class Index:
 
     def scope_sql(self, column: str = "session_id") -> tuple[str, list[object]]:
         """SQL restricting sessions to those with a file (present or gone) under a root of ``self.scope``."""
-        if self.scope is None:
-            return "", []
-        if not self.scope:
-            return " AND 0", []
-        ranges = []
-        args: list[object] = []
-        for root in self.scope:
-            prefix = root.rstrip(os.sep) + os.sep
-            # Paths under the root sort between "root/" and "root0" ("0" follows "/"): an index range scan.
-            ranges.append("(path >= ? AND path < ?)")
-            args += [prefix, prefix[:-1] + chr(ord(os.sep) + 1)]
-        return f" AND {column} IN (SELECT session_id FROM session_files WHERE {' OR '.join(ranges)})", args
+        from ctxtop.report_fast import scope_sql
+
+        return scope_sql(self.scope, column)
 
     def sessions(
         self,

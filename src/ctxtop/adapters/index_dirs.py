@@ -41,6 +41,7 @@ def save(conn: sqlite3.Connection, listings: Listings, roots: Iterable[str]) -> 
 
     Best effort, in its own short transaction: when another process holds the index, the next update lists
     those directories again (a listing is a fact about the file system, right whichever process stored it)."""
+    roots = sorted(roots)
     prefixes = tuple(r.rstrip("/") + "/" for r in roots)
     gone = [p for p in listings.known if p.startswith(prefixes) and p not in listings.visited]
     gone += [p for p, v in listings.changed.items() if v is None]
@@ -50,7 +51,12 @@ def save(conn: sqlite3.Connection, listings: Listings, roots: Iterable[str]) -> 
         if value is not None
         for stamp, dirs, files in (value,)
     ]
-    if not fresh and not gone:
+    # Whether every directory this walk reached is kept: only then does the kept set alone say what a walk
+    # of these roots would find (``report_fast`` trusts it; anything else sends it to the full path).
+    complete = all(p in listings.known for p in listings.visited)
+    state = "\0".join(roots) if complete else ""
+    row = conn.execute("SELECT value FROM meta WHERE key='walk_complete'").fetchone()
+    if not fresh and not gone and (row[0] if row else None) == state:
         return
     own = not conn.in_transaction
     try:
@@ -59,6 +65,7 @@ def save(conn: sqlite3.Connection, listings: Listings, roots: Iterable[str]) -> 
         conn.execute(SCHEMA)
         conn.executemany("DELETE FROM dirs WHERE path=?", [(p,) for p in gone])
         conn.executemany("INSERT OR REPLACE INTO dirs VALUES (?,?,?,?,?,?,?)", fresh)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('walk_complete', ?)", (state,))
         if own:
             conn.execute("COMMIT")
     except sqlite3.OperationalError:

@@ -75,6 +75,19 @@ def walk_dirs(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
         stack.extend(os.path.join(top, d) for d in reversed(dirnames) if d in walk_into)
 
 
+def list_dir(folder: Path) -> list[str]:
+    """The names in ``folder`` (entries of every kind, as a glob sees them), through the active
+    ``listing_cache`` like ``walk_dirs``; [] when it cannot be listed."""
+    cache = _LISTINGS
+    if cache is None:
+        try:
+            return os.listdir(folder)
+        except OSError:
+            return []
+    listed = _listing(str(folder), cache)
+    return [] if listed is None else listed[0] + listed[1]
+
+
 def _listing(top: str, cache: Listings) -> tuple[list[str], list[str], set[str]] | None:
     cache.visited.add(top)
     try:

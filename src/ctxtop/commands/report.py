@@ -110,7 +110,14 @@ def run(args: argparse.Namespace) -> int:
     until = parse_day(args.until, end=True)
     if args.report == "sessions" and args.json:
         # Stored rows, spliced: a warm run decodes and renders only the sessions that changed.
-        stored = monitor.session_rows(since, until, args.project, getattr(args, "present_only", False))
+        present_only = getattr(args, "present_only", False)
+        stored = monitor.session_rows(since, until, args.project, present_only)
+        if not (args.since or args.until or args.project or present_only):
+            from ctxtop import report_fast
+
+            monitor.remember_fast(report_fast.options_of(
+                getattr(args, "claude_dir", None), getattr(args, "api_logs", None),
+                getattr(args, "codex_dir", None), getattr(args, "cache_dir", None)))  # fmt: skip
         sys.stdout.buffer.write(b"[\n" + b",\n".join(stored) + b"\n]\n" if stored else b"[]\n")
         sys.stdout.flush()
         return 0

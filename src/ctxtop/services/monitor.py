@@ -8,7 +8,7 @@ fill, window, compaction point, room and limits they show therefore come from on
 from __future__ import annotations
 
 import os
-import time
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,8 @@ class Monitor:
     def __post_init__(self) -> None:
         # One snapshot of the environment per monitor: Claude Code sessions started from this shell see it.
         self._env = dict(os.environ)
+        self._settings_files: dict[str, list[str]] = {}
+        """The settings files of each working directory whose rows were keyed (``remember_fast``)."""
 
     @classmethod
     def open(
@@ -274,35 +276,70 @@ class Monitor:
         seen: dict[str, dict],
         settings: dict[tuple[str, str | None], str],
     ) -> str:
-        """Everything a session's row is rendered from besides its stats: the run's common inputs, the
-        settings files that apply to it (as stamped by the settings reader), what Claude Code last reported
-        for it, and for a source that decides its own window, its files as they are now."""
+        """Everything a session's row is rendered from besides its stats (``report_fast.row_inputs``): the
+        settings files the settings reader reads for it, its observation file, and for a source that decides
+        its own window, its files as they are now."""
+        from ctxtop import report_fast
         from ctxtop.sources.claude_code import observations
-        from ctxtop.sources.claude_code.env import settings_stamp
+        from ctxtop.sources.claude_code.env import settings_files
 
         config_dir = str(self._config_dir(session_id))
         key = (config_dir, cwd)
         if key not in settings:
-            stamp = settings_stamp(Path(config_dir), cwd)
-            # A file changed in the last seconds may change again within the same mtime tick, size kept:
-            # such a stamp proves nothing, so inputs with it never match a later run's (rendered again).
-            now = time.time_ns()
-            racy = any(st is not None and now - st[0] < RACY_NS for st in stamp)
-            settings[key] = repr(stamp) + (f" racy {now}" if racy else "")
-        parts = [common, config_dir, settings[key], repr(observations.as_observed(seen.get(session_id)))]
+            files = [str(f) for f in settings_files(Path(config_dir), cwd)]
+            self._settings_files[cwd or ""] = files  # for report_fast, which knows no layout
+            settings[key] = report_fast.settings_key(files)
+        extra = []
         # Before sources were recorded, ctxtop read only Claude Code (as ``Index._compute`` says).
         if getattr(kind(source or KINDS[0].name), "compaction", None) is not None:
-            for path in self.index.session_files(session_id):
-                try:
-                    st = os.stat(path)
-                    parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
-                except OSError:
-                    parts.append(f"{path}:-")
-        return "\0".join(parts)
+            extra = [repr(report_fast.stamp(path)) for path in self.index.session_files(session_id)]
+        observed = report_fast.observed_key(str(observations.observed_dir()), session_id)
+        return report_fast.row_inputs(common, config_dir, settings[key], observed, extra)
 
+    def remember_fast(self, options: dict) -> None:
+        """Leave in the index what ``report_fast`` checks, so that the next ``report sessions --json`` with
+        these ``options`` can answer from the stored rows without this machinery (when nothing changed)."""
+        from ctxtop import report_fast
+        from ctxtop.adapters import paths
+        from ctxtop.adapters.index import _genai_stamp
+        from ctxtop.sources.claude_code import observations
 
-RACY_NS = 2_000_000_000
-"""A settings file modified less than this long ago (ns) may be rewritten unseen within one mtime tick."""
+        claude = self.sources.of(ClaudeCode)
+        dirs = [str(d) for d in claude.config_dirs] if claude is not None else []
+        quiet = not (self.config.problems or self.notices or self.index.notices)
+        if not quiet or len(dirs) != 1:
+            return  # the full command says something the fast path would not, or decides otherwise
+        genai = _genai_stamp()
+        genai_path = genai.rsplit(":", 2)[0] if genai.count(":") >= 2 else None
+        if report_fast.genai_stamp(genai_path) != genai:
+            return
+        config_file = str(self.config.path or paths.config_file())
+        conn = self.index.conn
+        schema = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        record = {
+            "schema": schema[0] if schema else None, "genai_path": genai_path, "genai": genai,
+            "config_file": config_file, "key": report_fast.record_key(options, config_file, genai),
+            "roots": list(self.sources.roots()), "config_dirs": dirs,
+            "own": sorted(k.name for k in KINDS if getattr(k, "compaction", None) is not None),
+            "observed_dir": str(observations.observed_dir()), "common": _common_inputs(self),
+            "settings": self._settings_files,
+        }  # fmt: skip
+        from ctxtop.statusline_fast import dumps
+
+        text = dumps(record)
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (report_fast.RECORD,)).fetchone()
+        if row is not None and row[0] == text:
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return  # busy: the next full run leaves it
+        try:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (report_fast.RECORD, text))
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            conn.execute("ROLLBACK")
+
 
 ROW_ENV_PREFIXES = ("CLAUDE", "ANTHROPIC", "DISABLE_")
 """The environment variables a row can depend on: Claude Code's window and compaction settings all start so
@@ -310,35 +347,19 @@ ROW_ENV_PREFIXES = ("CLAUDE", "ANTHROPIC", "DISABLE_")
 
 
 def _common_inputs(monitor: Monitor) -> str:
-    """What every row of this run is rendered from besides its session: ctxtop's own code (an edited checkout
-    must not serve what its old code rendered), the config, the price data and the environment. A digest."""
+    """What every row of this run is rendered from besides its session: ctxtop's own code, the config, the
+    price data, the sources and the environment. A digest."""
     import json
 
-    try:
-        from _blake2 import blake2b  # what hashlib.blake2b is, without loading OpenSSL (~3 ms)
-    except ImportError:  # pragma: no cover - a Python built without it
-        from hashlib import blake2b
-
-    import ctxtop
+    from ctxtop import report_fast
     from ctxtop.adapters.index import _genai_stamp
 
-    package = os.path.dirname(ctxtop.__file__)
-    code: list[object] = [ctxtop.__version__]
-    for dirpath, dirnames, filenames in os.walk(package):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("ui", "__pycache__"))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                code.append((dirpath[len(package) :], name, st.st_size, st.st_mtime_ns))
     config = monitor.config
     env = sorted((k, v) for k, v in monitor._env.items() if k.startswith(ROW_ENV_PREFIXES))
     text = json.dumps(
-        [code, config.threshold, config.window_overrides, config.price_overrides, _genai_stamp(),
-         monitor.sources.roots(), env],
+        [report_fast.code_stamp(), config.threshold, config.window_overrides, config.price_overrides,
+         _genai_stamp(), monitor.sources.roots(), env],
         sort_keys=True,
         default=str,
     )  # fmt: skip
-    return blake2b(text.encode(), digest_size=20).hexdigest()
+    return report_fast.digest(text)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ctxtop.adapters.tree import walk_dirs
+from ctxtop.adapters.tree import list_dir, walk_dirs
 from ctxtop.core.records import MAIN, FileContext, Parsed
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
@@ -160,7 +160,8 @@ class FlatDirSource(DirsSource):
     def iter_files(self) -> Iterator[Path]:
         for folder in self.dirs:
             if folder.is_dir():
-                yield from sorted(folder.glob("*.jsonl"))
+                # What ``folder.glob("*.jsonl")`` gives, through the index's kept listings.
+                yield from sorted(folder / n for n in list_dir(folder) if n.endswith(".jsonl"))
 
     def is_log(self, path: str) -> bool:
         # Only a directory's own files, as iter_files lists them: one in a subfolder is never a log (it

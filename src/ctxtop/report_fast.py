@@ -1,0 +1,292 @@
+"""``ctxtop report sessions --json``'s fast path: the stored rows again when the index proves nothing changed.
+
+``ctxtop.cli`` comes here before anything else of ctxtop is imported. This module uses ``os``, ``sys``,
+``time``, ``sqlite3`` and ``ctxtop.statusline_fast``'s JSON and data-dir helpers: no argparse, pathlib,
+dataclasses, config, metrics or pricing. It answers only when all of this holds, else it returns None and the
+full command runs (and records what this path checks, for the next run):
+
+- the command line is ``report sessions --json`` with at most ``--claude-dir``, ``--api-logs``,
+  ``--codex-dir`` and ``--data-dir``/``--cache-dir``; the record the last full run left in the index was made
+  with the same options, working directory, environment (``ENV_PREFIXES``), time zone, ``config.toml``,
+  genai-prices data and ctxtop code (``record_key``);
+- the index has nothing to do: no session waits for its stats, the last walk of these roots kept every
+  directory it reached and each is unchanged (``adapters.tree``), and every known file under them has the
+  identity, size, mtime and ctime it was indexed at (what ``Index.update`` checks before doing nothing);
+- every session's stored row was rendered from its current stats and flags (``stored_rows``) and from the
+  inputs ``row_inputs`` gives now (the same function the full path stores them with).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from ctxtop.statusline_fast import ENV_PREFIXES as _STATUSLINE_ENV
+from ctxtop.statusline_fast import data_dir, dumps, loads
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Any
+
+RECORD = "report_fast"
+"""The meta key of the full run's record."""
+ENV_PREFIXES = (*_STATUSLINE_ENV, "CODEX_", "TZ")
+"""The environment a record is valid for: what configures compaction, the window and where ctxtop and the
+tools keep their files (the statusline's prefixes), Codex's home, the time zone."""
+RACY_NS = 2_000_000_000
+"""A file modified less than this long ago (ns) may be rewritten unseen within one mtime tick: a key made
+from its stamp then matches no later run (``racy``)."""
+OPTIONS = {"--claude-dir": "claude_dirs", "--api-logs": "api_logs", "--codex-dir": "codex_dirs",
+           "--data-dir": "data_dir", "--cache-dir": "data_dir"}  # fmt: skip
+
+
+def parse_args(argv: list[str]) -> dict[str, Any] | None:
+    """The options after ``report sessions --json`` (None: anything else, for argparse to handle)."""
+    out: dict[str, Any] = {"claude_dirs": [], "api_logs": None, "codex_dirs": [], "data_dir": None}
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        name, eq, value = arg.partition("=")
+        if name not in OPTIONS:
+            return None
+        if not eq:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if not value or value.startswith("-"):
+            return None
+        key = OPTIONS[name]
+        if isinstance(out[key], list):
+            out[key].append(value)
+        else:
+            out[key] = value
+    return out
+
+
+def options_of(claude_dirs: Any, api_logs: Any, codex_dirs: Any, data_dir: Any) -> dict[str, Any]:
+    """The options as ``parse_args`` gives them, from the full command's parsed arguments."""
+    return {"claude_dirs": list(claude_dirs or []), "api_logs": api_logs or None,
+            "codex_dirs": list(codex_dirs or []), "data_dir": data_dir or None}  # fmt: skip
+
+
+def stamp(path: str) -> list[int] | None:
+    """(device, inode, size, mtime, ctime) of ``path``, or None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def racy(stamps: list[list[int] | None], now: int | None = None) -> bool:
+    now = time.time_ns() if now is None else now
+    return any(s is not None and now - s[3] < RACY_NS for s in stamps)
+
+
+def code_stamp() -> list[object]:
+    """ctxtop's own code (an edited checkout must not serve what its old code rendered): every module's size
+    and mtime, the TUI's aside."""
+    import ctxtop
+
+    package = os.path.dirname(ctxtop.__file__)
+    code: list[object] = [ctxtop.__version__]
+    for dirpath, dirnames, filenames in os.walk(package):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("ui", "__pycache__"))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                code.append([dirpath[len(package) :], name, st.st_size, st.st_mtime_ns])
+    return code
+
+
+def digest(text: str) -> str:
+    try:
+        from _blake2 import blake2b  # what hashlib.blake2b is, without loading OpenSSL (~3 ms)
+    except ImportError:  # pragma: no cover - a Python built without it
+        from hashlib import blake2b
+    return blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+def genai_stamp(path: str | None) -> str | None:
+    """``index._genai_stamp()`` for the genai-prices data file at ``path``."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def record_key(options: dict[str, Any], config_file: str, genai: str | None) -> str:
+    """What a record is valid for (see the module's docstring)."""
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
+    config = stamp(config_file)
+    return digest(dumps([options, os.getcwd(), env, list(time.tzname), time.timezone, config,
+                         racy([config]), genai, code_stamp()]))  # fmt: skip
+
+
+def settings_key(files: list[str]) -> str:
+    """The settings files a row's compaction figures were read from, as they are now."""
+    stamps = [stamp(f) for f in files]
+    return repr(stamps) + (f" racy {time.time_ns()}" if racy(stamps) else "")
+
+
+def observed_key(observed_dir: str, session_id: str) -> str:
+    """What Claude Code last reported to its statusline for the session (its observation file, as it is)."""
+    found = stamp(os.path.join(observed_dir, f"{session_id}.json"))
+    return repr(found) + (f" racy {time.time_ns()}" if racy([found]) else "")
+
+
+def row_inputs(common: str, config_dir: str, settings: str, observed: str, extra: list[str]) -> str:
+    """Everything a session's row is rendered from besides its stats: the run's common inputs, the settings
+    files that apply to it, Claude Code's report, and (``extra``) a source's own files when it decides its
+    window itself."""
+    return "\0".join([common, config_dir, settings, observed, *extra])
+
+
+def scope_sql(roots: tuple[str, ...] | None, column: str = "session_id") -> tuple[str, list[object]]:
+    """SQL restricting sessions to those with a file (present or gone) under one of ``roots`` (None: all)."""
+    if roots is None:
+        return "", []
+    if not roots:
+        return " AND 0", []
+    ranges = []
+    args: list[object] = []
+    for root in roots:
+        prefix = root.rstrip(os.sep) + os.sep
+        # Paths under the root sort between "root/" and "root0" ("0" follows "/"): an index range scan.
+        ranges.append("(path >= ? AND path < ?)")
+        args += [prefix, prefix[:-1] + chr(ord(os.sep) + 1)]
+    return f" AND {column} IN (SELECT session_id FROM session_files WHERE {' OR '.join(ranges)})", args
+
+
+def stored_rows(
+    conn: sqlite3.Connection, roots: tuple[str, ...] | None, since: float | None = None
+) -> list[tuple[str, str | None, int, str | None, str | None, float | None, bytes | None]]:
+    """(session, source, archived, inputs, cwd, first_ts, body) of the sessions ``Index.sessions`` lists, in
+    its order; the stored row's fields are None where none was rendered from the session's current stats
+    and flags."""
+    kept = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rows'").fetchone()
+    # An index from before rows were kept has no such table: every session is rendered (and stored).
+    columns = "r.inputs, r.cwd, r.first_ts, r.body" if kept else "NULL, NULL, NULL, NULL"
+    join = (
+        "LEFT JOIN rows r ON r.session_id = s.session_id AND r.stats = s.stats "
+        "AND r.archived IS s.archived AND r.deleted IS s.deleted "
+        if kept
+        else ""
+    )
+    sql = (
+        f"SELECT s.session_id, s.source, s.archived, {columns} FROM sessions s {join}"
+        "WHERE s.stats IS NOT NULL AND s.last_ts IS NOT NULL"
+    )
+    args: list[object] = []
+    if since is not None:
+        sql += " AND s.last_ts >= ?"
+        args.append(since)
+    scope, scope_args = scope_sql(roots, "s.session_id")
+    sql += scope + " ORDER BY s.last_ts DESC, s.session_id"
+    return conn.execute(sql, args + scope_args).fetchall()
+
+
+def _index_path(options: dict[str, Any]) -> str | None:
+    if options["data_dir"]:
+        return os.path.join(os.path.expanduser(options["data_dir"]), "index.sqlite3")
+    base = data_dir()
+    return None if base is None else os.path.join(base, "index.sqlite3")
+
+
+def _fresh(conn: sqlite3.Connection, roots: list[str]) -> bool:
+    """The index has nothing to do for ``roots``: what ``Index.update`` checks, from its own tables."""
+    if conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None:
+        return False
+    walked = conn.execute("SELECT value FROM meta WHERE key='walk_complete'").fetchone()
+    if walked is None or walked[0] != "\0".join(sorted(roots)):
+        return False
+    prefixes = tuple(r.rstrip(os.sep) + os.sep for r in roots)
+    kept = set()
+    for path, dev, ino, mtime, ctime in conn.execute("SELECT path, dev, ino, mtime_ns, ctime_ns FROM dirs"):
+        if path in roots or path.startswith(prefixes):
+            found = stamp(path)
+            if found is None or [found[0], found[1], found[3], found[4]] != [dev, ino, mtime, ctime]:
+                return False
+            kept.add(path)
+    if any(os.path.isdir(r) and r not in kept for r in roots):
+        return False
+    for path, dev, ino, size, mtime, ctime in conn.execute(
+        "SELECT path, dev, ino, size, mtime_ns, ctime_ns FROM files WHERE gone=0"
+    ):
+        if path.startswith(prefixes) and stamp(path) != [dev, ino, size, mtime, ctime]:
+            return False
+    return True
+
+
+def serve(argv: list[str]) -> bytes | None:
+    """The JSON ``report sessions --json`` prints, from stored rows; None when the full command must run."""
+    options = parse_args(argv)
+    if options is None:
+        return None
+    path = _index_path(options)
+    if path is None or not os.path.isfile(path):
+        return None
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(path, timeout=1.0, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("BEGIN")  # one snapshot for every check and every row
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (RECORD,)).fetchone()
+        record = loads(row[0]) if row else None
+        if not isinstance(record, dict):
+            return None
+        schema = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if schema is None or schema[0] != record["schema"]:
+            return None
+        genai = genai_stamp(record["genai_path"])
+        if genai is None or genai != record["genai"]:
+            return None
+        if record_key(options, record["config_file"], genai) != record["key"]:
+            return None
+        roots = list(record["roots"])
+        if not _fresh(conn, roots):
+            return None
+        [config_dir] = record["config_dirs"]
+        own, observed_dir, common = set(record["own"]), record["observed_dir"], record["common"]
+        # The settings files of each working directory, as the settings reader named them for the full run
+        # (a session in another one has no stored row it could match).
+        files_of: dict[str, list[str]] = record["settings"]
+        settings: dict[str | None, str] = {}
+        out = []
+        for sid, source, _archived, inputs, cwd, _first_ts, body in stored_rows(conn, tuple(roots)):
+            if inputs is None or body is None or (source in own):
+                return None
+            if cwd not in settings:
+                settings[cwd] = settings_key(files_of[cwd or ""])
+            if inputs != row_inputs(common, config_dir, settings[cwd], observed_key(observed_dir, sid), []):
+                return None
+            out.append(body)
+        return b"[\n" + b",\n".join(out) + b"\n]\n" if out else b"[]\n"
+    except (sqlite3.Error, KeyError, TypeError, ValueError, OSError):
+        return None  # an index or record this path does not understand: the full command decides
+    finally:
+        conn.close()
+
+
+def main(argv: list[str]) -> bool:
+    """Print the answer when this path has it (True); False: the full command runs."""
+    answer = serve(argv)
+    if answer is None:
+        return False
+    try:
+        sys.stdout.buffer.write(answer)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sys.stderr.close()  # `ctxtop report sessions --json | head` must not print a traceback
+    return True

@@ -1,0 +1,172 @@
+"""``report sessions --json``'s fast path answers from the stored rows only when nothing changed.
+
+Every test runs the real CLI. The fast path is known to have answered when the run imported none of the
+application (``-X importtime`` lists no ``ctxtop.adapters.index``); whatever answers must print what a cold
+index of the same files prints, byte for byte. Directory mtimes are set to distinct old times after each change
+(as changes seconds apart leave them): a directory changed within two seconds is never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.fixtures import FIXTURES
+
+OLD = time.time() - 86_400
+
+
+class World:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.home = tmp_path / "claude"
+        shutil.copytree(FIXTURES, self.home)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC"))}
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.env.update(CTXTOP_CONFIG_DIR=str(tmp_path / "cfg"), CTXTOP_DATA_DIR=str(tmp_path / "data"),
+                        CTXTOP_API_LOG_DIR=str(tmp_path / "api"), CODEX_HOME=str(tmp_path / "codex"),
+                        CLAUDE_CONFIG_DIR=str(self.home))  # fmt: skip
+        self.n = 0
+        self.settle()
+
+    def settle(self) -> None:
+        """Old, distinct mtimes for every file and directory changed since the last call."""
+        for dirpath, _dirs, files in os.walk(self.tmp):
+            for path in [dirpath, *(os.path.join(dirpath, f) for f in files)]:
+                if not os.path.islink(path) and os.stat(path).st_mtime > OLD + 3_600:
+                    self.n += 1
+                    os.utime(path, (OLD + self.n, OLD + self.n))
+
+    def run(self, *extra: str, data: str = "data") -> tuple[bytes, bool]:
+        """(stdout, whether the fast path answered)."""
+        cmd = [sys.executable, "-X", "importtime", "-m", "ctxtop", "report", "sessions", "--json",
+               "--data-dir", str(self.tmp / data), *extra]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, env=self.env, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        return proc.stdout, b"ctxtop.adapters.index" not in proc.stderr
+
+    def cold(self) -> bytes:
+        shutil.rmtree(self.tmp / "cold", ignore_errors=True)
+        return self.run(data="cold")[0]
+
+    def warm(self) -> tuple[bytes, bool]:
+        """Runs until the fast path can answer: the full path leaves its record, the next run uses it."""
+        first, fast = self.run()
+        second, fast2 = self.run()
+        assert second == first
+        return second, fast2
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_nothing_changed_the_stored_rows_answer_without_the_application(world: World) -> None:
+    cold = world.cold()
+    out, fast = world.warm()
+    assert fast and out == cold
+    assert json.loads(out)  # the report's JSON, rows and all
+    assert world.run()[1]
+
+
+def _append_copy(transcript: Path, suffix: str) -> None:
+    line = next(x for x in reversed(transcript.read_bytes().splitlines()) if b'"usage"' in x)
+    obj = json.loads(line)
+    obj["message"]["id"] += suffix
+    obj["requestId"] = obj.get("requestId", "req") + suffix
+    with transcript.open("ab") as fh:
+        fh.write(json.dumps(obj).encode() + b"\n")
+
+
+def _changes(world: World) -> dict:
+    home = world.home
+    transcript = max(home.glob("projects/*/*.jsonl"), key=lambda p: p.stat().st_size)
+
+    def appended() -> None:
+        _append_copy(transcript, "-more")
+
+    def new_file_in_old_dir() -> None:
+        new = transcript.with_name("0bb1e0b5-0000-4000-8000-000000000001.jsonl")
+        new.write_bytes(transcript.read_bytes().replace(transcript.stem.encode(), new.stem.encode()))
+        _append_copy(new, "-new")
+
+    def new_directory() -> None:
+        sub = transcript.with_suffix("") / "subagents"
+        sub.mkdir(parents=True, exist_ok=True)
+        agent = sub / "agent-a1.jsonl"
+        agent.write_bytes(b"")
+        line = next(x for x in reversed(transcript.read_bytes().splitlines()) if b'"usage"' in x)
+        agent.write_bytes(line + b"\n")
+        _append_copy(agent, "-agent")
+
+    def removed() -> None:
+        transcript.unlink()
+
+    def settings() -> None:
+        (home / "settings.json").write_text(json.dumps({"env": {"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "40"}}))
+
+    def config() -> None:
+        (world.tmp / "cfg").mkdir(exist_ok=True)
+        (world.tmp / "cfg" / "config.toml").write_text("[compaction]\nthreshold = 33\n")
+
+    def environment() -> None:
+        world.env["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] = "150000"
+
+    def observation() -> None:
+        folder = world.tmp / "data" / "observed"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        line = next(x for x in reversed(transcript.read_bytes().splitlines()) if b'"usage"' in x)
+        model = json.loads(line)["message"]["model"]
+        (folder / f"{transcript.stem}.json").write_text(json.dumps({
+            "session_id": transcript.stem, "model": {"id": model}, "observed_at": time.time(),
+            "context_window": {"context_window_size": 432_100, "used_percentage": 3}}))  # fmt: skip
+        os.chmod(folder / f"{transcript.stem}.json", 0o600)
+
+    return {f.__name__: f for f in (appended, new_file_in_old_dir, new_directory, removed, settings, config,
+                                    environment, observation)}  # fmt: skip
+
+
+CHANGES = ["appended", "new_file_in_old_dir", "new_directory", "removed", "settings", "config", "environment",
+           "observation"]  # fmt: skip
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_any_change_is_seen_and_then_served(world: World, change: str) -> None:
+    before, fast = world.warm()
+    assert fast
+    _changes(world)[change]()
+    world.settle()
+    after, fast = world.run()
+    assert not fast, "the fast path answered although something changed"
+    if change != "removed":  # a deleted transcript's requests stay, archived: no cold index has them
+        assert after == world.cold()
+    assert after != before
+    # The full run stored what it rendered: the next run is served again, the same bytes.
+    again, fast = world.run()
+    assert fast and again == after
+
+
+def test_a_directory_changed_just_now_is_not_trusted(world: World) -> None:
+    world.warm()
+    project = next(world.home.glob("projects/*"))
+    # A new file in a directory touched just now: its mtime may not have moved since the listing.
+    shutil.copy(next(project.glob("*.jsonl")), project / "0bb1e0b5-0000-4000-8000-00000000000f.jsonl")
+    out, fast = world.run()
+    assert not fast
+    out, fast = world.run()
+    assert not fast  # still within two seconds of its change: listed again, never kept
+    assert out == world.cold()
+
+
+def test_other_options_and_filters_go_to_the_full_command(world: World) -> None:
+    world.warm()
+    for extra in (["--since", "2020-01-01"], ["--project", "x"], ["--present-only"]):
+        assert not world.run(*extra)[1], extra
