@@ -11,7 +11,7 @@ from pathlib import Path
 from ctxtop.adapters import notes_store
 from ctxtop.adapters.index import Index
 from ctxtop.core import notes as core_notes
-from ctxtop.sources.claude_code.notes import iter_transcript
+from ctxtop.sources.claude_code.notes import build_notes, iter_transcript
 from ctxtop.sources.claude_code.source import ClaudeCode
 
 TYPE_CHECKING = False
@@ -35,7 +35,7 @@ def rebuild(session_id: str, transcript: str | Path | None = None) -> str | None
     if path is None or not path.is_file():
         return None
     own = notes_store.keep_own_lines(session_id)
-    notes = core_notes.build_notes(
+    notes = build_notes(
         iter_transcript(path), pins=notes_store.load_pins(session_id), session_id=session_id, own=own
     )
     text = core_notes.render(notes)
