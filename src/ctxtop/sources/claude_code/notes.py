@@ -52,6 +52,7 @@ def read(records: Iterable[Any]) -> tuple[list[NoteFact], list[forensics.Compact
     objs = [o for o in records if isinstance(o, Mapping) and o.get("isSidechain") is not True]
     facts: list[NoteFact] = []
     compactions: list[forensics.Compaction] = []
+    where: tuple[str | None, str | None, str | None] = (None, None, None)
     for i, obj in enumerate(objs):
         kind = obj.get("type")
         cwd = obj.get("cwd") if isinstance(obj.get("cwd"), str) and obj["cwd"] else None
@@ -60,7 +61,9 @@ def read(records: Iterable[Any]) -> tuple[list[NoteFact], list[forensics.Compact
             branch = obj.get("gitBranch")
             # Outside a git repository Claude Code writes "HEAD": that is no branch.
             branch = branch if isinstance(branch, str) and branch and branch != "HEAD" and cwd else None
-            facts.append(Where(cwd, branch, sid))
+            if (cwd, branch, sid) != where:  # every line repeats them: a fact only when they change
+                where = (cwd, branch, sid)
+                facts.append(Where(cwd, branch, sid))
         message = obj.get("message")
         content = message.get("content") if isinstance(message, Mapping) else None
         if kind == "assistant" and isinstance(content, list):
