@@ -69,3 +69,31 @@ def test_the_layout_check_finds_a_layout_name() -> None:
         "sessions/*.json",
     }
     assert not _layout_names(ast.parse('"""Reads ~/.claude/projects."""\nkind = "projects"\n'))
+
+
+# Keys of Claude Code's transcript JSON: core takes typed facts from the source (issue 9), never the JSON.
+TRANSCRIPT_KEYS = {"isSidechain", "compact_boundary", "compactMetadata", "toolUseResult", "isCompactSummary",
+                   "isMeta", "tool_result", "tool_use", "tool_use_id", "gitBranch", "sessionId", "requestId"}  # fmt: skip
+
+
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """String constants of ``tree`` that are not docstrings."""
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }  # fmt: skip
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]  # fmt: skip
+
+
+def test_core_reads_no_transcript_json() -> None:
+    core = REPO / "src" / "ctxtop" / "core"
+    offenders = [
+        f"{path.relative_to(core)}:{line}: {text!r}"
+        for path in sorted(core.rglob("*.py"))
+        for line, text in _strings(ast.parse(path.read_text(encoding="utf-8")))
+        if text in TRANSCRIPT_KEYS
+    ]
+    assert not offenders, "Claude Code's transcript JSON read in core:\n" + "\n".join(offenders)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ctxtop.core.forensics import Fact, found, retention
+from ctxtop.core.forensics import Fact, found
+from ctxtop.sources.claude_code.notes import retention
 from tests.support.fixtures import scenario
 
 
@@ -55,7 +56,8 @@ def test_reinjected_notes_keep_every_fact() -> None:
     # The same session as if ctxtop's SessionStart hook had re-injected its notes right after the boundary.
     lines = _lines(scenario("refactor").path)
     cut = next(i for i, o in enumerate(lines) if o.get("subtype") == "compact_boundary")
-    from ctxtop.core.notes import additional_context, build_notes, render
+    from ctxtop.core.notes import additional_context, render
+    from ctxtop.sources.claude_code.notes import build_notes
 
     notes = render(build_notes(lines[:cut], pins=["keep the public API stable"]))
     hook = {"type": "attachment", "timestamp": lines[cut]["timestamp"],

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ctxtop.core import notes as n
+from ctxtop.sources.claude_code import notes as claude_notes
 from tests.support.fixtures import scenario
 
 REFACTOR = scenario("refactor")
@@ -26,7 +27,7 @@ def records(path: Path) -> list[dict]:
 
 
 def test_refactor_session_with_compaction() -> None:
-    notes = n.build_notes(records(REFACTOR.path))
+    notes = claude_notes.build_notes(records(REFACTOR.path))
     assert notes.cwd == REFACTOR.cwd and notes.git_branch == "main"
     assert [(t.id, t.subject, t.status) for t in notes.tasks] == [
         ("1", "Refactor inventory records to dataclasses", "pending")
@@ -51,7 +52,7 @@ def test_refactor_session_with_compaction() -> None:
 
 
 def test_failed_command_fixed_by_a_later_run_and_one_still_failing() -> None:
-    notes = n.build_notes(records(NOISY.path))
+    notes = claude_notes.build_notes(records(NOISY.path))
     # `python3 -m pytest tests` failed and was re-run green as `python3 -m pytest -q tests`;
     # the integration suite (tools/fake_pytest.py) was never re-run.
     assert [f.command for f in notes.failures] == ["python3 tools/fake_pytest.py"]
@@ -61,7 +62,7 @@ def test_failed_command_fixed_by_a_later_run_and_one_still_failing() -> None:
 
 
 def test_meta_and_command_echo_records_are_not_requests(public_corpus: Path) -> None:
-    notes = n.build_notes(records(public_corpus / WORKSPACE))
+    notes = claude_notes.build_notes(records(public_corpus / WORKSPACE))
     assert all(not r.startswith(("<command-", "<local-command", "Caveat")) for r in notes.requests)
     assert notes.requests[-1].startswith("do something requiring multiple tools")
     # `python number_generator.py` failed (no `python`) and `python3 number_generator.py` then worked.
@@ -73,7 +74,7 @@ def test_large_real_session_fits_the_budget_and_is_fast(public_corpus: Path) -> 
 
     path = next((public_corpus / SPOTTER).glob("*.jsonl"))
     start = time.perf_counter()
-    notes = n.build_notes(records(path), pins=["never push to main"])
+    notes = claude_notes.build_notes(records(path), pins=["never push to main"])
     text = n.render(notes)
     assert time.perf_counter() - start < 1.0
     assert len(text.encode()) <= n.NOTES_BUDGET
@@ -120,7 +121,7 @@ def test_todowrite_latest_state_wins() -> None:
         ),
         tool_result("b"),
     ]
-    notes = n.build_notes(recs)
+    notes = claude_notes.build_notes(recs)
     assert [(t.subject, t.status) for t in notes.tasks] == [("one", "completed"), ("two", "in_progress")]
     text = n.render(notes)
     assert text.index("[in_progress] #2 two") < text.index("[completed] #1 one")
@@ -143,15 +144,15 @@ def test_task_create_update_and_delete() -> None:
         tool_use("g", "TaskCreate", {"subject": "failed"}),
         tool_result("g", "boom", is_error=True),
     ]
-    tasks = [(t.id, t.subject, t.status) for t in n.build_notes(recs).tasks]
+    tasks = [(t.id, t.subject, t.status) for t in claude_notes.build_notes(recs).tasks]
     assert tasks == [("1", "first", "completed"), ("2", "second, renamed", "in_progress")]
 
 
 def test_task_calls_without_results_still_count() -> None:
     # The transcript can end between a tool call and its result.
-    assert [t.subject for t in n.build_notes([tool_use("a", "TaskCreate", {"subject": "late"})]).tasks] == [
-        "late"
-    ]
+    assert [
+        t.subject for t in claude_notes.build_notes([tool_use("a", "TaskCreate", {"subject": "late"})]).tasks
+    ] == ["late"]
 
 
 def test_task_reminder_attachment_is_a_snapshot() -> None:
@@ -164,7 +165,7 @@ def test_task_reminder_attachment_is_a_snapshot() -> None:
             },
         }
     ]
-    assert [(t.id, t.status) for t in n.build_notes(recs).tasks] == [("4", "in_progress")]
+    assert [(t.id, t.status) for t in claude_notes.build_notes(recs).tasks] == [("4", "in_progress")]
 
 
 def test_files_created_stay_created_and_failed_edits_do_not_count() -> None:
@@ -180,7 +181,7 @@ def test_files_created_stay_created_and_failed_edits_do_not_count() -> None:
         tool_use("e", "Edit", {"file_path": "/p/bad.py"}),
         tool_result("e", "String not found", is_error=True),
     ]
-    assert n.build_notes(recs).files == {
+    assert claude_notes.build_notes(recs).files == {
         "/p/new.py": "created",
         "/p/old.py": "edited",
         "/p/nb.ipynb": "edited",
@@ -198,7 +199,7 @@ def test_requests_skip_meta_summaries_tool_results_and_sidechains() -> None:
         user("third"),
         user("fourth"),
     ]
-    assert n.build_notes(recs).requests == ["second", "third", "fourth"]
+    assert claude_notes.build_notes(recs).requests == ["second", "third", "fourth"]
 
 
 def test_failures_fixed_by_an_equivalent_command() -> None:
@@ -212,7 +213,7 @@ def test_failures_fixed_by_an_equivalent_command() -> None:
         tool_use("d", "Bash", {"command": "rm -rf /"}),
         tool_result("d", "The user doesn't want to proceed with this tool use.", True),
     ]
-    failures = n.build_notes(recs).failures
+    failures = claude_notes.build_notes(recs).failures
     assert [(f.command, f.detail) for f in failures] == [("make lint", "Exit code 2: lint error: E501")]
 
 
@@ -232,7 +233,7 @@ def test_decisions_are_few_and_deduplicated() -> None:
         "I decided to keep the dict API as a thin wrapper.",
     ]
     recs = [{"type": "assistant", "message": {"content": [{"type": "text", "text": t}]}} for t in texts]
-    decisions = n.build_notes(recs).decisions
+    decisions = claude_notes.build_notes(recs).decisions
     assert len(decisions) == n.MAX_DECISIONS
     assert decisions[-1] == "I decided to keep the dict API as a thin wrapper."
     assert not any("Running the tests" in d for d in decisions)
@@ -278,7 +279,7 @@ def test_garbage_records_are_ignored() -> None:
         {"type": "assistant", "message": {"content": [None, 1, {"type": "tool_use"}]}},
         tool_result("unknown"),
     ]
-    assert n.build_notes(recs).is_empty()
+    assert claude_notes.build_notes(recs).is_empty()
 
 
 def test_notes_cannot_close_their_own_tag() -> None:
@@ -301,7 +302,30 @@ def test_own_lines_are_the_users_section_and_lines_ctxtop_did_not_write() -> Non
 
 
 def test_own_lines_render_last_verbatim_and_outside_the_budget() -> None:
-    notes = n.build_notes([], own=["keep me exactly  ", "x" * 3000])
+    notes = claude_notes.build_notes([], own=["keep me exactly  ", "x" * 3000])
     text = n.render(notes, budget=200)
     assert text.endswith(f"{n.OWN_HEADING}\nkeep me exactly\n{'x' * 3000}\n")
     assert n.own_lines(text, text) == ["keep me exactly", "x" * 3000]
+
+
+def test_notes_are_built_from_typed_facts_not_a_log_format() -> None:
+    # Core reads no transcript: a source hands it these facts (Claude Code's: sources/claude_code/notes.py).
+    facts = [
+        n.Where("/work/app", "main", "s1"),
+        n.Asked("make the totals exact"),
+        n.Said("I'll use Decimal instead of float for the totals."),
+        n.Called("t1", "Write", {"file_path": "/work/app/money.py"}),
+        n.Returned("t1", "File created", result={"type": "create"}),
+        n.Called("t2", "Bash", {"command": "pytest -q tests"}),
+        n.Returned("t2", "1 failed\nAssertionError: 0.30000000000000004", is_error=True),
+        n.TaskList([{"id": "1", "content": "exact totals", "status": "in_progress"}]),
+    ]
+    notes = n.build_notes(facts)
+    assert (notes.session_id, notes.cwd, notes.git_branch) == ("s1", "/work/app", "main")
+    assert notes.requests == ["make the totals exact"]
+    assert notes.files == {"/work/app/money.py": "created"}
+    assert [(f.command, f.detail) for f in notes.failures] == [
+        ("pytest -q tests", "1 failed: AssertionError: 0.30000000000000004")
+    ]
+    assert notes.decisions == ["I'll use Decimal instead of float for the totals."]
+    assert [(t.subject, t.status) for t in notes.tasks] == [("exact totals", "in_progress")]

@@ -1,6 +1,7 @@
 """Compaction forensics: which facts of ctxtop's notes survived each compaction.
 
-For every ``compact_boundary`` of a main transcript, the facts the notes (``core.notes``) held just before it
+For every compaction a source found in a session's log (``Compaction``; ``sources.claude_code.notes`` reads
+Claude Code's ``compact_boundary`` lines), the facts the notes (``core.notes``) held just before it
 (open tasks, files created or edited, decisions, failures not yet fixed, pinned lines) are looked for in what
 the model saw right after it: the compaction summary, the context hooks added (ctxtop's SessionStart hook
 re-injects the notes there), and the names of the files Claude Code re-attached. The score is "kept 9 of 11".
@@ -25,12 +26,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ctxtop.core.notes import Notes, build_notes, command_key
-from ctxtop.core.records import content_text, parse_ts
+from ctxtop.core.notes import NoteFact, Notes, build_notes, command_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 TASK_SHARE = 0.6
 PIN_SHARE = 0.8
@@ -132,51 +132,37 @@ def found(fact: Fact, text: str, words: set[str] | None = None) -> bool:
     return len(wanted & words) >= share * len(wanted)
 
 
-def _seen_after(lines: Sequence[Mapping[str, Any]], start: int) -> tuple[dict[str, str], bool, bool]:
-    """What the model saw right after the boundary at ``start``: text per source, up to its next request."""
-    seen = {"summary": [], "hook context": [], "re-attached file": []}  # type: dict[str, list[str]]
-    has_summary = False
-    for obj in lines[start + 1 :]:
-        message = obj.get("message")
-        if obj.get("type") == "assistant" or (isinstance(message, Mapping) and "usage" in message):
-            break
-        if obj.get("type") == "system" and obj.get("subtype") == "compact_boundary":
-            break
-        if obj.get("type") == "user" and obj.get("isCompactSummary") is True and isinstance(message, Mapping):
-            seen["summary"].append(content_text(message.get("content")))
-            has_summary = True
-        att = obj.get("attachment")
-        if obj.get("type") == "attachment" and isinstance(att, Mapping):
-            kind = att.get("type")
-            if kind == "hook_additional_context":
-                content = att.get("content")
-                seen["hook context"].append(
-                    "\n".join(str(c) for c in content) if isinstance(content, list) else str(content or "")
-                )
-            elif kind in ("file", "edited_text_file", "compact_file_reference"):
-                seen["re-attached file"].append(str(att.get("filename") or att.get("path") or ""))
-    hooks = "\n".join(seen["hook context"])
-    return {k: "\n".join(v) for k, v in seen.items()}, has_summary, "<ctxtop-notes>" in hooks
+@dataclass(frozen=True, slots=True)
+class Compaction:
+    """One compaction as a source read it from the session's log."""
+
+    ts: float
+    trigger: str
+    """What started it ("auto", "manual", "unknown")."""
+    pre_tokens: int
+    facts_before: int
+    """How many of the session's note facts (``core.notes``) came before it."""
+    seen: Mapping[str, str]
+    """What the model saw right after it, up to its next request, by where: "summary", "hook context",
+    "re-attached file" (names of the files re-attached)."""
+    has_summary: bool = False
 
 
-def retention(lines: Sequence[Any], *, pins: Sequence[str] = (), session_id: str = "") -> list[Retention]:
-    """Every compaction of a main transcript (decoded lines, file order) with what survived it."""
-    objs = [o for o in lines if isinstance(o, Mapping) and o.get("isSidechain") is not True]
+def retention(
+    facts: Sequence[NoteFact], compactions: Sequence[Compaction], *, pins: Sequence[str] = (),
+    session_id: str = "",
+) -> list[Retention]:  # fmt: skip
+    """Every compaction of a session with what survived it: the notes built from the facts before it, looked
+    for in what the model saw after it."""
     out: list[Retention] = []
-    for i, obj in enumerate(objs):
-        if obj.get("type") != "system" or obj.get("subtype") != "compact_boundary":
-            continue
-        raw = obj.get("compactMetadata")
-        meta: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        trigger = meta["trigger"] if isinstance(meta.get("trigger"), str) else "unknown"
-        pre = meta["preTokens"] if type(meta.get("preTokens")) is int else 0
-        notes = build_notes(objs[:i], pins=pins, session_id=session_id)
-        seen, has_summary, reinjected = _seen_after(objs, i)
-        words = {k: _words(v) for k, v in seen.items()}
-        r = Retention(len(out) + 1, parse_ts(obj.get("timestamp")) or 0.0, trigger, pre,
-                      notes_reinjected=reinjected, has_summary=has_summary)  # fmt: skip
+    for c in compactions:
+        notes = build_notes(facts[: c.facts_before], pins=pins, session_id=session_id)
+        words = {k: _words(v) for k, v in c.seen.items()}
+        reinjected = "<ctxtop-notes>" in c.seen.get("hook context", "")
+        r = Retention(len(out) + 1, c.ts, c.trigger, c.pre_tokens, notes_reinjected=reinjected,
+                      has_summary=c.has_summary)  # fmt: skip
         for fact in facts_of(notes):
-            where = next((k for k, text in seen.items() if text and found(fact, text, words[k])), None)
+            where = next((k for k, text in c.seen.items() if text and found(fact, text, words[k])), None)
             if where is None:
                 r.lost.append(fact)
             else:

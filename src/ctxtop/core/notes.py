@@ -1,6 +1,8 @@
 """State-preserving notes: the working state of a Claude Code session, small enough to survive compaction.
 
-``build_notes`` reads decoded transcript lines (dicts, in file order) and keeps what an agent needs to carry
+``build_notes`` reads the facts a source found in the session's log (``Where``, ``Asked``, ``Said``,
+``Called``, ``Returned``, ``TaskList``, in log order: ``sources.claude_code.notes`` reads them out of a
+transcript) and keeps what an agent needs to carry
 on after its context is summarised: the task list, the files it created or edited, the user's latest
 requests, commands that failed and were not fixed since, decisions it stated, cwd and git branch. ``render``
 turns that into at most ``NOTES_BUDGET`` bytes of text; user-pinned lines are always kept.
@@ -29,20 +31,64 @@ _DECISION = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-# User "messages" Claude Code writes itself: slash-command echoes, local command output, bash-mode input.
-_NOT_A_REQUEST = (
-    "<command-",
-    "<local-command-",
-    "<bash-",
-    "<system-reminder>",
-    "<user-prompt-submit-hook>",
-    "[Request interrupted",
-    "Caveat: The messages below",
-    "<task-notification>",
-)
-_WRAPPED = re.compile(r"^<([a-z][\w-]*)>.*</\1>$", re.DOTALL)
 _REJECTED = ("The user doesn't want to proceed", "[Request interrupted")
 _ERROR_LINE = re.compile(r"error|fail|exception|not found|denied|no such", re.IGNORECASE)
+
+
+# The facts a source reads out of a session's log for the notes (``sources.claude_code.notes`` reads Claude
+# Code's transcript into them), in log order.
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where the session runs (a line that records its cwd or its session id)."""
+
+    cwd: str | None
+    git_branch: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A request the user typed."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """Text the model wrote (decisions are read out of it)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Called:
+    """The model called a tool."""
+
+    id: str
+    name: str
+    input: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """A tool call's result: its text, whether it is an error, and the tool's structured result."""
+
+    id: str
+    text: str
+    is_error: bool = False
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskList:
+    """The whole task list, as the agent's harness reminds the model of it."""
+
+    items: Sequence[Any]
+
+
+NoteFact = Where | Asked | Said | Called | Returned | TaskList
 
 
 @dataclass(slots=True)
@@ -87,16 +133,7 @@ class Notes:
         )
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
-        return "\n".join(p for p in parts if isinstance(p, str))
-    return ""
-
-
-def _one_line(text: str, limit: int) -> str:
+def one_line(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -122,76 +159,47 @@ class _Builder:
     def __init__(self, session_id: str) -> None:
         self.notes = Notes(session_id=session_id)
         self.tasks: dict[str, Task] = {}
-        self.uses: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.uses: dict[str, tuple[str, Mapping[str, Any]]] = {}
         self.pending: set[str] = set()
         self.failures: dict[tuple[str, ...], Failure] = {}
         self.decisions: list[str] = []
 
-    def feed(self, obj: Mapping[str, Any]) -> None:
-        if obj.get("isSidechain") is True:
-            return
-        kind = obj.get("type")
-        if isinstance(obj.get("cwd"), str) and obj["cwd"]:
-            self.notes.cwd = obj["cwd"]
-            branch = obj.get("gitBranch")
-            # Outside a git repository Claude Code writes "HEAD": that is no branch.
-            if isinstance(branch, str) and branch and branch != "HEAD":
-                self.notes.git_branch = branch
-        if not self.notes.session_id and isinstance(obj.get("sessionId"), str):
-            self.notes.session_id = obj["sessionId"]
-        message = obj.get("message")
-        content = message.get("content") if isinstance(message, Mapping) else None
-        if kind == "assistant" and isinstance(content, list):
-            for block in content:
-                if isinstance(block, Mapping):
-                    self._assistant_block(block)
-        elif kind == "user":
-            self._user(obj, content)
-        elif kind == "attachment" and isinstance(obj.get("attachment"), Mapping):
-            self._attachment(obj["attachment"])
-
-    def _assistant_block(self, block: Mapping[str, Any]) -> None:
-        if block.get("type") == "text" and isinstance(block.get("text"), str):
-            for sentence in _SENTENCE.split(block["text"]):
+    def feed(self, fact: NoteFact) -> None:
+        if isinstance(fact, Where):
+            if fact.cwd:
+                self.notes.cwd = fact.cwd
+            if fact.git_branch:
+                self.notes.git_branch = fact.git_branch
+            if not self.notes.session_id and fact.session_id:
+                self.notes.session_id = fact.session_id
+        elif isinstance(fact, Said):
+            for sentence in _SENTENCE.split(fact.text):
                 sentence = sentence.strip()
                 if 15 <= len(sentence) <= 240 and _DECISION.search(sentence):
-                    line = _one_line(sentence, 200)
+                    line = one_line(sentence, 200)
                     if line in self.decisions:
                         self.decisions.remove(line)
                     self.decisions.append(line)
-        elif block.get("type") == "tool_use" and isinstance(block.get("id"), str):
-            tool_input = block.get("input")
-            self.uses[block["id"]] = (
-                str(block.get("name")),
-                tool_input if isinstance(tool_input, dict) else {},
-            )
-            self.pending.add(block["id"])
+        elif isinstance(fact, Called):
+            self.uses[fact.id] = (fact.name, fact.input)
+            self.pending.add(fact.id)
+        elif isinstance(fact, Returned):
+            self._result(fact)
+        elif isinstance(fact, Asked):
+            self.notes.requests.append(one_line(fact.text, 240))
+        elif isinstance(fact, TaskList):
+            self._replace_tasks(fact.items)
 
-    def _user(self, obj: Mapping[str, Any], content: Any) -> None:
-        if isinstance(content, list) and any(
-            isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content
-        ):
-            result = obj.get("toolUseResult")
-            for block in content:
-                if isinstance(block, Mapping) and block.get("type") == "tool_result":
-                    self._result(block, result if isinstance(result, Mapping) else {})
+    def _result(self, fact: Returned) -> None:
+        if fact.id not in self.uses:
             return
-        text = user_request(obj)
-        if text:
-            self.notes.requests.append(_one_line(text, 240))
-
-    def _result(self, block: Mapping[str, Any], result: Mapping[str, Any]) -> None:
-        tool_id = block.get("tool_use_id")
-        if not isinstance(tool_id, str) or tool_id not in self.uses:
+        self.pending.discard(fact.id)
+        name, tool_input = self.uses[fact.id]
+        if fact.is_error:
+            if name == "Bash" and not fact.text.startswith(_REJECTED):
+                self._failed(str(tool_input.get("command", "")), fact.text)
             return
-        self.pending.discard(tool_id)
-        name, tool_input = self.uses[tool_id]
-        text = _text_of(block.get("content"))
-        if block.get("is_error") is True:
-            if name == "Bash" and not text.startswith(_REJECTED):
-                self._failed(str(tool_input.get("command", "")), text)
-            return
-        self._apply(name, tool_input, text, result)
+        self._apply(name, tool_input, fact.text, fact.result)
 
     def _apply(self, name: str, tool_input: Mapping[str, Any], text: str, result: Mapping[str, Any]) -> None:
         if name == "Bash":
@@ -216,7 +224,7 @@ class _Builder:
             match = _TASK_ID.search(text)
             task_id = str(created.get("id") or (match.group(1) if match else len(self.tasks) + 1))
             subject = str(tool_input.get("subject") or created.get("subject") or "")
-            self.tasks[task_id] = Task(task_id, _one_line(subject, 160))
+            self.tasks[task_id] = Task(task_id, one_line(subject, 160))
         elif name == "TaskUpdate":
             task_id = str(tool_input.get("taskId", ""))
             status = tool_input.get("status")
@@ -227,7 +235,7 @@ class _Builder:
             if isinstance(status, str) and status:
                 task.status = status
             if isinstance(tool_input.get("subject"), str) and tool_input["subject"]:
-                task.subject = _one_line(tool_input["subject"], 160)
+                task.subject = one_line(tool_input["subject"], 160)
 
     def _failed(self, command: str, text: str) -> None:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -239,7 +247,7 @@ class _Builder:
         key = command_key(command)
         self.failures.pop(key, None)
         first_line = command.strip().splitlines()[0] if command.strip() else command
-        self.failures[key] = Failure(_one_line(first_line, 120), _one_line(detail, 140))
+        self.failures[key] = Failure(one_line(first_line, 120), one_line(detail, 140))
 
     def _replace_tasks(self, items: Sequence[Any]) -> None:
         self.tasks = {}
@@ -251,14 +259,7 @@ class _Builder:
             status = item.get("status")
             if not isinstance(status, str):
                 status = "pending"
-            self.tasks[task_id] = Task(task_id, _one_line(str(subject), 160), status)
-
-    def _attachment(self, attachment: Mapping[str, Any]) -> None:
-        # Claude Code re-injects the whole task list as a reminder: the most complete snapshot there is.
-        if attachment.get("type") in ("task_reminder", "todo_reminder") and isinstance(
-            attachment.get("content"), list
-        ):
-            self._replace_tasks(attachment["content"])
+            self.tasks[task_id] = Task(task_id, one_line(str(subject), 160), status)
 
     def finish(self, pins: Sequence[str], own: Sequence[str] = ()) -> Notes:
         # Tool calls still waiting for their result (the transcript ends mid-turn) count as done.
@@ -276,50 +277,18 @@ class _Builder:
         return notes
 
 
-def user_request(obj: Mapping[str, Any]) -> str | None:
-    """The text the user typed, if ``obj`` is a user record that is a real request (not a tool result, a
-    slash-command echo, a compaction summary or other text Claude Code writes as the user)."""
-    if obj.get("type") != "user" or obj.get("isSidechain") is True:
-        return None
-    if obj.get("isMeta") or obj.get("isCompactSummary") or obj.get("isVisibleInTranscriptOnly"):
-        return None
-    message = obj.get("message")
-    content = message.get("content") if isinstance(message, Mapping) else None
-    if isinstance(content, list) and any(
-        isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content
-    ):
-        return None
-    text = _text_of(content).strip()
-    if not text or text.startswith(_NOT_A_REQUEST) or _WRAPPED.match(text):
-        return None
-    return text
-
-
-def session_title(records: Iterable[Mapping[str, Any]], limit: int = 80) -> str | None:
-    """What tells a session apart: Claude Code's ``summary`` record (the newest), else the first request."""
-    summary = first = None
-    for obj in records:
-        if obj.get("type") == "summary" and isinstance(obj.get("summary"), str) and obj["summary"].strip():
-            summary = obj["summary"]
-        elif first is None:
-            first = user_request(obj)
-    title = summary or first
-    return _one_line(title, limit) if title else None
-
-
 def build_notes(
-    records: Iterable[Mapping[str, Any]],
+    facts: Iterable[NoteFact],
     *,
     pins: Sequence[str] = (),
     session_id: str = "",
     own: Sequence[str] = (),
 ) -> Notes:
-    """The working state of a session from its decoded transcript lines, oldest first, with the user's pins
-    and own lines."""
+    """The working state of a session from the facts its log holds, oldest first, with the user's pins and own
+    lines."""
     builder = _Builder(session_id)
-    for obj in records:
-        if isinstance(obj, Mapping):
-            builder.feed(obj)
+    for fact in facts:
+        builder.feed(fact)
     return builder.finish(pins, own)
 
 

@@ -106,15 +106,17 @@ def session_retention(index: Index, session_id: str) -> list[Retention] | None:
 def _retention(lines: list[object], session_id: str) -> list[Retention]:
     from ctxtop.adapters import notes_store
     from ctxtop.core.forensics import retention
+    from ctxtop.sources.claude_code.notes import read
 
+    facts, compactions = read(lines)  # (what the transcript says: the Claude Code source reads it)
     pins = notes_store.load_pins(session_id)
     try:
         pinned_at = notes_store.pins_path(session_id).stat().st_mtime if pins else None
     except OSError:
         pinned_at = None
-    found = retention(lines, pins=pins, session_id=session_id)
+    found = retention(facts, compactions, pins=pins, session_id=session_id)
     if pins and pinned_at is not None:
-        unpinned = retention(lines, session_id=session_id)
+        unpinned = retention(facts, compactions, session_id=session_id)
         found = [r if r.ts >= pinned_at else u for r, u in zip(found, unpinned, strict=True)]
     return found
 

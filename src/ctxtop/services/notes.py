@@ -9,13 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ctxtop.adapters import notes_store
-from ctxtop.adapters.index import Index
 from ctxtop.core import notes as core_notes
-from ctxtop.sources.claude_code.notes import iter_transcript
-from ctxtop.sources.claude_code.source import ClaudeCode
+from ctxtop.sources.claude_code.notes import build_notes, iter_transcript
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # the compaction hooks import this: not the index (sqlite3, the registry) on their path
 if TYPE_CHECKING:
+    from ctxtop.adapters.index import Index
     from ctxtop.services.monitor import Monitor
 
 
@@ -23,6 +22,8 @@ def transcript_of(index: Index | None, session_id: str) -> Path | None:
     """The session's main transcript: where the index has it (``Index.transcript_path``, ctxtop's one
     session -> file lookup), else where a hook last named it (a session not indexed yet, or under a config
     dir not in scope)."""
+    from ctxtop.sources.claude_code.source import ClaudeCode
+
     # Notes are a Claude Code feature: another source's log is not a transcript they can read.
     found = index.transcript_path(session_id, ClaudeCode.name) if index is not None else None
     return Path(found) if found else notes_store.hook_transcript(session_id)
@@ -35,7 +36,7 @@ def rebuild(session_id: str, transcript: str | Path | None = None) -> str | None
     if path is None or not path.is_file():
         return None
     own = notes_store.keep_own_lines(session_id)
-    notes = core_notes.build_notes(
+    notes = build_notes(
         iter_transcript(path), pins=notes_store.load_pins(session_id), session_id=session_id, own=own
     )
     text = core_notes.render(notes)
