@@ -52,6 +52,46 @@ def test_doctor_reports_malformed_lines_and_compaction(tmp_path: Path, claude_fi
     assert "Claude Code version: 2.1.197 (verified)" in text.stdout
 
 
+def test_doctor_warns_on_an_unverified_version_and_reads_its_compaction_settings(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
+    # What `/autocompact 300000` persists (measured on 2.1.332), beside the two switches that do not move
+    # the point. 2.1.197 has no modelSettings: on the fixtures as written the per-model window is ignored.
+    claude = tmp_path / "claude"
+    shutil.copytree(claude_fixtures, claude)
+    settings = {"autoCompactWindow": 150_000, "precomputeCompactionEnabled": False,
+                "modelSettings": {"claude-opus-4-8": {"autoCompactWindow": 300_000}}}  # fmt: skip
+    (claude / "settings.json").write_text(json.dumps(settings))
+    args = ["doctor", "--json", "--claude-dir", str(claude), "--cache-dir", str(tmp_path / "c")]
+    report = json.loads(_run(args).stdout)
+    points = {c["compact_at_tokens"] for c in report["compaction"]} - {None}
+    assert points == {117_000}, report["compaction"]
+    [entry] = [c for c in report["compaction"] if c["compact_at_tokens"]]
+    assert entry["window_source"] == f"settings autoCompactWindow ({claude / 'settings.json'})"
+    switches = {sw["setting"]: sw for sw in entry["switches"]}
+    assert switches["precomputeCompactionEnabled"]["value"] is False
+    assert switches["precomputeCompactionEnabled"]["source"] == str(claude / "settings.json")
+    assert switches["idleCompaction"]["applies"] is False  # 2.1.197 has no idle compaction
+
+    # The same transcripts as written by a newer, unverified Claude Code: warned, and modelSettings read.
+    for path in claude.rglob("*.jsonl"):
+        path.write_text(path.read_text().replace('"version":"2.1.197"', '"version":"2.1.400"'))
+    report = json.loads(_run([*args[:-2], "--cache-dir", str(tmp_path / "c2")]).stdout)
+    cc = report["claude_code"]
+    assert cc["version"] == "2.1.400" and not cc["verified"]
+    assert cc["warning"] == ("ctxtop's window and compaction rule are not verified for Claude Code 2.1.400 "
+                             "(verified: 2.1.197, 2.1.332); using 2.1.332's")  # fmt: skip
+    points = {c["compact_at_tokens"] for c in report["compaction"]} - {None}
+    assert points == {267_000}, report["compaction"]
+    [entry] = [c for c in report["compaction"] if c["compact_at_tokens"]]
+    assert "modelSettings.claude-opus-4-8.autoCompactWindow" in entry["window_source"]
+    assert {sw["setting"]: sw["applies"] for sw in entry["switches"]} == {
+        "precomputeCompactionEnabled": True, "idleCompaction": True}  # fmt: skip
+    text = _run(["doctor", "--claude-dir", str(claude), "--cache-dir", str(tmp_path / "c2")]).stdout
+    assert "warning: ctxtop's window and compaction rule are not verified for Claude Code 2.1.400" in text
+    assert "precomputeCompactionEnabled: off, " in text and "idleCompaction: on — " in text
+
+
 def test_statusline_shows_fill_room_rereads_and_cost(tmp_path: Path, claude_fixtures: Path) -> None:
     claude = tmp_path / "claude"
     shutil.copytree(claude_fixtures, claude)

@@ -148,6 +148,68 @@ def test_the_highest_precedence_file_wins() -> None:
     assert result.window == 120_000 and "settings #2" in result.window_source
 
 
+SONNET = "claude-sonnet-4-5"
+
+
+def per_model(window: object, model: str = SONNET) -> dict:
+    return {"modelSettings": {model: {"autoCompactWindow": window}}}
+
+
+def test_per_model_window_beats_the_files_top_level_one() -> None:
+    # What `/autocompact 120000` writes into the user settings.json (measured on 2.1.332).
+    result = info(settings=[{"autoCompactWindow": 180_000, **per_model(120_000)}], sources=["user"])
+    assert result.window == 120_000 and result.compact_at == 87_000
+    assert result.window_source == f"settings modelSettings.{SONNET}.autoCompactWindow (user)"
+    # Another model's entry does not apply.
+    other = info(settings=[{"autoCompactWindow": 180_000, **per_model(120_000, "claude-opus-4-8")}])
+    assert other.window == 180_000
+    # Behind a custom base URL another model's entry configures no window for this one (measured).
+    proxied = info({"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, [per_model(150_000, "claude-opus-4-8")])
+    assert proxied.compact_at is None
+
+
+def test_a_higher_file_beats_a_lower_files_per_model_value() -> None:
+    # Measured on 2.1.332: a project's top-level 150,000 beats the user's per-model 180,000.
+    result = info(settings=[per_model(180_000), {"autoCompactWindow": 150_000}], sources=["user", "project"])
+    assert result.window == 150_000 and result.window_source == "settings autoCompactWindow (project)"
+
+
+def test_per_model_auto_means_the_models_own_window() -> None:
+    # `/autocompact auto` persists "auto": the model's own window, whatever lower top-level values say.
+    result = info(settings=[{"autoCompactWindow": 150_000}, per_model("auto")], sources=["user", "project"])
+    assert result.window == 200_000 and result.compact_at == 167_000
+    assert f"modelSettings.{SONNET}.autoCompactWindow=auto (project)" in result.window_source
+    # ... and so, behind a custom base URL, no window is configured: no proactive compaction (measured).
+    proxied = info(
+        {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, [{"autoCompactWindow": 150_000}, per_model("auto")]
+    )
+    assert proxied.compact_at is None and "no window is configured" in proxied.reason
+    # A top-level "auto" is ignored: the lower file's value stays (measured).
+    top = info(settings=[{"autoCompactWindow": 150_000}, {"autoCompactWindow": "auto"}])
+    assert top.window == 150_000
+
+
+def test_per_model_keys_drop_the_1m_suffix() -> None:
+    # `/autocompact 300000` on 2.1.332's 1M default model wrote "claude-opus-5-5".
+    result = info(settings=[per_model(300_000, "claude-opus-5-5")], model="claude-opus-5-5[1m]")
+    assert result.window == 300_000 and result.compact_at == 267_000
+
+
+def test_a_version_without_model_settings_reads_only_the_top_level_window() -> None:
+    # 2.1.197 has no modelSettings (measured: it compacted at the top-level 150,000's point).
+    settings = [{"autoCompactWindow": 150_000, **per_model(120_000)}]
+    result = cmp.effective_compaction({}, settings, SONNET, 200_000, per_model_settings=False)
+    assert result.window == 150_000 and result.compact_at == 117_000
+    proxied = cmp.effective_compaction(
+        {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"},
+        [per_model(120_000)],
+        SONNET,
+        200_000,
+        per_model_settings=False,
+    )
+    assert proxied.compact_at is None
+
+
 @pytest.mark.parametrize(
     ("env", "settings"),
     [

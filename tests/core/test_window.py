@@ -83,3 +83,12 @@ def test_the_compaction_window_moves_the_point_not_the_fill_window() -> None:
         {"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "200000"}, [], "claude-opus-4-8", M, window_source="measured"
     )
     assert (info.context_window, info.window, info.compact_at) == (M, K200, 167_000)
+
+
+def test_which_versions_read_model_settings() -> None:
+    from ctxtop.core.window import reads_model_settings
+
+    assert reads_model_settings("2.1.332") and reads_model_settings("2.1.400")
+    assert not reads_model_settings("2.1.197") and not reads_model_settings("2.1.250")
+    assert not reads_model_settings("2.0.76")
+    assert reads_model_settings(None)  # unknown: today's Claude Code

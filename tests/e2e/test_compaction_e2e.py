@@ -1,10 +1,14 @@
-"""After ``ctxtop claude install --threshold 60``, real Claude Code compacts at 60% and keeps ctxtop's notes.
+"""After ``ctxtop claude install --threshold 60 --window 200000``, real Claude Code compacts within one turn
+of 60% of 200K, where ctxtop's report and doctor say it will, and keeps ctxtop's notes; on both pinned versions.
 
 The fake API reports a context growing by 10K tokens per model call (cache reads of the previous prompt,
-like the real API), so the call on which the context first passes 60% of the 200K window is known.
+like the real API), so the call on which the context first reaches 60% of the 200K window is known.
 """
 
 from __future__ import annotations
+
+import json
+import math
 
 import pytest
 
@@ -48,7 +52,16 @@ def _steps(claude: ClaudeCLI) -> list:
 @pytest.mark.parametrize("claude", CLAUDE_VERSIONS, indirect=True)
 def test_compacts_at_the_threshold_and_keeps_the_notes(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
     (claude.project / "src").mkdir()
-    claude.ctxtop("claude", "install", "--threshold", "60", "--settings", str(claude.settings_path))
+    claude.ctxtop(
+        "claude",
+        "install",
+        "--threshold",
+        "60",
+        "--window",
+        str(WINDOW),
+        "--settings",
+        str(claude.settings_path),
+    )
     settings = claude.settings()
     env = settings.get("env", {})
     assert float(env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"]) == pytest.approx(66.67, abs=0.01)
@@ -63,14 +76,24 @@ def run_and_check(claude: ClaudeCLI, fake_api: FakeAPI) -> None:
     fake_api.script(_steps(claude), usage=GrowingUsage(start=20_000, step=10_000))
     claude.run("Refactor the inventory records to dataclasses, module by module.")
 
-    # 1. It compacted once, right after the first call whose context passed 60% of the window (±1 call).
+    # 1. It compacted once, right after the first call whose prompt reached 60% of the window (±1 call),
+    #    which is where ctxtop's report and doctor put the session's compaction point.
     messages = fake_api.messages
     assert [m.kind for m in messages].count("compact") == 1, [m.kind for m in messages]
     compact_at = [m.kind for m in messages].index("compact")
     main_before = [m for m in messages[:compact_at] if m.kind == "main"]
-    contexts = [m.usage.prompt_tokens + m.usage.output_tokens for m in fake_api.main]
-    first_over = next(i for i, c in enumerate(contexts) if c > THRESHOLD * WINDOW)
-    assert abs((len(main_before) - 1) - first_over) <= 1, (contexts, len(main_before))
+    prompts = [m.usage.prompt_tokens for m in fake_api.main]
+    [row] = json.loads(claude.ctxtop("report", "sessions", "--json").stdout)
+    predicted = row["compact_at_tokens"]
+    assert predicted == math.ceil(THRESHOLD * WINDOW) == 120_000, row
+    assert row["compaction_window"] == WINDOW and row["threshold_tokens"] == predicted
+    doctor = json.loads(claude.ctxtop("doctor", "--json").stdout)
+    assert [c["compact_at_tokens"] for c in doctor["compaction"]] == [predicted], doctor["compaction"]
+    assert doctor["claude_code"]["version"] == claude.version and doctor["claude_code"]["verified"]
+    first_at = next(i for i, p in enumerate(prompts) if p >= predicted)
+    turn = len(main_before) - 1  # the main call after which Claude Code compacted
+    assert abs(turn - first_at) <= 1, (prompts, turn, first_at)
+    assert abs(prompts[turn] - predicted) <= 10_000, (prompts[turn], predicted)  # one turn of 10K
 
     # 2. The hooks ran around the compaction request, in Claude Code's order.
     events = [

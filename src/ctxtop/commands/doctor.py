@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         out(f"  {c['model']}: context window {full} ({c['context_window_source']}); compaction window "
             f"{window} ({c['window_source']}); compacts at {at} — {c['why']}\n")  # fmt: skip
+        for sw in c.get("switches", []):
+            state = ("on" if sw["value"] else "off") if sw["applies"] else "not in this version"
+            where = "" if sw["source"] == "default" else f", {sw['source']}"
+            out(f"    {sw['setting']}: {state}{where} — {sw['effect']}\n")
     for why in report["estimated_costs"]:
         out(f"Estimated cost: {why}\n")
     if report["unpriced_models"]:

@@ -10,6 +10,11 @@ Measured on Claude Code 2.1.197:
   model's own window (200,000 for most models, 1,000,000 for ``[1m]`` variants). A model whose window Claude
   Code does not know (e.g. behind a custom base URL) is never compacted proactively, only after the API
   answers "prompt is too long";
+- 2.1.332 (measured the same way, ``--debug``'s ``autocompact:`` lines) keeps all of this and adds the
+  per-model ``modelSettings.<model>.autoCompactWindow`` that ``/autocompact <tokens|auto>`` persists in the
+  user settings.json (see ``_settings_window``); its precomputed summary (``precomputeCompactionEnabled``) and
+  the reactive path it routes through did not move the point; ``idleCompaction`` compacts an idle interactive
+  session by time, not at a token point;
 - the reserve is really ``min(model's max output tokens, 20,000)``; every current model's max output is
   above 20,000, so ctxtop uses 20,000;
 - ``DISABLE_AUTO_COMPACT`` (or ``DISABLE_COMPACT``) in the environment, or ``autoCompactEnabled: false`` in
@@ -212,6 +217,7 @@ def effective_compaction(
     *,
     settings_sources: Sequence[str] = (),
     window_source: str | None = None,
+    per_model_settings: bool = True,
 ) -> CompactionInfo:
     """Where Claude Code compacts a session of ``model``, given everything that configures it.
 
@@ -221,7 +227,9 @@ def effective_compaction(
     (``claude_default_window(model)``), or None when Claude Code does not know it (custom base URLs).
     A configured window larger than the model's own is capped to it, as Claude Code does; with no
     ``model`` nothing is capped. ``window_source`` says where ``default_window`` came from (see
-    ``ctxtop.core.window.resolve_window``); without it a ``[1m]`` id means 1M.
+    ``ctxtop.core.window.resolve_window``); without it a ``[1m]`` id means 1M. ``per_model_settings``
+    says whether the Claude Code version reads ``modelSettings`` (2.1.332 does, 2.1.197 does not: see
+    ``ctxtop.core.window.reads_model_settings``).
     """
     from dataclasses import replace
 
@@ -232,7 +240,9 @@ def effective_compaction(
             window_source = f"Claude Code default {default_window}"
         else:
             window_source = "unknown model window"
-    info = _effective(env, settings, model, default_window, window_source, settings_sources)
+    info = _effective(
+        env, settings, model, default_window, window_source, settings_sources, per_model_settings
+    )
     return replace(info, context_window=default_window, context_window_source=window_source)
 
 
@@ -243,6 +253,7 @@ def _effective(
     default_window: int | None,
     default_source: str,
     settings_sources: Sequence[str],
+    per_model: bool,
 ) -> CompactionInfo:
     merged = effective_env(env, settings)
     pct = parse_pct(merged[PCT_ENV]) if PCT_ENV in merged else None
@@ -256,7 +267,9 @@ def _effective(
         if isinstance(layer, Mapping) and layer.get(ENABLED_SETTING) is False:
             enabled, off_reason = False, f"{ENABLED_SETTING} is false ({_label(settings_sources, index)})"
 
-    window, source = _window(merged, settings, settings_sources, model, default_window, default_source)
+    window, source = _window(
+        merged, settings, settings_sources, model, default_window, default_source, per_model
+    )
     if not enabled:
         return CompactionInfo(window, source, None, False, pct, f"automatic compaction is off: {off_reason}")
     if window is None:
@@ -265,7 +278,7 @@ def _effective(
             f"API answers 'prompt is too long' (set {WINDOW_ENV})"
         )
         return CompactionInfo(None, source, None, True, pct, reason)
-    if _custom_base_url(merged) and not _window_configured(merged, settings):
+    if _custom_base_url(merged) and not _window_configured(merged, settings, model, per_model):
         # Measured on 2.1.197: behind a custom ANTHROPIC_BASE_URL it does not know the window of most models
         # and never compacts proactively until one is configured.
         reason = (
@@ -288,25 +301,49 @@ def _custom_base_url(env: Mapping[str, str]) -> bool:
     return bool(url) and url not in ("https://api.anthropic.com", "https://api.anthropic.com/v1")
 
 
-def _window_configured(env: Mapping[str, str], settings: Sequence[Mapping[str, Any]]) -> bool:
+def _window_configured(
+    env: Mapping[str, str], settings: Sequence[Mapping[str, Any]], model: str | None, per_model: bool
+) -> bool:
     if parse_window(env.get(WINDOW_ENV)) is not None:
         return True
-    for layer in settings:
-        if not isinstance(layer, Mapping):
-            continue
-        if parse_window(layer.get(WINDOW_SETTING)) is not None:
-            return True
-        per_model = layer.get("modelSettings")
-        if isinstance(per_model, Mapping) and any(
-            isinstance(v, Mapping) and parse_window(v.get(WINDOW_SETTING)) is not None
-            for v in per_model.values()
-        ):
-            return True
-    return False
+    return _settings_window(settings, (), model, per_model)[0] is not None
 
 
 def _label(sources: Sequence[str], index: int) -> str:
     return sources[index] if index < len(sources) else f"settings #{index + 1}"
+
+
+def _settings_window(
+    settings: Sequence[Mapping[str, Any]], sources: Sequence[str], model: str | None, per_model: bool
+) -> tuple[int | None, str]:
+    """The ``autoCompactWindow`` the settings give ``model``: (tokens, source), (None, source) for a
+    per-model ``"auto"`` (the model's own window), (None, "") when none is set.
+
+    Measured on 2.1.332: the highest-precedence file that sets a value wins; within a file a per-model value
+    (``modelSettings.<model>.autoCompactWindow``, what ``/autocompact`` writes to the user settings) beats
+    the top-level one, and a per-model ``"auto"`` beats both the file's and lower files' top-level values
+    (a top-level ``"auto"`` is ignored). 2.1.197 has no ``modelSettings`` (``per_model`` False).
+    """
+    for index in range(len(settings) - 1, -1, -1):
+        layer = settings[index]
+        if not isinstance(layer, Mapping):
+            continue
+        by_model = layer.get("modelSettings") if per_model else None
+        if model and isinstance(by_model, Mapping):
+            # Keyed by the model id without ``[1m]`` (``/autocompact`` on the 1M default wrote "claude-opus-5-5").
+            keys = (model, model.replace("[1m]", "").replace("[1M]", ""))
+            entry = next((by_model[k] for k in keys if isinstance(by_model.get(k), Mapping)), None)
+            raw = entry.get(WINDOW_SETTING) if entry is not None else None
+            where = f"settings modelSettings.{model}.{WINDOW_SETTING}"
+            if raw == "auto":
+                return None, f"{where}=auto ({_label(sources, index)})"
+            value = parse_window_setting(raw)
+            if value is not None:
+                return value, f"{where} ({_label(sources, index)})"
+        value = parse_window_setting(layer.get(WINDOW_SETTING))
+        if value is not None:
+            return value, f"settings {WINDOW_SETTING} ({_label(sources, index)})"
+    return None, ""
 
 
 def _window(
@@ -316,31 +353,17 @@ def _window(
     model: str | None,
     default_window: int | None,
     default_source: str,
+    per_model: bool = True,
 ) -> tuple[int | None, str]:
     configured: int | None = None
     source = ""
     if WINDOW_ENV in merged and parse_window(merged[WINDOW_ENV]) is not None:
         configured, source = parse_window(merged[WINDOW_ENV]), f"env {WINDOW_ENV}"
     else:
-        # Highest precedence file first; within a file a per-model value beats the top-level one.
-        for index in range(len(settings) - 1, -1, -1):
-            layer = settings[index]
-            if not isinstance(layer, Mapping):
-                continue
-            per_model = layer.get("modelSettings")
-            if model and isinstance(per_model, Mapping) and isinstance(per_model.get(model), Mapping):
-                value = parse_window_setting(per_model[model].get(WINDOW_SETTING))
-                if value is not None:
-                    configured = value
-                    source = f"settings modelSettings.{model}.{WINDOW_SETTING} ({_label(sources, index)})"
-                    break
-            value = parse_window_setting(layer.get(WINDOW_SETTING))
-            if value is not None:
-                configured, source = value, f"settings {WINDOW_SETTING} ({_label(sources, index)})"
-                break
+        configured, source = _settings_window(settings, sources, model, per_model)
     own, own_source = default_window, default_source
     if configured is None:
-        return own, own_source
+        return own, f"{own_source}; {source}" if source else own_source
     # A configured window larger than the model's own cannot be used (only known when the model is).
     if model and own is not None and configured > own:
         return own, f"{source}, capped at the model's {own}"

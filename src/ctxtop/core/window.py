@@ -49,12 +49,19 @@ class VersionFacts:
     default_window: int
     native_1m: tuple[str, ...] = ()
     """Models that run with 1M when chosen explicitly (without ``[1m]``)."""
+    model_settings: bool = False
+    """Reads ``modelSettings.<model>.autoCompactWindow`` (what ``/autocompact`` persists); 2.1.197 has no
+    ``modelSettings`` at all and compacts by the top-level ``autoCompactWindow`` alone."""
 
 
 VERIFIED: dict[str, VersionFacts] = {
     "2.1.197": VersionFacts("2.1.197", "claude-opus-4-8", ONE_M_WINDOW),
     "2.1.332": VersionFacts(
-        "2.1.332", "claude-opus-5-5", ONE_M_WINDOW, ("claude-opus-4-8", "claude-opus-5-5")
+        "2.1.332",
+        "claude-opus-5-5",
+        ONE_M_WINDOW,
+        ("claude-opus-4-8", "claude-opus-5-5"),
+        model_settings=True,
     ),
 }
 """Claude Code versions whose window and compaction rule ctxtop measured (see ``tests/e2e``)."""
@@ -87,6 +94,17 @@ def facts_for(version: str | None) -> tuple[VersionFacts | None, bool]:
     if not older:
         return None, False
     return VERIFIED[max(older, key=lambda v: version_key(v) or ())], False
+
+
+def reads_model_settings(version: str | None) -> bool:
+    """Whether Claude Code ``version`` reads per-model ``autoCompactWindow`` (``modelSettings``).
+
+    An unknown version is taken to be today's (it does); one older than every verified version does not.
+    """
+    facts, _verified = facts_for(version)
+    if facts is not None:
+        return facts.model_settings
+    return version_key(version) is None
 
 
 def base_model(model: str) -> str:

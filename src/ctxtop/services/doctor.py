@@ -13,7 +13,7 @@ from typing import Any
 from ctxtop.adapters import paths
 from ctxtop.services.monitor import Monitor
 from ctxtop.sources.claude_code import settings as cs
-from ctxtop.sources.claude_code.env import settings_layers
+from ctxtop.sources.claude_code.env import compaction_switches, settings_layers
 from ctxtop.sources.claude_code.source import ClaudeCode
 
 
@@ -70,6 +70,10 @@ def collect(monitor: Monitor, more_config_problems: list[str] | None = None) -> 
                 "enabled": info.enabled,
                 "pct_override": info.pct_override,
                 "why": info.reason,
+                # Settings that change how or when Claude Code compacts, not the point above.
+                "switches": compaction_switches(monitor.config_dir_for(s), s.cwd, s.version)
+                if s.source == ClaudeCode.name
+                else [],
             }
         )
     layers: list[dict[str, Any]] = []

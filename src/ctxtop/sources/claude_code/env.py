@@ -22,7 +22,7 @@ from ctxtop.core.compaction import (
     effective_compaction,
     effective_env,
 )
-from ctxtop.core.window import Observed, resolve_window
+from ctxtop.core.window import Observed, reads_model_settings, resolve_window
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
@@ -164,6 +164,7 @@ def compaction_for(
         window,
         settings_sources=[layer.path for layer in layers],
         window_source=source,
+        per_model_settings=reads_model_settings(version),
     )
     if proven and info.compact_at is not None and info.window == window and not _configured(info):
         from dataclasses import replace
@@ -224,3 +225,41 @@ def for_session(
 
 def _configured(info: CompactionInfo) -> bool:
     return info.window_source.startswith(("env ", "settings "))
+
+
+SWITCHES: tuple[tuple[str, str, str], ...] = (
+    (
+        "precomputeCompactionEnabled",
+        "2.1.197",
+        "the summary is written in the background before the point and swapped in at it; measured on "
+        "2.1.197 and 2.1.332, on or off, the point does not move",
+    ),
+    (
+        "idleCompaction",
+        "2.1.332",
+        "an interactive session left idle for 54 min (90% of the 1-hour prompt cache) with at least 200,000 "
+        "context tokens (CLAUDE_CODE_IDLE_COMPACT_MIN_TOKENS, not under 100,000) is compacted before the cache "
+        "expires; the token point does not move (from 2.1.332's code: an hour idle is not measured)",
+    ),
+)
+"""Compaction settings that change how or when Claude Code compacts but not the token point ctxtop shows:
+(setting, first version known to have it, what it does)."""
+
+
+def compaction_switches(config_dir: Path, cwd: str | None, version: str | None) -> list[dict[str, Any]]:
+    """Each of ``SWITCHES`` as Claude Code reads it for a session: value, the file that sets it (highest
+    precedence first, default on), whether the version has it, and its effect (for ``doctor``)."""
+    from ctxtop.core.window import version_key
+
+    layers = settings_layers(config_dir, cwd)
+    key = version_key(version)
+    out = []
+    for name, since, effect in SWITCHES:
+        value, source = True, "default"
+        for layer in reversed(layers):
+            if isinstance(layer.data.get(name), bool):
+                value, source = layer.data[name], layer.path
+                break
+        known = key is None or key >= (version_key(since) or ())
+        out.append({"setting": name, "value": value, "source": source, "applies": known, "effect": effect})
+    return out
