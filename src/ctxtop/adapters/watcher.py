@@ -1,13 +1,17 @@
-"""Tell a callback which log files changed: one watchdog observer plus a cheap stat poll as a backstop.
+"""Tell a callback which log files changed: one watchdog observer, and a cheap stat poll where it cannot see.
 
 The files are those of the sources in effect (``ctxtop.sources.registry.Sources``): the watcher watches every
-source's roots and keeps the paths a source claims (``Source.is_log``). Watchdog events (inotify, FSEvents...)
-are fast but can be lost: inotify watch limits, network filesystems, editors that replace files. So a poll
-runs every ``poll_interval`` seconds over what is cheap to check: the mtime of the folders where a source's
-new files appear (``Source.poll_dirs``: a new file changes its folder's) and the size/mtime of the "hot"
-files, the ones that changed recently. Events and poll findings are coalesced for ``debounce`` seconds and handed to the
-callback as one set of paths, from the watcher's own thread. Duplicates are harmless: the index skips files
-whose (inode, size, mtime) did not change.
+source's roots and keeps the paths a source claims (``Source.is_log``). A root that a native watchdog observer
+(inotify, FSEvents, ReadDirectoryChangesW) watches costs nothing while nothing changes: no file or folder
+under it is stat'ed, whatever the history's size. The stat poll runs every ``poll_interval`` seconds only over
+the roots it cannot see: no native observer (or its thread died), a watch refused (inotify watch limit), a
+network filesystem (NFS, SMB, sshfs...: writes made on another machine raise no local event). There it
+compares the mtime of the folders where a source's new files appear (``Source.poll_dirs``: a new file changes
+its folder's) and the size/mtime of the "hot" files, the ones that changed recently, and every
+``SWEEP_EVERY`` polls stats every file. Every poll also looks for roots that appeared since (the tool's first
+run creates them), watches them and reports the files already there. Events and poll findings are coalesced
+for ``debounce`` seconds and handed to the callback as one set of paths, from the watcher's own thread.
+Duplicates are harmless: the index skips files whose (inode, size, mtime) did not change.
 """
 
 from __future__ import annotations
@@ -30,9 +34,37 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOT_SECONDS = 3600.0
-"""A file that changed within this long is stat'ed at every poll."""
+"""A file that changed within this long is stat'ed at every poll (of a root the observer cannot see)."""
 SWEEP_EVERY = 15
-"""Every this many polls, stat every log file in the known directories."""
+"""Every this many polls, stat every log file in the known directories (of the roots that are polled)."""
+REMOTE_FILESYSTEMS = frozenset(
+    "nfs nfs4 cifs smb3 smbfs 9p afs ceph glusterfs lustre gpfs ocfs2 virtiofs davfs vboxsf vmhgfs "
+    "fuse.sshfs fuse.rclone fuse.s3fs fuse.gcsfuse fuse.davfs2 fuse.glusterfs fuse.cephfs fuse.vmhgfs-fuse".split()
+)
+"""Filesystems where another machine (or the host of a VM or container) can write without a local event."""
+
+
+def filesystem_type(path: str, mountinfo: str = "/proc/self/mountinfo") -> str | None:
+    """The type of the filesystem ``path`` is on (Linux ``/proc/self/mountinfo``), or None if unknown."""
+    try:
+        with open(mountinfo, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, found = -1, None
+    for line in lines:
+        left, sep, right = line.partition(" - ")
+        parts, rest = left.split(), right.split()
+        if not sep or len(parts) < 5 or not rest:
+            continue
+        # Mount points escape space, tab, newline and backslash as octal (\040 ...).
+        point = parts[4].encode().decode("unicode_escape", errors="replace")
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        # The longest mount point holding the path wins; a later line of the same point is mounted over it.
+        if inside and len(point) >= best:
+            best, found = len(point), rest[0]
+    return found
 
 
 class Watcher:
@@ -66,18 +98,22 @@ class Watcher:
         self._observer: BaseObserver | None = None
         self._handler: FileSystemEventHandler | None = None
         self._watched: set[str] = set()
+        """Roots given to the observer, or found unwatchable (they are polled): not tried again."""
+        self.seen_by_observer: set[str] = set()
+        """Roots the native observer watches whole, on a local filesystem: the poll skips them."""
         self._dirs: dict[str, int] = {}
         self._hot: dict[str, tuple[int, int, int]] = {}
         """size, mtime and ctime of each hot file: ctime also changes on a rewrite that keeps size and mtime."""
         self.polls = 0
         self._last_sweep_ns = int(clock() * 1e9)
+        self._last_poll_ns = self._last_sweep_ns
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        self._scan_dirs(initial=True)
         if self.use_observer:
             self._start_observer()
+        self._scan_dirs(initial=True)
         self._thread = threading.Thread(target=self._loop, name="ctxtop-watcher", daemon=True)
         self._thread.start()
 
@@ -113,6 +149,10 @@ class Watcher:
                         watcher.notify([path])
 
         observer = Observer()
+        if type(observer).__name__ == "PollingObserver":
+            # No native events here: watchdog's polling stats every file each second; ours is cheaper.
+            log.info("no native file events on this system; polling only")
+            return
         self._handler = Handler()
         try:
             observer.start()
@@ -122,20 +162,40 @@ class Watcher:
         self._observer = observer
         self._schedule_new_roots()
 
-    def _schedule_new_roots(self) -> None:
-        """Watch the roots that exist now (a root may appear later: the first Claude Code run creates it)."""
+    def _schedule_new_roots(self) -> list[str]:
+        """Watch the roots that exist now (a root may appear later: the first Claude Code run creates it);
+        returns the roots the observer sees from now on."""
         if self._observer is None or self._handler is None:
-            return
+            return []
+        added = []
         for root in self.roots:
             key = str(root)
             if key in self._watched or not root.is_dir():
                 continue
+            self._watched.add(key)
             try:
                 self._observer.schedule(self._handler, key, recursive=True)
-                self._watched.add(key)
             except OSError as exc:  # inotify limit reached: the poll covers this root
-                log.warning("cannot watch %s: %s", root, exc)
-                self._watched.add(key)
+                log.warning("cannot watch %s (%s): polling it", root, exc)
+                continue
+            kind = filesystem_type(key)
+            if kind in REMOTE_FILESYSTEMS:
+                log.info("%s is on %s: polling it as well", root, kind)
+                continue
+            self.seen_by_observer.add(key)
+            added.append(key)
+        return added
+
+    def _observer_alive(self) -> bool:
+        observer = self._observer
+        if observer is None or not observer.is_alive():
+            return False
+        # One emitter thread per watched root; a dead one sees nothing any more.
+        return all(emitter.is_alive() for emitter in observer.emitters)
+
+    def polled_roots(self) -> list[tuple[Path, Source]]:
+        """The roots the stat poll covers: those the observer does not see."""
+        return [(root, source) for root, source in self._roots if str(root) not in self.seen_by_observer]
 
     # ------------------------------------------------------------------ events
 
@@ -177,6 +237,8 @@ class Watcher:
     # ------------------------------------------------------------------ poll backstop
 
     def _remember(self, path: str) -> None:
+        if self._observed(path):
+            return  # the observer reports its next change: nothing to stat
         try:
             st = os.stat(path)
         except OSError:
@@ -184,11 +246,14 @@ class Watcher:
             return
         self._hot[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
-    def _scan_dirs(self, initial: bool = False) -> set[str]:
+    def _observed(self, path: str) -> bool:
+        return any(path.startswith(root + os.sep) for root in self.seen_by_observer)
+
+    def _scan_dirs(self, initial: bool = False, roots: list[tuple[Path, Source]] | None = None) -> set[str]:
         """New log files, found through directory mtimes (a new file changes its directory's)."""
         found: set[str] = set()
         cutoff = self.clock() - HOT_SECONDS
-        for root, source in self._roots:
+        for root, source in self.polled_roots() if roots is None else roots:
             for folder in self._folders(root, source):
                 try:
                     mtime = os.stat(folder).st_mtime_ns
@@ -220,12 +285,13 @@ class Watcher:
         """Where the source's new files appear under ``root`` (``Source.poll_dirs``), given the hot files."""
         return source.poll_dirs(root, list(self._hot))
 
-    def _sweep(self) -> set[str]:
+    def _sweep(self, roots: list[tuple[Path, Source]] | None = None, since_ns: int | None = None) -> set[str]:
         """Every file, not only hot ones: catches an old session resumed while watchdog missed it."""
         found: set[str] = set()
-        since = self._last_sweep_ns
-        self._last_sweep_ns = int(self.clock() * 1e9)
-        for root, source in self._roots:
+        if since_ns is None:
+            since_ns = self._last_sweep_ns
+            self._last_sweep_ns = int(self.clock() * 1e9)
+        for root, source in self.polled_roots() if roots is None else roots:
             for folder in self._folders(root, source):
                 try:
                     entries = list(os.scandir(folder))
@@ -237,7 +303,7 @@ class Watcher:
                             st = entry.stat()
                         except OSError:
                             continue
-                        if st.st_mtime_ns >= since:
+                        if st.st_mtime_ns >= since_ns:
                             self._hot[entry.path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
                             found.add(entry.path)
         return found
@@ -245,12 +311,31 @@ class Watcher:
     def poll(self) -> None:
         """One backstop pass; changed paths join the pending set."""
         self.polls += 1
-        self._schedule_new_roots()
-        changed = self._scan_dirs()
-        if self.polls % SWEEP_EVERY == 0:
-            changed |= self._sweep()
+        changed: set[str] = set()
+        since_ns, self._last_poll_ns = self._last_poll_ns, int(self.clock() * 1e9)
+        if self.seen_by_observer and not self._observer_alive():
+            # The observer died: its roots are polled from now on, from what changed since the last poll.
+            log.warning("file watching stopped; polling instead")
+            lost = [(r, s) for r, s in self._roots if str(r) in self.seen_by_observer]
+            self.seen_by_observer.clear()
+            changed |= self._sweep(lost, since_ns)  # first: the baseline scan below would hide these
+            self._scan_dirs(initial=True, roots=lost)
+        for key in self._schedule_new_roots():
+            # A root that appeared since (nearly empty): files written before its watch was set, reported now.
+            sources = {source for root, source in self._roots if str(root) == key}
+            changed |= {
+                str(p) for source in sources for p in source.iter_files() if str(p).startswith(key + os.sep)
+            }
+        polled = self.polled_roots()
+        if polled:
+            changed |= self._scan_dirs(roots=polled)
+            if self.polls % SWEEP_EVERY == 0:
+                changed |= self._sweep(polled)
         cutoff_ns = int((self.clock() - HOT_SECONDS) * 1e9)
         for path, seen in list(self._hot.items()):
+            if self._observed(path):
+                del self._hot[path]  # its root is watched now
+                continue
             try:
                 st = os.stat(path)
             except OSError:

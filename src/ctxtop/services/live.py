@@ -29,6 +29,7 @@ from ctxtop.core.metrics import SessionStats
 from ctxtop.services import events as ev
 from ctxtop.services.monitor import Monitor
 from ctxtop.services.noise import OutputSaving, session_savings
+from ctxtop.sources.claude_code.env import settings_snapshot
 from ctxtop.sources.claude_code.live import LiveSession, live_sessions
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import kind
@@ -45,6 +46,14 @@ LIMITS_INTERVAL_S = 30.0
 often, on a refresh: the top strip and the limit alerts follow within that."""
 """Budget and anomaly checks run at most this often (they re-read each changed session's requests)."""
 """Sessions shown when none was active in the window, so the dashboard is never empty for no reason."""
+FIRST_BATCH_BYTES = 16 * 1024 * 1024
+"""A backlog this big or more (a first index) is read newest files first, in batches: this much first, then
+four times more each time, rows posted after each, so the dashboard shows the recent sessions within seconds
+while the rest is indexed."""
+BATCH_GROWTH = 4
+ROWS_FIRST_AT = 64
+"""From this many sessions on the dashboard, a full batch of rows is posted before their titles and the plan
+limits are worked out (then a second one with them)."""
 
 
 class _Stopped(Exception):
@@ -176,7 +185,11 @@ class Engine:
 
     def _open(self) -> None:
         self.monitor = self.factory(self.config)
-        if self.watch:
+
+    def _start_watcher(self) -> None:
+        # Started before the index is read: what changes from now on is reported, what changed before is read.
+        if self.watch and self.watcher is None:
+            assert self.monitor is not None
             self.watcher = Watcher(
                 self.monitor.sources, self.paths_changed, poll_interval=self.poll_interval,
                 clock=self.clock,
@@ -194,24 +207,43 @@ class Engine:
     def _initial(self) -> None:
         # A warm index answers at once: post what it knows, then read what changed since.
         self._post_all(files_read=0)
+        self._start_watcher()
+        monitor = self.monitor
+        assert monitor is not None
+        pending = monitor.index.pending(monitor.sources)
+        total_files, total_bytes = len(pending), sum(n for _, n in pending)
+        done = [0, 0]  # files and bytes of the batches indexed so far
         last = [0.0]
+        final: list[int] = []
 
-        def progress(files: int, total: int, done: int, total_bytes: int) -> None:
+        def progress(files: int, total: int, done_bytes: int, pass_bytes: int) -> None:
             if self._stopped:
-                # Quitting during a first index: roll the transaction back now; the next start resumes.
+                # Quitting during a first index: roll this batch back now; the next start resumes.
                 raise _Stopped
+            files, total = done[0] + files, max(total_files, done[0] + total)
+            done_bytes, pass_bytes = done[1] + done_bytes, max(total_bytes, done[1] + pass_bytes)
             now = time.monotonic()
             # The last step ("all files") is posted only once the sessions are on their way: posting it
             # here hid the progress box while the index was still being written ("No sessions yet" flash).
             if now - last[0] >= 0.1 and files < total:
                 last[0] = now
-                self.post(ev.IndexProgressed(files, total, done, total_bytes))
-            final[:] = [files, total, done, total_bytes]
+                self.post(ev.IndexProgressed(files, total, done_bytes, pass_bytes))
+            final[:] = [files, total, done_bytes, pass_bytes]
 
-        final: list[int] = []
-        assert self.monitor is not None
-        result = self.monitor.refresh(progress=progress)
-        if result.files_read or result.changed_sessions:  # changed without reading: transcripts deleted
+        if total_bytes >= FIRST_BATCH_BYTES:
+            self.post(ev.IndexProgressed(0, total_files, 0, total_bytes))
+            final[:] = [0, total_files, 0, total_bytes]
+            for batch in _batches(pending)[:-1]:  # the last one is read by the full update below
+                result = monitor.refresh(only=[path for path, _ in batch], progress=progress)
+                done[0] += len(batch)
+                done[1] += sum(n for _, n in batch)
+                # The findings (budgets, anomalies) wait for the whole history: they read every session.
+                self._post_all(files_read=result.files_read, seconds=result.seconds, findings=False)
+                last[0] = time.monotonic()
+                self.post(ev.IndexProgressed(done[0], total_files, done[1], total_bytes))
+        result = monitor.refresh(progress=progress)
+        if result.files_read or result.changed_sessions or done[0]:  # changed without reading: deleted
+            self._limits_at = None  # the plan limits of the history just read, not of the index before it
             self._post_all(files_read=result.files_read, seconds=result.seconds)
         if final:
             self.post(ev.IndexProgressed(final[1], final[1], final[3], final[3]))
@@ -306,7 +338,7 @@ class Engine:
         # A day early: buckets are per local day and a session may have started before Monday.
         return week_start(datetime.fromtimestamp(self.clock())).timestamp() - 86400
 
-    def _post_all(self, files_read: int = 0, seconds: float = 0.0) -> None:
+    def _post_all(self, files_read: int = 0, seconds: float = 0.0, findings: bool = True) -> None:
         monitor = self.monitor
         assert monitor is not None
         week_since = self._week_since()
@@ -327,13 +359,26 @@ class Engine:
             # Compactions already there at start-up are history: only new ones are checked for lost tasks.
             self._compaction_checked[stats.session_id] = max((c.ts for c in stats.compactions), default=0.0)
         self._last_post = time.monotonic()
+        with settings_snapshot():  # each (config dir, cwd)'s settings looked at once, not once per session
+            views = [monitor.view(s) for s in active]
+        # On a big history, the rows first: titles (a read of each transcript's head) and plan limits (8 days
+        # of requests) take longer than the rows; they follow in a second full batch of the same rows.
+        rows_first = self._limits_at is None and len(active) >= ROWS_FIRST_AT
         self.post(
             ev.SessionsUpdated(
-                [monitor.view(s) for s in active], self._spend(), initial=True,
-                recent_only=recent_only, files_read=files_read, seconds=seconds, titles=self._titles_of(active),
+                views, self._spend(limits=not rows_first), initial=True, recent_only=recent_only,
+                files_read=files_read, seconds=seconds, titles={} if rows_first else self._titles_of(active),
             )
         )  # fmt: skip
-        self._find([s.session_id for s in active], initial=True)
+        if rows_first:
+            self.post(
+                ev.SessionsUpdated(
+                    views, self._spend(), initial=True, recent_only=recent_only,
+                    titles=self._titles_of(active),
+                )
+            )  # fmt: skip
+        if findings:
+            self._find([s.session_id for s in active], initial=True)
 
     def _refresh(self, paths: set[Path]) -> None:
         monitor = self.monitor
@@ -363,17 +408,18 @@ class Engine:
         )  # fmt: skip
         self._find([s.session_id for s in changed])
 
-    def _spend(self) -> ev.Spend:
-        """The week's spend and the plan limits (official or estimated) with their alerts."""
-        from ctxtop.services import limits
-
+    def _spend(self, limits: bool = True) -> ev.Spend:
+        """The week's spend and the plan limits (official or estimated) with their alerts (``limits=False``:
+        the plan limits last computed, not again even if due)."""
         now = self.clock()
         spend = spend_of(self._week, now)
         due = self._limits_at is None or time.monotonic() - self._limits_at >= self.limits_interval
-        if due and self.monitor is not None:
+        if limits and due and self.monitor is not None:
+            from ctxtop.services import limits as plan_limits
+
             self._limits_at = time.monotonic()
             try:
-                self._limits = limits.strip(self.monitor, now)
+                self._limits = plan_limits.strip(self.monitor, now)
             except Exception:  # noqa: BLE001 - limits that cannot be computed must not stop the dashboard
                 log.exception("plan limits failed")
         spend.limits, spend.limit_alerts = self._limits[0], list(self._limits[1])
@@ -511,6 +557,20 @@ class Engine:
         self.post(
             ev.HistoryLoaded(since, until, group_by, views, totals, daily, rollup, present_only=present_only)
         )
+
+
+def _batches(pending: list[tuple[Path, int]]) -> list[list[tuple[Path, int]]]:
+    """``pending`` (newest first) cut into batches of ``FIRST_BATCH_BYTES``, then each ``BATCH_GROWTH`` times
+    the last: few batches (each costs a commit and a post), the first one small."""
+    batches: list[list[tuple[Path, int]]] = [[]]
+    size, limit = 0, FIRST_BATCH_BYTES
+    for item in pending:
+        if size >= limit:
+            batches.append([])
+            size, limit = 0, limit * BATCH_GROWTH
+        batches[-1].append(item)
+        size += item[1]
+    return batches
 
 
 def _dedupe(requests: list[_Request]) -> list[_Request]:

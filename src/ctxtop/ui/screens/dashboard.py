@@ -41,8 +41,8 @@ class DashboardScreen(Screen):
             yield Static("ctxtop", id="brand")
             yield SummaryStrip(id="summary")
         with Horizontal(id="indexing"):
+            # The bar is mounted while indexing only: a ProgressBar left in the DOM ticks every second.
             yield Static("Indexing history…", id="indexing-label")
-            yield ProgressBar(id="progress", show_eta=False)
         yield Static("", id="alerts")
         yield Static("", id="empty")
         yield SessionTable(id="sessions")
@@ -60,7 +60,7 @@ class DashboardScreen(Screen):
         self.query_one("#indexing").display = False
         self.query_one("#preview").display = False
         self.query_one(SessionTable).focus()
-        self.set_interval(AGE_TICK, self.render_rows)
+        self.set_interval(AGE_TICK, self.age_tick)
         self.render_rows()
 
     def on_resize(self) -> None:
@@ -117,13 +117,31 @@ class DashboardScreen(Screen):
         done = message.files >= message.total_files
         box.display = not done
         self.indexing = not done
+        bars = self.query(ProgressBar)
+        if done:
+            bars.remove()
+        else:
+            if not bars:
+                box.mount(ProgressBar(id="progress", show_eta=False, total=max(message.bytes_total, 1)))
+            self.query_one(ProgressBar).update(total=max(message.bytes_total, 1), progress=message.bytes_done)
+            self.query_one("#indexing-label", Static).update(
+                f"Indexing {message.files:,}/{message.total_files:,} files "
+                f"({_size(message.bytes_done)} of {_size(message.bytes_total)}), newest first…"
+            )
         self.render_rows()
-        bar = self.query_one(ProgressBar)
-        bar.update(total=max(message.bytes_total, 1), progress=message.bytes_done)
-        self.query_one("#indexing-label", Static).update(
-            f"Indexing history: {message.files}/{message.total_files} files, "
-            f"{message.bytes_done / 1e6:.1f}/{message.bytes_total / 1e6:.1f} MB"
-        )
+
+    def age_tick(self) -> None:
+        """Time passed, nothing else: the "Last" cells that read differently now, unless a session left the
+        window (then every row again). Nothing but the time changed, so nothing else is worked out again: on a
+        big history this tick is most of what an idle dashboard does."""
+        app = self.app
+        table = self.query_one(SessionTable)
+        views = app.dashboard_views()
+        if [v.stats.session_id for v in views] != table.order:
+            self.render_rows()
+            return
+        table.show_ages(views, app.clock())
+        self._summarize(views)
 
     def render_rows(self) -> None:
         app = self.app
@@ -147,18 +165,12 @@ class DashboardScreen(Screen):
             count = len(app.unacknowledged)
             more = f" (+{count - 1} more)" if count > 1 else ""
             banner.update(f"▲ {app.unacknowledged[-1]}{more} · a: acknowledge")
-        summary = self.query_one(SummaryStrip)
-        summary.spend = app.spend
-        summary.active = (
-            0 if app.recent_only else sum(1 for v in views if (v.stats.last_ts or 0) >= app._cutoff())
-        )
-        summary.live = len(app.live)
-        summary.daily_budget = float(app.config.get("budgets.daily_usd"))
+        self._summarize(views)
         hours = app.config.get("ui.active_hours")
         empty = self.query_one("#empty", Static)
         legend = self.query_one("#legend", Static)
         if self.indexing and not views:
-            note = "Indexing your history for the first time: sessions appear as soon as it is done."
+            note = "Indexing your history: the most recent sessions appear first."
         elif not app.loaded:
             note = "Reading the index…"
         elif not views:
@@ -173,6 +185,16 @@ class DashboardScreen(Screen):
             f"┃ {app.config.threshold:g}% threshold  ┇ Claude Code compacts  ● busy ◆ waiting ○ idle  "
             f"▲ alert  · last {hours:g} h"
         )
+
+    def _summarize(self, views: list[SessionView]) -> None:
+        app = self.app
+        summary = self.query_one(SummaryStrip)
+        summary.spend = app.spend
+        summary.active = (
+            0 if app.recent_only else sum(1 for v in views if (v.stats.last_ts or 0) >= app._cutoff())
+        )
+        summary.live = len(app.live)
+        summary.daily_budget = float(app.config.get("budgets.daily_usd"))
 
     # ------------------------------------------------------------------ actions
 
@@ -196,3 +218,8 @@ class DashboardScreen(Screen):
 
     def action_acknowledge(self) -> None:
         self.app.acknowledge_alerts()
+
+
+def _size(n: int) -> str:
+    """Bytes as the indexing line shows them: MB below a gigabyte, else GB."""
+    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"

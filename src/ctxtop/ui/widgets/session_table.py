@@ -52,6 +52,16 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _same(a: Text | None, b: Text) -> bool:
+    """Two cells look the same (Rich's ``Text ==`` ignores the base style, e.g. a cost turning red)."""
+    return (
+        a is not None
+        and a == b
+        and (a.style, a.justify, a.overflow, a.no_wrap, a.end)
+        == (b.style, b.justify, b.overflow, b.no_wrap, b.end)
+    )
+
+
 class SessionTable(DataTable):
     COMPONENT_CLASSES = gauge_component_classes() | {
         "sessions--busy", "sessions--waiting", "sessions--idle", "sessions--badge", "sessions--dim",
@@ -73,6 +83,8 @@ class SessionTable(DataTable):
         )
         self.layout_spec = Layout.for_width(100)
         self._order: list[str] = []
+        self._shown: dict[str, dict[str, Text]] = {}
+        """The cells on screen, by session: a cell is updated only when it changed."""
         self._follow: str | None = None
         """The session to select again once the rows are back (columns rebuilt on a resize empty the table)."""
 
@@ -88,6 +100,7 @@ class SessionTable(DataTable):
         self._follow = self._selected_key() or self._follow
         self.clear(columns=True)
         self._order = []
+        self._shown = {}
         columns = [("status", "", 2)]
         if spec.session:
             columns.append(("session", "Session", spec.session))
@@ -126,7 +139,7 @@ class SessionTable(DataTable):
         bar.append(f" {fmt.pct(view.fill):>4}", style(level_role) if level_role else Style())
         cost_role = "over" if "budget" in badges else None
         cost = Text(fmt.usd(s.cost_usd), style(cost_role) if cost_role else Style(), justify="right")
-        last = Text(fmt.age(now - s.last_ts) if s.last_ts else "-", style("dim"), justify="right")
+        last = self._age(view, now)
         project = Text(no_wrap=True, overflow="ellipsis", end="")
         if title and spec.project >= 24:
             # The project's last part and the title: two sessions of one repo no longer look the same.
@@ -158,14 +171,40 @@ class SessionTable(DataTable):
             "last": last,
         }
 
+    def _age(self, view: SessionView, now: float) -> Text:
+        last_ts = view.stats.last_ts
+        return Text(fmt.age(now - last_ts) if last_ts else "-", self.style_for("dim"), justify="right")
+
+    @property
+    def order(self) -> list[str]:
+        """The sessions shown, top to bottom."""
+        return list(self._order)
+
+    def show_ages(self, views: list[SessionView], now: float) -> None:
+        """Only the "Last" column, for ``now``: the rows are those shown (``order``), nothing else changed."""
+        for view in views:
+            key = view.stats.session_id
+            shown = self._shown.get(key)
+            if shown is None:
+                continue
+            last = self._age(view, now)
+            if not _same(shown.get("last"), last):
+                self.update_cell(key, "last", last)
+                shown["last"] = last
+
     def show(self, rows: list[tuple[str, dict[str, Text]]]) -> None:
         """Show ``rows`` (key, cells) in this order, updating cells in place when the order is unchanged."""
         order = [key for key, _ in rows]
         if order == self._order:
+            # Only the cells that changed: on a big history most rows are the same from one batch to the next.
             for key, cells in rows:
+                shown = self._shown.get(key, {})
                 for column, value in cells.items():
-                    self.update_cell(key, column, value)
+                    if not _same(shown.get(column), value):
+                        self.update_cell(key, column, value)
+                self._shown[key] = cells
             return
+        self._shown = dict(rows)
         # The selection follows the session, not the row number, whatever moved it.
         selected = self._selected_key() or self._follow
         self.clear()
