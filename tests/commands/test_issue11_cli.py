@@ -72,3 +72,22 @@ def test_a_threshold_out_of_range_says_the_range(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "--threshold 0: must be between 5 and 95" in done.stderr and "got 0" not in done.stderr
+
+
+def test_notes_on_a_warm_index_still_find_a_session_it_has_not_seen(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
+    # `ctxtop notes` finds sessions and transcripts in the index (the one lookup), refreshed first: a session
+    # started since the index was last brought up to date is found too.
+    claude = tmp_path / "claude"
+    shutil.copytree(claude_fixtures, claude)
+    common = ["--claude-dir", str(claude), "--cache-dir", str(tmp_path / "cache")]
+    assert ctxtop("report", "sessions", *common).returncode == 0  # the index knows the fixtures now
+    new_id = "feedbeef-0000-4000-8000-000000000001"
+    src = claude / REFACTOR.relpath()
+    (src.parent / f"{new_id}.jsonl").write_text(src.read_text().replace(REFACTOR.session_id, new_id))
+    done = ctxtop("notes", "feedbeef", *common)
+    assert done.returncode == 0, done.stderr
+    assert new_id in done.stderr and "Refactor inventory records to dataclasses" in done.stdout
+    known = ctxtop("notes", REFACTOR.session_id[:8], *common)
+    assert known.returncode == 0 and REFACTOR.session_id in known.stderr
