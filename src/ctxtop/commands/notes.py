@@ -36,6 +36,11 @@ def _run(args: argparse.Namespace, monitor: Monitor) -> int:
                   file=sys.stderr)  # fmt: skip
             return 1
         session_id = matches[0]
+        # The index knows every source's sessions: notes are Claude Code's (nothing is pinned for another).
+        refusal = monitor.compacts_itself(session_id)
+        if refusal:
+            print(f"ctxtop: session {session_id}: {refusal}", file=sys.stderr)
+            return 1
     if not session_id:
         print(
             "ctxtop: no notes yet; they are written when Claude Code compacts a session "
