@@ -105,7 +105,7 @@ def caller(
     project = env.get("CLAUDE_PROJECT_DIR") or None
     for pid in ancestors(ppid):
         for config_dir in dirs:
-            path = Path(config_dir) / "sessions" / f"{pid}.json"
+            path = live.sessions_dir(config_dir) / f"{pid}.json"
             found = _live_file(path, pid)
             if found is not None:
                 return Caller(found[0], str(path), pid, project or found[1])
@@ -114,6 +114,6 @@ def caller(
         return Caller(session_id, f"${SESSION_ENV}", None, project)
     raise NoCaller(
         f"no Claude Code session found: ${SESSION_ENV} is not set and no ancestor process has a "
-        f"live-session file in {', '.join(str(d / 'sessions') for d in dirs)}. "
+        f"live-session file in {', '.join(str(live.sessions_dir(d)) for d in dirs)}. "
         "`ctxtop mcp` is meant to be started by Claude Code (ctxtop claude install --mcp)."
     )

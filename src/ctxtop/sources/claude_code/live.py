@@ -27,6 +27,11 @@ class LiveSession:
     a file left by a dead process whose pid was reused then names another start time."""
 
 
+def sessions_dir(config_dir: Path) -> Path:
+    """Where a config dir's live-session files are: ``<config dir>/sessions/<pid>.json``."""
+    return Path(config_dir) / "sessions"
+
+
 def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -76,7 +81,7 @@ def live_sessions(
     """session id -> the live process on it (the newest pid wins when two claim the same session)."""
     found: dict[str, LiveSession] = {}
     for config_dir in config_dirs:
-        folder = Path(config_dir) / "sessions"
+        folder = sessions_dir(config_dir)
         try:
             entries = sorted(folder.glob("*.json"))
         except OSError:
