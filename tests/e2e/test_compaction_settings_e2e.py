@@ -107,7 +107,9 @@ def test_the_cli_compacts_where_ctxtop_says(name: str, tmp_path: Any, fake_api: 
     if case.autocompact is not None:
         claude.interactive(
             [f"/autocompact {case.autocompact}"],
-            done=lambda _i: "modelSettings" in claude.settings_path.read_text(),
+            done=lambda _i: (
+                claude.settings_path.exists() and "modelSettings" in claude.settings_path.read_text()
+            ),
             model=case.model,
             timeout=40,
         )

@@ -891,11 +891,13 @@ class Index:
             result.changed_sessions.add(owner)
         c.executemany("INSERT OR IGNORE INTO compacts VALUES (?,?,?,?,?,?,?)", compacts)
         for meta in metas.values():
+            # A subagent file's record (``fallback``) only fills what the main file did not say.
+            new, old = ("sessions", "excluded") if meta.fallback else ("excluded", "sessions")  # new wins
             c.execute(
                 "INSERT INTO sessions(session_id, source, cwd, git_branch, version, project_dir, last_ts, dirty) "
                 "VALUES (?,?,?,?,?,?,?,1) ON CONFLICT(session_id) DO UPDATE SET "
-                "cwd=coalesce(excluded.cwd, sessions.cwd), git_branch=coalesce(excluded.git_branch, sessions.git_branch), "
-                "version=coalesce(excluded.version, sessions.version), dirty=1",
+                f"cwd=coalesce({new}.cwd, {old}.cwd), git_branch=coalesce({new}.git_branch, {old}.git_branch), "
+                f"version=coalesce({new}.version, {old}.version), dirty=1",
                 (
                     meta.session_id,
                     ctx.source,

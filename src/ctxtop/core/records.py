@@ -82,6 +82,9 @@ class Meta:
     cwd: str | None = None
     git_branch: str | None = None
     version: str | None = None
+    fallback: bool = False
+    """From a subagent's file: only fills what the main transcript did not say (a session whose main file
+    is gone still gets its cwd from the records, not from the lossy project dir name)."""
 
 
 Parsed = RequestRecord | CompactRecord | ToolUse | ToolResult | Meta

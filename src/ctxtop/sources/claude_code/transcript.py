@@ -43,7 +43,8 @@ def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
         agent = obj.get("agentId")
         chain = f"sidechain-{agent}" if isinstance(agent, str) and agent else "sidechain"
     cwd = obj.get("cwd")
-    if isinstance(cwd, str) and chain == MAIN:
+    # The main chain's records say where the session ran; a subagent file's only fill in (its main is gone).
+    if isinstance(cwd, str) and (chain == MAIN or ctx.chain != MAIN):
         branch = obj.get("gitBranch")
         version = obj.get("version")
         out.append(
@@ -53,6 +54,7 @@ def parse_claude(obj: Any, ctx: FileContext, line_key: str) -> list[Parsed]:
                 cwd,
                 branch if isinstance(branch, str) and branch else None,
                 version if isinstance(version, str) else None,
+                fallback=ctx.chain != MAIN,
             )
         )
     message = obj.get("message")
