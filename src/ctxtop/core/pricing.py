@@ -207,6 +207,9 @@ class PriceBook:
         self._rates: dict[tuple[str, int], Rates] = {}
         self._fast: dict[tuple, tuple[str, Resolved | Rates | None, list[int]]] = {}
         self._estimates: dict[tuple, str | None] = {}
+        self._last: tuple[tuple, Rates | None] = ((), None)
+        """The last ``rates`` asked for and its answer: a request's cost, re-read cost and cache-miss cost ask
+        the same question in turn."""
         for prefix, values in (overrides or {}).items():
             try:
                 inp = Decimal(str(values["input"]))
@@ -274,6 +277,22 @@ class PriceBook:
         speed: str | None = None,
     ) -> Rates | None:
         """Rates for one request, or None when the model is unknown."""
+        asked = (model, when, prompt_tokens, service_tier, speed)
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last[0] == asked:
+            return last[1]
+        rates = self._rates_for(model, when, prompt_tokens, service_tier, speed)
+        self._last = (asked, rates)
+        return rates
+
+    def _rates_for(
+        self,
+        model: str,
+        when: datetime | float,
+        prompt_tokens: int,
+        service_tier: str | None,
+        speed: str | None,
+    ) -> Rates | None:
         # Hot path (once per request of every changed session): everything below the first lookup is cached
         # per (model, UTC day, variant).
         day_number = (
