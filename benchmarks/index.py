@@ -18,7 +18,7 @@ children it waited for included, e.g. index workers), CPU ms per MB of history, 
 of its whole process group (sampled every 10 ms from /proc and summed; children included), beside the
 largest single process's peak (``wait4``).
 
-Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR] [--repeat 3]
+Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR] [--src DIR] [--repeat 3]
 Figures are printed as absolute values and as ratios against ccusage measured in the same run.
 """
 
@@ -188,6 +188,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every command (median; default 3)")
     parser.add_argument("--baseline-src", metavar="DIR", help="also time the ctxtop in DIR (a src dir)")
     parser.add_argument("--no-warm", action="store_true", help="cold runs only")
+    parser.add_argument("--src", metavar="DIR", help="time the ctxtop in DIR as this tree (e.g. a snapshot)")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ctxtop-bench-"))
     history = work / "claude"
@@ -208,7 +209,7 @@ def main() -> int:
         CTXTOP_CONFIG_DIR=str(work / "cfg"),
         CTXTOP_API_LOG_DIR=str(work / "api"),
     )
-    trees = {"ctxtop": env}
+    trees = {"ctxtop": {**env, "PYTHONPATH": str(Path(args.src).resolve())} if args.src else env}
     if args.baseline_src:
         trees["baseline"] = {**env, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
     ccusage = find_ccusage()

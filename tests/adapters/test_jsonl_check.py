@@ -96,3 +96,22 @@ def test_a_few_lines_never_load_msgspec(tmp_path: Path) -> None:
         "assert jsonl.all_objects(lines * 2000)\nassert 'msgspec' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(
+    before=st.binary(max_size=300),
+    after=st.binary(max_size=300),
+    needle=st.sampled_from(ClaudeCode.markers),
+    cut=st.integers(0, 20),
+    planted=st.booleans(),
+)
+def test_the_simd_marker_search_agrees_with_the_in_operator(
+    before: bytes, after: bytes, needle: bytes, cut: int, planted: bool
+) -> None:
+    from stringzilla import contains
+
+    # The needle whole, or cut short (a near miss), anywhere in arbitrary bytes.
+    line = before + (needle if planted else needle[: cut % len(needle)]) + after
+    for marker in ClaudeCode.markers:
+        assert contains(line, marker) == (marker in line)

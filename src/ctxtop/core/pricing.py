@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from ctxtop.core.usage import Tokens
 
 if TYPE_CHECKING:
+    from genai_prices.data_snapshot import DataSnapshot
     from genai_prices.types import ModelInfo
 
 MILLION = Decimal(1_000_000)
@@ -99,11 +100,39 @@ PROVIDERS = ("anthropic", "openai")
 the API logs name Anthropic models, Codex OpenAI ones; no id of one matches the other's patterns)."""
 
 
+def bundled_snapshot() -> DataSnapshot:
+    """genai-prices' bundled snapshot, loaded without running the package's ``__init__``, which imports its
+    network updater (httpx, asyncio, importlib.metadata: ~0.1 s of every cold start) that ctxtop never uses.
+
+    The package module is made bare (its path only) and its submodules import as usual; the first lookup of
+    any other name on it (``genai_prices.calc_price``...) runs the real ``__init__`` then (PEP 562), so other
+    code in the process still sees the whole package."""
+    import importlib
+    import sys
+
+    if "genai_prices" not in sys.modules:
+        import importlib.util
+
+        spec = importlib.util.find_spec("genai_prices")
+        if spec is not None and spec.loader is not None and spec.submodule_search_locations is not None:
+            package = importlib.util.module_from_spec(spec)
+            loader = spec.loader
+
+            def complete(name: str) -> object:
+                if importlib.util.find_spec(f"genai_prices.{name}") is not None:
+                    raise AttributeError(name)  # a submodule: the import system loads it next
+                del package.__dict__["__getattr__"]
+                loader.exec_module(package)
+                return getattr(package, name)
+
+            package.__getattr__ = complete  # type: ignore[method-assign]
+            sys.modules["genai_prices"] = package
+    return importlib.import_module("genai_prices.data_snapshot").get_snapshot()
+
+
 @lru_cache(maxsize=256)
 def _model_info(model: str) -> ModelInfo | None:
-    from genai_prices import data_snapshot
-
-    snapshot = data_snapshot.get_snapshot()
+    snapshot = bundled_snapshot()
     by_id = {provider.id: provider for provider in snapshot.providers}
     for name in PROVIDERS:
         provider = by_id.get(name)
@@ -178,6 +207,9 @@ class PriceBook:
         self._rates: dict[tuple[str, int], Rates] = {}
         self._fast: dict[tuple, tuple[str, Resolved | Rates | None, list[int]]] = {}
         self._estimates: dict[tuple, str | None] = {}
+        self._last: tuple[tuple, Rates | None] = ((), None)
+        """The last ``rates`` asked for and its answer: a request's cost, re-read cost and cache-miss cost ask
+        the same question in turn."""
         for prefix, values in (overrides or {}).items():
             try:
                 inp = Decimal(str(values["input"]))
@@ -245,6 +277,22 @@ class PriceBook:
         speed: str | None = None,
     ) -> Rates | None:
         """Rates for one request, or None when the model is unknown."""
+        asked = (model, when, prompt_tokens, service_tier, speed)
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last[0] == asked:
+            return last[1]
+        rates = self._rates_for(model, when, prompt_tokens, service_tier, speed)
+        self._last = (asked, rates)
+        return rates
+
+    def _rates_for(
+        self,
+        model: str,
+        when: datetime | float,
+        prompt_tokens: int,
+        service_tier: str | None,
+        speed: str | None,
+    ) -> Rates | None:
         # Hot path (once per request of every changed session): everything below the first lookup is cached
         # per (model, UTC day, variant).
         day_number = (

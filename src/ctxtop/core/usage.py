@@ -13,6 +13,8 @@ MAX_TOKENS = 2**53
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:  # the common case first (a bool is not one: it counts 0, below)
+        return value if 0 <= value <= MAX_TOKENS else 0
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):

@@ -106,9 +106,9 @@ class CompactionPolicy:
 def context_window(model: str) -> int | None:
     """The context window genai-prices lists for an Anthropic model, or ``None`` when unknown."""
     try:
-        from genai_prices import data_snapshot
+        from ctxtop.core.pricing import bundled_snapshot
 
-        _, info = data_snapshot.get_snapshot().find_provider_model(model, None, "anthropic", None)
+        _, info = bundled_snapshot().find_provider_model(model, None, "anthropic", None)
         return info.context_window
     except Exception:
         return None
