@@ -137,9 +137,19 @@ def settings_key(files: list[str]) -> str:
     return repr(stamps) + (f" racy {time.time_ns()}" if racy(stamps) else "")
 
 
-def observed_key(observed_dir: str, session_id: str) -> str:
-    """What Claude Code last reported to its statusline for the session (its observation file, as it is)."""
-    found = stamp(os.path.join(observed_dir, f"{session_id}.json"))
+def observed_names(observed_dir: str) -> set[str]:
+    """The observation files there are (one listing, not a stat per session)."""
+    try:
+        return set(os.listdir(observed_dir))
+    except OSError:
+        return set()
+
+
+def observed_key(observed_dir: str, session_id: str, names: set[str]) -> str:
+    """What Claude Code last reported to its statusline for the session (its observation file, as it is);
+    ``names``: ``observed_names(observed_dir)``."""
+    name = f"{session_id}.json"
+    found = stamp(os.path.join(observed_dir, name)) if name in names else None
     return repr(found) + (f" racy {time.time_ns()}" if racy([found]) else "")
 
 
@@ -263,13 +273,16 @@ def serve(argv: list[str]) -> bytes | None:
         # (a session in another one has no stored row it could match).
         files_of: dict[str, list[str]] = record["settings"]
         settings: dict[str | None, str] = {}
+        names = observed_names(observed_dir)
         out = []
         for sid, source, _archived, inputs, cwd, _first_ts, body in stored_rows(conn, tuple(roots)):
             if inputs is None or body is None or (source in own):
                 return None
             if cwd not in settings:
                 settings[cwd] = settings_key(files_of[cwd or ""])
-            if inputs != row_inputs(common, config_dir, settings[cwd], observed_key(observed_dir, sid), []):
+            if inputs != row_inputs(
+                common, config_dir, settings[cwd], observed_key(observed_dir, sid, names), []
+            ):
                 return None
             out.append(body)
         return b"[\n" + b",\n".join(out) + b"\n]\n" if out else b"[]\n"

@@ -37,6 +37,8 @@ class Monitor:
         self._env = dict(os.environ)
         self._settings_files: dict[str, list[str]] = {}
         """The settings files of each working directory whose rows were keyed (``remember_fast``)."""
+        self._observed: tuple[str, set[str]] | None = None
+        """The observation files listed for this run's row keys (folder, names)."""
 
     @classmethod
     def open(
@@ -176,6 +178,7 @@ class Monitor:
         from ctxtop.sources.claude_code import observations
 
         seen = observations.load_all()
+        self._observed = None  # listed again by this call's first row key
         common = _common_inputs(self)
         settings: dict[tuple[str, str | None], str] = {}
         conn = self.index.conn
@@ -293,7 +296,10 @@ class Monitor:
         # Before sources were recorded, ctxtop read only Claude Code (as ``Index._compute`` says).
         if getattr(kind(source or KINDS[0].name), "compaction", None) is not None:
             extra = [repr(report_fast.stamp(path)) for path in self.index.session_files(session_id)]
-        observed = report_fast.observed_key(str(observations.observed_dir()), session_id)
+        folder = str(observations.observed_dir())
+        if self._observed is None or self._observed[0] != folder:
+            self._observed = (folder, report_fast.observed_names(folder))
+        observed = report_fast.observed_key(folder, session_id, self._observed[1])
         return report_fast.row_inputs(common, config_dir, settings[key], observed, extra)
 
     def remember_fast(self, options: dict) -> None:
