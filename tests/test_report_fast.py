@@ -170,3 +170,15 @@ def test_other_options_and_filters_go_to_the_full_command(world: World) -> None:
     world.warm()
     for extra in (["--since", "2020-01-01"], ["--project", "x"], ["--present-only"]):
         assert not world.run(*extra)[1], extra
+
+
+def test_real_sessions_with_subagents_are_served_as_a_cold_index_prints_them(
+    tmp_path: Path, public_corpus: Path
+) -> None:
+    world = World(tmp_path)
+    shutil.rmtree(world.home / "projects")
+    shutil.copytree(public_corpus / "projects", world.home / "projects")
+    world.settle()
+    cold = world.cold()
+    out, fast = world.warm()
+    assert fast and out == cold and len(json.loads(out)) > 1
