@@ -182,3 +182,25 @@ def test_real_sessions_with_subagents_are_served_as_a_cold_index_prints_them(
     cold = world.cold()
     out, fast = world.warm()
     assert fast and out == cold and len(json.loads(out)) > 1
+
+
+def test_two_config_dirs_are_served_and_a_retargeted_symlink_is_seen(world: World) -> None:
+    other = world.tmp / "other"
+    shutil.copytree(FIXTURES, other)
+    moved = max(other.glob("projects/*/*.jsonl"), key=lambda p: p.stat().st_size)
+    twin = moved.with_name("0bb1e0b5-0000-4000-8000-0000000000aa.jsonl")
+    twin.write_bytes(moved.read_bytes().replace(moved.stem.encode(), twin.stem.encode()))
+    moved.unlink()
+    (world.tmp / "link").symlink_to(world.home)
+    world.env["CLAUDE_CONFIG_DIR"] = f"{world.tmp / 'link'},{other}"
+    world.settle()
+    out, fast = world.warm()
+    assert fast and out == world.cold()
+    # The link now names the other tree: other files, other sessions, whatever the index kept.
+    (world.tmp / "link").unlink()
+    (world.tmp / "link").symlink_to(other)
+    world.env["CLAUDE_CONFIG_DIR"] = str(world.tmp / "link")
+    out_one, _ = world.warm()
+    (world.tmp / "link").unlink()
+    (world.tmp / "link").symlink_to(world.home)
+    assert world.run()[1] is False and world.run()[0] != out_one

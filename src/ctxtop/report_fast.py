@@ -28,6 +28,7 @@ from ctxtop.statusline_fast import data_dir, dumps, loads
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Callable
     from typing import Any
 
 RECORD = "report_fast"
@@ -236,6 +237,24 @@ def _fresh(conn: sqlite3.Connection, roots: list[str]) -> bool:
     return True
 
 
+def _config_dirs(conn: sqlite3.Connection, dirs: list[str]) -> Callable[[str], str]:
+    """``Monitor.config_dir_for`` by session id: the config dir its main transcript is under (the first
+    one when there is one dir, or no transcript under any)."""
+    if len(dirs) == 1:
+        return lambda sid: dirs[0]
+    main = dict(
+        conn.execute(
+            "SELECT session_id, min(path) FROM files WHERE chain='main' AND gone=0 GROUP BY session_id"
+        )
+    )
+
+    def of(sid: str) -> str:
+        path = main.get(sid)
+        return next((d for d in dirs if path and path.startswith(d + os.sep)), dirs[0])
+
+    return of
+
+
 def serve(argv: list[str]) -> bytes | None:
     """The JSON ``report sessions --json`` prints, from stored rows; None when the full command must run."""
     options = parse_args(argv)
@@ -264,10 +283,12 @@ def serve(argv: list[str]) -> bytes | None:
             return None
         if record_key(options, record["config_file"], genai) != record["key"]:
             return None
+        if any(os.path.realpath(given) != resolved for given, resolved in record["links"]):
+            return None  # a directory named through a symlink that points elsewhere now
         roots = list(record["roots"])
         if not _fresh(conn, roots):
             return None
-        [config_dir] = record["config_dirs"]
+        config_dir_of = _config_dirs(conn, record["config_dirs"])
         own, observed_dir, common = set(record["own"]), record["observed_dir"], record["common"]
         # The settings files of each working directory, as the settings reader named them for the full run
         # (a session in another one has no stored row it could match).
@@ -278,11 +299,12 @@ def serve(argv: list[str]) -> bytes | None:
         for sid, source, _archived, inputs, cwd, _first_ts, body in stored_rows(conn, tuple(roots)):
             if inputs is None or body is None or (source in own):
                 return None
-            if cwd not in settings:
-                settings[cwd] = settings_key(files_of[cwd or ""])
-            if inputs != row_inputs(
-                common, config_dir, settings[cwd], observed_key(observed_dir, sid, names), []
-            ):
+            config_dir = config_dir_of(sid)
+            where = f"{config_dir}\0{cwd or ''}"
+            if where not in settings:
+                settings[where] = settings_key(files_of[where])
+            observed = observed_key(observed_dir, sid, names)
+            if inputs != row_inputs(common, config_dir, settings[where], observed, []):
                 return None
             out.append(body)
         return b"[\n" + b",\n".join(out) + b"\n]\n" if out else b"[]\n"

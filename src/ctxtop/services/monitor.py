@@ -290,7 +290,9 @@ class Monitor:
         key = (config_dir, cwd)
         if key not in settings:
             files = [str(f) for f in settings_files(Path(config_dir), cwd)]
-            self._settings_files[cwd or ""] = files  # for report_fast, which knows no layout
+            self._settings_files[f"{config_dir}\0{cwd or ''}"] = (
+                files  # for report_fast, which knows no layout
+            )
             settings[key] = report_fast.settings_key(files)
         extra = []
         # Before sources were recorded, ctxtop read only Claude Code (as ``Index._compute`` says).
@@ -313,7 +315,12 @@ class Monitor:
         claude = self.sources.of(ClaudeCode)
         dirs = [str(d) for d in claude.config_dirs] if claude is not None else []
         quiet = not (self.config.problems or self.notices or self.index.notices)
-        if not quiet or len(dirs) != 1:
+        # Each source's directories as named, with what they resolved to: a symlink pointed elsewhere since
+        # names other files.
+        links = [[os.path.expanduser(str(g)), str(r)] for s in self.sources.sources
+                 for g, r in zip(getattr(s, "given", ()), getattr(s, "dirs", ()), strict=True)]  # fmt: skip
+        named = all(hasattr(s, "given") for s in self.sources.sources)
+        if not quiet or not dirs or not named:
             return  # the full command says something the fast path would not, or decides otherwise
         genai = _genai_stamp()
         genai_path = genai.rsplit(":", 2)[0] if genai.count(":") >= 2 else None
@@ -328,7 +335,7 @@ class Monitor:
             "roots": list(self.sources.roots()), "config_dirs": dirs,
             "own": sorted(k.name for k in KINDS if getattr(k, "compaction", None) is not None),
             "observed_dir": str(observations.observed_dir()), "common": _common_inputs(self),
-            "settings": self._settings_files,
+            "settings": self._settings_files, "links": links,
         }  # fmt: skip
         from ctxtop.statusline_fast import dumps
 

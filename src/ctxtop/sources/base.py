@@ -126,12 +126,14 @@ class DirsSource:
     hashed by value. A plain class, not a dataclass, so that subclasses can declare the protocol's class
     variables as ``ClassVar`` without importing ``typing`` at run time (the statusline's budget)."""
 
-    __slots__ = ("dirs",)
+    __slots__ = ("dirs", "given")
 
     def __init__(self, dirs: Iterable[Path]) -> None:
         # A file is known by its resolved path: a relative or symlinked --claude-dir names the same files
         # (and the same index rows) as the real directory.
-        self.dirs: tuple[Path, ...] = tuple(resolved_dir(d) for d in dirs)
+        self.given: tuple[Path, ...] = tuple(dirs)
+        """The directories as named (``report_fast`` checks they still resolve to ``dirs``)."""
+        self.dirs: tuple[Path, ...] = tuple(resolved_dir(d) for d in self.given)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and isinstance(other, DirsSource) and other.dirs == self.dirs
