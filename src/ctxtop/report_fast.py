@@ -1,7 +1,7 @@
 """``ctxtop report sessions --json``'s fast path: the stored rows again when the index proves nothing changed.
 
 ``ctxtop.cli`` comes here before anything else of ctxtop is imported. This module uses ``os``, ``sys``,
-``time``, ``sqlite3`` and ``ctxtop.statusline_fast``'s JSON and data-dir helpers: no argparse, pathlib,
+``time``, ``_sqlite3`` (the C half of ``sqlite3``) and ``ctxtop.statusline_fast``'s JSON and data-dir helpers: no argparse, pathlib,
 dataclasses, config, metrics or pricing. It answers only when all of this holds, else it returns None and the
 full command runs (and records what this path checks, for the next run):
 
@@ -263,7 +263,11 @@ def serve(argv: list[str]) -> bytes | None:
     path = _index_path(options)
     if path is None or not os.path.isfile(path):
         return None
-    import sqlite3
+    try:
+        # The C module ``sqlite3`` wraps: its Python half imports ``datetime`` for adapters never used here.
+        import _sqlite3 as sqlite3
+    except ImportError:  # pragma: no cover - a build without it
+        import sqlite3  # type: ignore[no-redef]
 
     try:
         conn = sqlite3.connect(path, timeout=1.0, isolation_level=None)
