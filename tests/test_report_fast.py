@@ -204,3 +204,12 @@ def test_two_config_dirs_are_served_and_a_retargeted_symlink_is_seen(world: Worl
     (world.tmp / "link").unlink()
     (world.tmp / "link").symlink_to(world.home)
     assert world.run()[1] is False and world.run()[0] != out_one
+
+
+def test_a_source_that_decides_its_own_window_is_left_to_the_full_command(world: World) -> None:
+    # Codex sessions' windows come from their rollout files as they are: the full command reads them.
+    shutil.copytree(FIXTURES.parent / "codex", world.tmp / "codex")
+    world.settle()
+    out, fast = world.warm()
+    assert not fast and out == world.cold()
+    assert any(r["source"] == "codex" for r in json.loads(out))

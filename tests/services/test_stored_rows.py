@@ -235,3 +235,29 @@ def test_an_index_without_stored_rows_renders_them(tmp_path: Path, claude_fixtur
     assert monitor.index.conn.execute("SELECT 1 FROM sqlite_master WHERE name='rows'").fetchone() is None
     assert monitor.session_rows() == _views_json(monitor)
     assert ClaudeCode is not None
+
+
+def test_rows_of_a_source_that_decides_its_own_window_are_stored_with_its_files(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
+    codex = tmp_path / "codex"
+    shutil.copytree(claude_fixtures.parent / "codex", codex)
+
+    def monitor() -> Monitor:
+        m = Monitor.open(codex_dirs=[str(codex)], claude_dirs=[str(tmp_path / "none")],
+                         cache_dir=str(tmp_path / "cache"), config=Config())  # fmt: skip
+        m.refresh()
+        return m
+
+    first = monitor()
+    rows = first.session_rows()
+    assert rows == _views_json(first) and rows
+    _mark_stored(first)
+    again = monitor()
+    assert all(_served(again.session_rows()))
+    # Its window comes from its files as they are: a file that changed (here only its mtime) renders again.
+    rollout = next(codex.rglob("rollout-*.jsonl"))
+    os.utime(rollout, (time.time() - 30, time.time() - 30))
+    third = monitor()
+    served = third.session_rows()
+    assert _unmarked(served) == _views_json(third) and not all(_served(served))
