@@ -498,3 +498,28 @@ def test_a_schema_7_index_gains_the_export_table_in_place(tmp_path: Path) -> Non
     index = Index(db)
     assert index.conn.execute("SELECT count(*) FROM otlp_sent").fetchone() == (0,)
     assert index.update(sources).bytes_read == 0 and _one(index).tokens == expected
+
+
+def test_a_locked_index_never_fails_a_price_lookup(tmp_path: Path) -> None:
+    """Another ctxtop (the TUI, ``export --watch``) holding the index's write lock past the busy timeout made
+    ``report sessions`` die with "database is locked" while caching a genai-prices entry: the entry is a
+    cache, so it stays in memory for this run and the next run stores it."""
+    import sqlite3
+
+    from ctxtop.adapters.index import _PriceCache
+
+    db = tmp_path / "index.db"
+    Index(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the other process's write transaction
+    conn = sqlite3.connect(db, timeout=0.05, isolation_level=None)
+    cache = _PriceCache(conn)
+    cache["claude-x"] = {"window": 200000}
+    cache["claude-y"] = {"window": 1000000}
+    assert cache["claude-x"] == {"window": 200000} and "claude-y" in cache
+    assert cache.unwritable
+    holder.execute("COMMIT")
+    assert "claude-x" not in _PriceCache(sqlite3.connect(db, isolation_level=None))
+    fresh = _PriceCache(sqlite3.connect(db, isolation_level=None))
+    fresh["claude-x"] = {"window": 200000}
+    assert "claude-x" in _PriceCache(sqlite3.connect(db, isolation_level=None))

@@ -1418,6 +1418,8 @@ class _PriceCache(MutableMapping):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.data: dict[str, object] | None = None
+        self.unwritable = False
+        """A write found the index locked: the rest of this run keeps new entries in memory only."""
         stamp = _genai_stamp()
         row = self.conn.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone()
         if row is None or row[0] != stamp:
@@ -1439,11 +1441,24 @@ class _PriceCache(MutableMapping):
 
     def __setitem__(self, key: str, value: object) -> None:
         self._load()[key] = value
-        self.conn.execute("INSERT OR REPLACE INTO prices VALUES (?, ?)", (key, json.dumps(value)))
+        self._write("INSERT OR REPLACE INTO prices VALUES (?, ?)", (key, json.dumps(value)))
 
     def __delitem__(self, key: str) -> None:
         del self._load()[key]
-        self.conn.execute("DELETE FROM prices WHERE key=?", (key,))
+        self._write("DELETE FROM prices WHERE key=?", (key,))
+
+    def _write(self, sql: str, params: tuple[str, ...]) -> None:
+        """Persist one entry when the index can be written now. The entry is a cache of genai-prices: while
+        another ctxtop holds the write lock past the busy timeout (a TUI or ``export --watch`` indexing beside
+        a report), this run keeps it in memory and a later run stores it, rather than failing the report."""
+        if self.unwritable:
+            return
+        try:
+            self.conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            self.unwritable = True  # one wait for the lock per run, not one per entry
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._load())
