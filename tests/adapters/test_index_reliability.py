@@ -523,3 +523,33 @@ def test_a_locked_index_never_fails_a_price_lookup(tmp_path: Path) -> None:
     fresh = _PriceCache(sqlite3.connect(db, isolation_level=None))
     fresh["claude-x"] = {"window": 200000}
     assert "claude-x" in _PriceCache(sqlite3.connect(db, isolation_level=None))
+
+
+def test_an_update_beside_another_ctxtops_long_write_answers_from_the_index_as_it_stands(
+    tmp_path: Path,
+) -> None:
+    """A report run while a TUI cold-indexes a big history (one long write transaction) died with
+    "database is locked" after the busy timeout. It now answers from what the index holds, with a notice,
+    and the next update reads the lines it could not."""
+    import sqlite3
+
+    proj, sources = _world(tmp_path)
+    log = proj / "s1.jsonl"
+    log.write_text(_line("a", 10, sid="s1") + "\n")
+    db = tmp_path / "index.db"
+    index = Index(db)
+    index.update(sources)
+    assert index.session("s1").tokens.output == 10  # type: ignore[union-attr]
+    with log.open("a") as fh:
+        fh.write(_line("b", 7, sid="s1") + "\n")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the other process, mid-update
+    index.conn.execute("PRAGMA busy_timeout=50")
+    result = index.update(sources)
+    assert result.files_read == 0 and index.session("s1").tokens.output == 10  # type: ignore[union-attr]
+    assert any("another ctxtop is updating the index" in n for n in index.notices)
+    index.update(sources)
+    assert len(index.notices) == 1  # said once, not once per refresh
+    holder.execute("COMMIT")
+    assert index.update(sources).files_read == 1
+    assert index.session("s1").tokens.output == 17  # type: ignore[union-attr]

@@ -482,6 +482,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLite gave up waiting for another connection's lock (``busy_timeout``), as opposed to a real fault."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _damaged(path: Path, exc: BaseException) -> bool:
     """``exc`` says the file is not a database, or a fresh read-only check of the file finds it damaged
     (an error raised while rolling back can hide SQLite's first word on it)."""
@@ -725,7 +730,21 @@ class Index:
         parallel = total_bytes >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= PARALLEL_MIN_CORES
         done_bytes = 0
         prefetch: _Prefetch | None = None
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            # Another ctxtop (a TUI indexing a big history, ``export --watch``) holds the write lock past the
+            # busy timeout: answer from the index as it stands, say so, and read the new bytes next time.
+            notice = (
+                f"another ctxtop is updating the index at {self.path}: figures are as of its last update "
+                f"({len(pending)} file(s) with new lines not read yet)"
+            )
+            if notice not in self.notices:
+                self.notices.append(notice)
+            result.seconds = time.perf_counter() - started
+            return result
         try:
             # Another process may have indexed some of these bytes while we waited for the lock.
             fresh = self._known()
@@ -1456,7 +1475,7 @@ class _PriceCache(MutableMapping):
         try:
             self.conn.execute(sql, params)
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _busy(exc):
                 raise
             self.unwritable = True  # one wait for the lock per run, not one per entry
 
