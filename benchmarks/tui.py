@@ -15,7 +15,7 @@ repeatable) the same runs of that code are interleaved with this tree's (before,
 all idle TUIs are measured over the same window, so the machine's load weighs on them alike; ratios after/each.
 
 Usage: python benchmarks/tui.py [--mb 1000] [--keep DIR] [--baseline-src [NAME=]DIR]... [--src DIR] [--rounds 1]
-       [--idle 60] [--settle 30]
+       [--idle 60] [--settle 60]
 """
 
 from __future__ import annotations
