@@ -169,8 +169,8 @@ def main() -> int:
     parser.add_argument(
         "--settle",
         type=float,
-        default=30.0,
-        help="seconds after warm rows before the idle window (default 30)",
+        default=60.0,
+        help="seconds after warm rows before the idle window (default 60)",
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="give up on a start after this long")
     args = parser.parse_args()
