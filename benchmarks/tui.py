@@ -7,14 +7,15 @@ socket, a fixed 120x36 pane) and reads the screen with ``capture-pane`` every 50
 - cold (empty index dir): first frame (ctxtop's top bar is drawn), rows visible (a line holds the short id of
   a session of the history), indexed (the indexing line is gone and rows are on screen);
 - warm (the same index, nothing new): first frame and rows visible;
-- idle CPU: after the warm start settled, the CPU time of the TUI's whole process group (utime + stime of
+- idle CPU: ``--settle`` seconds after the warm start showed rows, the CPU time of the TUI's whole process group (utime + stime of
   every process in it, from /proc/<pid>/stat) over ``--idle`` seconds, as a share of one core.
 
-With ``--baseline-src DIR`` (another checkout's ``src``: ``git archive main src | tar -x -C /tmp/before``) the
-same runs of that code are interleaved with this tree's (before, after, before, after...), and both idle
-TUIs are measured over the same window, so the machine's load weighs on both alike; ratios after/before.
+With ``--baseline-src [NAME=]DIR`` (another checkout's ``src``: ``git archive main src | tar -x -C /tmp/before``;
+repeatable) the same runs of that code are interleaved with this tree's (before, after, before, after...), and
+all idle TUIs are measured over the same window, so the machine's load weighs on them alike; ratios after/each.
 
-Usage: python benchmarks/tui.py [--mb 1000] [--keep DIR] [--baseline-src DIR] [--rounds 1] [--idle 60]
+Usage: python benchmarks/tui.py [--mb 1000] [--keep DIR] [--baseline-src [NAME=]DIR]... [--src DIR] [--rounds 1]
+       [--idle 60] [--settle 60]
 """
 
 from __future__ import annotations
@@ -150,7 +151,10 @@ def main() -> int:
         "--keep", metavar="DIR", help="build the history in DIR and keep it (reused if there)"
     )
     parser.add_argument(
-        "--baseline-src", metavar="DIR", help="also run the ctxtop in DIR (a src dir), interleaved"
+        "--baseline-src",
+        metavar="[NAME=]DIR",
+        action="append",
+        help="also run the ctxtop in DIR (a src dir), interleaved; repeatable, NAME= names its column",
     )
     parser.add_argument(
         "--src",
@@ -161,6 +165,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="cold+warm runs per variant (default 1)")
     parser.add_argument(
         "--idle", type=float, default=60.0, help="idle CPU window in seconds (default 60; 0: skip)"
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=60.0,
+        help="seconds after warm rows before the idle window (default 60)",
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="give up on a start after this long")
     args = parser.parse_args()
@@ -176,9 +186,13 @@ def main() -> int:
     ids = {p.stem[:8] for p in (history / "projects").glob("*/*.jsonl")}
     size_mb = sum(p.stat().st_size for p in (history / "projects").rglob("*.jsonl")) / 1e6
     print(f"history: {history} ({size_mb:.0f} MB, {len(ids)} sessions)")
-    variants = {"after": str(Path(args.src).resolve())}
-    if args.baseline_src:
-        variants = {"before": str(Path(args.baseline_src).resolve()), **variants}
+    variants: dict[str, str] = {}
+    for n, given in enumerate(args.baseline_src or []):
+        name, _, folder = (
+            given.rpartition("=") if "=" in given else ("before" if n == 0 else f"base{n}", "", given)
+        )
+        variants[name] = str(Path(folder).resolve())
+    variants["after"] = str(Path(args.src).resolve())
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "ANTHROPIC_", "CTXTOP_"))}
     tmux = Tmux()
     results: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
@@ -221,8 +235,9 @@ def main() -> int:
                 record(variant, "warm first frame", run.first_frame)
                 record(variant, "warm rows visible", run.rows)
             if args.idle > 0:
-                # Both TUIs idle side by side over one window: the same load weighs on both.
-                time.sleep(5)
+                # Both TUIs idle side by side over one window: the same load weighs on both. The start-up
+                # work (titles, limits, budget checks, the watcher's setup, the warm update) is over by then.
+                time.sleep(args.settle)
                 before = {name: group_cpu(pid) for name, pid in warm.items()}
                 began = time.monotonic()
                 time.sleep(args.idle)
@@ -237,7 +252,8 @@ def main() -> int:
     print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     figures = list(next(iter(results.values())).keys())
     header = f"{'figure (s, median of ' + str(args.rounds) + ')':<28}" + "".join(f"{v:>10}" for v in variants)
-    print(header + ("   after/before" if len(variants) > 1 else ""))
+    bases = [v for v in variants if v != "after"]
+    print(header + "".join(f"  after/{b}" for b in bases))
     medians: dict[str, dict[str, float]] = {}
     for variant in variants:
         medians[variant] = {f: statistics.median(vals) for f, vals in results[variant].items()}
@@ -246,8 +262,11 @@ def main() -> int:
     for figure in [*figures, "idle CPU %"] if args.idle > 0 else figures:
         cells = [medians[v].get(figure) for v in variants]
         line = f"{figure:<28}" + "".join(f"{c:>10.2f}" if c is not None else f"{'-':>10}" for c in cells)
-        if len(variants) > 1 and cells[0] and cells[1] is not None:
-            line += f"   {cells[1] / cells[0]:.2f}"
+        after = medians["after"].get(figure)
+        for base in bases:
+            was = medians[base].get(figure)
+            ratio = f"{after / was:.2f}" if after is not None and was else "-"
+            line += f"  {ratio:>{len(base) + 6}}"
         print(line)
     for variant in variants:
         print(f"{variant}: progress shown during the cold start: {'yes' if progress[variant] else 'no'}")

@@ -672,8 +672,13 @@ class Index:
 
         The order a first screen wants: the live engine indexes a big backlog in batches of these (``update``
         with ``only``), newest sessions first; the owner of a request does not depend on the order."""
+        from ctxtop.adapters import index_dirs
+        from ctxtop.adapters.tree import listing_cache
+
         known = self._known()
-        found = self._pending([(p, src.name) for p, src in sources.iter_files()], known)
+        with listing_cache(index_dirs.load(self.conn)):  # listed as ``update`` lists, without writing
+            todo = [(p, src.name) for p, src in sources.iter_files()]
+        found = self._pending(todo, known)
         found.sort(key=lambda f: -f[2].st_mtime_ns)
         return [
             (p, max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0)) for p, _, st in found

@@ -187,7 +187,6 @@ class Engine:
         self.monitor = self.factory(self.config)
 
     def _start_watcher(self) -> None:
-        # Started before the index is read: what changes from now on is reported, what changed before is read.
         if self.watch and self.watcher is None:
             assert self.monitor is not None
             self.watcher = Watcher(
@@ -205,13 +204,19 @@ class Engine:
             self.monitor = None
 
     def _initial(self) -> None:
-        # A warm index answers at once: post what it knows, then read what changed since.
-        self._post_all(files_read=0)
-        self._start_watcher()
+        # A warm index answers at once: post what it knows, then read what changed since. A first index
+        # shows its progress first (its rows, none yet, would read "No sessions yet").
         monitor = self.monitor
         assert monitor is not None
+        warm = bool(monitor.index.files())
+        if warm:
+            self._post_all(files_read=0)
         pending = monitor.index.pending(monitor.sources)
         total_files, total_bytes = len(pending), sum(n for _, n in pending)
+        if total_bytes >= FIRST_BATCH_BYTES:
+            self.post(ev.IndexProgressed(0, total_files, 0, total_bytes))
+        if not warm:
+            self._post_all(files_read=0)
         done = [0, 0]  # files and bytes of the batches indexed so far
         last = [0.0]
         final: list[int] = []
@@ -231,7 +236,6 @@ class Engine:
             final[:] = [files, total, done_bytes, pass_bytes]
 
         if total_bytes >= FIRST_BATCH_BYTES:
-            self.post(ev.IndexProgressed(0, total_files, 0, total_bytes))
             final[:] = [0, total_files, 0, total_bytes]
             for batch in _batches(pending)[:-1]:  # the last one is read by the full update below
                 result = monitor.refresh(only=[path for path, _ in batch], progress=progress)
@@ -241,6 +245,8 @@ class Engine:
                 self._post_all(files_read=result.files_read, seconds=result.seconds, findings=False)
                 last[0] = time.monotonic()
                 self.post(ev.IndexProgressed(done[0], total_files, done[1], total_bytes))
+        # Started before the full update lists the files: a change from now on is reported, one before is read.
+        self._start_watcher()
         result = monitor.refresh(progress=progress)
         if result.files_read or result.changed_sessions or done[0]:  # changed without reading: deleted
             self._limits_at = None  # the plan limits of the history just read, not of the index before it

@@ -116,6 +116,9 @@ class DashboardScreen(Screen):
         box = self.query_one("#indexing")
         done = message.files >= message.total_files
         box.display = not done
+        # The rows are redrawn only when the note above them changes: progress comes ten times a second,
+        # and on a big history redrawing every row each time slowed the indexing it reports on.
+        redraw = self.indexing == done
         self.indexing = not done
         bars = self.query(ProgressBar)
         if done:
@@ -128,7 +131,8 @@ class DashboardScreen(Screen):
                 f"Indexing {message.files:,}/{message.total_files:,} files "
                 f"({_size(message.bytes_done)} of {_size(message.bytes_total)}), newest first…"
             )
-        self.render_rows()
+        if redraw:
+            self.render_rows()
 
     def age_tick(self) -> None:
         """Time passed, nothing else: the "Last" cells that read differently now, unless a session left the
