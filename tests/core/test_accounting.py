@@ -339,3 +339,62 @@ def test_money_in_json_has_one_fixed_precision() -> None:
     # A derived figure (a quotient) no longer prints 28 digits.
     assert money(Decimal(1) / Decimal(3)) == "0.3333333333"
     assert money(Decimal("-0.00000000001")) == "0.0000000000"
+
+
+def _per_request_totals(requests: list[Req], book: PriceBook, stats) -> dict[str, Decimal]:
+    """The session's money figures as a sum of each request's own cost (what ``compute`` prices as sums)."""
+    from ctxtop.core.metrics import local_day, request_cost, reread_cost
+
+    out = {"cost": Decimal(0), "subagent": Decimal(0), "reread": Decimal(0), "main_reread": Decimal(0)}
+    buckets: dict[str, Decimal] = {}
+    per_request: list[tuple[int, int]] = []
+    compute("x", requests, [], book, per_request=per_request)
+    for req, (reread, _) in zip(requests, per_request, strict=True):
+        cost = request_cost(book, req)
+        if cost is None:
+            continue
+        out["cost"] += cost.total
+        key = f"{local_day(req.ts)}|{req.model}"
+        buckets[key] = buckets.get(key, Decimal(0)) + cost.total
+        if req.chain != "main":
+            out["subagent"] += cost.total
+        if reread:
+            out["reread"] += reread_cost(book, req, reread)
+            if req.chain == "main":
+                out["main_reread"] += reread_cost(book, req, reread)
+    assert {k: b.cost for k, b in stats.buckets.items() if b.cost or k in buckets} == buckets
+    return out
+
+
+def test_session_cost_from_token_sums_equals_the_sum_of_request_costs(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
+    # compute() prices token sums per rate once; every figure must equal the per-request sum exactly, across
+    # long-context tiers, server-side compaction passes, batch, an unknown model, synthetic and subagent chains.
+    book = PriceBook()
+    mixed = [
+        Req("main", T0, "claude-sonnet-4-5-20250929", Tokens(200_000, 900, 0, 1, 0), Tokens(200_000, 900, 0, 1, 0)),
+        Req("main", T0 + 5, "claude-sonnet-4-5-20250929", Tokens(10, 700, 150_000, 60_000, 3),
+            Tokens(10, 700, 150_000, 60_000, 3), web_search=3),
+        Req("main", T0 + 9, "claude-sonnet-4-5-20250929", Tokens(23000, 1000, 5, 200, 100),
+            Tokens(273000, 4500, 5, 200, 100)),  # a compaction pass (250K: the >200K tier) at its own tier
+        Req("a1", T0 + 11, "claude-opus-4-8", Tokens(3, 8, 164830, 8681, 0), Tokens(3, 8, 164830, 8681, 0)),
+        Req("a1", T0 + 12, "claude-opus-4-8", Tokens(7, 9, 170000, 300, 0), Tokens(7, 9, 170000, 300, 0),
+            service_tier="batch"),
+        Req("main", T0 + 13, "<synthetic>", Tokens(), Tokens()),
+        Req("main", T0 + 14, "some-unknown-model", Tokens(5, 5, 5, 5, 5), Tokens(5, 5, 5, 5, 5)),
+        Req("main", T0 + 86400, "claude-opus-4-8", Tokens(1, 2, 250_000, 7, 9), Tokens(1, 2, 250_000, 7, 9)),
+    ]  # fmt: skip
+    sessions = [mixed]
+    index = _index(tmp_path, claude_fixtures)
+    sessions += [index.requests(s.session_id) for s in index.sessions()]
+    assert len(sessions) > 3
+    for requests in sessions:
+        stats = compute("x", requests, [], book)
+        want = _per_request_totals(requests, book, stats)
+        assert want["cost"] and want["cost"] == stats.cost.total
+        assert (want["subagent"], want["reread"], want["main_reread"]) == (
+            stats.subagent_cost, stats.reread_cost, stats.main_reread_cost,
+        )  # fmt: skip
+    stats = compute("x", mixed, [], book)
+    assert stats.subagent_cost and stats.reread_cost and stats.unknown_models == ["some-unknown-model"]

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ctxtop.core.pricing import NO_COST, SYNTHETIC, Cost, PriceBook, cost_at
+from ctxtop.core.pricing import NO_COST, SYNTHETIC, Cost, PriceBook, Rates, cost_at
 from ctxtop.core.records import MAIN
 from ctxtop.core.usage import ZERO, Tokens
 
@@ -206,6 +206,12 @@ def compute(
     ``per_request``, when given, receives (re-read tokens, context after) of each request in that order
     (the OTLP export's per-span figures: the same computation, not a second one)."""
     stats = SessionStats(session_id=session_id)
+    # Cost is linear in the tokens at one rate: the tokens are summed per (rates, bucket, chain kind) and each
+    # sum priced once at the end (``_price_sums``), equal to the sum of per-request costs (exact Decimal
+    # products and sums, no rounding at these magnitudes). A per-request cost is computed only for the turns.
+    # Keyed by the rates' identity (PriceBook memoizes them; hashing their Decimals per request costs more).
+    sums: dict[tuple[int, str, bool], list] = {}
+    reread_sums: dict[tuple[int, bool], list] = {}
     boundaries = sorted(compactions, key=lambda c: c.ts)
     stats.compactions = list(boundaries)
     previous: dict[str, tuple[float, int]] = {}  # chain -> (ts, context)
@@ -223,34 +229,43 @@ def compute(
         stats.reasoning_tokens += req.reasoning
         stats.first_ts = req.ts if stats.first_ts is None else min(stats.first_ts, req.ts)
         stats.last_ts = req.ts if stats.last_ts is None else max(stats.last_ts, req.ts)
-        cost = request_cost(prices, req)
-        if cost is None:
+        day = local_day(req.ts)
+        bucket_key = f"{day}|{req.model}"
+        bucket = stats.buckets.get(bucket_key)
+        if bucket is None:
+            bucket = stats.buckets[bucket_key] = Bucket(day, req.model)
+        if req.model != SYNTHETIC:
+            models.setdefault(req.model, Decimal(0))
+        sub = _is_subagent(req.chain)
+        rates = None if req.model == SYNTHETIC else prices.rates(req.model, req.ts, req.tokens.prompt,
+                                                                 req.service_tier, req.speed)  # fmt: skip
+        passes = passes_rates = None
+        if rates is not None and _has_compaction(req):
+            passes = _passes(req)
+            passes_rates = prices.rates(req.model, req.ts, passes.prompt, req.service_tier, req.speed)
+        priced = req.model == SYNTHETIC or (
+            rates is not None and (passes is None or passes_rates is not None)
+        )
+        if not priced:
             stats.unknown_cost_tokens = stats.unknown_cost_tokens + req.billed
             if req.model not in stats.unknown_models:
                 stats.unknown_models.append(req.model)
         else:
             any_priced = True
-            stats.cost = stats.cost + cost
+            if rates is not None:
+                _add_tokens(sums, (id(rates), bucket_key, sub), rates, req.tokens, req.web_search)
+            if passes is not None and passes_rates is not None:
+                _add_tokens(sums, (id(passes_rates), bucket_key, sub), passes_rates, passes, 0)
             if req.service_tier == "batch" or (req.speed and req.speed != "standard"):
                 why = prices.estimate_reason(req.model, req.ts, req.service_tier, req.speed)
                 if why and why not in stats.estimated:
                     stats.estimated.append(why)
-        if req.model != SYNTHETIC:
-            models[req.model] = models.get(req.model, Decimal(0)) + (cost.total if cost else Decimal(0))
-        day = local_day(req.ts)
-        bucket = stats.buckets.get(f"{day}|{req.model}")
-        if bucket is None:
-            bucket = stats.buckets[f"{day}|{req.model}"] = Bucket(day, req.model)
         bucket.requests += 1
         bucket.tokens = bucket.tokens + req.billed
-        if cost is None:
+        if not priced:
             bucket.unknown_tokens = bucket.unknown_tokens + req.billed
-        else:
-            bucket.cost += cost.total
-        if _is_subagent(req.chain):
+        if sub:
             stats.subagent_tokens = stats.subagent_tokens + req.billed
-            if cost is not None:
-                stats.subagent_cost += cost.total
         if req.model == SYNTHETIC:
             # Claude Code's local placeholders: no request reached the API.
             if per_request is not None:
@@ -278,14 +293,14 @@ def compute(
         stats.prompt_tokens += prompt
         stats.reread_tokens += reread
         stats.cache_read_tokens += min(req.tokens.cache_read, reread)
-        reread_usd = reread_cost(prices, req, reread) if cost is not None and reread else Decimal(0)
-        stats.reread_cost += reread_usd
+        if priced and rates is not None and reread:
+            _add_tokens(
+                reread_sums, (id(rates), req.chain == MAIN), rates, reread_split(req.tokens, reread), 0
+            )
         if req.chain == MAIN:
             stats.main_reread_tokens += reread
-            stats.main_reread_cost += reread_usd
-        if cost is not None and reread > req.tokens.cache_read:
+        if priced and reread > req.tokens.cache_read:
             miss = reread - req.tokens.cache_read
-            rates = prices.rates(req.model, req.ts, prompt, req.service_tier, req.speed)
             paid_tokens = req.tokens.input + req.tokens.cache_write
             if rates is not None and paid_tokens:
                 paid = cost_at(
@@ -327,15 +342,63 @@ def compute(
                         reread,
                         req.tokens.cache_read,
                         compacted,
-                        cost.total if cost else None,
+                        cost.total if (cost := request_cost(prices, req)) is not None else None,
                     )
                 )
     if stats.context_tokens is None:
         # Only subagent files are left (the main transcript is gone): time and burn come from their requests.
         stats.active_seconds = any_active
     stats._any_priced = any_priced or not stats.requests
+    _price_sums(stats, sums, reread_sums, models)
     stats.models = [m for m, _ in sorted(models.items(), key=lambda kv: -kv[1])]
     return stats
+
+
+def _add_tokens(sums: dict, key: tuple, rates: Rates, tokens: Tokens, web_search: int) -> None:
+    acc = sums.get(key)
+    if acc is None:
+        sums[key] = [rates, tokens.input, tokens.output, tokens.cache_read, tokens.cache_write_5m,
+                     tokens.cache_write_1h, web_search]  # fmt: skip
+        return
+    acc[1] += tokens.input
+    acc[2] += tokens.output
+    acc[3] += tokens.cache_read
+    acc[4] += tokens.cache_write_5m
+    acc[5] += tokens.cache_write_1h
+    acc[6] += web_search
+
+
+def _price_sums(
+    stats: SessionStats,
+    sums: dict[tuple[int, str, bool], list],
+    reread_sums: dict[tuple[int, bool], list],
+    models: dict[str, Decimal],
+) -> None:
+    """Each token sum priced once, at its rate, into the session's, buckets', models' and subagents' cost."""
+    for (_, bucket_key, sub), (rates, inp, out, read, w5, w1, ws) in sums.items():
+        cost = cost_at(rates, Tokens(inp, out, read, w5, w1), ws)
+        total = cost.total
+        stats.cost = stats.cost + cost
+        bucket = stats.buckets[bucket_key]
+        bucket.cost += total
+        if bucket.model != SYNTHETIC:
+            models[bucket.model] += total
+        if sub:
+            stats.subagent_cost += total
+    for (_, main), (rates, inp, _, read, w5, w1, _) in reread_sums.items():
+        total = cost_at(rates, Tokens(inp, 0, read, w5, w1)).total
+        stats.reread_cost += total
+        if main:
+            stats.main_reread_cost += total
+
+
+def _passes(req: Req) -> Tokens:
+    """The tokens of a request's server-side compaction passes (billed beyond its top-level usage)."""
+    b, t = req.billed, req.tokens
+    return Tokens(
+        b.input - t.input, b.output - t.output, b.cache_read - t.cache_read,
+        b.cache_write_5m - t.cache_write_5m, b.cache_write_1h - t.cache_write_1h,
+    )  # fmt: skip
 
 
 def request_cost(prices: PriceBook, req: Req) -> Cost | None:
@@ -343,12 +406,7 @@ def request_cost(prices: PriceBook, req: Req) -> Cost | None:
     cost = prices.cost(req.model, req.ts, req.tokens, req.web_search, req.service_tier, req.speed)
     if cost is None or not _has_compaction(req):
         return cost
-    b, t = req.billed, req.tokens
-    passes = Tokens(
-        b.input - t.input, b.output - t.output, b.cache_read - t.cache_read,
-        b.cache_write_5m - t.cache_write_5m, b.cache_write_1h - t.cache_write_1h,
-    )  # fmt: skip
-    extra = prices.cost(req.model, req.ts, passes, 0, req.service_tier, req.speed)
+    extra = prices.cost(req.model, req.ts, _passes(req), 0, req.service_tier, req.speed)
     return cost + extra if extra is not None else None
 
 
