@@ -5,6 +5,7 @@ an observer that died), and there it still finds what changed."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,23 @@ def test_filesystem_type_reads_the_longest_mount_point(tmp_path: Path) -> None:
     assert filesystem_type("/home/me/remote-not", str(mountinfo)) == "ext4"
     assert filesystem_type("/home/me/with space/x", str(mountinfo)) == "fuse.sshfs"
     assert filesystem_type("/tmp", str(tmp_path / "missing")) is None
+
+
+def test_a_process_reading_the_tree_wakes_nothing(history: Path) -> None:
+    # Claude Code, ccusage or another ctxtop reading every transcript: no event reaches the watcher.
+    watcher, _ = _watcher(history)
+    watcher.start()
+    try:
+        for path in (history / "projects").rglob("*.jsonl"):
+            path.read_bytes()
+        transcript = next((history / "projects").glob("*/*.jsonl"))
+        with transcript.open("a") as fh:
+            fh.write("{}\n")  # ... while a write still does
+        deadline = time.monotonic() + 5
+        while not watcher.events_seen:
+            assert time.monotonic() < deadline, "the write was not seen"
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert watcher.events_seen <= 3  # the append's modify (and close), none of the reads
+    finally:
+        watcher.stop()

@@ -105,6 +105,9 @@ class Watcher:
         self._hot: dict[str, tuple[int, int, int]] = {}
         """size, mtime and ctime of each hot file: ctime also changes on a rewrite that keeps size and mtime."""
         self.polls = 0
+        self.events_seen = 0
+        """Events the observer delivered (kept or not): an idle tree read by others delivers none."""
+        self._event_filter: list[type] = []
         self._last_sweep_ns = int(clock() * 1e9)
         self._last_poll_ns = self._last_sweep_ns
 
@@ -131,14 +134,21 @@ class Watcher:
 
     def _start_observer(self) -> None:
         try:
-            from watchdog.events import FileSystemEventHandler
+            from watchdog import events
             from watchdog.observers import Observer
         except ImportError:  # pragma: no cover - watchdog is a dependency; the poll still works
             return
         watcher = self
+        # Writes only: a process reading the tree (Claude Code, ccusage, another ctxtop) would otherwise wake
+        # the observer for every file it opens (inotify's open and close-without-write events).
+        self._event_filter = [
+            events.FileCreatedEvent, events.FileModifiedEvent, events.FileMovedEvent, events.FileClosedEvent,
+            events.DirCreatedEvent, events.DirMovedEvent,
+        ]  # fmt: skip
 
-        class Handler(FileSystemEventHandler):
+        class Handler(events.FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
+                watcher.events_seen += 1
                 if event.event_type not in ("created", "modified", "moved", "closed"):
                     return
                 for attr in ("src_path", "dest_path"):
@@ -174,7 +184,7 @@ class Watcher:
                 continue
             self._watched.add(key)
             try:
-                self._observer.schedule(self._handler, key, recursive=True)
+                self._observer.schedule(self._handler, key, recursive=True, event_filter=self._event_filter)
             except OSError as exc:  # inotify limit reached: the poll covers this root
                 log.warning("cannot watch %s (%s): polling it", root, exc)
                 continue
