@@ -328,7 +328,8 @@ class Watcher:
             log.warning("file watching stopped; polling instead")
             lost = [(r, s) for r, s in self._roots if str(r) in self.seen_by_observer]
             self.seen_by_observer.clear()
-            changed |= self._sweep(lost, since_ns)  # first: the baseline scan below would hide these
+            # A margin: file mtimes come from a coarser clock than ours; a file reported twice is harmless.
+            changed |= self._sweep(lost, since_ns - 2_000_000_000)  # first: the scan below would hide these
             self._scan_dirs(initial=True, roots=lost)
         for key in self._schedule_new_roots():
             # A root that appeared since (nearly empty): files written before its watch was set, reported now.
