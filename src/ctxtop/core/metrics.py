@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ctxtop.core.pricing import NO_COST, SYNTHETIC, Cost, PriceBook, Rates, cost_at
+from ctxtop.core.pricing import MILLION, NO_COST, SYNTHETIC, Cost, PriceBook, Rates, cost_at
 from ctxtop.core.records import MAIN
 from ctxtop.core.usage import ZERO, Tokens
 
@@ -240,7 +240,8 @@ def compute(
         rates = None if req.model == SYNTHETIC else prices.rates(req.model, req.ts, req.tokens.prompt,
                                                                  req.service_tier, req.speed)  # fmt: skip
         passes = passes_rates = None
-        if rates is not None and _has_compaction(req):
+        compaction_pass = _has_compaction(req)
+        if rates is not None and compaction_pass:
             passes = _passes(req)
             passes_rates = prices.rates(req.model, req.ts, passes.prompt, req.service_tier, req.speed)
         priced = req.model == SYNTHETIC or (
@@ -286,7 +287,7 @@ def compute(
                     compacted = True
                 i += 1
             boundary_index[req.chain] = i
-        if _has_compaction(req):
+        if compaction_pass:
             compacted = True
         carried = 0 if prev is None or compacted else prev[1]
         reread = min(prompt, carried)
@@ -303,11 +304,13 @@ def compute(
             miss = reread - req.tokens.cache_read
             paid_tokens = req.tokens.input + req.tokens.cache_write
             if rates is not None and paid_tokens:
-                paid = cost_at(
-                    rates,
-                    Tokens(req.tokens.input, 0, 0, req.tokens.cache_write_5m, req.tokens.cache_write_1h),
-                )
-                per_token = paid.total / paid_tokens
+                # What ``cost_at`` gives for these tokens, summed (exact) before the one division.
+                paid = (
+                    req.tokens.input * rates.input
+                    + req.tokens.cache_write_5m * rates.cache_write_5m
+                    + req.tokens.cache_write_1h * rates.cache_write_1h
+                ) / MILLION
+                per_token = paid / paid_tokens
                 extra = miss * (per_token - rates.cache_read / Decimal(1_000_000))
                 if extra > 0:
                     stats.cache_miss_cost += extra
