@@ -569,7 +569,8 @@ class Index:
         self.skipped: dict[str, str] = {}
         """Files left out of the index and why (shown by doctor), beside the unreadable ones in ``files``."""
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
-        self.prices = prices or PriceBook(price_overrides, cache=_PriceCache(self.conn))
+        self._price_cache = _PriceCache(self.conn) if prices is None else None
+        self.prices = prices or PriceBook(price_overrides, cache=self._price_cache)
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
         # ... and their daily buckets on the local time zone.
         # ... and on what the cached figures mean (metrics.STATS_VERSION).
@@ -748,6 +749,8 @@ class Index:
             )
             if notice not in self.notices:
                 self.notices.append(notice)
+            if self._price_cache is not None:
+                self._price_cache.unwritable = True  # the lock is taken: its writes would wait as long again
             result.seconds = time.perf_counter() - started
             return result
         try:
@@ -790,6 +793,8 @@ class Index:
             self._reread.clear()
             self._refresh(result.changed_sessions)
             self.conn.execute("COMMIT")
+            if self._price_cache is not None:
+                self._price_cache.unwritable = False  # the lock was ours again: cache entries persist
         except BaseException:
             if prefetch is not None:
                 # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
@@ -1443,7 +1448,8 @@ class _PriceCache(MutableMapping):
         self.conn = conn
         self.data: dict[str, object] | None = None
         self.unwritable = False
-        """A write found the index locked: the rest of this run keeps new entries in memory only."""
+        """The index was found locked by another writer: new entries stay in memory until the next update
+        that takes the lock (``Index.update`` clears it)."""
         stamp = _genai_stamp()
         row = self.conn.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone()
         if row is None or row[0] != stamp:
@@ -1482,7 +1488,7 @@ class _PriceCache(MutableMapping):
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
-            self.unwritable = True  # one wait for the lock per run, not one per entry
+            self.unwritable = True  # one wait for the lock, not one per entry
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._load())
