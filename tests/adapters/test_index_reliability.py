@@ -553,3 +553,27 @@ def test_an_update_beside_another_ctxtops_long_write_answers_from_the_index_as_i
     holder.execute("COMMIT")
     assert index.update(sources).files_read == 1
     assert index.session("s1").tokens.output == 17  # type: ignore[union-attr]
+
+
+def test_opening_an_index_another_ctxtop_holds_gives_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Opening writes when the price data changed since the index was written (every session is marked to be
+    priced again); with another ctxtop mid-update holding the lock, that died with a traceback."""
+    import sqlite3
+
+    claude = tmp_path / "claude"
+    (claude / "projects" / "p").mkdir(parents=True)
+    (claude / "projects" / "p" / "s1.jsonl").write_text(_line("a", 10, sid="s1") + "\n")
+    args = ("report", "sessions", "--claude-dir", str(claude), "--data-dir", str(tmp_path / "data"))
+    assert _ctxtop(*args).returncode == 0
+    db = tmp_path / "data" / "index.sqlite3"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("UPDATE meta SET value='an older genai-prices' WHERE key='genai_prices'")
+    holder.execute("BEGIN IMMEDIATE")  # the other process, mid-update
+    try:
+        proc = _ctxtop(*args)
+    finally:
+        holder.execute("COMMIT")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "another ctxtop is updating the index" in proc.stderr
+    assert _ctxtop(*args).returncode == 0  # and once it has finished, the report runs

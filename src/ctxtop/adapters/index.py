@@ -503,11 +503,19 @@ def _damaged(path: Path, exc: BaseException) -> bool:
 
 
 def _unavailable(path: Path, exc: BaseException) -> IndexUnavailable | None:
-    """A read-only location: one clear message instead of a traceback."""
+    """A read-only location, or an index another process holds: one clear message instead of a traceback."""
     text = str(exc).lower()
     if isinstance(exc, PermissionError) or "readonly" in text or "unable to open" in text:
         return IndexUnavailable(
             f"cannot write the index at {path} ({exc}): make that directory writable or pass --data-dir DIR"
+        )
+    if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+        # Opening writes when the schema, the price data, the price overrides or the time zone changed (the
+        # sessions are marked to be figured again), and another ctxtop mid-update holds the lock past the
+        # busy timeout.
+        return IndexUnavailable(
+            f"another ctxtop is updating the index at {path}, and opening it needs a write first (new schema, "
+            "price data, price overrides or time zone): try again when it has finished"
         )
     return None
 
