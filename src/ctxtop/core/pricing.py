@@ -9,7 +9,11 @@ Rules (each tested against real transcripts):
 - user overrides (``[prices."model-prefix"]`` in the config TOML, USD per million tokens) win.
 
 genai-prices never fetches anything here: only ``data_snapshot.get_snapshot()`` is used, which is the snapshot
-bundled in the wheel.
+bundled in the wheel. Loading it imports pydantic (~0.1 s of every cold start), so the entries ctxtop reads of
+it (the providers in ``PROVIDERS``) are also kept as a table (``price_table.json``, written by
+``scripts/price_table.py`` from the pinned genai-prices), used only while the installed genai-prices' data and
+code are byte for byte those it was built from; otherwise the snapshot answers, as before. The table answers
+exactly as genai-prices does (``tests/core/test_price_table.py`` asks both every model, date, variant and tier).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ctxtop.core.usage import Tokens
@@ -153,9 +158,16 @@ Cached = Resolved | int | None
 
 
 def _resolve(model: str, day: str, context: tuple[tuple[str, str], ...]) -> Resolved | None:
+    table = _active_table()
+    if table is not None:
+        entry = _table_model(table, model)
+        return None if entry is None else _table_resolve(entry, day, dict(context))
     info = _model_info(model)
-    if info is None:
-        return None
+    return None if info is None else _snapshot_resolve(info, day, context)
+
+
+def _snapshot_resolve(info: ModelInfo, day: str, context: tuple[tuple[str, str], ...]) -> Resolved:
+    """A model's prices on ``day`` by genai-prices itself (its snapshot loaded)."""
     when = datetime.fromisoformat(day).replace(tzinfo=UTC, hour=12)
     price = info.get_prices(when, dict(context) or None)
     out: Resolved = {}
@@ -168,6 +180,188 @@ def _resolve(model: str, day: str, context: tuple[tuple[str, str], ...]) -> Reso
         else:
             out[name] = (str(value), [])
     return out
+
+
+TABLE = Path(__file__).with_name("price_table.json")
+TABLE_SOURCES = ("data.py", "types.py")
+"""genai-prices' files the table is checked against: its data, and the code that matches ids and resolves
+prices (a change in either can change an answer)."""
+
+
+def genai_prices_digest() -> str | None:
+    """SHA-256 of the installed genai-prices' ``TABLE_SOURCES``, found without importing the package."""
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("genai_prices")
+    if spec is None or not spec.origin:
+        return None
+    digest = hashlib.sha256()
+    try:
+        for name in TABLE_SOURCES:
+            digest.update(Path(spec.origin).with_name(name).read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict | None:
+    """The committed price table when it was built from the installed genai-prices, else None."""
+    import json
+
+    try:
+        table = json.loads(TABLE.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return table if table.get("sha256") == genai_prices_digest() else None
+
+
+def _active_table() -> dict | None:
+    import sys
+
+    # A snapshot set in this process (genai-prices' updater, by code that imported it) is not the bundled one.
+    snapshot = sys.modules.get("genai_prices.data_snapshot")
+    if snapshot is not None and getattr(snapshot, "_custom_snapshot", None) is not None:
+        return None
+    return _table()
+
+
+def _clause_matches(clause: list, text: str) -> bool:
+    """genai-prices' ``MatchLogic.is_match`` on the table's form of a clause: ``[kind, argument]``."""
+    kind, arg = clause
+    if kind == "or":
+        return any(_clause_matches(c, text) for c in arg)
+    if kind == "and":
+        return all(_clause_matches(c, text) for c in arg)
+    if kind == "regex":
+        import re
+
+        return bool(re.search(arg, text))
+    text, arg = text.lower(), arg.lower()
+    if kind == "starts_with":
+        return text.startswith(arg)
+    if kind == "ends_with":
+        return text.endswith(arg)
+    if kind == "contains":
+        return arg in text
+    if kind == "equals":
+        return text == arg
+    raise ValueError(f"price table: unknown clause {kind!r}")
+
+
+def _compact_dated(model_ref: str) -> str:
+    """genai-prices' ``_normalize_compact_dated_ref``: ``-20251211`` as ``-2025-12-11`` (a valid date only)."""
+    import re
+    from datetime import date
+
+    def replace(match: re.Match[str]) -> str:
+        year, month, day = (int(match.group(index)) for index in range(2, 5))
+        try:
+            date(year, month, day)
+        except ValueError:
+            return match.group(0)
+        return f"{match.group(1)}{year:04d}-{month:02d}-{day:02d}"
+
+    return re.sub(r"(-)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=-|:|$)", replace, model_ref)
+
+
+def _table_model(table: dict, model: str) -> dict | None:
+    """``Provider.find_model`` over the table's providers, in ``PROVIDERS`` order."""
+    for provider in table["providers"]:
+        ref = model.lower()
+        for attempt in dict.fromkeys((ref, _compact_dated(ref))):  # the compact date form only as a retry
+            for info in provider["models"]:
+                if _clause_matches(info["match"], attempt.lower()):
+                    return info
+    return None
+
+
+def _table_resolve(info: dict, day: str, context: Mapping[str, str]) -> Resolved:
+    """``ModelInfo.get_prices`` on the table's form: the last price period begun by ``day``, then the variants
+    that apply (the first to give a field wins)."""
+    periods = info["prices"]
+    standard = periods[0][1]
+    for start, fields in reversed(periods):
+        if start is None or day >= start:
+            standard = fields
+            break
+    if not context:
+        return dict(standard)
+    overrides: dict = {}
+    for when, start, fields in info["variants"]:
+        if start is not None and day < start:
+            continue
+        if not all(context.get(key) == value for key, value in when.items()):
+            continue
+        for name, entry in fields.items():
+            overrides.setdefault(name, entry)
+    return {**standard, **overrides}
+
+
+def build_table() -> dict:
+    """The price table from the installed genai-prices (``scripts/price_table.py`` writes it)."""
+    from importlib.metadata import version
+
+    snapshot = bundled_snapshot()
+    by_id = {provider.id: provider for provider in snapshot.providers}
+    providers = []
+    for name in PROVIDERS:
+        models = []
+        for info in by_id[name].models:
+            prices = info.prices if isinstance(info.prices, list) else None
+            periods = (
+                [[_start(c.constraint), _fields(c.prices, every=True)] for c in prices]
+                if prices is not None
+                else [[None, _fields(info.prices, every=True)]]
+            )
+            variants = [
+                [dict(v.when), _start(v.constraint), _fields(v.prices, every=False)]
+                for v in info.price_variants or ()
+            ]
+            models.append({"id": info.id, "match": _clause(info.match), "window": info.context_window,
+                           "prices": periods, "variants": variants})  # fmt: skip
+        providers.append({"id": name, "models": models})
+    return {"genai_prices": version("genai-prices"), "sha256": genai_prices_digest(), "providers": providers}
+
+
+def _start(constraint: object) -> str | None:
+    if constraint is None:
+        return None
+    start = getattr(constraint, "start_date", None)
+    if start is None:
+        raise ValueError(f"price table: unsupported price constraint {constraint!r}")
+    return start.isoformat()
+
+
+def _entry(value: object) -> tuple[str, list[tuple[int, str]]]:
+    tiers = getattr(value, "tiers", None)
+    if tiers is not None:
+        return (str(value.base), [(t.start, str(t.price)) for t in tiers])  # type: ignore[attr-defined]
+    return (str(value), [])
+
+
+def _fields(price: object, *, every: bool) -> dict:
+    """A ``ModelPrice``'s ``PRICE_FIELDS`` as ``Resolved`` entries (a variant's: only those it sets)."""
+    out: dict = {}
+    for name in PRICE_FIELDS:
+        value = getattr(price, name, None)
+        if value is not None:
+            out[name] = _entry(value)
+        elif every:
+            out[name] = None
+    return out
+
+
+def _clause(match: object) -> list:
+    kinds = {"ClauseStartsWith": ("starts_with", "starts_with"), "ClauseEndsWith": ("ends_with", "ends_with"),
+             "ClauseContains": ("contains", "contains"), "ClauseRegex": ("regex", "regex"),
+             "ClauseEquals": ("equals", "equals"), "ClauseOr": ("or", "or_"), "ClauseAnd": ("and", "and_")}  # fmt: skip
+    kind = kinds.get(type(match).__name__)
+    if kind is None:
+        raise ValueError(f"price table: unsupported match clause {match!r}")
+    arg = getattr(match, kind[1])
+    return [kind[0], [_clause(c) for c in arg] if kind[0] in ("or", "and") else arg]
 
 
 def _tier_starts(resolved: Resolved) -> list[int]:
@@ -188,6 +382,10 @@ def _pick(resolved: Resolved, name: str, prompt_tokens: int) -> Decimal | None:
 
 def context_window_listed(model: str) -> int | None:
     """The largest context window genai-prices lists for ``model`` (not necessarily the one in effect)."""
+    table = _active_table()
+    if table is not None:
+        entry = _table_model(table, base_model(model).lower())
+        return entry["window"] if entry is not None else None
     info = _model_info(base_model(model).lower())
     return getattr(info, "context_window", None) if info is not None else None
 
