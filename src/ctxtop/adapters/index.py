@@ -29,7 +29,6 @@ from ctxtop.core import metrics, session_ids
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
 from ctxtop.core.records import CompactRecord, FileContext, Meta, RequestRecord, ToolResult, ToolUse
-from ctxtop.core.usage import Tokens
 from ctxtop.sources.base import FileParser, Source, resolved_file
 from ctxtop.sources.registry import KINDS, Sources, kind
 
@@ -1111,23 +1110,28 @@ class Index:
         since: float | None = None,
         keys: list[str] | None = None,
     ) -> list[Req]:
+        rows = self._rows(session_id, present_only, since, with_key=keys is not None)
+        if keys is not None:
+            keys.extend(r[-1] for r in rows)
+        return [metrics.req_of(r) for r in rows]
+
+    def _rows(
+        self,
+        session_id: str | None,
+        present_only: bool = False,
+        since: float | None = None,
+        *,
+        with_key: bool = False,
+    ) -> list[tuple]:
+        """A session's requests (or every request from ``since`` on) as ``metrics.Row`` tuples, in the order
+        its stats are computed in; ``with_key``: each with its key appended."""
         where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
-        rows = self.conn.execute(
-            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction, key, "
-            "ro "
+        return self.conn.execute(
+            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction, ro"
+            f"{', key' if with_key else ''} "
             f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
             (arg,),
         ).fetchall()
-        if keys is not None:
-            keys.extend(r[18] for r in rows)
-        return [
-            Req(
-                chain=r[0], ts=r[1], model=r[2], tokens=Tokens(r[3], r[4], r[5], r[6], r[7]),
-                billed=Tokens(r[8], r[9], r[10], r[11], r[12]), web_search=r[13], web_fetch=r[14],
-                service_tier=r[15], speed=r[16], is_compaction_call=bool(r[17]), reasoning=r[19] or 0,
-            )
-            for r in rows
-        ]  # fmt: skip
 
     def keyed_requests(self, session_id: str) -> tuple[list[str], list[Req]]:
         """A session's requests in the order its stats are computed in, with their keys (the OTLP export)."""
@@ -1154,9 +1158,9 @@ class Index:
                 (session_id,),
             )
         ]
-        stats = metrics.compute(
+        stats = metrics.compute_rows(
             session_id,
-            self._load_requests(session_id, present_only),
+            self._rows(session_id, present_only),
             compactions,
             self.prices,
             keep_turns=keep_turns,

@@ -21,7 +21,7 @@ Context (what the fill is made of) is Claude Code's own figure: the prompt of th
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -188,10 +188,6 @@ class SessionStats:
         return self.tokens.total * 60 / self.active_seconds
 
 
-def _is_subagent(chain: str) -> bool:
-    return chain != MAIN
-
-
 def compute(
     session_id: str,
     requests: Sequence[Req],
@@ -205,189 +201,316 @@ def compute(
 
     ``per_request``, when given, receives (re-read tokens, context after) of each request in that order
     (the OTLP export's per-span figures: the same computation, not a second one)."""
+    return compute_rows(
+        session_id,
+        [row_of(r) for r in requests],
+        compactions,
+        prices,
+        keep_turns=keep_turns,
+        per_request=per_request,
+    )
+
+
+Row = tuple
+"""A request as ``compute_rows`` reads it, the index's columns in this order: chain, ts, model, the top-level
+tokens (input, output, cache read, cache write 5m, 1h), the billed ones (the same five), web search, web fetch,
+service tier, speed, is the compaction call (0/1), reasoning tokens (None: 0)."""
+
+
+def row_of(r: Req) -> Row:
+    """``r`` as a ``Row``."""
+    t, b = r.tokens, r.billed
+    return (r.chain, r.ts, r.model, t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h,
+            b.input, b.output, b.cache_read, b.cache_write_5m, b.cache_write_1h, r.web_search, r.web_fetch,
+            r.service_tier, r.speed, r.is_compaction_call, r.reasoning)  # fmt: skip
+
+
+def req_of(row: Row) -> Req:
+    """A ``Row`` as a ``Req``."""
+    return Req(row[0], row[1], row[2], Tokens(*row[3:8]), Tokens(*row[8:13]), row[13], row[14], row[15], row[16],
+               bool(row[17]), row[18] or 0)  # fmt: skip
+
+
+def _day_of() -> Callable[[float], str]:
+    """``local_day``, memoized per UTC minute where that is exact: every time zone offset in the tz database
+    since 1972 is a whole number of minutes and changes on a whole minute (a POSIX TZ string may give seconds:
+    then, and for older times, every request asks)."""
+    if time.timezone % 60 or time.altzone % 60:
+        return local_day
+    days: dict[int, str] = {}
+
+    def day_of(ts: float) -> str:
+        if ts < 1e8:  # before 1973: offsets in seconds existed
+            return local_day(ts)
+        minute = int(ts // 60)
+        day = days.get(minute)
+        if day is None:
+            day = days[minute] = local_day(ts)
+        return day
+
+    return day_of
+
+
+def compute_rows(
+    session_id: str,
+    rows: Sequence[Row],
+    compactions: Iterable[Compaction],
+    prices: PriceBook,
+    *,
+    keep_turns: bool = False,
+    per_request: list[tuple[int, int]] | None = None,
+) -> SessionStats:
+    """``compute`` on plain rows (``Row``), as the index reads them: no object per request.
+
+    Cost is linear in the tokens at one rate: the tokens are summed per (rates, bucket, chain kind) and each sum
+    priced once at the end (``_price_sums``), equal to the sum of per-request costs (exact Decimal products and
+    sums, no rounding at these magnitudes). A per-request cost is computed only for the turns."""
     stats = SessionStats(session_id=session_id)
-    # Cost is linear in the tokens at one rate: the tokens are summed per (rates, bucket, chain kind) and each
-    # sum priced once at the end (``_price_sums``), equal to the sum of per-request costs (exact Decimal
-    # products and sums, no rounding at these magnitudes). A per-request cost is computed only for the turns.
     # Keyed by the rates' identity (PriceBook memoizes them; hashing their Decimals per request costs more).
-    sums: dict[tuple[int, str, bool], list] = {}
+    sums: dict[tuple[int, tuple[str, str], bool], list] = {}
     reread_sums: dict[tuple[int, bool], list] = {}
     boundaries = sorted(compactions, key=lambda c: c.ts)
     stats.compactions = list(boundaries)
+    bound_ts = [c.ts for c in boundaries]
+    n_bounds = len(bound_ts)
     previous: dict[str, tuple[float, int]] = {}  # chain -> (ts, context)
-    boundary_index: dict[str, int] = {}
+    boundary_i = 0  # the main chain's next boundary
     any_priced = False
     models: dict[str, Decimal] = {}
+    # Per (local day, model), in first-seen order: [requests, tokens x5, unknown tokens x5].
+    buckets: dict[tuple[str, str], list] = {}
+    day_rates: dict[tuple, tuple[tuple[int, ...], tuple[Rates | None, ...]]] = {}
+    day_of = _day_of()
+    t_i = t_o = t_cr = t_w5 = t_w1 = 0  # the billed tokens' sums
+    n = web_search = web_fetch = reasoning = prompts = rereads = reread_cache = main_rereads = 0
+    unknown = [0, 0, 0, 0, 0]
+    sub_tot = [0, 0, 0, 0, 0]
     last_main_ts: float | None = None
     last_any_ts: float | None = None
     any_active = 0.0  # active time over every chain: used when the session has no main-chain request
-    for req in requests:
-        stats.requests += 1
-        stats.tokens = stats.tokens + req.billed
-        stats.web_search += req.web_search
-        stats.web_fetch += req.web_fetch
-        stats.reasoning_tokens += req.reasoning
-        stats.first_ts = req.ts if stats.first_ts is None else min(stats.first_ts, req.ts)
-        stats.last_ts = req.ts if stats.last_ts is None else max(stats.last_ts, req.ts)
-        day = local_day(req.ts)
-        bucket_key = f"{day}|{req.model}"
-        bucket = stats.buckets.get(bucket_key)
+    first_ts = last_ts = None
+    turns = 0
+    for row in rows:
+        (chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, is_compaction_call,
+         ro) = row  # fmt: skip
+        n += 1
+        t_i += bi
+        t_o += bo
+        t_cr += bcr
+        t_w5 += bw5
+        t_w1 += bw1
+        web_search += ws
+        web_fetch += wf
+        if ro:
+            reasoning += ro
+        if first_ts is None:
+            first_ts = last_ts = ts
+        elif ts < first_ts:
+            first_ts = ts
+        elif ts > last_ts:
+            last_ts = ts
+        bucket_key = (day_of(ts), model)
+        bucket = buckets.get(bucket_key)
         if bucket is None:
-            bucket = stats.buckets[bucket_key] = Bucket(day, req.model)
-        if req.model != SYNTHETIC:
-            models.setdefault(req.model, Decimal(0))
-        sub = _is_subagent(req.chain)
-        rates = None if req.model == SYNTHETIC else prices.rates(req.model, req.ts, req.tokens.prompt,
-                                                                 req.service_tier, req.speed)  # fmt: skip
-        passes = passes_rates = None
-        compaction_pass = _has_compaction(req)
-        if rates is not None and compaction_pass:
-            passes = _passes(req)
-            passes_rates = prices.rates(req.model, req.ts, passes.prompt, req.service_tier, req.speed)
-        priced = req.model == SYNTHETIC or (
-            rates is not None and (passes is None or passes_rates is not None)
-        )
+            bucket = buckets[bucket_key] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        sub = chain != MAIN
+        synthetic = model == SYNTHETIC
+        prompt = i + cr + w5 + w1
+        # A server-side compaction pass is billed beyond the top-level usage, priced at its own tier.
+        compaction_pass = bi + bo + bcr + bw5 + bw1 > prompt + o
+        rates = passes_rates = None
+        if not synthetic:
+            models.setdefault(model, Decimal(0))
+            rate_key = (model, int(ts // 86400), tier == "batch", speed)
+            by_tier = day_rates.get(rate_key)
+            if by_tier is None:
+                by_tier = day_rates[rate_key] = prices.day_rates(model, ts, tier, speed)
+            starts, tiered = by_tier
+            if not starts:
+                rates = tiered[0]
+            else:
+                rates = tiered[sum(1 for start in starts if prompt > start)]
+            if rates is not None and compaction_pass:
+                passes_prompt = bi + bcr + bw5 + bw1 - prompt
+                passes_rates = tiered[sum(1 for start in starts if passes_prompt > start)]
+        priced = synthetic or (rates is not None and (not compaction_pass or passes_rates is not None))
         if not priced:
-            stats.unknown_cost_tokens = stats.unknown_cost_tokens + req.billed
-            if req.model not in stats.unknown_models:
-                stats.unknown_models.append(req.model)
+            unknown[0] += bi
+            unknown[1] += bo
+            unknown[2] += bcr
+            unknown[3] += bw5
+            unknown[4] += bw1
+            bucket[6] += bi
+            bucket[7] += bo
+            bucket[8] += bcr
+            bucket[9] += bw5
+            bucket[10] += bw1
+            if model not in stats.unknown_models:
+                stats.unknown_models.append(model)
         else:
             any_priced = True
             if rates is not None:
-                _add_tokens(sums, (id(rates), bucket_key, sub), rates, req.tokens, req.web_search)
-            if passes is not None and passes_rates is not None:
-                _add_tokens(sums, (id(passes_rates), bucket_key, sub), passes_rates, passes, 0)
-            if req.service_tier == "batch" or (req.speed and req.speed != "standard"):
-                why = prices.estimate_reason(req.model, req.ts, req.service_tier, req.speed)
+                key = (id(rates), bucket_key, sub)
+                acc = sums.get(key)
+                if acc is None:
+                    sums[key] = [rates, i, o, cr, w5, w1, ws]
+                else:
+                    acc[1] += i
+                    acc[2] += o
+                    acc[3] += cr
+                    acc[4] += w5
+                    acc[5] += w1
+                    acc[6] += ws
+                if passes_rates is not None:
+                    key = (id(passes_rates), bucket_key, sub)
+                    acc = sums.get(key)
+                    if acc is None:
+                        acc = sums[key] = [passes_rates, 0, 0, 0, 0, 0, 0]
+                    acc[1] += bi - i
+                    acc[2] += bo - o
+                    acc[3] += bcr - cr
+                    acc[4] += bw5 - w5
+                    acc[5] += bw1 - w1
+            if tier == "batch" or (speed and speed != "standard"):
+                why = prices.estimate_reason(model, ts, tier, speed)
                 if why and why not in stats.estimated:
                     stats.estimated.append(why)
-        bucket.requests += 1
-        bucket.tokens = bucket.tokens + req.billed
-        if not priced:
-            bucket.unknown_tokens = bucket.unknown_tokens + req.billed
+        bucket[0] += 1
+        bucket[1] += bi
+        bucket[2] += bo
+        bucket[3] += bcr
+        bucket[4] += bw5
+        bucket[5] += bw1
         if sub:
-            stats.subagent_tokens = stats.subagent_tokens + req.billed
-        if req.model == SYNTHETIC:
+            sub_tot[0] += bi
+            sub_tot[1] += bo
+            sub_tot[2] += bcr
+            sub_tot[3] += bw5
+            sub_tot[4] += bw1
+        if synthetic:
             # Claude Code's local placeholders: no request reached the API.
             if per_request is not None:
                 per_request.append((0, 0))
             continue
 
         # Re-reads, per chain; a compact boundary between two main-chain requests resets the context.
-        prompt = req.tokens.prompt
-        prev = previous.get(req.chain)
+        prev = previous.get(chain)
         compacted = False
-        if req.is_compaction_call and prev is None:
+        if is_compaction_call and prev is None:
             # The summariser request reads the main chain's whole context.
             prev = previous.get(MAIN)
-        if req.chain == MAIN:
-            i = boundary_index.get(req.chain, 0)
-            while i < len(boundaries) and boundaries[i].ts <= req.ts:
-                if prev is not None and boundaries[i].ts >= prev[0]:
+        if not sub:
+            while boundary_i < n_bounds and bound_ts[boundary_i] <= ts:
+                if prev is not None and bound_ts[boundary_i] >= prev[0]:
                     compacted = True
-                i += 1
-            boundary_index[req.chain] = i
+                boundary_i += 1
         if compaction_pass:
             compacted = True
         carried = 0 if prev is None or compacted else prev[1]
-        reread = min(prompt, carried)
-        stats.prompt_tokens += prompt
-        stats.reread_tokens += reread
-        stats.cache_read_tokens += min(req.tokens.cache_read, reread)
-        if priced and rates is not None and reread:
-            _add_tokens(
-                reread_sums, (id(rates), req.chain == MAIN), rates, reread_split(req.tokens, reread), 0
-            )
-        if req.chain == MAIN:
-            stats.main_reread_tokens += reread
-        if priced and reread > req.tokens.cache_read:
-            miss = reread - req.tokens.cache_read
-            paid_tokens = req.tokens.input + req.tokens.cache_write
-            if rates is not None and paid_tokens:
-                # What ``cost_at`` gives for these tokens, summed (exact) before the one division.
-                paid = (
-                    req.tokens.input * rates.input
-                    + req.tokens.cache_write_5m * rates.cache_write_5m
-                    + req.tokens.cache_write_1h * rates.cache_write_1h
-                ) / MILLION
-                per_token = paid / paid_tokens
-                extra = miss * (per_token - rates.cache_read / Decimal(1_000_000))
-                if extra > 0:
-                    stats.cache_miss_cost += extra
-                    if prev is not None and req.chain == MAIN and not compacted:
-                        idle = req.ts - prev[0]
-                        ttl = CACHE_TTL_1H if req.tokens.cache_write_1h else CACHE_TTL_5M
-                        # An expiry shows as the cache written again; a request that writes none (OpenAI
-                        # caches by itself and bills no writes, a client that does not cache) had none.
-                        if idle > ttl and req.tokens.cache_write:
-                            stats.expiries.append(CacheExpiry(req.ts, idle, miss, extra))
-        context = prompt + req.tokens.output
-        previous[req.chain] = (req.ts, context)
+        reread = prompt if prompt < carried else carried
+        prompts += prompt
+        if reread:
+            rereads += reread
+            reread_cache += cr if cr < reread else reread
+            if not sub:
+                main_rereads += reread
+            if priced and rates is not None:
+                # The re-read tokens by how they were billed, the cached prefix first (``reread_split``).
+                left = reread
+                take_cr = cr if cr < left else left
+                left -= take_cr
+                take_w1 = w1 if w1 < left else left
+                left -= take_w1
+                take_w5 = w5 if w5 < left else left
+                left -= take_w5
+                take_i = i if i < left else left
+                key2 = (id(rates), not sub)
+                acc = reread_sums.get(key2)
+                if acc is None:
+                    reread_sums[key2] = [rates, take_i, 0, take_cr, take_w5, take_w1, 0]
+                else:
+                    acc[1] += take_i
+                    acc[3] += take_cr
+                    acc[4] += take_w5
+                    acc[5] += take_w1
+            if priced and reread > cr:
+                miss = reread - cr
+                paid_tokens = i + w5 + w1
+                if rates is not None and paid_tokens:
+                    # What ``cost_at`` gives for these tokens, summed (exact) before the one division.
+                    paid = (i * rates.input + w5 * rates.cache_write_5m + w1 * rates.cache_write_1h) / MILLION
+                    per_token = paid / paid_tokens
+                    extra = miss * (per_token - rates.cache_read / MILLION)
+                    if extra > 0:
+                        stats.cache_miss_cost += extra
+                        if prev is not None and not sub and not compacted:
+                            idle = ts - prev[0]
+                            ttl = CACHE_TTL_1H if w1 else CACHE_TTL_5M
+                            # An expiry shows as the cache written again; a request that writes none (OpenAI
+                            # caches by itself and bills no writes, a client that does not cache) had none.
+                            if idle > ttl and w5 + w1:
+                                stats.expiries.append(CacheExpiry(ts, idle, miss, extra))
+        context = prompt + o
+        previous[chain] = (ts, context)
         if per_request is not None:
             per_request.append((reread, context))
         if last_any_ts is not None:
-            any_active += min(max(req.ts - last_any_ts, 0.0), IDLE_GAP)
-        last_any_ts = req.ts
-        if req.chain == MAIN and not req.is_compaction_call:
-            stats.turns += 1
+            gap = ts - last_any_ts
+            any_active += IDLE_GAP if gap > IDLE_GAP else (gap if gap > 0.0 else 0.0)
+        last_any_ts = ts
+        if not sub and not is_compaction_call:
+            turns += 1
             stats.context_tokens = prompt
-            stats.max_context = max(stats.max_context, prompt)
-            stats.context_model = req.model
+            if prompt > stats.max_context:
+                stats.max_context = prompt
+            stats.context_model = model
             if last_main_ts is not None:
-                stats.active_seconds += min(req.ts - last_main_ts, IDLE_GAP)
-            last_main_ts = req.ts
+                gap = ts - last_main_ts
+                stats.active_seconds += gap if gap < IDLE_GAP else IDLE_GAP
+            last_main_ts = ts
             if keep_turns:
+                cost = request_cost(prices, req_of(row))
                 stats.per_turn.append(
-                    Turn(
-                        req.ts,
-                        prompt,
-                        prompt,
-                        reread,
-                        req.tokens.cache_read,
-                        compacted,
-                        cost.total if (cost := request_cost(prices, req)) is not None else None,
-                    )
+                    Turn(ts, prompt, prompt, reread, cr, compacted, cost.total if cost is not None else None)
                 )
+    stats.requests, stats.turns, stats.web_search, stats.web_fetch = n, turns, web_search, web_fetch
+    stats.reasoning_tokens, stats.prompt_tokens, stats.reread_tokens = reasoning, prompts, rereads
+    stats.cache_read_tokens, stats.main_reread_tokens = reread_cache, main_rereads
+    stats.first_ts, stats.last_ts = first_ts, last_ts
+    stats.tokens = Tokens(t_i, t_o, t_cr, t_w5, t_w1)
+    stats.unknown_cost_tokens = Tokens(*unknown)
+    stats.subagent_tokens = Tokens(*sub_tot)
+    for (day, model), b in buckets.items():
+        stats.buckets[f"{day}|{model}"] = Bucket(
+            day, model, Tokens(*b[1:6]), Decimal(0), Tokens(*b[6:11]), b[0]
+        )
     if stats.context_tokens is None:
         # Only subagent files are left (the main transcript is gone): time and burn come from their requests.
         stats.active_seconds = any_active
-    stats._any_priced = any_priced or not stats.requests
+    stats._any_priced = any_priced or not n
     _price_sums(stats, sums, reread_sums, models)
     stats.models = [m for m, _ in sorted(models.items(), key=lambda kv: -kv[1])]
     return stats
 
 
-def _add_tokens(sums: dict, key: tuple, rates: Rates, tokens: Tokens, web_search: int) -> None:
-    acc = sums.get(key)
-    if acc is None:
-        sums[key] = [rates, tokens.input, tokens.output, tokens.cache_read, tokens.cache_write_5m,
-                     tokens.cache_write_1h, web_search]  # fmt: skip
-        return
-    acc[1] += tokens.input
-    acc[2] += tokens.output
-    acc[3] += tokens.cache_read
-    acc[4] += tokens.cache_write_5m
-    acc[5] += tokens.cache_write_1h
-    acc[6] += web_search
-
-
 def _price_sums(
     stats: SessionStats,
-    sums: dict[tuple[int, str, bool], list],
+    sums: dict[tuple[int, tuple[str, str], bool], list],
     reread_sums: dict[tuple[int, bool], list],
     models: dict[str, Decimal],
 ) -> None:
     """Each token sum priced once, at its rate, into the session's, buckets', models' and subagents' cost."""
-    for (_, bucket_key, sub), (rates, inp, out, read, w5, w1, ws) in sums.items():
-        cost = cost_at(rates, Tokens(inp, out, read, w5, w1), ws)
-        total = cost.total
-        stats.cost = stats.cost + cost
-        bucket = stats.buckets[bucket_key]
-        bucket.cost += total
-        if bucket.model != SYNTHETIC:
-            models[bucket.model] += total
+    cost = NO_COST
+    for (_, (day, model), sub), (rates, inp, out, read, w5, w1, ws) in sums.items():
+        part = cost_at(rates, Tokens(inp, out, read, w5, w1), ws)
+        total = part.total
+        cost = cost + part
+        stats.buckets[f"{day}|{model}"].cost += total
+        if model != SYNTHETIC:
+            models[model] += total
         if sub:
             stats.subagent_cost += total
+    stats.cost = cost
     for (_, main), (rates, inp, _, read, w5, w1, _) in reread_sums.items():
         total = cost_at(rates, Tokens(inp, 0, read, w5, w1)).total
         stats.reread_cost += total

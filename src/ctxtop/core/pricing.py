@@ -483,6 +483,24 @@ class PriceBook:
         self._last = (asked, rates)
         return rates
 
+    def day_rates(
+        self, model: str, when: float, service_tier: str | None = None, speed: str | None = None
+    ) -> tuple[tuple[int, ...], tuple[Rates | None, ...]]:
+        """Every rate of ``model`` on ``when``'s UTC day: (tier starts, rates by how many of them the prompt
+        exceeds). ``rates(model, when, prompt, ...)`` is the entry of the number of starts ``prompt`` exceeds:
+        a session's stats ask once per model and day, not once per request."""
+        day_number = int(when // 86400)
+        fast_key = (model, day_number, True, service_tier == "batch", speed)
+        entry = self._fast.get(fast_key)
+        if entry is None:
+            entry = self._fast[fast_key] = self._lookup(model, when, service_tier, speed)
+        resolved, starts = entry[1], entry[2]
+        if resolved is None or isinstance(resolved, Rates):
+            return (), (resolved,)
+        # A prompt one above a start exceeds that start and those below it (the starts are distinct, sorted).
+        prompts = [0, *(start + 1 for start in starts)]
+        return tuple(starts), tuple(self._rates_for(model, when, p, service_tier, speed) for p in prompts)
+
     def _rates_for(
         self,
         model: str,
