@@ -5,12 +5,17 @@ list). It is served again only while everything it was rendered from is unchange
 stats text and its archived/deleted flags (compared in SQL, so nothing is decoded), and ``inputs``, the
 caller's key for the rest (config, settings files, environment, what Claude Code reported, ctxtop's code).
 Anything else is rendered afresh by the caller and stored back.
+
+The whole output of an unfiltered run is kept too (``store_output``), for ``report_fast`` to print as it is:
+triggers drop it at the first row written in a table it was rendered from (``report_fast.WATCHED``), so it
+is never older than the index.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from typing import Any
 
 from ctxtop.adapters.index import Index
 
@@ -73,6 +78,40 @@ def store(index: Index, rendered: Iterable[tuple[str, str, str | None, float | N
             "FROM sessions s WHERE s.session_id = ?",
             [(inputs, cwd, first_ts, body, sid) for sid, inputs, cwd, first_ts, body in items],
         )
+    except sqlite3.OperationalError:
+        return False  # busy (a newer snapshot exists) or read-only: the caller rolls back
+    return True
+
+
+OUTPUT_SCHEMA = "CREATE TABLE IF NOT EXISTS {table} (roots TEXT, checks TEXT, body BLOB)"
+
+
+def store_output(index: Index, checks: dict[str, Any] | None, body: bytes) -> bool:
+    """Keep ``body``, the output of an unfiltered ``report sessions --json`` rendered in the caller's open
+    transaction from the sessions in ``index.scope``, with ``checks`` (``report_fast.output_checks``; None:
+    none may be kept, and none is). The caller commits. False: another process wrote the index meanwhile
+    (nothing kept)."""
+    from ctxtop.report_fast import OUTPUT, TRIGGERS, dumps
+
+    conn = index.conn
+    scope = index.scope
+    try:
+        if checks is None or scope is None:
+            return True  # nothing to keep (one kept before is still what it says, or gone with a change)
+        if conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None:
+            return True  # figures not worked out yet: the next update renders them
+        roots, text = "\0".join(scope), dumps(checks)
+        conn.execute(OUTPUT_SCHEMA.format(table=OUTPUT))
+        if conn.execute(
+            f"SELECT 1 FROM {OUTPUT} WHERE roots=? AND checks=? AND body=?", (roots, text, body)
+        ).fetchone():
+            return True  # as stored
+        have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+        for name, (table, op) in TRIGGERS.items():
+            if name not in have:
+                conn.execute(f"CREATE TRIGGER {name} AFTER {op} ON {table} BEGIN DELETE FROM {OUTPUT}; END")
+        conn.execute(f"DELETE FROM {OUTPUT}")
+        conn.execute(f"INSERT INTO {OUTPUT} VALUES (?, ?, ?)", (roots, text, body))
     except sqlite3.OperationalError:
         return False  # busy (a newer snapshot exists) or read-only: the caller rolls back
     return True
