@@ -226,7 +226,7 @@ def test_a_change_to_the_index_alone_drops_the_stored_output(world: World) -> No
     sid = json.loads(before)[0]["session_id"]
     with conn:
         conn.execute("UPDATE sessions SET archived = archived WHERE session_id = ?", (sid,))
-    assert conn.execute("SELECT count(*) FROM report_output").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM meta WHERE key = 'report_output'").fetchone() == (0,)
     out, fast = world.run()
     assert not fast and out == before
     assert world.run() == (before, True)
@@ -247,3 +247,15 @@ def test_an_observation_file_removed_is_seen(world: World) -> None:
     world.settle()
     out, fast = world.run()
     assert not fast and out != with_it and out == world.cold()
+
+
+def test_the_stored_output_file_is_printed_only_as_it_was_written(world: World) -> None:
+    before, fast = world.warm()
+    assert fast
+    stored = world.tmp / "data" / "report-sessions.json"
+    assert stored.read_bytes() == before and stored.stat().st_mode & 0o777 == 0o600
+    stored.write_bytes(before.replace(b"{", b" ", 1))  # the same size, other bytes, the same inode
+    assert world.run() == (before, False)
+    assert world.run() == (before, True)
+    stored.unlink()
+    assert world.run() == (before, False)

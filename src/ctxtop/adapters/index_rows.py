@@ -83,35 +83,47 @@ def store(index: Index, rendered: Iterable[tuple[str, str, str | None, float | N
     return True
 
 
-OUTPUT_SCHEMA = "CREATE TABLE IF NOT EXISTS {table} (roots TEXT, checks TEXT, body BLOB)"
-
-
 def store_output(index: Index, checks: dict[str, Any] | None, body: bytes) -> bool:
     """Keep ``body``, the output of an unfiltered ``report sessions --json`` rendered in the caller's open
     transaction from the sessions in ``index.scope``, with ``checks`` (``report_fast.output_checks``; None:
-    none may be kept, and none is). The caller commits. False: another process wrote the index meanwhile
-    (nothing kept)."""
-    from ctxtop.report_fast import OUTPUT, TRIGGERS, dumps
+    none may be kept, and none is), for ``report_fast`` to print while nothing changes. The caller commits.
+    False: another process wrote the index meanwhile (nothing kept)."""
+    from ctxtop.adapters.atomic import write_atomic
+    from ctxtop.report_fast import OUTPUT, OUTPUT_FILE, TRIGGERS, dumps, loads, read_output, stamp
 
     conn = index.conn
-    scope = index.scope
+    if checks is None or index.scope is None:
+        return True  # nothing to keep (one kept before is still what it says, or gone with a change)
+    file = index.path.with_name(OUTPUT_FILE)
+    roots = list(index.scope)
     try:
-        if checks is None or scope is None:
-            return True  # nothing to keep (one kept before is still what it says, or gone with a change)
         if conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None:
             return True  # figures not worked out yet: the next update renders them
-        roots, text = "\0".join(scope), dumps(checks)
-        conn.execute(OUTPUT_SCHEMA.format(table=OUTPUT))
-        if conn.execute(
-            f"SELECT 1 FROM {OUTPUT} WHERE roots=? AND checks=? AND body=?", (roots, text, body)
-        ).fetchone():
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (OUTPUT,)).fetchone()
+        kept = loads(row[0]) if row else None
+        if (
+            isinstance(kept, dict)
+            and kept.get("roots") == roots
+            and kept.get("checks") == checks
+            and read_output(str(file), kept.get("file")) == body
+        ):
             return True  # as stored
-        have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
-        for name, (table, op) in TRIGGERS.items():
-            if name not in have:
-                conn.execute(f"CREATE TRIGGER {name} AFTER {op} ON {table} BEGIN DELETE FROM {OUTPUT}; END")
-        conn.execute(f"DELETE FROM {OUTPUT}")
-        conn.execute(f"INSERT INTO {OUTPUT} VALUES (?, ?, ?)", (roots, text, body))
+        have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'").fetchall())
+        if any(have.get(name) != sql for name, (_table, sql) in TRIGGERS.items()):
+            for name, (_table, sql) in TRIGGERS.items():
+                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+                conn.execute(sql)
+            conn.execute(f"DROP TABLE IF EXISTS {OUTPUT}")  # where a first version kept the output
+        conn.execute("DELETE FROM meta WHERE key=?", (OUTPUT,))
+        # A new file (a new inode): a stamp stored before names no file any more, whichever run commits.
+        write_atomic(file, body, mode=0o600)
+        written = stamp(str(file))
+        if written is None or written[2] != len(body):
+            return True
+        value = dumps({"roots": roots, "checks": checks, "file": written})
+        conn.execute("INSERT INTO meta VALUES (?, ?)", (OUTPUT, value))
     except sqlite3.OperationalError:
         return False  # busy (a newer snapshot exists) or read-only: the caller rolls back
+    except OSError:
+        return True  # the data dir cannot be written: no output kept, the rows are
     return True
