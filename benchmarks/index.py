@@ -281,9 +281,9 @@ def main() -> int:
             cold, warm = work / f"out-{name}.json", work / f"out-{name}-warm.json"
             if cold.is_file():
                 same = cold.read_bytes() == warm.read_bytes()
-                print(
-                    f"report sessions --json, {name} warm vs cold: {'byte-identical' if same else 'DIFFERENT'}"
-                )
+                first = "the untimed first run" if args.no_cold else "cold"
+                print(f"report sessions --json, {name} warm vs {first}: "
+                      f"{'byte-identical' if same else 'DIFFERENT'}")  # fmt: skip
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0
