@@ -111,21 +111,30 @@ def racy(stamps: list[list[int] | None], now: int | None = None) -> bool:
 
 
 def code_stamp() -> list[object]:
-    """ctxtop's own code (an edited checkout must not serve what its old code rendered): every module's size
-    and mtime, the TUI's aside."""
+    """ctxtop's own code and data (an edited checkout must not serve what its old code rendered): every file's
+    size and mtime, the TUI's aside."""
     import ctxtop
 
     package = os.path.dirname(ctxtop.__file__)
     code: list[object] = [ctxtop.__version__]
-    for dirpath, dirnames, filenames in os.walk(package):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("ui", "__pycache__"))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
+    folders = [package]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in ("ui", "__pycache__"):
+                        folders.append(entry.path)
                     continue
-                code.append([dirpath[len(package) :], name, st.st_size, st.st_mtime_ns])
+                st = entry.stat()
+            except OSError:
+                continue
+            code.append([folder[len(package) :], entry.name, st.st_size, st.st_mtime_ns])
     return code
 
 
@@ -149,11 +158,12 @@ def genai_stamp(path: str | None) -> str | None:
 
 
 def record_key(options: dict[str, Any], config_file: str, genai: str | None) -> str:
-    """What a record is valid for (see the module's docstring)."""
+    """What a record is valid for (see the module's docstring), as text: compared whole, not hashed (a few
+    KB; loading a hash costs more than comparing them)."""
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
     config = stamp(config_file)
-    return digest(dumps([options, os.getcwd(), env, list(time.tzname), time.timezone, config,
-                         racy([config]), genai, code_stamp()]))  # fmt: skip
+    return dumps([options, os.getcwd(), env, list(time.tzname), time.timezone, config, racy([config]), genai,
+                  code_stamp()])  # fmt: skip
 
 
 def settings_key(files: list[str]) -> str:
@@ -410,6 +420,10 @@ def serve(argv: list[str]) -> bytes | None:
         return None  # an index or record this path does not understand: the full command decides
     finally:
         conn.close()
+
+
+ASKED = False
+"""True once ``python -m ctxtop`` asked ``main`` before ``ctxtop.cli`` loaded (which then does not ask again)."""
 
 
 def main(argv: list[str]) -> bool:
