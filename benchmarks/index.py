@@ -19,6 +19,8 @@ of its whole process group (sampled every 10 ms from /proc and summed; children 
 largest single process's peak (``wait4``).
 
 Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR] [--src DIR] [--repeat 3]
+[--no-cold|--no-warm]. ``--no-cold`` times warm runs beside ccusage only, on the indexes ``--keep`` holds (one
+untimed run of each tree first builds or refreshes them), for a warm path too short to measure beside cold runs' noise.
 Figures are printed as absolute values and as ratios against ccusage measured in the same run.
 """
 
@@ -188,6 +190,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every command (median; default 3)")
     parser.add_argument("--baseline-src", metavar="DIR", help="also time the ctxtop in DIR (a src dir)")
     parser.add_argument("--no-warm", action="store_true", help="cold runs only")
+    parser.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="warm runs only (with ccusage): each tree's index is built once, untimed, when --keep has none",
+    )
     parser.add_argument("--src", metavar="DIR", help="time the ctxtop in DIR as this tree (e.g. a snapshot)")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ctxtop-bench-"))
@@ -220,7 +227,7 @@ def main() -> int:
         return [sys.executable, "-m", "ctxtop", "report", "sessions", "--json", "--cache-dir", str(cache)]
 
     runs: dict[str, list[Run]] = {}
-    for _ in range(args.repeat):
+    for _ in range(0 if args.no_cold else args.repeat):
         for name, tree_env in trees.items():
             shutil.rmtree(work / f"cache-{name}", ignore_errors=True)
             runs.setdefault(f"{name} cold", []).append(
@@ -230,16 +237,27 @@ def main() -> int:
             runs.setdefault("ccusage", []).append(
                 measure([*ccusage[0], "session", "--json", "--offline"], env)
             )
+    if args.no_cold:
+        for name, tree_env in trees.items():
+            # Untimed: builds the index when there is none, and leaves the record the warm path checks
+            # (a run of other code, or after edits, renders and records again).
+            measure(ctxtop(name), tree_env, work / f"out-{name}.json")
     if not args.no_warm:
         for _ in range(args.repeat):
             for name, tree_env in trees.items():
-                runs.setdefault(f"{name} warm", []).append(measure(ctxtop(name), tree_env))
+                runs.setdefault(f"{name} warm", []).append(
+                    measure(ctxtop(name), tree_env, work / f"out-{name}-warm.json")
+                )
+            if ccusage and args.no_cold:
+                runs.setdefault("ccusage", []).append(
+                    measure([*ccusage[0], "session", "--json", "--offline"], env)
+                )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     results = {name: _median(r) for name, r in runs.items()}
     print(f"{'command':<16} {'wall s':>7} {'CPU s':>7} {'CPU ms/MB':>10} {'group RSS MB':>13} {'max RSS MB':>11}"
           f"  exit   (median of {args.repeat})")  # fmt: skip
     for name, r in results.items():
-        print(f"{name:<16} {r.wall:>7.2f} {r.cpu:>7.2f} {r.cpu * 1000 / mb:>10.2f} {r.group_rss_mb:>13.0f} "
+        print(f"{name:<16} {r.wall:>7.3f} {r.cpu:>7.3f} {r.cpu * 1000 / mb:>10.2f} {r.group_rss_mb:>13.0f} "
               f"{r.max_rss_mb:>11.0f}  {r.code}")  # fmt: skip
     base = results.get("ccusage")
     for name, r in results.items():
@@ -252,8 +270,20 @@ def main() -> int:
             if a and b:
                 print(f"ratio {mode} this tree / baseline: wall {a.wall / b.wall:.2f}  CPU {a.cpu / b.cpu:.2f}  "
                       f"group RSS {a.group_rss_mb / b.group_rss_mb:.2f}")  # fmt: skip
-        same = (work / "out-ctxtop.json").read_bytes() == (work / "out-baseline.json").read_bytes()
-        print(f"report sessions --json, this tree vs baseline: {'byte-identical' if same else 'DIFFERENT'}")
+        for mode in ("", "-warm"):
+            mine, theirs = work / f"out-ctxtop{mode}.json", work / f"out-baseline{mode}.json"
+            if mine.is_file() and theirs.is_file():
+                same = mine.read_bytes() == theirs.read_bytes()
+                print(f"report sessions --json{' (warm)' if mode else ''}, this tree vs baseline: "
+                      f"{'byte-identical' if same else 'DIFFERENT'}")  # fmt: skip
+    if not args.no_warm:
+        for name in trees:
+            cold, warm = work / f"out-{name}.json", work / f"out-{name}-warm.json"
+            if cold.is_file():
+                same = cold.read_bytes() == warm.read_bytes()
+                first = "the untimed first run" if args.no_cold else "cold"
+                print(f"report sessions --json, {name} warm vs {first}: "
+                      f"{'byte-identical' if same else 'DIFFERENT'}")  # fmt: skip
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -213,3 +213,49 @@ def test_a_source_that_decides_its_own_window_is_left_to_the_full_command(world:
     out, fast = world.warm()
     assert not fast and out == world.cold()
     assert any(r["source"] == "codex" for r in json.loads(out))
+
+
+def test_a_change_to_the_index_alone_drops_the_stored_output(world: World) -> None:
+    # Another process's write (a history import, a TUI's update) changes what the report lists without any
+    # file under the roots changing: the stored output must not be printed again.
+    import sqlite3
+
+    before, fast = world.warm()
+    assert fast
+    conn = sqlite3.connect(world.tmp / "data" / "index.sqlite3")
+    sid = json.loads(before)[0]["session_id"]
+    with conn:
+        conn.execute("UPDATE sessions SET archived = archived WHERE session_id = ?", (sid,))
+    assert conn.execute("SELECT count(*) FROM meta WHERE key = 'report_output'").fetchone() == (0,)
+    out, fast = world.run()
+    assert not fast and out == before
+    assert world.run() == (before, True)
+    # A trigger gone (a table rebuilt by some migration takes its triggers along): not trusted either.
+    with conn:
+        conn.execute("DROP TRIGGER report_output_files_update")
+    conn.close()
+    assert world.run() == (before, False)
+
+
+def test_an_observation_file_removed_is_seen(world: World) -> None:
+    _changes(world)["observation"]()
+    world.settle()
+    with_it, fast = world.warm()
+    assert fast
+    for path in (world.tmp / "data" / "observed").iterdir():
+        path.unlink()
+    world.settle()
+    out, fast = world.run()
+    assert not fast and out != with_it and out == world.cold()
+
+
+def test_the_stored_output_file_is_printed_only_as_it_was_written(world: World) -> None:
+    before, fast = world.warm()
+    assert fast
+    stored = world.tmp / "data" / "report-sessions.json"
+    assert stored.read_bytes() == before and stored.stat().st_mode & 0o777 == 0o600
+    stored.write_bytes(before.replace(b"{", b" ", 1))  # the same size, other bytes, the same inode
+    assert world.run() == (before, False)
+    assert world.run() == (before, True)
+    stored.unlink()
+    assert world.run() == (before, False)

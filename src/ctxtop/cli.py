@@ -305,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:3] == ["report", "sessions", "--json"]:
         from ctxtop import report_fast  # the stored rows, when the index proves nothing changed
 
-        if report_fast.main(argv[3:]):
+        if not report_fast.ASKED and report_fast.main(argv[3:]):
             return 0
     fast = _fast_args(argv)
     args = fast if fast is not None else build_parser().parse_args(argv)

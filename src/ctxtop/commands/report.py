@@ -111,14 +111,14 @@ def run(args: argparse.Namespace) -> int:
     if args.report == "sessions" and args.json:
         # Stored rows, spliced: a warm run decodes and renders only the sessions that changed.
         present_only = getattr(args, "present_only", False)
+        from ctxtop import report_fast
+
         stored = monitor.session_rows(since, until, args.project, present_only)
         if not (args.since or args.until or args.project or present_only):
-            from ctxtop import report_fast
-
             monitor.remember_fast(report_fast.options_of(
                 getattr(args, "claude_dir", None), getattr(args, "api_logs", None),
                 getattr(args, "codex_dir", None), getattr(args, "cache_dir", None)))  # fmt: skip
-        sys.stdout.buffer.write(b"[\n" + b",\n".join(stored) + b"\n]\n" if stored else b"[]\n")
+        sys.stdout.buffer.write(report_fast.joined(stored))
         sys.stdout.flush()
         return 0
     if args.report == "sessions":

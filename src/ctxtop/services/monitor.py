@@ -173,7 +173,8 @@ class Monitor:
         it inside its list: orjson, indented two spaces deeper.
 
         A session whose stats, flags and row inputs (``_row_inputs``) are as when its row was last rendered
-        is served the stored bytes, decoding nothing; the others are rendered and stored for the next run."""
+        is served the stored bytes, decoding nothing; the others are rendered and stored for the next run.
+        Unfiltered, the whole output is kept too (``index_rows.store_output``), for ``report_fast``."""
         from ctxtop.adapters import index_rows
         from ctxtop.sources.claude_code import observations
 
@@ -195,14 +196,15 @@ class Monitor:
             ]
             rendered = self._render_rows(fresh, present_only, common, seen, settings)
             out: list[bytes] = []
+            keys: list[tuple[str, str | None, str | None]] = []  # (session, cwd, inputs) of each row printed
             for s in listed:
                 if s.session_id in rendered:
                     row = rendered[s.session_id]
                     if row is None:
                         continue  # left out (nothing present, or no stats any more)
-                    _inputs, cwd, first_ts, body = row
+                    row_inputs, cwd, first_ts, body = row
                 elif s.body is not None:
-                    cwd, first_ts, body = s.cwd, s.first_ts, s.body
+                    row_inputs, cwd, first_ts, body = inputs[s.session_id], s.cwd, s.first_ts, s.body
                 else:
                     continue
                 if until is not None and (first_ts or 0) >= until:
@@ -210,12 +212,21 @@ class Monitor:
                 if project and project.lower() not in (cwd or "").lower():
                     continue
                 out.append(body)
+                keys.append((s.session_id, cwd, row_inputs))
             keep = [
                 (sid, row[0], *row[1:])
                 for sid, row in rendered.items()
                 if row is not None and row[0] is not None
             ]
-            if index_rows.store(self.index, keep):
+            stored = index_rows.store(self.index, keep)
+            if stored and since is None and until is None and not project and not present_only:
+                from ctxtop import report_fast
+
+                # The whole output too, for report_fast to print while nothing changes.
+                keyed = [(sid, cwd, key) for sid, cwd, key in keys if key is not None]
+                checks = report_fast.output_checks(keyed) if len(keyed) == len(keys) else None
+                stored = index_rows.store_output(self.index, checks, report_fast.joined(out))
+            if stored:
                 conn.execute("COMMIT")
             else:
                 conn.execute("ROLLBACK")
@@ -332,8 +343,7 @@ class Monitor:
         record = {
             "schema": schema[0] if schema else None, "genai_path": genai_path, "genai": genai,
             "config_file": config_file, "key": report_fast.record_key(options, config_file, genai),
-            "roots": list(self.sources.roots()), "config_dirs": dirs,
-            "own": sorted(k.name for k in KINDS if getattr(k, "compaction", None) is not None),
+            "roots": list(self.sources.roots()),
             "observed_dir": str(observations.observed_dir()), "common": _common_inputs(self),
             "settings": self._settings_files, "links": links,
         }  # fmt: skip
