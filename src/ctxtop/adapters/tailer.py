@@ -37,6 +37,10 @@ BLOCK = 4096
 
 LineSink = Callable[[list[bytes], int], object]
 """Receives complete lines (without their newline) and the file offset of the first one (its result unused)."""
+BlockSink = Callable[[memoryview, int], object]
+"""Receives complete lines as one block (the lines joined by their newlines, the last newline left out: a chunk
+of the file as it was read, never copied or split) and the file offset of its first byte (its result unused).
+A block holds at least one line (an empty block is one empty line); it is valid only during the call."""
 
 
 class NotRegularFile(OSError):
@@ -172,16 +176,23 @@ def read_appended(
     on_lines: LineSink | None = None,
     deadline: float | None = None,
     chunk_bytes: int | None = None,
+    on_block: BlockSink | None = None,
 ) -> ReadResult:
     """Complete new lines since ``state``; raises ``OSError`` if the file cannot be read.
 
-    With ``on_lines``, lines are handed over one chunk at a time (memory stays bounded); without it they are
-    collected in ``ReadResult.lines``. ``max_bytes`` and ``deadline`` (a ``time.monotonic()`` value) stop
+    With ``on_lines``, lines are handed over one chunk at a time (memory stays bounded); with ``on_block``,
+    each chunk's lines as one unsplit block (see ``BlockSink``); without either they are collected in
+    ``ReadResult.lines``. ``max_bytes`` and ``deadline`` (a ``time.monotonic()`` value) stop
     the read between chunks; what was not consumed is read next time. The read never goes past the size
     the file had when it was opened, so a file that keeps growing cannot keep it busy."""
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     collected: list[bytes] = []
-    sink = on_lines if on_lines is not None else (lambda lines, _offset: collected.extend(lines))
+    if on_block is None:
+        sink = on_lines if on_lines is not None else (lambda lines, _offset: collected.extend(lines))
+
+        def on_block(block: memoryview, offset: int) -> None:
+            sink(bytes(block).split(b"\n"), offset)
+
     fd = open_regular(path)
     try:
         st = os.fstat(fd)
@@ -217,27 +228,33 @@ def read_appended(
                     if pending_len > MAX_LINE_BYTES:
                         pending, pending_len, skipping = [], 0, True
                 continue
-            # Split the chunk itself (no copy of its body); the piece after the last newline waits.
-            lines = data.split(b"\n")
-            tail = lines.pop()
+            # The chunk's lines go out as one block, a view of the chunk itself (no copy, no split); the
+            # piece after the last newline waits.
             chunk_start = pos - len(data)
-            if skipping:
-                # The oversized line ends at the first newline of this chunk.
-                oversized += 1
-                skipping = False
-                consumed = chunk_start + len(lines[0]) + 1
-                del lines[0]
-            elif pending:
-                pending.append(lines[0])
-                lines[0] = b"".join(pending)
-                pending, pending_len = [], 0
-            if lines:
-                sink(lines, consumed)
+            body = 0
+            if skipping or pending:
+                first = data.find(b"\n")
+                if skipping:
+                    # The oversized line ends at the first newline of this chunk.
+                    oversized += 1
+                    skipping = False
+                else:
+                    pending.append(data[:first])
+                    line = b"".join(pending)
+                    pending, pending_len = [], 0
+                    on_block(memoryview(line), consumed)
+                    del line
+                consumed = chunk_start + first + 1
+                body = first + 1
+            if body <= cut:
+                on_block(memoryview(data)[body:cut], consumed)
             consumed = chunk_start + cut + 1
-            if tail:
+            if cut + 1 < len(data):
+                tail = data[cut + 1 :]
                 pending.append(tail)
                 pending_len = len(tail)
-            del lines, data, tail
+                del tail
+            del data
         if pos < st.st_size and pos >= end:
             complete = False
         new_offset = consumed
