@@ -75,16 +75,17 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def _fingerprint(fd: int, offset: int) -> bytes:
+def _fingerprint(fd: int, offset: int, head: bytes | None = None) -> bytes:
     """A digest of the file's first ``offset`` bytes: all of them for a small file, else the head, the
     ``BLOCK`` bytes just before ``offset`` and ``SAMPLES`` blocks spread evenly in between. A few preads on
-    the warm path, never the whole file."""
+    the warm path, never the whole file. ``head``: the file's first bytes as just read (at least ``offset``
+    of a small file), hashed instead of read again."""
     import hashlib  # only when a file is read: the warm path never pays for it (~9 ms with OpenSSL)
 
     h = hashlib.blake2b(digest_size=16)
     h.update(offset.to_bytes(8, "little"))
     if offset <= SMALL_FILE:
-        h.update(os.pread(fd, offset, 0))
+        h.update(os.pread(fd, offset, 0) if head is None else memoryview(head)[:offset])
         return h.digest()
     step = (offset - BLOCK) // (SAMPLES + 1)
     for k in range(SAMPLES + 2):
@@ -207,6 +208,7 @@ def read_appended(
         if max_bytes is not None:
             end = min(end, start + max(max_bytes, 0))
         pos = consumed = start
+        head: bytes | None = None
         pending: list[bytes] = []  # pieces of a line that spans chunks
         pending_len = 0
         skipping = False  # inside a line longer than MAX_LINE_BYTES
@@ -219,6 +221,8 @@ def read_appended(
             data = os.pread(fd, min(chunk_bytes, end - pos), pos)
             if not data:
                 break  # shrank while being read: the next read sees the truncation
+            if pos == 0 and len(data) <= SMALL_FILE:
+                head = data  # a small file's fingerprint hashes its bytes: these, not a second read
             pos += len(data)
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -258,7 +262,12 @@ def read_appended(
         if pos < st.st_size and pos >= end:
             complete = False
         new_offset = consumed
-        fingerprint = _fingerprint(fd, new_offset) if new_offset else b""
+        if not new_offset:
+            fingerprint = b""
+        elif head is not None and new_offset <= len(head):
+            fingerprint = _fingerprint(fd, new_offset, head)
+        else:
+            fingerprint = _fingerprint(fd, new_offset)
     finally:
         os.close(fd)
     # A skipped line still waiting for its newline is read (and skipped) again next time.

@@ -24,17 +24,17 @@ from ctxtop.core.usage import MAX_TOKENS
 _Count = int | None
 
 
-class _CacheCreation(msgspec.Struct):
+class _CacheCreation(msgspec.Struct, gc=False):
     ephemeral_1h_input_tokens: _Count = None
     ephemeral_5m_input_tokens: _Count = None
 
 
-class _ServerTools(msgspec.Struct):
+class _ServerTools(msgspec.Struct, gc=False):
     web_search_requests: _Count = None
     web_fetch_requests: _Count = None
 
 
-class _Pass(msgspec.Struct):
+class _Pass(msgspec.Struct, gc=False):
     """One ``usage.iterations`` entry: only its tokens count (its own iterations are ignored)."""
 
     type: str | None = None
@@ -45,7 +45,7 @@ class _Pass(msgspec.Struct):
     cache_creation: _CacheCreation | None = None
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     input_tokens: _Count = None
     output_tokens: _Count = None
     cache_read_input_tokens: _Count = None
@@ -57,19 +57,19 @@ class _Usage(msgspec.Struct):
     speed: str | None = None
 
 
-class _Message(msgspec.Struct):
+class _Message(msgspec.Struct, gc=False):
     id: str | None = None
     model: str | None = None
     usage: _Usage | None = None
 
 
-class _CompactMetadata(msgspec.Struct):
+class _CompactMetadata(msgspec.Struct, gc=False):
     preTokens: _Count = None
     postTokens: _Count = None
     trigger: str | None = None
 
 
-class _Line(msgspec.Struct):
+class _Line(msgspec.Struct, gc=False):
     type: str | None = None
     timestamp: str | None = None
     isSidechain: bool | None = None
