@@ -72,7 +72,7 @@ def test_one_upsert_per_request_leaves_the_rows_one_per_copy_did(
 def test_the_largest_copy_gives_the_counts_and_the_first_the_owner() -> None:
     def row(key: str, sid: str, model: str, output: int, total: int, tier: str) -> tuple:
         counts = (1, output, 0, 0, 0, 1, output, 0, 0, 0, 0, 0)
-        return (key, sid, "main", 10.0, model, *counts, tier, None, 0, total, "f", 0)
+        return (key, sid, "main", 10.0, model, *counts, tier, None, 0, total, 0)
 
     first = row("k", "s1", "m1", 5, 6, "standard")
     bigger = row("k", "s2", "m2", 50, 51, "batch")

@@ -14,6 +14,7 @@ index of them request for request; it holds in addition the archived requests, a
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sqlite3
@@ -28,7 +29,17 @@ from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_app
 from ctxtop.core import metrics, session_ids
 from ctxtop.core.metrics import Compaction, Req, SessionStats
 from ctxtop.core.pricing import PriceBook
-from ctxtop.core.records import CompactRecord, FileContext, Meta, RequestRecord, ToolResult, ToolUse
+from ctxtop.core.records import (
+    CompactRecord,
+    FileContext,
+    FlatRequest,
+    Meta,
+    Parsed,
+    RequestRecord,
+    ToolResult,
+    ToolUse,
+    flat_request,
+)
 from ctxtop.sources.base import FileParser, Source, resolved_file
 from ctxtop.sources.registry import KINDS, Sources, kind
 
@@ -228,41 +239,106 @@ def parse_lines(
         except Exception:  # noqa: BLE001 - an odd line is counted as malformed, never fatal
             out.malformed += 1
             continue
-        for fact in facts:
-            if out.first_ts is None or fact.ts < out.first_ts:
-                out.first_ts = fact.ts
-            if isinstance(fact, RequestRecord):
-                u = fact.usage
-                t, b = u.tokens, u.billed
-                out.requests.append(
-                    (
-                        fact.key, fact.session_id, fact.chain, fact.ts, fact.model,
-                        t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h,
-                        b.input, b.output, b.cache_read, b.cache_write_5m, b.cache_write_1h,
-                        u.web_search, u.web_fetch, u.service_tier, u.speed, int(fact.is_compaction_call),
-                        b.total, spath, u.reasoning,
-                    )
-                )  # fmt: skip
-                out.sessions.add(fact.session_id)
-                if obj.get("sessionId", obj.get("session_id")) == out.file_session:
-                    out.named.add(fact.key)
-            elif isinstance(fact, Meta):
-                prev = out.metas.get(fact.session_id)
-                if prev is None or fact.ts >= prev.ts:
-                    out.metas[fact.session_id] = fact
-            elif isinstance(fact, CompactRecord):
-                out.compacts.append(
-                    (
-                        fact.session_id,
-                        fact.chain,
-                        fact.ts,
-                        fact.trigger,
-                        fact.pre_tokens,
-                        fact.post_tokens,
-                        spath,
-                    )
-                )
+        _take(out, facts, obj.get("sessionId", obj.get("session_id")), spath)
     return out
+
+
+def parse_block(
+    block: memoryview,
+    offset: int,
+    spath: str,
+    markers: tuple[bytes, ...],
+    parser: FileParser,
+    out: ParsedLines,
+) -> ParsedLines:
+    """``parse_lines`` for a block of lines (``tailer.BlockSink``) without splitting it, when that is safe.
+
+    The block is checked in one C call (``jsonl.block_objects``: every line a JSON object); then the lines
+    holding a marker are found by searching the whole block (StringZilla's SIMD search) and only they are
+    cut out. Each goes first to the parser's ``index_facts`` when it has one (the facts straight from the
+    bytes, a narrow decode), else, or when that declines the line, through the one decoder and ``parse``.
+    Anything odd (a malformed or blank line, a small block, a source without markers) goes the line-by-line
+    way of ``parse_lines``, so the facts and the counts never depend on which way a block went."""
+    from ctxtop.adapters.jsonl import block_objects, checks, decode_line  # not on the warm path
+
+    if not markers or not checks(len(block)):
+        return parse_lines(bytes(block).split(b"\n"), offset, spath, markers, parser, out)
+    from stringzilla import Str
+
+    text = Str(block)
+    n = text.count(b"\n") + 1
+    if not block_objects(block, n):
+        return parse_lines(bytes(block).split(b"\n"), offset, spath, markers, parser, out)
+    out.lines += n
+    found: dict[int, int] = {}  # start -> end of each line holding a marker
+    size = len(block)
+    for marker in markers:
+        at = text.find(marker)
+        while at >= 0:
+            start = text.rfind(b"\n", 0, at) + 1
+            end = text.find(b"\n", at)
+            if end < 0:
+                end = size
+            found[start] = end
+            at = text.find(marker, end) if end < size else -1
+    del text
+    fast = getattr(parser, "index_facts", None)
+    parse = parser.parse
+    for start in sorted(found):
+        raw = bytes(block[start : found[start]])
+        key = f"{spath}:{offset + start}"
+        got = fast(raw, key) if fast is not None else None
+        if got is None:
+            try:
+                obj = decode_line(raw)
+                if not isinstance(obj, dict):
+                    raise ValueError("not an object")  # never after block_objects; counted all the same
+                facts = parse(obj, key)
+            except Exception:  # noqa: BLE001 - an odd line is counted as malformed, never fatal
+                out.malformed += 1
+                continue
+            got = facts, obj.get("sessionId", obj.get("session_id"))
+        _take(out, got[0], got[1], spath)
+    return out
+
+
+def _take(out: ParsedLines, facts: Iterable[Parsed | FlatRequest], named: object, spath: str) -> None:
+    """Adds one line's facts to ``out`` (a request may come as a ``FlatRequest``); ``named``: the session the
+    line's record names."""
+    for fact in facts:
+        if type(fact) is tuple:
+            key, session, ts = fact[0], fact[1], fact[3]
+            if out.first_ts is None or ts < out.first_ts:
+                out.first_ts = ts
+            out.requests.append(fact)
+            out.sessions.add(session)
+            if named == out.file_session:
+                out.named.add(key)
+            continue
+        assert not isinstance(fact, tuple)
+        if out.first_ts is None or fact.ts < out.first_ts:
+            out.first_ts = fact.ts
+        if isinstance(fact, RequestRecord):
+            out.requests.append(flat_request(fact))
+            out.sessions.add(fact.session_id)
+            if named == out.file_session:
+                out.named.add(fact.key)
+        elif isinstance(fact, Meta):
+            prev = out.metas.get(fact.session_id)
+            if prev is None or fact.ts >= prev.ts:
+                out.metas[fact.session_id] = fact
+        elif isinstance(fact, CompactRecord):
+            out.compacts.append(
+                (
+                    fact.session_id,
+                    fact.chain,
+                    fact.ts,
+                    fact.trigger,
+                    fact.pre_tokens,
+                    fact.post_tokens,
+                    spath,
+                )
+            )
 
 
 def one_per_request(rows: list[tuple]) -> list[tuple]:
@@ -276,9 +352,9 @@ def one_per_request(rows: list[tuple]) -> list[tuple]:
         if prev is None:
             merged[r[0]] = r
         elif r[20] > prev[20]:
-            # Owner (session, chain, ts) and model stay the first copy's; the counts, the total, the file and
-            # the reasoning tokens (``_TOKEN_COLUMNS``) come from this larger copy; tier, speed and the
-            # compaction flag are never updated on conflict.
+            # Owner (session, chain, ts) and model stay the first copy's; the counts, the total and the
+            # reasoning tokens (``_TOKEN_COLUMNS``; the file is this read's for every copy) come from this
+            # larger copy; tier, speed and the compaction flag are never updated on conflict.
             merged[r[0]] = (*prev[:5], *r[5:17], *prev[17:20], *r[20:])
     return list(merged.values())
 
@@ -303,13 +379,13 @@ def read_and_parse(
         state = None  # never read successfully (e.g. unreadable until now): a first read, not a reset
     parsers: list[FileParser] = []
 
-    def on_lines(lines: list[bytes], offset: int) -> None:
+    def on_block(block: memoryview, offset: int) -> None:
         if not parsers:
             # Read from the first byte (first read, truncated, replaced...): the parser starts afresh.
             parsers.append(src.parser(ctx, None if offset == 0 else parser_state))
-        parse_lines(lines, offset, spath, src.markers, parsers[0], parsed)
+        parse_block(block, offset, spath, src.markers, parsers[0], parsed)
 
-    read = read_appended(spath, state, on_lines=on_lines)
+    read = read_appended(spath, state, on_block=on_block)
     parsed.malformed += read.oversized
     if parsers:
         parsed.parser_state = parsers[0].state
@@ -423,8 +499,18 @@ class _Prefetch:
 
     def close(self, *, abort: bool = False) -> None:
         if abort:
-            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
-                proc.terminate()
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            for proc in procs:
+                proc.kill()
+            for proc in procs:
+                proc.join(5)
+            # A worker killed while writing its result leaves half a message in the result pipe: the pool's
+            # manager thread would wait for the rest forever, and shutdown (or the interpreter's exit) with
+            # it. With the workers gone, closing this process's own copy of the pipe's write end turns that
+            # wait into an end of file: the pool sees itself broken and stops.
+            writer = getattr(getattr(self.pool, "_result_queue", None), "_writer", None)
+            if writer is not None:
+                writer.close()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -760,6 +846,7 @@ class Index:
                 self._price_cache.unwritable = True  # the lock is taken: its writes would wait as long again
             result.seconds = time.perf_counter() - started
             return result
+        collecting = False
         try:
             # Another process may have indexed some of these bytes while we waited for the lock.
             fresh = self._known()
@@ -775,6 +862,11 @@ class Index:
             self._queue_rereads(pending, 0)
             if parallel:
                 prefetch = self._parse_in_workers(pending, fresh)
+            # The reads and the session stats make and drop many small objects, almost none in cycles: the
+            # cyclic collector would walk every live object again and again for nothing (~10% of a cold
+            # index). Refcounting frees what they drop; the collector is back on once they are done.
+            collecting = gc.isenabled()
+            gc.disable()
             n = 0
             while n < len(pending):
                 path, source, _st = pending[n]
@@ -799,10 +891,14 @@ class Index:
                 prefetch.close()
             self._reread.clear()
             self._refresh(result.changed_sessions)
+            if collecting:
+                gc.enable()
             self.conn.execute("COMMIT")
             if self._price_cache is not None:
                 self._price_cache.unwritable = False  # the lock was ours again: cache entries persist
         except BaseException:
+            if collecting:
+                gc.enable()
             if prefetch is not None:
                 # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
                 prefetch.close(abort=True)
@@ -909,6 +1005,7 @@ class Index:
                 *r[:4],
                 self._next_seq(),
                 *r[4:-1],
+                spath,
                 f"{start}{'0' if r[0] in parsed.named else '~'}|{spath}",
                 r[-1],
             )

@@ -46,10 +46,11 @@ CHECK_MIN_BYTES = 256 * 1024
 """``all_objects`` loads msgspec (~20 ms) only for a batch of lines at least this big: a statusline's or a live
 tail's few lines go by ``decode_line`` alone."""
 _check_object = None
+_check_lines = None
 
 
 def _checker() -> Callable[[bytes], object]:
-    global _check_object
+    global _check_object, _check_lines
     if _check_object is None:
         import msgspec
 
@@ -57,7 +58,8 @@ def _checker() -> Callable[[bytes], object]:
             """Any JSON object: a line is checked against it without building anything (every field is
             skipped, yet validated)."""
 
-        _check_object = msgspec.json.Decoder(_Object).decode
+        decoder = msgspec.json.Decoder(_Object)
+        _check_object, _check_lines = decoder.decode, decoder.decode_lines
     return _check_object
 
 
@@ -82,9 +84,15 @@ def all_objects(lines: list[bytes]) -> bool:
     a few things ``decode_line`` rescues or skips: lone surrogate escapes, nesting beyond ~1,000 levels, blank
     lines. False then (or for a small batch, before msgspec is loaded), and the caller goes line by line with
     ``decode_line``."""
-    if not _BOUNDED or (_check_object is None and sum(map(len, lines)) < CHECK_MIN_BYTES):
+    if not checks(sum(map(len, lines))):
         return False
     check = _checker()
+    return _checked(lambda: deque(map(check, lines), 0))
+
+
+def _checked(check: Callable[[], object]) -> bool:
+    """``check()`` under a recursion limit that leaves msgspec fewer levels than ``MAX_DEPTH``; False when
+    it finds anything msgspec rejects."""
     import msgspec
 
     with _SLOW:
@@ -93,12 +101,42 @@ def all_objects(lines: list[bytes]) -> bool:
         # (which checks MAX_DEPTH itself) has the last word on it.
         sys.setrecursionlimit(_stack_depth() + MAX_DEPTH - 24)
         try:
-            deque(map(check, lines), 0)
+            check()
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return False
         finally:
             sys.setrecursionlimit(limit)
     return True
+
+
+def checks(size: int) -> bool:
+    """A batch of ``size`` bytes is checked in C (``all_objects``, ``block_objects``) rather than line by line."""
+    return _BOUNDED and (_check_object is not None or size >= CHECK_MIN_BYTES)
+
+
+def block_objects(block: memoryview, lines: int) -> bool:
+    """Every one of the ``lines`` lines of ``block`` (lines joined by newlines, see ``tailer.BlockSink``) is
+    a JSON object that ``decode_line`` accepts: ``all_objects`` without splitting the block first.
+
+    msgspec decodes the block as newline-delimited JSON in one C call, which by itself would also take two
+    objects on one line, or one object over two. So every line must also start with ``{`` and end with
+    ``}``: no JSON value can then span a line break (inside an object or array, ``}`` and ``{`` cannot
+    meet across one without a comma, and strings hold no raw newline), each line is one or more whole
+    objects, and as many objects as lines means exactly one each. False for anything else (a blank line, a
+    space or ``\r`` at a line's edge, a small block before msgspec is loaded): the caller splits the block and
+    goes line by line."""
+    if not checks(len(block)):
+        return False
+    from stringzilla import Str
+
+    text = Str(block)
+    if not (block[0] == 0x7B and block[-1] == 0x7D and text.count(b"}\n{") == lines - 1):
+        return False
+    _checker()
+    found: list[int] = []
+    decode_lines = _check_lines
+    assert decode_lines is not None
+    return _checked(lambda: found.append(len(decode_lines(block)))) and found[0] == lines
 
 
 def _reject_constant(name: str) -> object:

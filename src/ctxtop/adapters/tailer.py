@@ -37,6 +37,10 @@ BLOCK = 4096
 
 LineSink = Callable[[list[bytes], int], object]
 """Receives complete lines (without their newline) and the file offset of the first one (its result unused)."""
+BlockSink = Callable[[memoryview, int], object]
+"""Receives complete lines as one block (the lines joined by their newlines, the last newline left out: a chunk
+of the file as it was read, never copied or split) and the file offset of its first byte (its result unused).
+A block holds at least one line (an empty block is one empty line); it is valid only during the call."""
 
 
 class NotRegularFile(OSError):
@@ -71,16 +75,17 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def _fingerprint(fd: int, offset: int) -> bytes:
+def _fingerprint(fd: int, offset: int, head: bytes | None = None) -> bytes:
     """A digest of the file's first ``offset`` bytes: all of them for a small file, else the head, the
     ``BLOCK`` bytes just before ``offset`` and ``SAMPLES`` blocks spread evenly in between. A few preads on
-    the warm path, never the whole file."""
+    the warm path, never the whole file. ``head``: the file's first bytes as just read (at least ``offset``
+    of a small file), hashed instead of read again."""
     import hashlib  # only when a file is read: the warm path never pays for it (~9 ms with OpenSSL)
 
     h = hashlib.blake2b(digest_size=16)
     h.update(offset.to_bytes(8, "little"))
     if offset <= SMALL_FILE:
-        h.update(os.pread(fd, offset, 0))
+        h.update(os.pread(fd, offset, 0) if head is None else memoryview(head)[:offset])
         return h.digest()
     step = (offset - BLOCK) // (SAMPLES + 1)
     for k in range(SAMPLES + 2):
@@ -172,16 +177,23 @@ def read_appended(
     on_lines: LineSink | None = None,
     deadline: float | None = None,
     chunk_bytes: int | None = None,
+    on_block: BlockSink | None = None,
 ) -> ReadResult:
     """Complete new lines since ``state``; raises ``OSError`` if the file cannot be read.
 
-    With ``on_lines``, lines are handed over one chunk at a time (memory stays bounded); without it they are
-    collected in ``ReadResult.lines``. ``max_bytes`` and ``deadline`` (a ``time.monotonic()`` value) stop
+    With ``on_lines``, lines are handed over one chunk at a time (memory stays bounded); with ``on_block``,
+    each chunk's lines as one unsplit block (see ``BlockSink``); without either they are collected in
+    ``ReadResult.lines``. ``max_bytes`` and ``deadline`` (a ``time.monotonic()`` value) stop
     the read between chunks; what was not consumed is read next time. The read never goes past the size
     the file had when it was opened, so a file that keeps growing cannot keep it busy."""
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     collected: list[bytes] = []
-    sink = on_lines if on_lines is not None else (lambda lines, _offset: collected.extend(lines))
+    if on_block is None:
+        sink = on_lines if on_lines is not None else (lambda lines, _offset: collected.extend(lines))
+
+        def on_block(block: memoryview, offset: int) -> None:
+            sink(bytes(block).split(b"\n"), offset)
+
     fd = open_regular(path)
     try:
         st = os.fstat(fd)
@@ -196,6 +208,7 @@ def read_appended(
         if max_bytes is not None:
             end = min(end, start + max(max_bytes, 0))
         pos = consumed = start
+        head: bytes | None = None
         pending: list[bytes] = []  # pieces of a line that spans chunks
         pending_len = 0
         skipping = False  # inside a line longer than MAX_LINE_BYTES
@@ -208,6 +221,8 @@ def read_appended(
             data = os.pread(fd, min(chunk_bytes, end - pos), pos)
             if not data:
                 break  # shrank while being read: the next read sees the truncation
+            if pos == 0 and len(data) <= SMALL_FILE:
+                head = data  # a small file's fingerprint hashes its bytes: these, not a second read
             pos += len(data)
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -217,31 +232,42 @@ def read_appended(
                     if pending_len > MAX_LINE_BYTES:
                         pending, pending_len, skipping = [], 0, True
                 continue
-            # Split the chunk itself (no copy of its body); the piece after the last newline waits.
-            lines = data.split(b"\n")
-            tail = lines.pop()
+            # The chunk's lines go out as one block, a view of the chunk itself (no copy, no split); the
+            # piece after the last newline waits.
             chunk_start = pos - len(data)
-            if skipping:
-                # The oversized line ends at the first newline of this chunk.
-                oversized += 1
-                skipping = False
-                consumed = chunk_start + len(lines[0]) + 1
-                del lines[0]
-            elif pending:
-                pending.append(lines[0])
-                lines[0] = b"".join(pending)
-                pending, pending_len = [], 0
-            if lines:
-                sink(lines, consumed)
+            body = 0
+            if skipping or pending:
+                first = data.find(b"\n")
+                if skipping:
+                    # The oversized line ends at the first newline of this chunk.
+                    oversized += 1
+                    skipping = False
+                else:
+                    pending.append(data[:first])
+                    line = b"".join(pending)
+                    pending, pending_len = [], 0
+                    on_block(memoryview(line), consumed)
+                    del line
+                consumed = chunk_start + first + 1
+                body = first + 1
+            if body <= cut:
+                on_block(memoryview(data)[body:cut], consumed)
             consumed = chunk_start + cut + 1
-            if tail:
+            if cut + 1 < len(data):
+                tail = data[cut + 1 :]
                 pending.append(tail)
                 pending_len = len(tail)
-            del lines, data, tail
+                del tail
+            del data
         if pos < st.st_size and pos >= end:
             complete = False
         new_offset = consumed
-        fingerprint = _fingerprint(fd, new_offset) if new_offset else b""
+        if not new_offset:
+            fingerprint = b""
+        elif head is not None and new_offset <= len(head):
+            fingerprint = _fingerprint(fd, new_offset, head)
+        else:
+            fingerprint = _fingerprint(fd, new_offset)
     finally:
         os.close(fd)
     # A skipped line still waiting for its newline is read (and skipped) again next time.

@@ -89,6 +89,25 @@ class Meta:
 
 Parsed = RequestRecord | CompactRecord | ToolUse | ToolResult | Meta
 
+FlatRequest = tuple
+"""A ``RequestRecord`` as one flat tuple, the form the index stores and a source's narrow reader builds
+directly: (key, session_id, chain, ts, model, then ``usage.tokens``' input, output, cache_read,
+cache_write_5m, cache_write_1h, then ``usage.billed``'s five in the same order, web_search, web_fetch,
+service_tier, speed, is_compaction_call as 0/1, billed total, reasoning)."""
+
+
+def flat_request(fact: RequestRecord) -> FlatRequest:
+    """``fact`` as a ``FlatRequest``."""
+    u = fact.usage
+    t, b = u.tokens, u.billed
+    return (
+        fact.key, fact.session_id, fact.chain, fact.ts, fact.model,
+        t.input, t.output, t.cache_read, t.cache_write_5m, t.cache_write_1h,
+        b.input, b.output, b.cache_read, b.cache_write_5m, b.cache_write_1h,
+        u.web_search, u.web_fetch, u.service_tier, u.speed, int(fact.is_compaction_call),
+        b.total, u.reasoning,
+    )  # fmt: skip
+
 
 def count(value: Any) -> int:
     """A token count from a log field: 0 unless a plausible integer (SQLite stores 64 bits)."""

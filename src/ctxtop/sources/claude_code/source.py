@@ -6,7 +6,7 @@ import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from ctxtop.core.records import MAIN, FileContext
+from ctxtop.core.records import MAIN, FileContext, FlatRequest, Parsed
 from ctxtop.sources.base import DirsSource, FileParser, StatelessParser, under, walk_jsonl
 from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.transcript import parse_claude
@@ -101,7 +101,7 @@ class ClaudeCode(DirsSource):
 
     @classmethod
     def parser(cls, ctx: FileContext, state: str | None) -> FileParser:
-        return StatelessParser(parse_claude, ctx)
+        return _TranscriptParser(parse_claude, ctx)
 
     @classmethod
     def project_cwd(cls, project_dir: str) -> str | None:
@@ -128,6 +128,18 @@ class ClaudeCode(DirsSource):
         if not self.config_dirs:
             return None
         return self.config_dirs[0] / "projects" / project_dir / f"{session_id}.jsonl"
+
+
+class _TranscriptParser(StatelessParser):
+    """``parse_claude`` per line, and the index's narrow decode of a line's bytes (``index_lines``)."""
+
+    __slots__ = ()
+
+    def index_facts(self, raw: bytes, line_key: str) -> tuple[list[Parsed | FlatRequest], str | None] | None:
+        """See ``index_lines.index_facts`` (msgspec is loaded only by the index's big reads)."""
+        from ctxtop.sources.claude_code.index_lines import index_facts
+
+        return index_facts(raw, self._ctx, line_key)
 
 
 def decode_project_dir(name: str) -> str:
