@@ -262,8 +262,7 @@ def test_the_stored_output_file_is_printed_only_as_it_was_written(world: World) 
     assert world.run() == (before, False)
 
 
-REPORTS = [("sessions",), ("sessions", "--csv"), ("daily",), ("weekly", "--json"), ("monthly", "--csv"),
-           ("projects",), ("models", "--json")]  # fmt: skip
+REPORTS = [("sessions",), ("sessions", "--csv"), ("daily",), ("weekly", "--json"), ("models", "--csv")]
 
 
 @pytest.mark.parametrize("report", REPORTS, ids=" ".join)

@@ -71,6 +71,10 @@ def store(index: Index, rendered: Iterable[tuple[str, str, str | None, float | N
     items = list(rendered)
     if not items:
         return True
+    if index.lock_elsewhere:
+        return (
+            False  # another ctxtop holds the write lock: not a second wait for it (the next run keeps them)
+        )
     conn = index.conn
     try:
         conn.execute(SCHEMA)
@@ -95,6 +99,8 @@ def store_output(index: Index, name: str, checks: dict[str, Any] | None, body: b
     conn = index.conn
     if checks is None or index.scope is None:
         return True  # nothing to keep (one kept before is still what it says, or gone with a change)
+    if index.lock_elsewhere:
+        return False  # another ctxtop holds the write lock: not a second wait for it
     file = output_file(str(index.path), name)
     key = output_key(name)
     roots = list(index.scope)
