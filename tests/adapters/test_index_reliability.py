@@ -624,3 +624,42 @@ def test_opening_an_index_that_needs_a_new_schema_while_another_holds_it_gives_o
     assert "Traceback" not in proc.stderr
     assert "another ctxtop is updating the index" in proc.stderr and "schema" in proc.stderr
     assert _ctxtop(*args).returncode == 0
+
+
+def test_what_opening_could_not_write_is_written_by_the_next_update_that_takes_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived process (the TUI) that opened the index while another held its lock prices its sessions
+    with the new price data as soon as one of its updates takes the lock."""
+    import sqlite3
+
+    import ctxtop.adapters.index as ix
+
+    connect = ix._connect
+
+    def short_wait(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout=50")  # the lock waits of this test, not 5 s each
+        return conn
+
+    monkeypatch.setattr(ix, "_connect", short_wait)
+    proj, sources = _world(tmp_path)
+    (proj / "s1.jsonl").write_text(_line("a", 10, sid="s1") + "\n")
+    db = tmp_path / "index.db"
+    first = Index(db)
+    first.update(sources)
+    first.close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("UPDATE meta SET value='an older genai-prices' WHERE key='genai_prices'")
+    holder.execute("BEGIN IMMEDIATE")
+    index = Index(db)
+    assert index.lock_elsewhere and len(index.notices) == 1
+    assert index.update(sources).files_read == 0 and len(index.notices) == 1
+    assert index.session("s1").tokens.output == 10  # type: ignore[union-attr]
+    holder.execute("COMMIT")
+    index.update(sources)
+    assert not index.lock_elsewhere
+    assert holder.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone() != (
+        "an older genai-prices",
+    )
+    assert holder.execute("SELECT count(*) FROM sessions WHERE dirty=1").fetchone() == (0,)
