@@ -1,4 +1,4 @@
-"""Index benchmark: cold and warm `ctxtop report sessions --json` on a synthetic history, vs ccusage.
+"""Index benchmark: cold and warm `ctxtop report sessions --json` (or ``--report``'s) vs ccusage, synthetic history.
 
 Builds a history of the given size (default 300 MB) by replicating the real corpus sessions with fresh
 session, message and request ids (so deduplication cannot collapse the copies), then measures in the same
@@ -19,8 +19,10 @@ of its whole process group (sampled every 10 ms from /proc and summed; children 
 largest single process's peak (``wait4``).
 
 Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR] [--src DIR] [--repeat 3]
-[--no-cold|--no-warm]. ``--no-cold`` times warm runs beside ccusage only, on the indexes ``--keep`` holds (one
-untimed run of each tree first builds or refreshes them), for a warm path too short to measure beside cold runs' noise.
+[--no-cold|--no-warm] [--report sessions|daily|weekly|monthly]. ``--no-cold`` times warm runs beside ccusage
+only, on the indexes ``--keep`` holds (one untimed run of each tree first builds or refreshes them), for a warm
+path too short to measure beside cold runs' noise; ``--report`` times another report (as JSON, beside
+ccusage's of the same figures).
 Figures are printed as absolute values and as ratios against ccusage measured in the same run.
 """
 
@@ -44,6 +46,8 @@ FIXTURES = REPO / "tests" / "fixtures" / "claude"
 PUBLIC = REPO.parent / "shared" / "corpus" / "public"  # real sessions, when present beside the repo
 NODE_MODULES = REPO / "tests" / "e2e" / "node_modules"
 PAGE = os.sysconf("SC_PAGE_SIZE")
+CCUSAGE_REPORTS = {"sessions": "session", "daily": "daily", "weekly": "weekly", "monthly": "monthly"}
+"""ctxtop's report: ccusage's command of the same figures."""
 
 
 def build_history(dest: Path, megabytes: int) -> tuple[int, int]:
@@ -189,6 +193,12 @@ def main() -> int:
     parser.add_argument("--keep", metavar="DIR", help="build the history in DIR (or reuse it) and keep it")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every command (median; default 3)")
     parser.add_argument("--baseline-src", metavar="DIR", help="also time the ctxtop in DIR (a src dir)")
+    parser.add_argument(
+        "--report",
+        choices=CCUSAGE_REPORTS,
+        default="sessions",
+        help="the report timed, as JSON (default sessions; ccusage's of the same name beside it)",
+    )
     parser.add_argument("--no-warm", action="store_true", help="cold runs only")
     parser.add_argument(
         "--no-cold",
@@ -224,7 +234,7 @@ def main() -> int:
 
     def ctxtop(name: str) -> list[str]:
         cache = work / f"cache-{name}"
-        return [sys.executable, "-m", "ctxtop", "report", "sessions", "--json", "--cache-dir", str(cache)]
+        return [sys.executable, "-m", "ctxtop", "report", args.report, "--json", "--cache-dir", str(cache)]
 
     runs: dict[str, list[Run]] = {}
     for _ in range(0 if args.no_cold else args.repeat):
@@ -235,7 +245,7 @@ def main() -> int:
             )
         if ccusage:
             runs.setdefault("ccusage", []).append(
-                measure([*ccusage[0], "session", "--json", "--offline"], env)
+                measure([*ccusage[0], CCUSAGE_REPORTS[args.report], "--json", "--offline"], env)
             )
     if args.no_cold:
         for name, tree_env in trees.items():
@@ -250,7 +260,7 @@ def main() -> int:
                 )
             if ccusage and args.no_cold:
                 runs.setdefault("ccusage", []).append(
-                    measure([*ccusage[0], "session", "--json", "--offline"], env)
+                    measure([*ccusage[0], CCUSAGE_REPORTS[args.report], "--json", "--offline"], env)
                 )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     results = {name: _median(r) for name, r in runs.items()}
@@ -274,7 +284,7 @@ def main() -> int:
             mine, theirs = work / f"out-ctxtop{mode}.json", work / f"out-baseline{mode}.json"
             if mine.is_file() and theirs.is_file():
                 same = mine.read_bytes() == theirs.read_bytes()
-                print(f"report sessions --json{' (warm)' if mode else ''}, this tree vs baseline: "
+                print(f"report {args.report} --json{' (warm)' if mode else ''}, this tree vs baseline: "
                       f"{'byte-identical' if same else 'DIFFERENT'}")  # fmt: skip
     if not args.no_warm:
         for name in trees:
@@ -282,7 +292,7 @@ def main() -> int:
             if cold.is_file():
                 same = cold.read_bytes() == warm.read_bytes()
                 first = "the untimed first run" if args.no_cold else "cold"
-                print(f"report sessions --json, {name} warm vs {first}: "
+                print(f"report {args.report} --json, {name} warm vs {first}: "
                       f"{'byte-identical' if same else 'DIFFERENT'}")  # fmt: skip
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

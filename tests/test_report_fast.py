@@ -21,6 +21,7 @@ import pytest
 from tests.support.fixtures import FIXTURES
 
 OLD = time.time() - 86_400
+JSON = ("sessions", "--json")
 
 
 class World:
@@ -44,22 +45,22 @@ class World:
                     self.n += 1
                     os.utime(path, (OLD + self.n, OLD + self.n))
 
-    def run(self, *extra: str, data: str = "data") -> tuple[bytes, bool]:
-        """(stdout, whether the fast path answered)."""
-        cmd = [sys.executable, "-X", "importtime", "-m", "ctxtop", "report", "sessions", "--json",
+    def run(self, *extra: str, data: str = "data", report: tuple[str, ...] = JSON) -> tuple[bytes, bool]:
+        """(stdout, whether the fast path answered) of ``ctxtop report REPORT...``."""
+        cmd = [sys.executable, "-X", "importtime", "-m", "ctxtop", "report", *report,
                "--data-dir", str(self.tmp / data), *extra]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, env=self.env, timeout=120)
         assert proc.returncode == 0, proc.stderr.decode()[-3000:]
         return proc.stdout, b"ctxtop.adapters.index" not in proc.stderr
 
-    def cold(self) -> bytes:
+    def cold(self, report: tuple[str, ...] = JSON) -> bytes:
         shutil.rmtree(self.tmp / "cold", ignore_errors=True)
-        return self.run(data="cold")[0]
+        return self.run(data="cold", report=report)[0]
 
-    def warm(self) -> tuple[bytes, bool]:
+    def warm(self, report: tuple[str, ...] = JSON) -> tuple[bytes, bool]:
         """Runs until the fast path can answer: the full path leaves its record, the next run uses it."""
-        first, fast = self.run()
-        second, fast2 = self.run()
+        first, fast = self.run(report=report)
+        second, fast2 = self.run(report=report)
         assert second == first
         return second, fast2
 
@@ -259,3 +260,31 @@ def test_the_stored_output_file_is_printed_only_as_it_was_written(world: World) 
     assert world.run() == (before, True)
     stored.unlink()
     assert world.run() == (before, False)
+
+
+REPORTS = [("sessions",), ("sessions", "--csv"), ("daily",), ("weekly", "--json"), ("models", "--csv")]
+
+
+@pytest.mark.parametrize("report", REPORTS, ids=" ".join)
+def test_every_report_is_kept_and_printed_again_until_something_changes(world: World, report: tuple) -> None:
+    cold = world.cold(report)
+    out, fast = world.warm(report)
+    assert fast and out == cold and out.strip()
+    # Each report keeps its own output; another report's run leaves it as it is.
+    assert world.warm()[1]
+    assert world.run(report=report) == (out, True)
+    _changes(world)["appended"]()
+    world.settle()
+    after, fast = world.run(report=report)
+    assert not fast and after != out and after == world.cold(report)
+    assert world.run(report=report) == (after, True)
+
+
+def test_a_text_report_is_printed_again_only_to_the_same_encoding(world: World) -> None:
+    out, fast = world.warm(("sessions",))
+    assert fast
+    world.env["PYTHONIOENCODING"] = "latin-1:replace"
+    assert world.run(report=("sessions",))[1] is False
+    assert world.run(report=("sessions",))[1] is True
+    del world.env["PYTHONIOENCODING"]
+    assert world.run(report=("sessions",)) == (out, False)

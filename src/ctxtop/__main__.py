@@ -6,12 +6,12 @@ if sys.argv[1:2] == ["statusline"]:
 
     if statusline_fast.main(sys.argv[2:]):
         raise SystemExit(0)
-elif sys.argv[1:4] == ["report", "sessions", "--json"] and __name__ == "__main__":
-    # Likewise the stored output of an unchanged history (``ctxtop.cli.main`` asks it only once). Not in a
-    # worker process that imports this module again (``__mp_main__``): it never prints.
+elif sys.argv[1:2] == ["report"] and __name__ == "__main__":
+    # Likewise a report's kept output on an unchanged history (``ctxtop.cli.main`` asks it only once). Not in
+    # a worker process that imports this module again (``__mp_main__``): it never prints.
     from ctxtop import report_fast
 
-    if report_fast.main(sys.argv[4:]):
+    if report_fast.main(sys.argv[2:]):
         raise SystemExit(0)
     report_fast.ASKED = True
 

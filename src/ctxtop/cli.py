@@ -302,10 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if statusline_fast.PENDING is None and statusline_fast.main(argv[1:]):
             return 0
-    if argv[:3] == ["report", "sessions", "--json"]:
-        from ctxtop import report_fast  # the stored rows, when the index proves nothing changed
+    if argv[:1] == ["report"]:
+        from ctxtop import report_fast  # the kept output, when the index proves nothing changed
 
-        if not report_fast.ASKED and report_fast.main(argv[3:]):
+        if not report_fast.ASKED and report_fast.main(argv[1:]):
             return 0
     fast = _fast_args(argv)
     args = fast if fast is not None else build_parser().parse_args(argv)

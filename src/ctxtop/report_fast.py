@@ -1,20 +1,22 @@
-"""``ctxtop report sessions --json``'s fast path: the stored rows again when the index proves nothing changed.
+"""The fast path of ``ctxtop report sessions|daily|weekly|monthly|projects|models [--json|--csv]``: the output
+the last full run kept, printed again when the index proves nothing changed.
 
-``ctxtop.cli`` comes here before anything else of ctxtop is imported. This module uses ``os``, ``sys``,
-``time``, ``_sqlite3`` (the C half of ``sqlite3``) and ``ctxtop.statusline_fast``'s JSON and data-dir helpers: no argparse, pathlib,
-dataclasses, config, metrics or pricing. It answers only when all of this holds, else it returns None and the
-full command runs (and records what this path checks, for the next run):
+``python -m ctxtop`` and ``ctxtop.cli`` come here before anything else of ctxtop is imported. This module uses
+``os``, ``sys``, ``time``, ``_sqlite3`` (the C half of ``sqlite3``) and ``ctxtop.statusline_fast``'s JSON and
+data-dir helpers: no argparse, pathlib, dataclasses, config, metrics or pricing. It answers only when all of
+this holds, else it returns None and the full command runs (and keeps what this path checks, for the next run):
 
-- the command line is ``report sessions --json`` with at most ``--claude-dir``, ``--api-logs``,
+- the command line is one of those reports with no filter and at most ``--claude-dir``, ``--api-logs``,
   ``--codex-dir`` and ``--data-dir``/``--cache-dir``; the record the last full run left in the index was made
   with the same options, working directory, environment (``ENV_PREFIXES``), time zone, ``config.toml``,
-  genai-prices data and ctxtop code (``record_key``);
-- the index has nothing to do: the last walk of these roots kept every directory it reached and each is unchanged (``adapters.tree``), and every known file under them has the
-  identity, size, mtime and ctime it was indexed at (what ``Index.update`` checks before doing nothing);
-- the output the last full run printed is stored (``OUTPUT``; kept only when no session waited for its
-  stats) and nothing that lists or renders a session changed in the index since (triggers on the
-  ``WATCHED`` tables drop it at the first change), and every
-  session's row inputs (``row_inputs``: settings files, observation file) are as that run found them.
+  genai-prices data and ctxtop code and data files (``record_key``);
+- the index has nothing to do: the last walk of these roots kept every directory it reached and each is
+  unchanged (``adapters.tree``), and every known file under them has the identity, size, mtime and ctime it
+  was indexed at (what ``Index.update`` checks before doing nothing);
+- the report's output is kept (``output_key``, ``output_file``; only when no session waited for its stats)
+  and nothing that lists or renders a session changed in the index since (triggers on the ``WATCHED`` tables
+  drop every kept output at the first change), and the row inputs of the sessions it shows (``row_inputs``:
+  settings files, observation file) and stdout's encoding are as that run found them.
 
 The work that grows with the history is then a stat per directory and per known file and writing the output:
 no session row is fetched, decoded, checked or joined one by one.
@@ -43,36 +45,44 @@ RACY_NS = 2_000_000_000
 """A file modified less than this long ago (ns) may be rewritten unseen within one mtime tick: a key made
 from its stamp then matches no later run (``racy``)."""
 OUTPUT = "report_output"
-"""The meta key saying which output the last full ``report sessions --json`` printed (``OUTPUT_FILE``'s
-stamp), for which roots, and what it is checked by (``output_checks``)."""
-OUTPUT_FILE = "report-sessions.json"
-"""That output, beside the index: a file is read in one call where SQLite reads a blob page by page (at 1 GB of
-history, 3 MB: 0.5 ms instead of 6 ms)."""
+"""The prefix of the meta keys (``output_key``) saying which output the last full run of a report printed (the
+stamp of its file, ``output_file``), for which roots, and what it is checked by (``output_checks``)."""
+REPORTS = ("sessions", "daily", "weekly", "monthly", "projects", "models")
+"""The reports kept so, each as text, CSV or JSON (``output_name``)."""
 WATCHED = ("sessions", "session_files", "files")
 """The index tables an output is rendered from (the sessions' stats, flags and order; which files, so which
-scope and config dir, are a session's): any row written in one of them drops ``OUTPUT``."""
+scope and config dir, are a session's): any row written in one of them drops every kept output."""
 TRIGGERS = {
     f"{OUTPUT}_{table}_{op.lower()}": (
         table,
         f"CREATE TRIGGER {OUTPUT}_{table}_{op.lower()} AFTER {op} ON {table} "
-        f"BEGIN DELETE FROM meta WHERE key = '{OUTPUT}'; END",
+        f"BEGIN DELETE FROM meta WHERE key GLOB '{OUTPUT}:*'; END",
     )
     for table in WATCHED
     for op in ("INSERT", "UPDATE", "DELETE")
 }
-"""name: (table, SQL) of the triggers that drop it. The output is served only while all of them are there as
+"""name: (table, SQL) of the triggers that drop them. An output is served only while all of them are there as
 written (a migration that rebuilt a table drops its triggers with it). ``meta`` is the index's first table:
 a trigger that deleted from a table of its own would fail every write once that table was gone."""
 OPTIONS = {"--claude-dir": "claude_dirs", "--api-logs": "api_logs", "--codex-dir": "codex_dirs",
            "--data-dir": "data_dir", "--cache-dir": "data_dir"}  # fmt: skip
 
 
-def parse_args(argv: list[str]) -> dict[str, Any] | None:
-    """The options after ``report sessions --json`` (None: anything else, for argparse to handle)."""
+def parse_args(argv: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """The report and format (``output_name``) and the options of ``report REPORT [--json|--csv]
+    [OPTIONS]`` (``argv`` after ``report``); None: anything else, for argparse to handle."""
+    if not argv or argv[0] not in REPORTS:
+        return None
+    fmt = "table"
     out: dict[str, Any] = {"claude_dirs": [], "api_logs": None, "codex_dirs": [], "data_dir": None}
-    rest = list(argv)
+    rest = argv[1:]
     while rest:
         arg = rest.pop(0)
+        if arg in ("--json", "--csv"):
+            if fmt != "table":
+                return None  # both, or one twice
+            fmt = arg[2:]
+            continue
         name, eq, value = arg.partition("=")
         if name not in OPTIONS:
             return None
@@ -87,7 +97,28 @@ def parse_args(argv: list[str]) -> dict[str, Any] | None:
             out[key].append(value)
         else:
             out[key] = value
-    return out
+    return output_name(argv[0], fmt), out
+
+
+def output_name(report: str, fmt: str) -> str:
+    """``sessions.json``, ``daily.table``...: a report (``REPORTS``) in a format (``json``, ``csv``, ``table``)."""
+    return f"{report}.{fmt}"
+
+
+def output_key(name: str) -> str:
+    """The meta key of report ``name``'s kept output."""
+    return f"{OUTPUT}:{name}"
+
+
+def output_file(index_path: str, name: str) -> str:
+    """Where report ``name``'s kept output is, beside the index: a file is read in one call where SQLite
+    reads a blob page by page (at 1 GB of history, 3 MB: 0.5 ms instead of 6 ms)."""
+    return os.path.join(os.path.dirname(index_path), f"report-{name}")
+
+
+def stdout_encoding() -> str:
+    """How text reaches this process's stdout: a kept text output is printed again only as it was encoded."""
+    return f"{sys.stdout.encoding}/{sys.stdout.errors}"
 
 
 def options_of(claude_dirs: Any, api_logs: Any, codex_dirs: Any, data_dir: Any) -> dict[str, Any]:
@@ -196,10 +227,11 @@ def row_inputs(common: str, config_dir: str, settings: str, observed: str, extra
 
 
 def output_checks(rows: list[tuple[str, str | None, str]]) -> dict[str, Any] | None:
-    """What ``serve`` checks before it prints a stored output, from the listed sessions' (id, cwd,
-    ``row_inputs``): the common inputs, each (config dir, cwd)'s settings key, the observation keys there
-    were, the sessions. None when no output may be stored: a session whose inputs this path cannot work out
-    (a source's own files), or rows of more than one run's common inputs."""
+    """What ``serve`` checks before it prints a kept output, from the (id, cwd, ``row_inputs``) of the
+    sessions it shows with inputs of their own (none for totals): the common inputs, each (config dir, cwd)'s
+    settings key, the observation keys there were, the sessions, how text was encoded. None when no output
+    may be kept: a session whose inputs this path cannot work out (a source's own files), or rows of more
+    than one run's common inputs."""
     commons: set[str] = set()
     wheres: dict[str, str] = {}
     observed: dict[str, str] = {}
@@ -216,7 +248,7 @@ def output_checks(rows: list[tuple[str, str | None, str]]) -> dict[str, Any] | N
     if len(commons) > 1:
         return None
     return {"common": next(iter(commons), None), "wheres": wheres, "observed": observed,
-            "sessions": [sid for sid, _cwd, _inputs in rows]}  # fmt: skip
+            "sessions": [sid for sid, _cwd, _inputs in rows], "encoding": stdout_encoding()}  # fmt: skip
 
 
 def joined(rows: list[bytes]) -> bytes:
@@ -362,10 +394,11 @@ def read_output(path: str, stamp: object) -> bytes | None:
 
 
 def serve(argv: list[str]) -> bytes | None:
-    """The JSON ``report sessions --json`` prints, from stored rows; None when the full command must run."""
-    options = parse_args(argv)
-    if options is None:
+    """What ``report ARGV...`` prints, as its last full run kept it; None when the full command must run."""
+    parsed = parse_args(argv)
+    if parsed is None:
         return None
+    name, options = parsed
     path = _index_path(options)
     if path is None or not os.path.isfile(path):
         return None
@@ -398,12 +431,14 @@ def serve(argv: list[str]) -> bytes | None:
         roots = list(record["roots"])
         if not _triggers_kept(conn):
             return None
-        row = conn.execute("SELECT value FROM meta WHERE key=?", (OUTPUT,)).fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (output_key(name),)).fetchone()
         output = loads(row[0]) if row else None
         if not isinstance(output, dict) or output["roots"] != roots:
             return None
         checks = output["checks"]
         if checks["common"] not in (None, record["common"]):
+            return None
+        if not name.endswith(".json") and checks["encoding"] != stdout_encoding():
             return None
         if not _fresh(conn, roots):
             return None
@@ -415,7 +450,7 @@ def serve(argv: list[str]) -> bytes | None:
                 return None
         if not _observed_same(record["observed_dir"], checks):
             return None
-        return read_output(os.path.join(os.path.dirname(path), OUTPUT_FILE), output["file"])
+        return read_output(output_file(path, name), output["file"])
     except (sqlite3.Error, KeyError, TypeError, ValueError, OSError):
         return None  # an index or record this path does not understand: the full command decides
     finally:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -555,9 +556,56 @@ def test_an_update_beside_another_ctxtops_long_write_answers_from_the_index_as_i
     assert index.session("s1").tokens.output == 17  # type: ignore[union-attr]
 
 
-def test_opening_an_index_another_ctxtop_holds_gives_one_line_not_a_traceback(tmp_path: Path) -> None:
+def test_opening_an_index_another_ctxtop_holds_answers_from_it_as_it_stands(tmp_path: Path) -> None:
     """Opening writes when the price data changed since the index was written (every session is marked to be
-    priced again); with another ctxtop mid-update holding the lock, that died with a traceback."""
+    priced again). With another ctxtop mid-update holding the lock that died with a traceback, then with one
+    line; the stored figures are still every session's: the report prints them, says so once, waits for the
+    lock once, and the next run applies the new price data."""
+    import sqlite3
+
+    claude = tmp_path / "claude"
+    (claude / "projects" / "p").mkdir(parents=True)
+    (claude / "projects" / "p" / "s1.jsonl").write_text(_line("a", 10, sid="s1") + "\n")
+    args = ("report", "sessions", "--json", "--claude-dir", str(claude), "--data-dir", str(tmp_path / "data"))
+    before = _ctxtop(*args)
+    assert before.returncode == 0 and json.loads(before.stdout)
+    db = tmp_path / "data" / "index.sqlite3"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("UPDATE meta SET value='an older genai-prices' WHERE key='genai_prices'")
+    holder.execute("UPDATE meta SET value='other overrides' WHERE key='overrides'")
+    # A line the other process has not indexed yet: this run must not wait for the lock again to read it.
+    with (claude / "projects" / "p" / "s1.jsonl").open("a") as fh:
+        fh.write(_line("b", 7, sid="s1") + "\n")
+    holder.execute("BEGIN IMMEDIATE")  # the other process, mid-update
+    try:
+        started = time.monotonic()
+        proc = _ctxtop(*args)
+        took = time.monotonic() - started
+    finally:
+        holder.execute("COMMIT")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == before.stdout  # the index as it stands
+    assert proc.stderr.count("another ctxtop is updating the index") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < 9, "waited for the lock more than once (5 s each)"
+    assert holder.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone() == (
+        "an older genai-prices",
+    )  # deferred, not written
+    after = _ctxtop(*args)
+    assert after.returncode == 0 and "another ctxtop" not in after.stderr
+    [row] = json.loads(after.stdout)
+    assert row["tokens"]["output"] == 17  # and once it has finished, the next run writes and reads it all
+    assert holder.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone() != (
+        "an older genai-prices",
+    )
+    assert holder.execute("SELECT count(*) FROM sessions WHERE dirty=1").fetchone() == (0,)
+
+
+def test_opening_an_index_that_needs_a_new_schema_while_another_holds_it_gives_one_line(
+    tmp_path: Path,
+) -> None:
+    """An older schema must be upgraded before anything can be read: with the lock taken, one line, no
+    traceback (and the report runs once the other process has finished)."""
     import sqlite3
 
     claude = tmp_path / "claude"
@@ -565,15 +613,53 @@ def test_opening_an_index_another_ctxtop_holds_gives_one_line_not_a_traceback(tm
     (claude / "projects" / "p" / "s1.jsonl").write_text(_line("a", 10, sid="s1") + "\n")
     args = ("report", "sessions", "--claude-dir", str(claude), "--data-dir", str(tmp_path / "data"))
     assert _ctxtop(*args).returncode == 0
-    db = tmp_path / "data" / "index.sqlite3"
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("UPDATE meta SET value='an older genai-prices' WHERE key='genai_prices'")
-    holder.execute("BEGIN IMMEDIATE")  # the other process, mid-update
+    holder = sqlite3.connect(tmp_path / "data" / "index.sqlite3", isolation_level=None)
+    holder.execute("UPDATE meta SET value='9' WHERE key='schema'")
+    holder.execute("BEGIN IMMEDIATE")
     try:
         proc = _ctxtop(*args)
     finally:
         holder.execute("COMMIT")
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
-    assert "another ctxtop is updating the index" in proc.stderr
-    assert _ctxtop(*args).returncode == 0  # and once it has finished, the report runs
+    assert "another ctxtop is updating the index" in proc.stderr and "schema" in proc.stderr
+    assert _ctxtop(*args).returncode == 0
+
+
+def test_what_opening_could_not_write_is_written_by_the_next_update_that_takes_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived process (the TUI) that opened the index while another held its lock prices its sessions
+    with the new price data as soon as one of its updates takes the lock."""
+    import sqlite3
+
+    import ctxtop.adapters.index as ix
+
+    connect = ix._connect
+
+    def short_wait(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout=50")  # the lock waits of this test, not 5 s each
+        return conn
+
+    monkeypatch.setattr(ix, "_connect", short_wait)
+    proj, sources = _world(tmp_path)
+    (proj / "s1.jsonl").write_text(_line("a", 10, sid="s1") + "\n")
+    db = tmp_path / "index.db"
+    first = Index(db)
+    first.update(sources)
+    first.close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("UPDATE meta SET value='an older genai-prices' WHERE key='genai_prices'")
+    holder.execute("BEGIN IMMEDIATE")
+    index = Index(db)
+    assert index.lock_elsewhere and len(index.notices) == 1
+    assert index.update(sources).files_read == 0 and len(index.notices) == 1
+    assert index.session("s1").tokens.output == 10  # type: ignore[union-attr]
+    holder.execute("COMMIT")
+    index.update(sources)
+    assert not index.lock_elsewhere
+    assert holder.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone() != (
+        "an older genai-prices",
+    )
+    assert holder.execute("SELECT count(*) FROM sessions WHERE dirty=1").fetchone() == (0,)

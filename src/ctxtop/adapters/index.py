@@ -572,6 +572,37 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+def _begin_immediate(conn: sqlite3.Connection, *, wait: bool = True) -> None:
+    """Take the write lock (``wait=False``: only if it is free now, not after the busy timeout)."""
+    if wait:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
+
+
+def _write_now(conn: sqlite3.Connection, write: Callable[[], None]) -> bool:
+    """``write()`` in a transaction of its own; False (nothing written) when another connection held the
+    write lock past the busy timeout."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc):
+            raise
+        return False
+    try:
+        write()
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
+
+
 def _damaged(path: Path, exc: BaseException) -> bool:
     """``exc`` says the file is not a database, or a fresh read-only check of the file finds it damaged
     (an error raised while rolling back can hide SQLite's first word on it)."""
@@ -595,12 +626,12 @@ def _unavailable(path: Path, exc: BaseException) -> IndexUnavailable | None:
             f"cannot write the index at {path} ({exc}): make that directory writable or pass --data-dir DIR"
         )
     if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
-        # Opening writes when the schema, the price data, the price overrides or the time zone changed (the
-        # sessions are marked to be figured again), and another ctxtop mid-update holds the lock past the
-        # busy timeout.
+        # Opening must upgrade the schema before anything can be read (new price data, overrides or time
+        # zone wait for the lock instead: ``Index._open``), and another ctxtop mid-update holds the lock past
+        # the busy timeout.
         return IndexUnavailable(
-            f"another ctxtop is updating the index at {path}, and opening it needs a write first (new schema, "
-            "price data, price overrides or time zone): try again when it has finished"
+            f"another ctxtop is updating the index at {path}, and opening it needs a write first (a new "
+            "schema): try again when it has finished"
         )
     return None
 
@@ -673,9 +704,28 @@ class Index:
             default=str,
         )
         row = self.conn.execute("SELECT value FROM meta WHERE key='overrides'").fetchone()
-        if row is None or row[0] != stamp:
-            self.conn.execute("UPDATE sessions SET dirty=1")
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('overrides', ?)", (stamp,))
+        self._overrides: str | None = None if row is not None and row[0] == stamp else stamp
+        """New overrides, time zone or stats version not applied yet (as ``_PriceCache.pending``)."""
+        deferred = self._price_cache is not None and self._price_cache.pending is not None
+        # Once the lock was waited for in vain, not again: the index is answered from as it stands.
+        if self._overrides is not None and (deferred or not _write_now(self.conn, self._apply_overrides)):
+            deferred = True
+        self.lock_elsewhere = deferred
+        """The last wait for the write lock was in vain (another ctxtop holds it): the next update tries it
+        without waiting, and writes that can wait (stored rows, kept outputs) are not tried."""
+        if deferred:
+            self.notices.append(
+                f"another ctxtop is updating the index at {self.path}: figures are as of its last update "
+                "(new price data, price overrides or time zone applied once it has finished)"
+            )
+
+    def _apply_overrides(self) -> None:
+        """In the caller's write transaction: every session to be figured again with the new overrides."""
+        if self._overrides is None:
+            return
+        self.conn.execute("UPDATE sessions SET dirty=1")
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('overrides', ?)", (self._overrides,))
+        self._overrides = None
 
     def close(self) -> None:
         self.conn.close()
@@ -820,7 +870,10 @@ class Index:
         pending = self._pending(todo, known)
         listed = {str(p) for p, _ in todo}
         vanished = self._vanished(known, listed, sources.roots() if only is None else ())
-        if not pending and not dirty and not vanished:
+        deferred = self._overrides is not None or (
+            self._price_cache is not None and self._price_cache.pending is not None
+        )
+        if not pending and not dirty and not vanished and not deferred:
             result.seconds = time.perf_counter() - started
             return result  # the warm path takes no write lock
         total_bytes = sum(
@@ -830,24 +883,30 @@ class Index:
         done_bytes = 0
         prefetch: _Prefetch | None = None
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            _begin_immediate(self.conn, wait=not self.lock_elsewhere)
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
+            self.lock_elsewhere = True
             # Another ctxtop (a TUI indexing a big history, ``export --watch``) holds the write lock past the
             # busy timeout: answer from the index as it stands, say so, and read the new bytes next time.
             notice = (
                 f"another ctxtop is updating the index at {self.path}: figures are as of its last update "
                 f"({len(pending)} file(s) with new lines not read yet)"
             )
-            if notice not in self.notices:
-                self.notices.append(notice)
+            if not any(n.startswith(notice.split(": figures")[0]) for n in self.notices):
+                self.notices.append(notice)  # said once, by opening or by the first update
             if self._price_cache is not None:
                 self._price_cache.unwritable = True  # the lock is taken: its writes would wait as long again
             result.seconds = time.perf_counter() - started
             return result
+        self.lock_elsewhere = False
         collecting = False
         try:
+            # What opening could not write (the lock was taken): new price data, overrides, time zone.
+            if self._price_cache is not None:
+                self._price_cache.apply_pending()
+            self._apply_overrides()
             # Another process may have indexed some of these bytes while we waited for the lock.
             fresh = self._known()
             renames = index_paths.moves(self.conn, todo, fresh, listed)
@@ -915,7 +974,8 @@ class Index:
 
         with listing_cache(index_dirs.load(self.conn)) as listings:
             todo = [(p, src.name) for p, src in sources.iter_files()]
-        index_dirs.save(self.conn, listings, sources.roots())
+        if not index_dirs.save(self.conn, listings, sources.roots(), wait=not self.lock_elsewhere):
+            self.lock_elsewhere = True  # waited for the lock in vain: the update does not wait again
         return todo
 
     def _parse_in_workers(
@@ -1561,11 +1621,23 @@ class _PriceCache(MutableMapping):
         that takes the lock (``Index.update`` clears it)."""
         stamp = _genai_stamp()
         row = self.conn.execute("SELECT value FROM meta WHERE key='genai_prices'").fetchone()
-        if row is None or row[0] != stamp:
-            self.conn.execute("DELETE FROM prices")
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('genai_prices', ?)", (stamp,))
-            # New price data: every cached session cost is re-computed on the next update.
-            self.conn.execute("UPDATE sessions SET dirty=1")
+        self.pending: str | None = None if row is not None and row[0] == stamp else stamp
+        """New price data not applied to the index yet: another ctxtop held the write lock (``Index.update``
+        applies it once it takes the lock)."""
+        if self.pending is not None and not _write_now(self.conn, self.apply_pending):
+            self.data = {}  # the entries kept are another genai-prices build's: none of them applies
+            self.unwritable = True
+
+    def apply_pending(self) -> None:
+        """In the caller's write transaction: forget the other price data's entries and mark every session
+        to be priced again."""
+        if self.pending is None:
+            return
+        self.conn.execute("DELETE FROM prices")
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('genai_prices', ?)", (self.pending,))
+        # New price data: every cached session cost is re-computed on the next update.
+        self.conn.execute("UPDATE sessions SET dirty=1")
+        self.pending = None
 
     def _load(self) -> dict[str, object]:
         if self.data is None:

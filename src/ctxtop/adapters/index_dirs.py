@@ -36,11 +36,13 @@ def load(conn: sqlite3.Connection) -> Listings:
     )
 
 
-def save(conn: sqlite3.Connection, listings: Listings, roots: Iterable[str]) -> None:
+def save(conn: sqlite3.Connection, listings: Listings, roots: Iterable[str], *, wait: bool = True) -> bool:
     """Store what changed, and forget the directories under ``roots`` that the walk no longer reached.
 
     Best effort, in its own short transaction: when another process holds the index, the next update lists
-    those directories again (a listing is a fact about the file system, right whichever process stored it)."""
+    those directories again (a listing is a fact about the file system, right whichever process stored it).
+    ``wait=False``: not at all (the write lock is known to be taken: no second wait for it). False when
+    the lock was taken (nothing stored)."""
     roots = sorted(roots)
     prefixes = tuple(r.rstrip("/") + "/" for r in roots)
     gone = [p for p in listings.known if p.startswith(prefixes) and p not in listings.visited]
@@ -57,8 +59,10 @@ def save(conn: sqlite3.Connection, listings: Listings, roots: Iterable[str]) -> 
     state = "\0".join(roots) if complete else ""
     row = conn.execute("SELECT value FROM meta WHERE key='walk_complete'").fetchone()
     if not fresh and not gone and (row[0] if row else None) == state:
-        return
+        return True
     own = not conn.in_transaction
+    if own and not wait:
+        return False
     try:
         if own:
             conn.execute("BEGIN IMMEDIATE")
@@ -68,6 +72,10 @@ def save(conn: sqlite3.Connection, listings: Listings, roots: Iterable[str]) -> 
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('walk_complete', ?)", (state,))
         if own:
             conn.execute("COMMIT")
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as exc:
         if own and conn.in_transaction:
             conn.execute("ROLLBACK")
+        from ctxtop.adapters.index import _busy
+
+        return not _busy(exc)
+    return True

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ctxtop.adapters.index import Index
@@ -70,6 +71,10 @@ def store(index: Index, rendered: Iterable[tuple[str, str, str | None, float | N
     items = list(rendered)
     if not items:
         return True
+    if index.lock_elsewhere:
+        return (
+            False  # another ctxtop holds the write lock: not a second wait for it (the next run keeps them)
+        )
     conn = index.conn
     try:
         conn.execute(SCHEMA)
@@ -83,45 +88,51 @@ def store(index: Index, rendered: Iterable[tuple[str, str, str | None, float | N
     return True
 
 
-def store_output(index: Index, checks: dict[str, Any] | None, body: bytes) -> bool:
-    """Keep ``body``, the output of an unfiltered ``report sessions --json`` rendered in the caller's open
-    transaction from the sessions in ``index.scope``, with ``checks`` (``report_fast.output_checks``; None:
-    none may be kept, and none is), for ``report_fast`` to print while nothing changes. The caller commits.
-    False: another process wrote the index meanwhile (nothing kept)."""
+def store_output(index: Index, name: str, checks: dict[str, Any] | None, body: bytes) -> bool:
+    """Keep ``body``, the output of report ``name`` (``report_fast.output_name``) with no filter, rendered in
+    the caller's open transaction from the sessions in ``index.scope``, with ``checks``
+    (``report_fast.output_checks``; None: none may be kept, and none is), for ``report_fast`` to print while
+    nothing changes. The caller commits. False: another process wrote the index meanwhile (nothing kept)."""
     from ctxtop.adapters.atomic import write_atomic
-    from ctxtop.report_fast import OUTPUT, OUTPUT_FILE, TRIGGERS, dumps, loads, read_output, stamp
+    from ctxtop.report_fast import OUTPUT, TRIGGERS, dumps, loads, output_file, output_key, read_output, stamp
 
     conn = index.conn
     if checks is None or index.scope is None:
         return True  # nothing to keep (one kept before is still what it says, or gone with a change)
-    file = index.path.with_name(OUTPUT_FILE)
+    if index.lock_elsewhere:
+        return False  # another ctxtop holds the write lock: not a second wait for it
+    file = output_file(str(index.path), name)
+    key = output_key(name)
     roots = list(index.scope)
     try:
         if conn.execute("SELECT 1 FROM sessions WHERE dirty=1 LIMIT 1").fetchone() is not None:
             return True  # figures not worked out yet: the next update renders them
-        row = conn.execute("SELECT value FROM meta WHERE key=?", (OUTPUT,)).fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         kept = loads(row[0]) if row else None
         if (
             isinstance(kept, dict)
             and kept.get("roots") == roots
             and kept.get("checks") == checks
-            and read_output(str(file), kept.get("file")) == body
+            and read_output(file, kept.get("file")) == body
         ):
-            return True  # as stored
+            return True  # as kept
         have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'").fetchall())
-        if any(have.get(name) != sql for name, (_table, sql) in TRIGGERS.items()):
-            for name, (_table, sql) in TRIGGERS.items():
-                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        if any(have.get(trigger) != sql for trigger, (_table, sql) in TRIGGERS.items()):
+            for trigger, (_table, sql) in TRIGGERS.items():
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
                 conn.execute(sql)
             conn.execute(f"DROP TABLE IF EXISTS {OUTPUT}")  # where a first version kept the output
-        conn.execute("DELETE FROM meta WHERE key=?", (OUTPUT,))
-        # A new file (a new inode): a stamp stored before names no file any more, whichever run commits.
-        write_atomic(file, body, mode=0o600)
-        written = stamp(str(file))
+            conn.execute("DELETE FROM meta WHERE key = ?", (OUTPUT,))  # and its second
+        conn.execute("DELETE FROM meta WHERE key=?", (key,))
+        # A new file (a new inode): a stamp kept before names no file any more, whichever run commits.
+        write_atomic(Path(file), body, mode=0o600)
+        written = stamp(file)
         if written is None or written[2] != len(body):
             return True
-        value = dumps({"roots": roots, "checks": checks, "file": written})
-        conn.execute("INSERT INTO meta VALUES (?, ?)", (OUTPUT, value))
+        conn.execute(
+            "INSERT INTO meta VALUES (?, ?)",
+            (key, dumps({"roots": roots, "checks": checks, "file": written})),
+        )
     except sqlite3.OperationalError:
         return False  # busy (a newer snapshot exists) or read-only: the caller rolls back
     except OSError:

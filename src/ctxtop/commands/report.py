@@ -29,32 +29,34 @@ def _emit(
     args: argparse.Namespace,
     table: list[tuple[str, str]],
     total: dict[str, Any],
-) -> None:
+) -> bytes:
+    """The report's output, as the bytes it writes to stdout."""
     if args.json:
-        # orjson, in one write: the stdlib's indenting encoder is pure Python and slow on a big history.
+        # orjson: the stdlib's indenting encoder is pure Python and slow on a big history.
         import orjson
 
-        sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
-        sys.stdout.flush()
-        return
+        return orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n"
     if args.csv:
-        sys.stdout.write(report.to_csv(rows + [total] if rows else rows))
-        return
+        return _encoded(report.to_csv(rows + [total] if rows else rows))
     if not rows:
-        print(_nothing(args))
-        return
+        return _encoded(_nothing(args) + "\n")
     cells = [[title for _, title in table]]
     shorts = short_ids(r["session_id"] for r in rows if "session_id" in r)
     for r in [*rows, total]:
         cells.append([_cell(r, key, shorts) if key in r or key == "tokens.total" else "" for key, _ in table])
     widths = [max(len(row[i]) for row in cells) for i in range(len(table))]
-    for n, row in enumerate(cells):
-        print(
-            "  ".join(
-                c.rjust(w) if n and i else c.ljust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
+    lines = [
+        "  ".join(
+            c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
         )
+        for n, row in enumerate(cells)
+    ]
+    return _encoded("".join(line + "\n" for line in lines))
+
+
+def _encoded(text: str) -> bytes:
+    """``text`` as ``print`` would write it to this stdout (its encoding and error handler)."""
+    return text.encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict")
 
 
 def _nothing(args: argparse.Namespace) -> str:
@@ -105,40 +107,52 @@ def _cell(row: dict[str, Any], key: str, shorts: dict[str, str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ctxtop import report_fast
+
     monitor = open_monitor(args)
     since = parse_day(args.since)
     until = parse_day(args.until, end=True)
+    present_only = getattr(args, "present_only", False)
+    fmt = "json" if args.json else "csv" if args.csv else "table"
+    # Unfiltered, the output is kept for report_fast to print again while nothing changes.
+    unfiltered = not (args.since or args.until or args.project or present_only)
     if args.report == "sessions" and args.json:
         # Stored rows, spliced: a warm run decodes and renders only the sessions that changed.
-        present_only = getattr(args, "present_only", False)
-        from ctxtop import report_fast
+        out = report_fast.joined(monitor.session_rows(since, until, args.project, present_only))
+    elif args.report == "sessions":
 
-        stored = monitor.session_rows(since, until, args.project, present_only)
-        if not (args.since or args.until or args.project or present_only):
-            monitor.remember_fast(report_fast.options_of(
-                getattr(args, "claude_dir", None), getattr(args, "api_logs", None),
-                getattr(args, "codex_dir", None), getattr(args, "cache_dir", None)))  # fmt: skip
-        sys.stdout.buffer.write(report_fast.joined(stored))
-        sys.stdout.flush()
-        return 0
-    if args.report == "sessions":
-        views = monitor.views(since, until, args.project, getattr(args, "present_only", False))
-        _emit(
-            [v.as_dict() for v in views],
-            args,
-            [("session_id", "SESSION"), ("project", "PROJECT"), ("models", "MODEL"), ("last_ts", "LAST (UTC)"),
-             ("turns", "TURNS"), ("tokens.total", "TOKENS"), ("cost_usd", "COST"), ("fill", "FILL"),
-             ("reread_ratio", "RE-READ")],
-            report.session_totals(views),
-        )  # fmt: skip
-        return 0
-    by, label = GROUP_BY[args.report]
-    sessions = monitor.index.sessions(
-        since, until, args.project, present_only=getattr(args, "present_only", False)
-    )
-    days = day_key(args.since), day_key(args.until)
-    rows = [t.as_dict(label) for t in report.group(sessions, by, *days)]
-    [everything] = report.group(sessions, "total", *days) or [report.Total("TOTAL")]
-    _emit(rows, args, [(label, label.upper()), ("sessions", "SESSIONS"), ("requests", "REQUESTS"),
-                       ("tokens.total", "TOKENS"), ("cost_usd", "COST")], everything.as_dict(label))  # fmt: skip
+        def render() -> tuple[bytes, list[tuple[str, str | None, str | None]]]:
+            views = monitor.views(since, until, args.project, present_only)
+            body = _emit(
+                [v.as_dict() for v in views],
+                args,
+                [("session_id", "SESSION"), ("project", "PROJECT"), ("models", "MODEL"),
+                 ("last_ts", "LAST (UTC)"), ("turns", "TURNS"), ("tokens.total", "TOKENS"), ("cost_usd", "COST"),
+                 ("fill", "FILL"), ("reread_ratio", "RE-READ")],
+                report.session_totals(views),
+            )  # fmt: skip
+            return body, monitor.row_keys(views) if unfiltered else []
+
+        out = monitor.kept_output(f"sessions.{fmt}", render) if unfiltered else render()[0]
+    else:
+        by, label = GROUP_BY[args.report]
+
+        def render() -> tuple[bytes, list[tuple[str, str | None, str | None]]]:
+            sessions = monitor.index.sessions(since, until, args.project, present_only=present_only)
+            days = day_key(args.since), day_key(args.until)
+            rows = [t.as_dict(label) for t in report.group(sessions, by, *days)]
+            [everything] = report.group(sessions, "total", *days) or [report.Total("TOTAL")]
+            body = _emit(rows, args, [(label, label.upper()), ("sessions", "SESSIONS"), ("requests", "REQUESTS"),
+                                      ("tokens.total", "TOKENS"), ("cost_usd", "COST")],
+                         everything.as_dict(label))  # fmt: skip
+            return body, []  # totals of the sessions' figures only: no settings or observation file in them
+
+        out = monitor.kept_output(f"{args.report}.{fmt}", render) if unfiltered else render()[0]
+    if unfiltered:
+        monitor.remember_fast(report_fast.options_of(
+            getattr(args, "claude_dir", None), getattr(args, "api_logs", None),
+            getattr(args, "codex_dir", None), getattr(args, "cache_dir", None)))  # fmt: skip
+    sys.stdout.flush()  # anything printed before goes first
+    sys.stdout.buffer.write(out)
+    sys.stdout.flush()
     return 0

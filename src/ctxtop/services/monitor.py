@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,9 +224,9 @@ class Monitor:
                 from ctxtop import report_fast
 
                 # The whole output too, for report_fast to print while nothing changes.
-                keyed = [(sid, cwd, key) for sid, cwd, key in keys if key is not None]
-                checks = report_fast.output_checks(keyed) if len(keyed) == len(keys) else None
-                stored = index_rows.store_output(self.index, checks, report_fast.joined(out))
+                stored = index_rows.store_output(
+                    self.index, "sessions.json", _checks(keys), report_fast.joined(out)
+                )
             if stored:
                 conn.execute("COMMIT")
             else:
@@ -235,6 +236,43 @@ class Monitor:
                 conn.execute("ROLLBACK")
             raise
         return out
+
+    def kept_output(
+        self, name: str, render: Callable[[], tuple[bytes, list[tuple[str, str | None, str | None]]]]
+    ) -> bytes:
+        """``render()``'s output, kept as report ``name`` (``report_fast.output_name``) for ``report_fast`` to
+        print while nothing changes. ``render`` returns the bytes and the (session, cwd, row inputs) of the
+        sessions they show with inputs of their own (``row_keys``); it runs in one read snapshot of the index,
+        the one the output is kept from (or nothing is, when another process wrote the index meanwhile)."""
+        from ctxtop.adapters import index_rows
+
+        conn = self.index.conn
+        conn.execute("BEGIN")
+        try:
+            body, keys = render()
+            if index_rows.store_output(self.index, name, _checks(keys), body):
+                conn.execute("COMMIT")
+            else:
+                conn.execute("ROLLBACK")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return body
+
+    def row_keys(self, views: list[SessionView]) -> list[tuple[str, str | None, str | None]]:
+        """(session, cwd, ``_row_inputs``) of each view: what a kept output showing them is checked by."""
+        from ctxtop.sources.claude_code import observations
+
+        seen = observations.load_all()
+        self._observed = None
+        common = _common_inputs(self)
+        settings: dict[tuple[str, str | None], str] = {}
+        return [
+            (v.stats.session_id, v.stats.cwd,
+             self._row_inputs(v.stats.session_id, v.stats.source, v.stats.cwd, common, seen, settings))
+            for v in views
+        ]  # fmt: skip
 
     def _render_rows(
         self,
@@ -362,6 +400,14 @@ class Monitor:
             conn.execute("COMMIT")
         except sqlite3.Error:
             conn.execute("ROLLBACK")
+
+
+def _checks(keys: list[tuple[str, str | None, str | None]]) -> dict | None:
+    """``report_fast.output_checks`` of an output's row keys; None when one has no inputs (not to keep)."""
+    from ctxtop import report_fast
+
+    keyed = [(sid, cwd, key) for sid, cwd, key in keys if key is not None]
+    return report_fast.output_checks(keyed) if len(keyed) == len(keys) else None
 
 
 ROW_ENV_PREFIXES = ("CLAUDE", "ANTHROPIC", "DISABLE_")
