@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS requests (
     rank TEXT, archived INTEGER DEFAULT 0, ro INTEGER DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_session ON requests(session_id);
+CREATE INDEX IF NOT EXISTS requests_archived ON requests(session_id) WHERE archived=1;
 CREATE TABLE IF NOT EXISTS copies (key TEXT, fid INTEGER, PRIMARY KEY (key, fid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS copies_fid ON copies(fid);
 CREATE TABLE IF NOT EXISTS session_files (
@@ -114,6 +115,9 @@ PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 PARALLEL_MIN_CORES = 3
 """Fewer cores than this: no workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB, paired) one
 process took less CPU for the same wall time: spawning, importing and pickling cost what the second core saved."""
+
+WRITTEN_KEYS = 200_000
+"""At most this many keys are remembered by a first update to spare SQLite lookups (~25 MB; 54,000 at 1 GB)."""
 
 Progress = Callable[[int, int, int, int], None]
 """(files done, files total, bytes done, bytes total)"""
@@ -577,6 +581,7 @@ class Index:
         self.skipped: dict[str, str] = {}
         """Files left out of the index and why (shown by doctor), beside the unreadable ones in ``files``."""
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+        self._written: set[str] | None = None
         self._price_cache = _PriceCache(self.conn) if prices is None else None
         self.prices = prices or PriceBook(price_overrides, cache=self._price_cache)
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
@@ -776,6 +781,8 @@ class Index:
             pending = self._pending(todo, fresh)
             self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
             self._fid = self.conn.execute("SELECT coalesce(max(fid), 0) FROM files").fetchone()[0]
+            # An index with no request yet (a first, cold update) holds only the keys this update writes.
+            self._written = set() if self._seq == 0 else None
             for spath in self._vanished(fresh, listed, sources.roots() if only is None else ()):
                 self._drop_file(spath, result, gone=True)
             self._queue_rereads(pending, 0)
@@ -804,6 +811,7 @@ class Index:
             if prefetch is not None:
                 prefetch.close()
             self._reread.clear()
+            self._written = None
             self._refresh(result.changed_sessions)
             self.conn.execute("COMMIT")
             if self._price_cache is not None:
@@ -813,6 +821,7 @@ class Index:
                 # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
                 prefetch.close(abort=True)
             self._reread.clear()
+            self._written = None
             self.conn.execute("ROLLBACK")
             raise
         result.seconds = time.perf_counter() - started
@@ -925,7 +934,7 @@ class Index:
             )
             for r in one_per_request(parsed.requests)
         ]
-        previous_owners = self._owners([r[0] for r in requests])
+        previous_owners = self._owners(self._known_keys([r[0] for r in requests]))
         compacts, metas, sessions, malformed = (
             parsed.compacts,
             parsed.metas,
@@ -1009,6 +1018,18 @@ class Index:
             "ON CONFLICT(path) DO UPDATE SET last_error=excluded.last_error, ctime_ns=excluded.ctime_ns",
             (spath, source, ctx.session_id, ctx.chain, *ident, str(exc)),
         )
+
+    def _known_keys(self, keys: list[str]) -> list[str]:
+        """Those of ``keys`` the requests table may hold: all of them, or in an update that began with none,
+        the ones this update wrote (no lookup for the rest)."""
+        written = self._written
+        if written is None:
+            return keys
+        known = [k for k in keys if k in written]
+        written.update(keys)
+        if len(written) > WRITTEN_KEYS:
+            self._written = None  # a huge first index: ask SQLite from here on rather than hold every key
+        return known
 
     def _owners(self, keys: list[str]) -> set[str]:
         """Sessions that currently own any of ``keys`` (they change if a copy here wins)."""

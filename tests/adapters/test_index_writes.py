@@ -6,6 +6,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from ctxtop.adapters.index import Index
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
@@ -89,3 +91,53 @@ def test_new_files_get_new_numbers_and_an_unreadable_file_none_until_read(tmp_pa
         (fid,) = index.conn.execute("SELECT fid FROM files WHERE path=?", (str(locked),)).fetchone()
         assert fid > max(numbers.values())
     assert dict(index.conn.execute("SELECT path, fid FROM files WHERE path<>?", (str(locked),))) == numbers
+
+
+def test_a_first_update_finds_the_owners_without_asking_sqlite_as_a_later_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first update remembers the keys it wrote instead of looking each up (``WRITTEN_KEYS``); the owners, and so
+    # every figure, are those found by asking SQLite (past the cap, or in an update of a non-empty index).
+    from ctxtop.adapters import index as index_module
+
+    root = tmp_path / "claude"
+    shutil.copytree(FIXTURES, root)
+    # Copies of sessions under other names and places: the same requests in several files, owned by one.
+    for n, path in enumerate(sorted(root.glob("projects/*/*.jsonl"))):
+        other = root / "projects" / f"-copy-{n}"
+        other.mkdir()
+        shutil.copyfile(path, other / f"0000000{n}-copy.jsonl")
+        shutil.copyfile(path, path.with_name(f"zz{n}-resumed.jsonl"))
+    sources = Sources((ClaudeCode((root,)),))
+
+    def owners(db: Path) -> list[tuple]:
+        with sqlite3.connect(db) as conn:
+            return sorted(conn.execute("SELECT key, session_id, file, rank, total FROM requests"))
+
+    checked = []
+    remembered = index_module.Index._known_keys
+
+    def known_keys(self: Index, keys: list[str]) -> list[str]:
+        known = remembered(self, keys)
+        assert self._owners(known) == self._owners(keys)  # what asking SQLite for every key finds
+        checked.append(len(keys) - len(known))
+        return known
+
+    monkeypatch.setattr(index_module.Index, "_known_keys", known_keys)
+    first = Index(tmp_path / "first.sqlite3")
+    first.update(sources)
+    assert sum(checked) > 0 and first.conn.execute("SELECT count(*) FROM copies").fetchone()[0] > len(
+        first.conn.execute("SELECT key FROM requests").fetchall()
+    )  # lookups spared, and requests held by several files
+    monkeypatch.undo()
+    monkeypatch.setattr(index_module, "WRITTEN_KEYS", 3)
+    capped = Index(tmp_path / "capped.sqlite3")
+    capped.update(sources)
+    monkeypatch.undo()
+    # One file first, the rest in a second update: every owner looked up in SQLite.
+    later = Index(tmp_path / "later.sqlite3")
+    later.update(sources, only=[sorted(root.glob("projects/-copy-*/*.jsonl"))[0]])
+    later.update(sources)
+    want = owners(tmp_path / "later.sqlite3")
+    assert owners(tmp_path / "first.sqlite3") == want == owners(tmp_path / "capped.sqlite3")
+    assert _figures(first) == _figures(later) == _figures(capped)
