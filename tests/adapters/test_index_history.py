@@ -244,6 +244,7 @@ def test_an_index_from_the_previous_schema_keeps_what_only_it_held(
     conn = sqlite3.connect(db)
     for table in ("copies", "session_files"):
         conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP INDEX requests_archived")  # (on the archive column)
     for table, column in (("files", "gone"), ("requests", "archived"), ("sessions", "archived"),
                           ("sessions", "deleted")):  # fmt: skip
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")

@@ -15,8 +15,8 @@ from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 from tests.support.fixtures import FIXTURES
 
-COLUMNS = (("files", "path"), ("requests", "file"), ("copies", "file"), ("session_files", "path"),
-           ("compacts", "file"))  # fmt: skip
+# (``copies`` names a file by its number, ``files.fid``: renamed with the file's row.)
+COLUMNS = (("files", "path"), ("requests", "file"), ("session_files", "path"), ("compacts", "file"))
 
 
 def _old_rule(db: Path, real: str, given: str) -> None:
@@ -33,7 +33,9 @@ def _snapshot(db: Path) -> dict[str, list]:
         return {
             "files": sorted(conn.execute("SELECT path, size, offset, lines FROM files")),
             "requests": sorted(conn.execute("SELECT key, session_id, file, rank, total FROM requests")),
-            "copies": sorted(conn.execute("SELECT * FROM copies")),
+            "copies": sorted(
+                conn.execute("SELECT c.key, f.path FROM copies c JOIN files f ON f.fid = c.fid")
+            ),
             "session_files": sorted(conn.execute("SELECT * FROM session_files")),
             "compacts": sorted(conn.execute("SELECT * FROM compacts")),
         }

@@ -47,7 +47,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the st
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -55,8 +55,9 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, source TEXT, session_id TEXT, chain TEXT,
     dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, partial BLOB, fingerprint BLOB, first_ts REAL,
     lines INTEGER DEFAULT 0, malformed INTEGER DEFAULT 0, last_error TEXT, gone INTEGER DEFAULT 0,
-    ctime_ns INTEGER, parser_state TEXT
+    ctime_ns INTEGER, parser_state TEXT, fid INTEGER
 );
+CREATE UNIQUE INDEX IF NOT EXISTS files_fid ON files(fid);
 CREATE TABLE IF NOT EXISTS requests (
     key TEXT PRIMARY KEY, session_id TEXT, chain TEXT, ts REAL, seq INTEGER, model TEXT,
     i INTEGER, o INTEGER, cr INTEGER, w5 INTEGER, w1 INTEGER,
@@ -65,8 +66,9 @@ CREATE TABLE IF NOT EXISTS requests (
     rank TEXT, archived INTEGER DEFAULT 0, ro INTEGER DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_session ON requests(session_id);
-CREATE TABLE IF NOT EXISTS copies (key TEXT, file TEXT, PRIMARY KEY (key, file)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS copies_file ON copies(file);
+CREATE INDEX IF NOT EXISTS requests_archived ON requests(session_id) WHERE archived=1;
+CREATE TABLE IF NOT EXISTS copies (key TEXT, fid INTEGER, PRIMARY KEY (key, fid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copies_fid ON copies(fid);
 CREATE TABLE IF NOT EXISTS session_files (
     session_id TEXT, path TEXT, PRIMARY KEY (session_id, path)
 ) WITHOUT ROWID;
@@ -124,6 +126,9 @@ PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 PARALLEL_MIN_CORES = 3
 """Fewer cores than this: no workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB, paired) one
 process took less CPU for the same wall time: spawning, importing and pickling cost what the second core saved."""
+
+WRITTEN_KEYS = 200_000
+"""At most this many keys are remembered by a first update to spare SQLite lookups (~25 MB; 54,000 at 1 GB)."""
 
 Progress = Callable[[int, int, int, int], None]
 """(files done, files total, bytes done, bytes total)"""
@@ -693,6 +698,7 @@ class Index:
         self.skipped: dict[str, str] = {}
         """Files left out of the index and why (shown by doctor), beside the unreadable ones in ``files``."""
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+        self._written: set[str] | None = None
         self._price_cache = _PriceCache(self.conn) if prices is None else None
         self.prices = prices or PriceBook(price_overrides, cache=self._price_cache)
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
@@ -748,6 +754,8 @@ class Index:
                 _migrate_from_8(self.conn)
             if version in (5, 6, 7, 8, 9):
                 _migrate_from_9(self.conn)
+            if version in (5, 6, 7, 8, 9, 10):
+                _migrate_from_10(self.conn)
             else:
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
@@ -759,6 +767,8 @@ class Index:
                     self.conn.execute(statement)
             if version == 5:
                 _record_known_copies(self.conn)
+            if version in (6, 7, 8, 9, 10):
+                _copies_by_file_id(self.conn)
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             self.conn.execute("COMMIT")
         except BaseException:
@@ -916,6 +926,9 @@ class Index:
                 fresh = self._known()
             pending = self._pending(todo, fresh)
             self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+            self._fid = self.conn.execute("SELECT coalesce(max(fid), 0) FROM files").fetchone()[0]
+            # An index with no request yet (a first, cold update) holds only the keys this update writes.
+            self._written = set() if self._seq == 0 else None
             for spath in self._vanished(fresh, listed, sources.roots() if only is None else ()):
                 self._drop_file(spath, result, gone=True)
             self._queue_rereads(pending, 0)
@@ -949,6 +962,7 @@ class Index:
             if prefetch is not None:
                 prefetch.close()
             self._reread.clear()
+            self._written = None
             self._refresh(result.changed_sessions)
             if collecting:
                 gc.enable()
@@ -962,6 +976,7 @@ class Index:
                 # Ctrl-C or a failure: stop the workers now; waiting would finish the whole cold index first.
                 prefetch.close(abort=True)
             self._reread.clear()
+            self._written = None
             self.conn.execute("ROLLBACK")
             raise
         result.seconds = time.perf_counter() - started
@@ -1051,8 +1066,13 @@ class Index:
             ).fetchall():
                 self._read_again(other)
             self.conn.execute("UPDATE files SET lines=0, malformed=0, first_ts=NULL WHERE path=?", (spath,))
-        row = self.conn.execute("SELECT first_ts FROM files WHERE path=?", (spath,)).fetchone()
+        row = self.conn.execute("SELECT first_ts, fid FROM files WHERE path=?", (spath,)).fetchone()
         first_ts = row[0] if row and row[0] is not None else parsed.first_ts
+        if row and row[1] is not None:
+            fid = row[1]
+        else:
+            self._fid += 1  # a file read for the first time (or only ever unreadable before)
+            fid = self._fid
         # Which session owns a request seen in several files: the file that starts earliest (as ccusage
         # decides); at the same instant the file named by the record's sessionId (a copy under another name
         # does not take the session from the real one), then by path. So the answer never depends on which
@@ -1071,7 +1091,7 @@ class Index:
             )
             for r in one_per_request(parsed.requests)
         ]
-        previous_owners = self._owners([r[0] for r in requests])
+        previous_owners = self._owners(self._known_keys([r[0] for r in requests]))
         compacts, metas, sessions, malformed = (
             parsed.compacts,
             parsed.metas,
@@ -1080,7 +1100,7 @@ class Index:
         )
         c = self.conn
         c.executemany(UPSERT_REQUEST, requests)
-        c.executemany("INSERT OR IGNORE INTO copies VALUES (?, ?)", {(r[0], spath) for r in requests})
+        c.executemany("INSERT OR IGNORE INTO copies VALUES (?, ?)", {(r[0], fid) for r in requests})
         c.executemany("INSERT OR IGNORE INTO session_files VALUES (?, ?)", [(sid, spath) for sid in sessions])
         for owner in previous_owners:
             c.execute("UPDATE sessions SET dirty=1 WHERE session_id=?", (owner,))
@@ -1120,16 +1140,16 @@ class Index:
         s = read.state
         c.execute(
             "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, "
-            "fingerprint, lines, malformed, first_ts, last_error, ctime_ns, parser_state) "
-            "VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,NULL,?,?) "
+            "fingerprint, lines, malformed, first_ts, last_error, ctime_ns, parser_state, fid) "
+            "VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,NULL,?,?,?) "
             "ON CONFLICT(path) DO UPDATE SET "
             "dev=excluded.dev, ino=excluded.ino, size=excluded.size, mtime_ns=excluded.mtime_ns, "
             "offset=excluded.offset, partial=NULL, fingerprint=excluded.fingerprint, "
             "lines=files.lines + excluded.lines, malformed=files.malformed + excluded.malformed, "
             "first_ts=coalesce(files.first_ts, excluded.first_ts), last_error=NULL, gone=0, ctime_ns=excluded.ctime_ns, "
-            "parser_state=excluded.parser_state",
+            "parser_state=excluded.parser_state, fid=coalesce(files.fid, excluded.fid)",
             (spath, source, ctx.session_id, ctx.chain, s.dev, s.ino, s.size, s.mtime_ns, s.offset,
-             s.fingerprint, parsed.lines, malformed, parsed.first_ts, s.ctime_ns, parsed.parser_state),
+             s.fingerprint, parsed.lines, malformed, parsed.first_ts, s.ctime_ns, parsed.parser_state, fid),
         )  # fmt: skip
         result.files_read += 1
         result.bytes_read += read.bytes_read
@@ -1155,6 +1175,18 @@ class Index:
             "ON CONFLICT(path) DO UPDATE SET last_error=excluded.last_error, ctime_ns=excluded.ctime_ns",
             (spath, source, ctx.session_id, ctx.chain, *ident, str(exc)),
         )
+
+    def _known_keys(self, keys: list[str]) -> list[str]:
+        """Those of ``keys`` the requests table may hold: all of them, or in an update that began with none,
+        the ones this update wrote (no lookup for the rest)."""
+        written = self._written
+        if written is None:
+            return keys
+        known = [k for k in keys if k in written]
+        written.update(keys)
+        if len(written) > WRITTEN_KEYS:
+            self._written = None  # a huge first index: ask SQLite from here on rather than hold every key
+        return known
 
     def _owners(self, keys: list[str]) -> set[str]:
         """Sessions that currently own any of ``keys`` (they change if a copy here wins)."""
@@ -1206,8 +1238,10 @@ class Index:
         archived, with its last owner.
         """
         c = self.conn
-        keys = [k for (k,) in c.execute("SELECT key FROM copies WHERE file=?", (spath,))]
-        c.execute("DELETE FROM copies WHERE file=?", (spath,))
+        row = c.execute("SELECT fid FROM files WHERE path=?", (spath,)).fetchone()
+        fid = row[0] if row else None
+        keys = [k for (k,) in c.execute("SELECT key FROM copies WHERE fid=?", (fid,))]
+        c.execute("DELETE FROM copies WHERE fid=?", (fid,))
         if gone:
             c.execute(
                 "UPDATE files SET gone=1, dev=0, ino=0, size=-1, mtime_ns=0, offset=0, partial=NULL, "
@@ -1219,11 +1253,18 @@ class Index:
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
             holders.update(
-                r[0] for r in c.execute(f"SELECT DISTINCT file FROM copies WHERE key IN ({marks})", chunk)
+                r[0]
+                for r in c.execute(
+                    f"SELECT DISTINCT f.path FROM copies c JOIN files f ON f.fid = c.fid WHERE c.key IN ({marks})",
+                    chunk,
+                )
             )
         # A holder that vanished too is dropped first, or what only the two of them held would be lost.
         for holder in sorted(holders):
-            if _missing(holder) and c.execute("SELECT 1 FROM copies WHERE file=?", (holder,)).fetchone():
+            held = c.execute(
+                "SELECT 1 FROM copies WHERE fid=(SELECT fid FROM files WHERE path=?) LIMIT 1", (holder,)
+            ).fetchone()
+            if _missing(holder) and held:
                 self._drop_file(holder, result, gone=True)
         holders = {h for h in holders if not _missing(h)}
         for i in range(0, len(keys), 500):
@@ -1594,13 +1635,53 @@ def _migrate_from_9(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE requests ADD COLUMN ro INTEGER DEFAULT 0")
 
 
+def _migrate_from_10(conn: sqlite3.Connection) -> None:
+    """Schema 10 to 11 in place (and older, after their own steps): a file has a number (``files.fid``), and
+    ``copies`` names files by it, not by path (the path in every copy and in its index was a third of a cold
+    index's bytes). The old copies are set aside here and converted once the new table exists
+    (``_copies_by_file_id``)."""
+    if "fid" not in {row[1] for row in conn.execute("PRAGMA table_info(files)")}:
+        conn.execute("ALTER TABLE files ADD COLUMN fid INTEGER")
+    _number_files(conn)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "copies" in tables and "file" in {row[1] for row in conn.execute("PRAGMA table_info(copies)")}:
+        conn.execute("DROP INDEX IF EXISTS copies_file")
+        conn.execute("ALTER TABLE copies RENAME TO copies_by_path")
+
+
+def _number_files(conn: sqlite3.Connection) -> None:
+    """A number for every file without one, above every number given (``fid`` is unique)."""
+    conn.execute("UPDATE files SET fid = (SELECT coalesce(max(fid), 0) FROM files) + rowid WHERE fid IS NULL")
+
+
+def _copies_by_file_id(conn: sqlite3.Connection) -> None:
+    """The copies set aside by ``_migrate_from_10``, by file number. A file every copy names has a row (a
+    copy is recorded by the read that writes the file's row); one that had none would get one, to be read
+    again, rather than lose what it holds."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "copies_by_path" not in tables:
+        return
+    conn.execute(
+        "INSERT OR IGNORE INTO files(path, dev, ino, size, offset) "
+        "SELECT DISTINCT file, 0, 0, -1, 0 FROM copies_by_path WHERE file NOT IN (SELECT path FROM files)"
+    )
+    _number_files(conn)
+    conn.execute(
+        "INSERT OR IGNORE INTO copies SELECT c.key, f.fid FROM copies_by_path c JOIN files f ON f.path = c.file"
+    )
+    conn.execute("DROP TABLE copies_by_path")
+
+
 def _record_known_copies(conn: sqlite3.Connection) -> None:
     """After the schema-5 upgrade: the copies schema 5 knew (owner and largest), then every file once more
     from the start, which records all the others; a file found gone then archives what only it held."""
-    conn.execute("INSERT OR IGNORE INTO copies SELECT key, file FROM requests WHERE file IS NOT NULL")
     conn.execute(
-        "INSERT OR IGNORE INTO copies SELECT key, substr(rank, instr(rank, '|') + 1) FROM requests "
-        "WHERE rank LIKE '%|%'"
+        "INSERT OR IGNORE INTO copies SELECT r.key, f.fid FROM requests r JOIN files f ON f.path = r.file "
+        "WHERE r.file IS NOT NULL"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO copies SELECT r.key, f.fid FROM requests r "
+        "JOIN files f ON f.path = substr(r.rank, instr(r.rank, '|') + 1) WHERE r.rank LIKE '%|%'"
     )
     conn.execute("INSERT OR IGNORE INTO session_files SELECT session_id, path FROM files")
     conn.execute(
