@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -183,7 +184,8 @@ def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(
     assert index.update(sources).files_read == 0
 
 
-def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch, start_method: str) -> None:
     import ctxtop.adapters.index as index_module
 
     history = tmp_path / "claude"
@@ -198,6 +200,7 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch) -> 
     monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_CORES", 2)
     monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(index_module, "_start_method", lambda: start_method)
     parallel = Index(tmp_path / "par.sqlite3")
     taken: list[tuple[str, bool]] = []
     held: list[int] = []
@@ -222,6 +225,28 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch) -> 
     assert summary(parallel) == summary(sequential)
     # The copies share message ids: each request counts once, with the session that showed it first.
     assert len(summary(parallel)) == 3
+
+
+def test_workers_are_forked_only_in_a_process_running_no_other_thread(monkeypatch) -> None:
+    import sys
+    import threading
+
+    import ctxtop.adapters.index as index_module
+
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    linux = sys.platform.startswith("linux")
+    assert index_module._start_method() == ("fork" if linux else None)
+    # A thread running (the TUI's Textual and watchdog threads): never fork; on 2 cores, no workers at all.
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert index_module._start_method() is None
+        monkeypatch.setattr(index_module.os, "cpu_count", lambda: 4)
+        assert index_module._start_method() == "spawn"
+    finally:
+        stop.set()
+        thread.join()
 
 
 def test_largest_tool_outputs_are_counted_with_tiktoken(tmp_path: Path) -> None:

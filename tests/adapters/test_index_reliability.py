@@ -395,6 +395,7 @@ from ctxtop.sources.registry import Sources
 
 ix.PARALLEL_MIN_BYTES = 0  # the worker pool, whatever the size
 ix.PARALLEL_MIN_CORES = 2  # ... and on 2 cores
+ix._start_method = lambda: sys.argv[3]  # forked or spawned
 ix.Index(Path(sys.argv[1])).update(Sources((ClaudeCode((Path(sys.argv[2]),)),)))
 """
 
@@ -423,8 +424,9 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(
     not Path("/proc/self/stat").exists() or (os.cpu_count() or 1) < 2, reason="needs /proc, 2 cores"
 )
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
 @pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM", "SIGINT"])
-def test_killing_a_cold_index_leaves_no_worker_behind(tmp_path: Path, sig: str) -> None:
+def test_killing_a_cold_index_leaves_no_worker_behind(tmp_path: Path, sig: str, start_method: str) -> None:
     import signal
     import time
 
@@ -433,7 +435,14 @@ def test_killing_a_cold_index_leaves_no_worker_behind(tmp_path: Path, sig: str) 
         with open(proj / f"s{f}.jsonl", "w") as fh:
             fh.write("".join(_line(f"{f}x{n}", n, sid=f"s{f}") for n in range(4000)))
     proc = subprocess.Popen(
-        [sys.executable, "-c", _INDEX_SCRIPT, str(tmp_path / "i.sqlite3"), str(tmp_path / "claude")],
+        [
+            sys.executable,
+            "-c",
+            _INDEX_SCRIPT,
+            str(tmp_path / "i.sqlite3"),
+            str(tmp_path / "claude"),
+            start_method,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -442,10 +451,11 @@ def test_killing_a_cold_index_leaves_no_worker_behind(tmp_path: Path, sig: str) 
         spawned: list[int] = []
         while time.monotonic() < deadline and proc.poll() is None:
             spawned = _children(proc.pid)
-            if len(spawned) >= 3:  # the resource tracker and two workers
+            # Two workers (spawned: and the resource tracker).
+            if len(spawned) >= (3 if start_method == "spawn" else 2):
                 break
             time.sleep(0.05)
-        assert len(spawned) >= 3, "the worker pool never started"
+        assert len(spawned) >= (3 if start_method == "spawn" else 2), "the worker pool never started"
         time.sleep(0.3)  # the workers are importing or parsing
         assert proc.poll() is None, "finished before it could be killed: make the history bigger"
         proc.send_signal(getattr(signal, sig))

@@ -124,8 +124,25 @@ UPSERT_REQUEST = (
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Below this much new data, starting worker processes costs more than it saves."""
 PARALLEL_MIN_CORES = 3
-"""Fewer cores than this: no workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB, paired) one
-process took less CPU for the same wall time: spawning, importing and pickling cost what the second core saved."""
+"""Fewer cores than this: no spawned workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB,
+paired) one process took less CPU for the same wall time: spawning, importing and pickling cost what the
+second core saved. Forked workers (``_start_method``) import nothing again: from 2 cores, one of them."""
+
+
+def _start_method() -> str | None:
+    """How a cold index starts its worker processes, or None to read in this process.
+
+    "fork" where it is safe and cheap: on Linux, from 2 cores, in a process running no other thread (a
+    report, an export, doctor: a forked child inherits the locks of threads that do not exist in it, so never
+    the TUI, whose Textual and watchdog threads run). A forked worker imports nothing again and shares the
+    parent's pages. "spawn" from ``PARALLEL_MIN_CORES`` otherwise (each worker imports ctxtop again)."""
+    import sys
+    import threading
+
+    cores = os.cpu_count() or 1
+    if cores >= 2 and sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn" if cores >= PARALLEL_MIN_CORES else None
 
 WRITTEN_KEYS = 200_000
 """At most this many keys are remembered by a first update to spare SQLite lookups (~25 MB; 54,000 at 1 GB)."""
@@ -889,7 +906,7 @@ class Index:
         total_bytes = sum(
             max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending
         )
-        parallel = total_bytes >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= PARALLEL_MIN_CORES
+        start_method = _start_method() if total_bytes >= PARALLEL_MIN_BYTES else None
         done_bytes = 0
         prefetch: _Prefetch | None = None
         try:
@@ -932,13 +949,14 @@ class Index:
             for spath in self._vanished(fresh, listed, sources.roots() if only is None else ()):
                 self._drop_file(spath, result, gone=True)
             self._queue_rereads(pending, 0)
-            if parallel:
-                prefetch = self._parse_in_workers(pending, fresh)
             # The reads and the session stats make and drop many small objects, almost none in cycles: the
             # cyclic collector would walk every live object again and again for nothing (~10% of a cold
-            # index). Refcounting frees what they drop; the collector is back on once they are done.
+            # index). Refcounting frees what they drop; the collector is back on once they are done. (Forked
+            # workers start with it off too.)
             collecting = gc.isenabled()
             gc.disable()
+            if start_method is not None:
+                prefetch = self._parse_in_workers(pending, fresh, start_method)
             n = 0
             while n < len(pending):
                 path, source, _st = pending[n]
@@ -994,7 +1012,7 @@ class Index:
         return todo
 
     def _parse_in_workers(
-        self, pending: list[tuple[Path, str, os.stat_result]], known: dict[str, FileState]
+        self, pending: list[tuple[Path, str, os.stat_result]], known: dict[str, FileState], start_method: str
     ) -> _Prefetch | None:
         """Cold index of a big history: read and parse files on several cores; SQLite stays in this process.
 
@@ -1002,8 +1020,11 @@ class Index:
         totals are identical (a test checks this). None: read in this process (too few files, no process
         support here).
         """
-        workers = min(os.cpu_count() or 1, 8)
-        if workers < 2 or len(pending) < 2 * workers:
+        cores = os.cpu_count() or 1
+        # Below PARALLEL_MIN_CORES (forked, 2 cores): one worker reads and parses while this process writes
+        # SQLite, a pipeline (benchmarks/index.py, 300 MB, paired: two workers cost more than they saved).
+        workers = 1 if cores < PARALLEL_MIN_CORES else min(cores, 8)
+        if len(pending) < 2 * workers:
             return None
         # A source's class travels to the worker by reference (module and name), not by value.
         jobs = [
@@ -1017,10 +1038,9 @@ class Index:
         from concurrent.futures import ProcessPoolExecutor
 
         try:
-            # "spawn": never fork a process that may run Textual or watchdog threads.
             pool = ProcessPoolExecutor(
                 workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=multiprocessing.get_context(start_method),
                 initializer=_die_with_parent,
                 initargs=(os.getpid(),),
             )
