@@ -144,6 +144,7 @@ def _start_method() -> str | None:
         return "fork"
     return "spawn" if cores >= PARALLEL_MIN_CORES else None
 
+
 WRITTEN_KEYS = 200_000
 """At most this many keys are remembered by a first update to spare SQLite lookups (~25 MB; 54,000 at 1 GB)."""
 
@@ -307,12 +308,12 @@ def parse_block(
     fast = getattr(parser, "index_facts", None)
     parse = parser.parse
     for start in sorted(found):
-        raw = bytes(block[start : found[start]])
+        view = block[start : found[start]]
         key = f"{spath}:{offset + start}"
-        got = fast(raw, key) if fast is not None else None
+        got = fast(view, key) if fast is not None else None
         if got is None:
             try:
-                obj = decode_line(raw)
+                obj = decode_line(bytes(view))
                 if not isinstance(obj, dict):
                     raise ValueError("not an object")  # never after block_objects; counted all the same
                 facts = parse(obj, key)

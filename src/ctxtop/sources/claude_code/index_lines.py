@@ -16,12 +16,16 @@ line of the fixtures and the corpus, and on mutated lines.
 
 from __future__ import annotations
 
+from typing import Annotated  # only a big read loads this module
+
 import msgspec
 
 from ctxtop.core.records import MAIN, CompactRecord, FileContext, FlatRequest, Meta, Parsed, parse_ts
 from ctxtop.core.usage import MAX_TOKENS
 
-_Count = int | None
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)] | None
+"""A token count as ``core.usage`` reads it, range-checked in C: out of range, the line is declined (a wider
+integer becomes a float in the caller's decoder, and 0)."""
 
 
 class _CacheCreation(msgspec.Struct, gc=False):
@@ -89,33 +93,21 @@ _decode = msgspec.json.Decoder(_Line).decode
 _Invalid = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
-class _Odd(Exception):
-    """A value the plain schema does not settle (``parse_claude`` decides)."""
-
-
-def _n(value: int | None) -> int:
-    """A count as ``core.usage`` reads it; out of range is odd (the caller's decoder may see a float)."""
-    if value is None:
-        return 0
-    if 0 <= value <= MAX_TOKENS:
-        return value
-    raise _Odd
-
-
 def _tokens(u: _Usage | _Pass) -> tuple[int, int, int, int, int]:
     """``core.usage.parse_usage``'s ``Tokens`` as (input, output, cache_read, cache_write_5m, cache_write_1h)."""
-    cache_write = _n(u.cache_creation_input_tokens)
+    cache_write = u.cache_creation_input_tokens or 0
     write_1h = 0
     detail = u.cache_creation
     if detail is not None:
-        write_1h = _n(detail.ephemeral_1h_input_tokens)
+        write_1h = detail.ephemeral_1h_input_tokens or 0
         if cache_write == 0:
-            cache_write = write_1h + _n(detail.ephemeral_5m_input_tokens)
-    write_1h = min(write_1h, cache_write)
+            cache_write = write_1h + (detail.ephemeral_5m_input_tokens or 0)
+        elif write_1h > cache_write:
+            write_1h = cache_write
     return (
-        _n(u.input_tokens),
-        _n(u.output_tokens),
-        _n(u.cache_read_input_tokens),
+        u.input_tokens or 0,
+        u.output_tokens or 0,
+        u.cache_read_input_tokens or 0,
         cache_write - write_1h,
         write_1h,
     )
@@ -134,7 +126,7 @@ def _request(key: str, ctx: FileContext, chain: str, ts: float, model: str, u: _
     web_search = web_fetch = 0
     server = u.server_tool_use
     if server is not None:
-        web_search, web_fetch = _n(server.web_search_requests), _n(server.web_fetch_requests)
+        web_search, web_fetch = server.web_search_requests or 0, server.web_fetch_requests or 0
     return (
         key, ctx.session_id, chain, ts, model, *t, *b, web_search, web_fetch,
         u.service_tier or None, u.speed or None, int(chain.startswith("acompact")), sum(b), 0,
@@ -142,7 +134,7 @@ def _request(key: str, ctx: FileContext, chain: str, ts: float, model: str, u: _
 
 
 def index_facts(
-    raw: bytes, ctx: FileContext, line_key: str
+    raw: bytes | memoryview, ctx: FileContext, line_key: str
 ) -> tuple[list[Parsed | FlatRequest], str | None] | None:
     """The index facts of one transcript line and the session its ``sessionId`` names; None when the line is
     not plainly typed (decode it fully and ask ``parse_claude``)."""
@@ -157,42 +149,37 @@ def index_facts(
     out: list[Parsed | FlatRequest] = []
     if ts is None:
         return out, _named(line)
-    try:
-        chain = ctx.chain
-        if chain == MAIN and line.isSidechain is True:
-            agent = line.agentId
-            chain = f"sidechain-{agent}" if agent else "sidechain"
-        cwd = line.cwd
-        if cwd is not None and (chain == MAIN or ctx.chain != MAIN):
+    chain = ctx.chain
+    if chain == MAIN and line.isSidechain is True:
+        agent = line.agentId
+        chain = f"sidechain-{agent}" if agent else "sidechain"
+    cwd = line.cwd
+    if cwd is not None and (chain == MAIN or ctx.chain != MAIN):
+        out.append(
+            Meta(ctx.session_id, ts, cwd, line.gitBranch or None, line.version, fallback=ctx.chain != MAIN)
+        )
+    message = line.message
+    if kind == "assistant":
+        if message is not None and message.usage is not None:
+            mid, rid = message.id, line.requestId
+            key = f"{mid}:{rid}" if mid and rid else f"line:{line_key}"
+            out.append(_request(key, ctx, chain, ts, message.model or "unknown", message.usage))
+    elif kind == "system" and line.subtype == "compact_boundary":
+        meta = line.compactMetadata
+        if meta is None:
+            out.append(CompactRecord(ctx.session_id, chain, ts, "unknown", 0, None))
+        else:
+            post = meta.postTokens
             out.append(
-                Meta(
-                    ctx.session_id, ts, cwd, line.gitBranch or None, line.version, fallback=ctx.chain != MAIN
+                CompactRecord(
+                    ctx.session_id,
+                    chain,
+                    ts,
+                    meta.trigger if meta.trigger is not None else "unknown",
+                    meta.preTokens or 0,
+                    post,
                 )
             )
-        message = line.message
-        if kind == "assistant":
-            if message is not None and message.usage is not None:
-                mid, rid = message.id, line.requestId
-                key = f"{mid}:{rid}" if mid and rid else f"line:{line_key}"
-                out.append(_request(key, ctx, chain, ts, message.model or "unknown", message.usage))
-        elif kind == "system" and line.subtype == "compact_boundary":
-            meta = line.compactMetadata
-            if meta is None:
-                out.append(CompactRecord(ctx.session_id, chain, ts, "unknown", 0, None))
-            else:
-                post = meta.postTokens
-                out.append(
-                    CompactRecord(
-                        ctx.session_id,
-                        chain,
-                        ts,
-                        meta.trigger if meta.trigger is not None else "unknown",
-                        _n(meta.preTokens),
-                        None if post is None else _n(post),
-                    )
-                )
-    except _Odd:
-        return None
     if not out:
         return None  # its only facts may be tool calls or results, whose time parse_claude counts
     return out, _named(line)

@@ -135,7 +135,9 @@ class _TranscriptParser(StatelessParser):
 
     __slots__ = ()
 
-    def index_facts(self, raw: bytes, line_key: str) -> tuple[list[Parsed | FlatRequest], str | None] | None:
+    def index_facts(
+        self, raw: bytes | memoryview, line_key: str
+    ) -> tuple[list[Parsed | FlatRequest], str | None] | None:
         """See ``index_lines.index_facts`` (msgspec is loaded only by the index's big reads)."""
         from ctxtop.sources.claude_code.index_lines import index_facts
 
