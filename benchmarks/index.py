@@ -15,7 +15,8 @@ run, each command as a child process in its own process group:
 Every command is repeated (``--repeat``, median) in rounds: this tree, the baseline, ccusage, so that the load
 of a shared machine falls on all of them alike. Per command: wall seconds, CPU seconds (user + system, the
 children it waited for included, e.g. index workers), CPU ms per MB of history, and the peak resident memory
-of its whole process group (sampled every 10 ms from /proc and summed; children included), beside the
+of its whole process group (sampled every 10 ms from /proc and summed, as RSS and as PSS, which splits the
+pages a forked worker shares with its parent; children included), beside the
 largest single process's peak (``wait4``).
 
 Usage: python benchmarks/index.py [--mb 300] [--keep DIR] [--baseline-src DIR] [--src DIR] [--repeat 3]
@@ -98,15 +99,19 @@ class Run:
     cpu: float
     """User + system seconds of the process and of the children it waited for."""
     group_rss_mb: float
-    """Peak of the summed resident memory of every process in its process group."""
+    """Peak of the summed resident memory (RSS) of every process in its process group."""
+    group_pss_mb: float
+    """Peak of the summed proportional set size (PSS: shared pages split between their processes)."""
     max_rss_mb: float
     """Peak resident memory of the largest single process (``wait4``)."""
     code: int
 
 
-def _group_rss(pgid: int) -> int:
-    """Resident bytes of every process in process group ``pgid`` now."""
-    total = 0
+def _group_rss(pgid: int) -> tuple[int, int]:
+    """Resident bytes of every process in process group ``pgid`` now, summed two ways: RSS (a page two
+    processes share, e.g. a forked worker's copy-on-write pages, counts in each) and PSS (a shared page
+    counts a share in each: the group's real footprint; 0 where ``smaps_rollup`` is missing)."""
+    rss = pss = 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -116,10 +121,15 @@ def _group_rss(pgid: int) -> int:
             if int(fields[2]) != pgid:  # fields after "(comm)": state, ppid, pgrp, ...
                 continue
             with open(f"/proc/{name}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * PAGE
+                rss += int(fh.read().split()[1]) * PAGE
+            with open(f"/proc/{name}/smaps_rollup", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"Pss:"):
+                        pss += int(line.split()[1]) * 1024
+                        break
         except (OSError, IndexError, ValueError):
             continue  # exited meanwhile
-    return total
+    return rss, pss
 
 
 def measure(cmd: list[str], env: dict[str, str], stdout: Path | None = None) -> Run:
@@ -127,12 +137,13 @@ def measure(cmd: list[str], env: dict[str, str], stdout: Path | None = None) -> 
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115 - closed below
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE, start_new_session=True)
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _group_rss(proc.pid))
+            rss, pss = _group_rss(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             done.wait(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -150,7 +161,7 @@ def measure(cmd: list[str], env: dict[str, str], stdout: Path | None = None) -> 
     cpu = usage.ru_utime + usage.ru_stime
     max_rss = usage.ru_maxrss / 1024
     # A spike shorter than the sampling interval is still bounded below by the largest process's own peak.
-    return Run(wall, cpu, max(peak[0] / 2**20, max_rss), max_rss, code)
+    return Run(wall, cpu, max(peak[0] / 2**20, max_rss), peak[1] / 2**20, max_rss, code)
 
 
 def _median(runs: list[Run]) -> Run:
@@ -161,6 +172,7 @@ def _median(runs: list[Run]) -> Run:
         mid.wall,
         sorted(r.cpu for r in runs)[n],
         sorted(r.group_rss_mb for r in runs)[n],
+        sorted(r.group_pss_mb for r in runs)[n],
         sorted(r.max_rss_mb for r in runs)[n],
         max(r.code for r in runs),
     )
@@ -264,22 +276,24 @@ def main() -> int:
                 )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     results = {name: _median(r) for name, r in runs.items()}
-    print(f"{'command':<16} {'wall s':>7} {'CPU s':>7} {'CPU ms/MB':>10} {'group RSS MB':>13} {'max RSS MB':>11}"
+    print(f"{'command':<16} {'wall s':>7} {'CPU s':>7} {'CPU ms/MB':>10} {'group RSS MB':>13} {'group PSS MB':>13} {'max RSS MB':>11}"
           f"  exit   (median of {args.repeat})")  # fmt: skip
     for name, r in results.items():
-        print(f"{name:<16} {r.wall:>7.3f} {r.cpu:>7.3f} {r.cpu * 1000 / mb:>10.2f} {r.group_rss_mb:>13.0f} "
+        print(f"{name:<16} {r.wall:>7.3f} {r.cpu:>7.3f} {r.cpu * 1000 / mb:>10.2f} {r.group_rss_mb:>13.0f} {r.group_pss_mb:>13.0f} "
               f"{r.max_rss_mb:>11.0f}  {r.code}")  # fmt: skip
     base = results.get("ccusage")
     for name, r in results.items():
         if base is not None and name != "ccusage":
             print(f"ratio {name}/ccusage: wall {r.wall / base.wall:.2f}  CPU {r.cpu / base.cpu:.2f}  "
-                  f"group RSS {r.group_rss_mb / base.group_rss_mb:.2f}")  # fmt: skip
+                  f"group RSS {r.group_rss_mb / base.group_rss_mb:.2f}  "
+                  f"group PSS {r.group_pss_mb / max(base.group_pss_mb, 1e-9):.2f}")  # fmt: skip
     if args.baseline_src:
         for mode in ("cold", "warm"):
             a, b = results.get(f"ctxtop {mode}"), results.get(f"baseline {mode}")
             if a and b:
                 print(f"ratio {mode} this tree / baseline: wall {a.wall / b.wall:.2f}  CPU {a.cpu / b.cpu:.2f}  "
-                      f"group RSS {a.group_rss_mb / b.group_rss_mb:.2f}")  # fmt: skip
+                      f"group RSS {a.group_rss_mb / b.group_rss_mb:.2f}  "
+                      f"group PSS {a.group_pss_mb / max(b.group_pss_mb, 1e-9):.2f}")  # fmt: skip
         for mode in ("", "-warm"):
             mine, theirs = work / f"out-ctxtop{mode}.json", work / f"out-baseline{mode}.json"
             if mine.is_file() and theirs.is_file():
