@@ -347,10 +347,11 @@ class Monitor:
         # Before sources were recorded, ctxtop read only Claude Code (as ``Index._compute`` says).
         if getattr(kind(source or KINDS[0].name), "compaction", None) is not None:
             extra = [repr(report_fast.stamp(path)) for path in self.index.session_files(session_id)]
-        folder = str(observations.observed_dir())
-        if self._observed is None or self._observed[0] != folder:
+        if self._observed is None:  # once per call of session_rows or row_keys, not per session (~35 us)
+            folder = str(observations.observed_dir())
             self._observed = (folder, report_fast.observed_names(folder))
-        observed = report_fast.observed_key(folder, session_id, self._observed[1])
+        folder, names = self._observed
+        observed = report_fast.observed_key(folder, session_id, names)
         return report_fast.row_inputs(common, config_dir, settings[key], observed, extra)
 
     def remember_fast(self, options: dict) -> None:
