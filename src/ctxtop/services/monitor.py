@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ctxtop.adapters import index_home
 from ctxtop.adapters.config import Config
@@ -23,6 +24,8 @@ from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.env import for_session
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import KINDS, Sources, kind
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -183,10 +186,8 @@ class Monitor:
         self._observed = None  # listed again by this call's first row key
         common = _common_inputs(self)
         settings: dict[tuple[str, str | None], str] = {}
-        conn = self.index.conn
-        # One read snapshot: the rows stored below carry the stats they were rendered from, or none is.
-        conn.execute("BEGIN")
-        try:
+
+        def work() -> tuple[list[bytes], bool]:
             listed = index_rows.stored(self.index, since)
             inputs = {s.session_id: self._row_inputs(s.session_id, s.source, s.cwd, common, seen, settings)
                       for s in listed if s.inputs is not None}  # fmt: skip
@@ -227,15 +228,10 @@ class Monitor:
                 stored = index_rows.store_output(
                     self.index, "sessions.json", _checks(keys), report_fast.joined(out)
                 )
-            if stored:
-                conn.execute("COMMIT")
-            else:
-                conn.execute("ROLLBACK")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return out
+            return out, stored
+
+        # One read snapshot: the rows stored carry the stats they were rendered from, or none is.
+        return self._snapshot(work)
 
     def kept_output(
         self, name: str, render: Callable[[], tuple[bytes, list[tuple[str, str | None, str | None]]]]
@@ -246,19 +242,25 @@ class Monitor:
         the one the output is kept from (or nothing is, when another process wrote the index meanwhile)."""
         from ctxtop.adapters import index_rows
 
+        def work() -> tuple[bytes, bool]:
+            body, keys = render()
+            return body, index_rows.store_output(self.index, name, _checks(keys), body)
+
+        return self._snapshot(work)
+
+    def _snapshot(self, work: Callable[[], tuple[R, bool]]) -> R:
+        """``work()`` in one read snapshot of the index: what it wrote is committed when it says so beside its
+        result (False: another process wrote the index meanwhile, and it is rolled back)."""
         conn = self.index.conn
         conn.execute("BEGIN")
         try:
-            body, keys = render()
-            if index_rows.store_output(self.index, name, _checks(keys), body):
-                conn.execute("COMMIT")
-            else:
-                conn.execute("ROLLBACK")
+            result, keep = work()
+            conn.execute("COMMIT" if keep else "ROLLBACK")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return body
+        return result
 
     def row_keys(self, views: list[SessionView]) -> list[tuple[str, str | None, str | None]]:
         """(session, cwd, ``_row_inputs``) of each view: what a kept output showing them is checked by."""
