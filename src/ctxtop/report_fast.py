@@ -226,14 +226,17 @@ def row_inputs(common: str, config_dir: str, settings: str, observed: str, extra
     return "\0".join([common, config_dir, settings, observed, *extra])
 
 
-def output_checks(rows: list[tuple[str, str | None, str]]) -> dict[str, Any] | None:
+def output_checks(
+    rows: list[tuple[str, str | None, str]], settings_files: dict[str, list[str]]
+) -> dict[str, Any] | None:
     """What ``serve`` checks before it prints a kept output, from the (id, cwd, ``row_inputs``) of the
-    sessions it shows with inputs of their own (none for totals): the common inputs, each (config dir, cwd)'s
-    settings key, the observation keys there were, the sessions, how text was encoded. None when no output
-    may be kept: a session whose inputs this path cannot work out (a source's own files), or rows of more
-    than one run's common inputs."""
+    sessions it shows with inputs of their own (none for totals) and the settings files of each
+    ``config dir\0cwd`` as the settings reader named them: the common inputs, each (config dir, cwd)'s
+    settings files and key, the observation keys there were, the sessions, how text was encoded. None when
+    no output may be kept: a session whose inputs this path cannot work out (a source's own files), or rows
+    of more than one run's common inputs."""
     commons: set[str] = set()
-    wheres: dict[str, str] = {}
+    wheres: dict[str, list[Any]] = {}
     observed: dict[str, str] = {}
     for sid, cwd, inputs in rows:
         common, config_dir, settings, seen, *extra = inputs.split("\0")
@@ -241,7 +244,7 @@ def output_checks(rows: list[tuple[str, str | None, str]]) -> dict[str, Any] | N
             return None
         commons.add(common)
         where = f"{config_dir}\0{cwd or ''}"
-        if wheres.setdefault(where, settings) != settings:
+        if wheres.setdefault(where, [settings_files[where], settings])[1] != settings:
             return None
         if seen != "None":
             observed[sid] = seen
@@ -442,11 +445,9 @@ def serve(argv: list[str]) -> bytes | None:
             return None
         if not _fresh(conn, roots):
             return None
-        # The settings files of each (config dir, working directory), as the settings reader named them for
-        # the full run.
-        files_of: dict[str, list[str]] = record["settings"]
-        for where, key in checks["wheres"].items():
-            if settings_key(files_of[where]) != key:
+        # The settings files of each (config dir, working directory), as the full run's reader named them.
+        for files, key in checks["wheres"].values():
+            if settings_key(files) != key:
                 return None
         if not _observed_same(record["observed_dir"], checks):
             return None

@@ -40,7 +40,8 @@ class Monitor:
         # One snapshot of the environment per monitor: Claude Code sessions started from this shell see it.
         self._env = dict(os.environ)
         self._settings_files: dict[str, list[str]] = {}
-        """The settings files of each working directory whose rows were keyed (``remember_fast``)."""
+        """The settings files of each working directory whose rows were keyed (kept outputs name them for
+        ``report_fast``, which re-stamps them)."""
         self._observed: tuple[str, set[str]] | None = None
         """The observation files listed for this run's row keys (folder, names)."""
 
@@ -226,7 +227,7 @@ class Monitor:
 
                 # The whole output too, for report_fast to print while nothing changes.
                 stored = index_rows.store_output(
-                    self.index, "sessions.json", _checks(keys), report_fast.joined(out)
+                    self.index, "sessions.json", self._output_checks(keys), report_fast.joined(out)
                 )
             return out, stored
 
@@ -244,9 +245,16 @@ class Monitor:
 
         def work() -> tuple[bytes, bool]:
             body, keys = render()
-            return body, index_rows.store_output(self.index, name, _checks(keys), body)
+            return body, index_rows.store_output(self.index, name, self._output_checks(keys), body)
 
         return self._snapshot(work)
+
+    def _output_checks(self, keys: list[tuple[str, str | None, str | None]]) -> dict | None:
+        """``report_fast.output_checks`` of an output's row keys; None when one has no inputs (not to keep)."""
+        from ctxtop import report_fast
+
+        keyed = [(sid, cwd, key) for sid, cwd, key in keys if key is not None]
+        return report_fast.output_checks(keyed, self._settings_files) if len(keyed) == len(keys) else None
 
     def _snapshot(self, work: Callable[[], tuple[R, bool]]) -> R:
         """``work()`` in one read snapshot of the index: what it wrote is committed when it says so beside its
@@ -386,7 +394,7 @@ class Monitor:
             "config_file": config_file, "key": report_fast.record_key(options, config_file, genai),
             "roots": list(self.sources.roots()),
             "observed_dir": str(observations.observed_dir()), "common": _common_inputs(self),
-            "settings": self._settings_files, "links": links,
+            "links": links,
         }  # fmt: skip
         from ctxtop.statusline_fast import dumps
 
@@ -403,14 +411,6 @@ class Monitor:
             conn.execute("COMMIT")
         except sqlite3.Error:
             conn.execute("ROLLBACK")
-
-
-def _checks(keys: list[tuple[str, str | None, str | None]]) -> dict | None:
-    """``report_fast.output_checks`` of an output's row keys; None when one has no inputs (not to keep)."""
-    from ctxtop import report_fast
-
-    keyed = [(sid, cwd, key) for sid, cwd, key in keys if key is not None]
-    return report_fast.output_checks(keyed) if len(keyed) == len(keys) else None
 
 
 ROW_ENV_PREFIXES = ("CLAUDE", "ANTHROPIC", "DISABLE_")
