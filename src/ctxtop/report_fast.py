@@ -230,11 +230,11 @@ def output_checks(
     rows: list[tuple[str, str | None, str]], settings_files: dict[str, list[str]]
 ) -> dict[str, Any] | None:
     """What ``serve`` checks before it prints a kept output, from the (id, cwd, ``row_inputs``) of the
-    sessions it shows with inputs of their own (none for totals) and the settings files of each
-    ``config dir\0cwd`` as the settings reader named them: the common inputs, each (config dir, cwd)'s
-    settings files and key, the observation keys there were, the sessions, how text was encoded. None when
-    no output may be kept: a session whose inputs this path cannot work out (a source's own files), or rows
-    of more than one run's common inputs."""
+    sessions it shows with inputs of their own (none for totals) and the settings files the settings reader
+    named for each config dir and cwd: the common inputs, each (config dir, cwd)'s settings files and key,
+    the observation keys there were, the sessions, how text was encoded. None when no output may be kept: a
+    session whose inputs this path cannot work out (a source's own files), or rows of more than one run's
+    common inputs."""
     commons: set[str] = set()
     wheres: dict[str, list[Any]] = {}
     observed: dict[str, str] = {}
@@ -372,8 +372,8 @@ def _observed_same(observed_dir: str, checks: dict[str, Any]) -> bool:
     return True
 
 
-def read_output(path: str, stamp: object) -> bytes | None:
-    """The bytes of the output file at ``path`` when it is the file ``stamp`` (``stamp(path)`` when it was
+def read_output(path: str, expected: object) -> bytes | None:
+    """The bytes of the output file at ``path`` when it is the file ``expected`` (its ``stamp`` when it was
     written, from the index) names, else None. Read through one descriptor: what was checked is what is read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -381,7 +381,7 @@ def read_output(path: str, stamp: object) -> bytes | None:
         return None
     try:
         st = os.fstat(fd)
-        if [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns] != stamp:
+        if [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns] != expected:
             return None
         chunks = []
         left = st.st_size
