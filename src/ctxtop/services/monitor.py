@@ -227,7 +227,10 @@ class Monitor:
 
                 # The whole output too, for report_fast to print while nothing changes.
                 stored = index_rows.store_output(
-                    self.index, "sessions.json", self._output_checks(keys), report_fast.joined(out)
+                    self.index,
+                    report_fast.output_name("sessions", "json"),
+                    self._output_checks(keys),
+                    report_fast.joined(out),
                 )
             return out, stored
 
