@@ -49,6 +49,8 @@ OUTPUT = "report_output"
 stamp of its file, ``output_file``), for which roots, and what it is checked by (``output_checks``)."""
 REPORTS = ("sessions", "daily", "weekly", "monthly", "projects", "models")
 """The reports kept so, each as text, CSV or JSON (``output_name``)."""
+SESSIONS_JSON = "sessions.json"
+"""``output_name`` of ``report sessions --json`` (whose rows ``Monitor.session_rows`` splices)."""
 WATCHED = ("sessions", "session_files", "files")
 """The index tables an output is rendered from (the sessions' stats, flags and order; which files, so which
 scope and config dir, are a session's): any row written in one of them drops every kept output."""

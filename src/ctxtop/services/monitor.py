@@ -228,7 +228,7 @@ class Monitor:
                 # The whole output too, for report_fast to print while nothing changes.
                 stored = index_rows.store_output(
                     self.index,
-                    report_fast.output_name("sessions", "json"),
+                    report_fast.SESSIONS_JSON,
                     self._output_checks(keys),
                     report_fast.joined(out),
                 )
