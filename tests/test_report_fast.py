@@ -288,3 +288,14 @@ def test_a_text_report_is_printed_again_only_to_the_same_encoding(world: World) 
     assert world.run(report=("sessions",))[1] is True
     del world.env["PYTHONIOENCODING"]
     assert world.run(report=("sessions",)) == (out, False)
+
+
+def test_reports_run_in_turns_are_each_served(world: World) -> None:
+    # Each report's full run leaves the one record: a totals report (no settings files in its rows) must not
+    # leave one the sessions' outputs cannot be checked by.
+    out, fast = world.warm()
+    assert fast
+    daily, fast = world.warm(("daily",))
+    assert fast
+    assert world.run() == (out, True)
+    assert world.run(report=("daily",)) == (daily, True)

@@ -49,6 +49,8 @@ OUTPUT = "report_output"
 stamp of its file, ``output_file``), for which roots, and what it is checked by (``output_checks``)."""
 REPORTS = ("sessions", "daily", "weekly", "monthly", "projects", "models")
 """The reports kept so, each as text, CSV or JSON (``output_name``)."""
+SESSIONS_JSON = "sessions.json"
+"""``output_name`` of ``report sessions --json`` (whose rows ``Monitor.session_rows`` splices)."""
 WATCHED = ("sessions", "session_files", "files")
 """The index tables an output is rendered from (the sessions' stats, flags and order; which files, so which
 scope and config dir, are a session's): any row written in one of them drops every kept output."""
@@ -226,14 +228,17 @@ def row_inputs(common: str, config_dir: str, settings: str, observed: str, extra
     return "\0".join([common, config_dir, settings, observed, *extra])
 
 
-def output_checks(rows: list[tuple[str, str | None, str]]) -> dict[str, Any] | None:
+def output_checks(
+    rows: list[tuple[str, str | None, str]], settings_files: dict[str, list[str]]
+) -> dict[str, Any] | None:
     """What ``serve`` checks before it prints a kept output, from the (id, cwd, ``row_inputs``) of the
-    sessions it shows with inputs of their own (none for totals): the common inputs, each (config dir, cwd)'s
-    settings key, the observation keys there were, the sessions, how text was encoded. None when no output
-    may be kept: a session whose inputs this path cannot work out (a source's own files), or rows of more
-    than one run's common inputs."""
+    sessions it shows with inputs of their own (none for totals) and the settings files the settings reader
+    named for each config dir and cwd: the common inputs, each (config dir, cwd)'s settings files and key,
+    the observation keys there were, the sessions, how text was encoded. None when no output may be kept: a
+    session whose inputs this path cannot work out (a source's own files), or rows of more than one run's
+    common inputs."""
     commons: set[str] = set()
-    wheres: dict[str, str] = {}
+    wheres: dict[str, list[Any]] = {}
     observed: dict[str, str] = {}
     for sid, cwd, inputs in rows:
         common, config_dir, settings, seen, *extra = inputs.split("\0")
@@ -241,7 +246,7 @@ def output_checks(rows: list[tuple[str, str | None, str]]) -> dict[str, Any] | N
             return None
         commons.add(common)
         where = f"{config_dir}\0{cwd or ''}"
-        if wheres.setdefault(where, settings) != settings:
+        if wheres.setdefault(where, [settings_files[where], settings])[1] != settings:
             return None
         if seen != "None":
             observed[sid] = seen
@@ -369,8 +374,8 @@ def _observed_same(observed_dir: str, checks: dict[str, Any]) -> bool:
     return True
 
 
-def read_output(path: str, stamp: object) -> bytes | None:
-    """The bytes of the output file at ``path`` when it is the file ``stamp`` (``stamp(path)`` when it was
+def read_output(path: str, expected: object) -> bytes | None:
+    """The bytes of the output file at ``path`` when it is the file ``expected`` (its ``stamp`` when it was
     written, from the index) names, else None. Read through one descriptor: what was checked is what is read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -378,7 +383,7 @@ def read_output(path: str, stamp: object) -> bytes | None:
         return None
     try:
         st = os.fstat(fd)
-        if [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns] != stamp:
+        if [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns] != expected:
             return None
         chunks = []
         left = st.st_size
@@ -442,11 +447,9 @@ def serve(argv: list[str]) -> bytes | None:
             return None
         if not _fresh(conn, roots):
             return None
-        # The settings files of each (config dir, working directory), as the settings reader named them for
-        # the full run.
-        files_of: dict[str, list[str]] = record["settings"]
-        for where, key in checks["wheres"].items():
-            if settings_key(files_of[where]) != key:
+        # The settings files of each (config dir, working directory), as the full run's reader named them.
+        for files, key in checks["wheres"].values():
+            if settings_key(files) != key:
                 return None
         if not _observed_same(record["observed_dir"], checks):
             return None

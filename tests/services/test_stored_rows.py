@@ -261,3 +261,32 @@ def test_rows_of_a_source_that_decides_its_own_window_are_stored_with_its_files(
     third = monitor()
     served = third.session_rows()
     assert _unmarked(served) == _views_json(third) and not all(_served(served))
+
+
+def test_an_output_rendered_before_another_process_wrote_the_index_is_not_kept(
+    tmp_path: Path, claude_fixtures: Path
+) -> None:
+    """The kept output is the one of the snapshot it was rendered from: when another process commits a change
+    between that snapshot and the write (a TUI's update), nothing is kept, and no later run can print it."""
+    import sqlite3
+
+    home = _home(tmp_path, claude_fixtures)
+    monitor = _monitor(home, tmp_path)
+    monitor.session_rows()  # rows stored: the next call writes only the kept output
+    other = sqlite3.connect(monitor.index.path, isolation_level=None)
+    key = "report_output:sessions.json"
+    other.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def render() -> tuple[bytes, list]:
+        sessions = monitor.index.sessions()  # the snapshot begins with its first read
+        body = f"{len(sessions)} sessions, rendered from the old snapshot\n".encode()
+        sid = sessions[0].session_id
+        other.execute("UPDATE sessions SET last_ts = last_ts + 1 WHERE session_id = ?", (sid,))  # commits
+        return body, []
+
+    assert monitor.kept_output("sessions.json", render).endswith(b"rendered from the old snapshot\n")
+    assert other.execute("SELECT count(*) FROM meta WHERE key = ?", (key,)).fetchone() == (0,)
+    # Rendered again from a snapshot nobody changed meanwhile: kept.
+    assert monitor.kept_output("sessions.json", lambda: (b"now\n", [])) == b"now\n"
+    assert other.execute("SELECT count(*) FROM meta WHERE key = ?", (key,)).fetchone() == (1,)
+    assert (monitor.index.path.parent / "report-sessions.json").read_bytes() == b"now\n"

@@ -72,9 +72,8 @@ def store(index: Index, rendered: Iterable[tuple[str, str, str | None, float | N
     if not items:
         return True
     if index.lock_elsewhere:
-        return (
-            False  # another ctxtop holds the write lock: not a second wait for it (the next run keeps them)
-        )
+        # Another ctxtop holds the write lock: not a second wait for it (the next run keeps them).
+        return False
     conn = index.conn
     try:
         conn.execute(SCHEMA)

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     since = parse_day(args.since)
     until = parse_day(args.until, end=True)
     present_only = getattr(args, "present_only", False)
-    fmt = "json" if args.json else "csv" if args.csv else "table"
+    name = report_fast.output_name(args.report, "json" if args.json else "csv" if args.csv else "table")
     # Unfiltered, the output is kept for report_fast to print again while nothing changes.
     unfiltered = not (args.since or args.until or args.project or present_only)
     if args.report == "sessions" and args.json:
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
             return body, monitor.row_keys(views) if unfiltered else []
 
-        out = monitor.kept_output(f"sessions.{fmt}", render) if unfiltered else render()[0]
+        out = monitor.kept_output(name, render) if unfiltered else render()[0]
     else:
         by, label = GROUP_BY[args.report]
 
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                          everything.as_dict(label))  # fmt: skip
             return body, []  # totals of the sessions' figures only: no settings or observation file in them
 
-        out = monitor.kept_output(f"{args.report}.{fmt}", render) if unfiltered else render()[0]
+        out = monitor.kept_output(name, render) if unfiltered else render()[0]
     if unfiltered:
         monitor.remember_fast(report_fast.options_of(
             getattr(args, "claude_dir", None), getattr(args, "api_logs", None),

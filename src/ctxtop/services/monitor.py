@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ctxtop.adapters import index_home
 from ctxtop.adapters.config import Config
@@ -23,6 +24,8 @@ from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.env import for_session
 from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import KINDS, Sources, kind
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -37,7 +40,8 @@ class Monitor:
         # One snapshot of the environment per monitor: Claude Code sessions started from this shell see it.
         self._env = dict(os.environ)
         self._settings_files: dict[str, list[str]] = {}
-        """The settings files of each working directory whose rows were keyed (``remember_fast``)."""
+        """The settings files of each working directory whose rows were keyed (kept outputs name them for
+        ``report_fast``, which re-stamps them)."""
         self._observed: tuple[str, set[str]] | None = None
         """The observation files listed for this run's row keys (folder, names)."""
 
@@ -183,10 +187,8 @@ class Monitor:
         self._observed = None  # listed again by this call's first row key
         common = _common_inputs(self)
         settings: dict[tuple[str, str | None], str] = {}
-        conn = self.index.conn
-        # One read snapshot: the rows stored below carry the stats they were rendered from, or none is.
-        conn.execute("BEGIN")
-        try:
+
+        def work() -> tuple[list[bytes], bool]:
             listed = index_rows.stored(self.index, since)
             inputs = {s.session_id: self._row_inputs(s.session_id, s.source, s.cwd, common, seen, settings)
                       for s in listed if s.inputs is not None}  # fmt: skip
@@ -225,17 +227,15 @@ class Monitor:
 
                 # The whole output too, for report_fast to print while nothing changes.
                 stored = index_rows.store_output(
-                    self.index, "sessions.json", _checks(keys), report_fast.joined(out)
+                    self.index,
+                    report_fast.SESSIONS_JSON,
+                    self._output_checks(keys),
+                    report_fast.joined(out),
                 )
-            if stored:
-                conn.execute("COMMIT")
-            else:
-                conn.execute("ROLLBACK")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return out
+            return out, stored
+
+        # One read snapshot: the rows stored carry the stats they were rendered from, or none is.
+        return self._snapshot(work)
 
     def kept_output(
         self, name: str, render: Callable[[], tuple[bytes, list[tuple[str, str | None, str | None]]]]
@@ -246,19 +246,32 @@ class Monitor:
         the one the output is kept from (or nothing is, when another process wrote the index meanwhile)."""
         from ctxtop.adapters import index_rows
 
+        def work() -> tuple[bytes, bool]:
+            body, keys = render()
+            return body, index_rows.store_output(self.index, name, self._output_checks(keys), body)
+
+        return self._snapshot(work)
+
+    def _output_checks(self, keys: list[tuple[str, str | None, str | None]]) -> dict | None:
+        """``report_fast.output_checks`` of an output's row keys; None when one has no inputs (not to keep)."""
+        from ctxtop import report_fast
+
+        keyed = [(sid, cwd, key) for sid, cwd, key in keys if key is not None]
+        return report_fast.output_checks(keyed, self._settings_files) if len(keyed) == len(keys) else None
+
+    def _snapshot(self, work: Callable[[], tuple[R, bool]]) -> R:
+        """``work()`` in one read snapshot of the index: what it wrote is committed when it says so beside its
+        result (False: another process wrote the index meanwhile, and it is rolled back)."""
         conn = self.index.conn
         conn.execute("BEGIN")
         try:
-            body, keys = render()
-            if index_rows.store_output(self.index, name, _checks(keys), body):
-                conn.execute("COMMIT")
-            else:
-                conn.execute("ROLLBACK")
+            result, keep = work()
+            conn.execute("COMMIT" if keep else "ROLLBACK")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return body
+        return result
 
     def row_keys(self, views: list[SessionView]) -> list[tuple[str, str | None, str | None]]:
         """(session, cwd, ``_row_inputs``) of each view: what a kept output showing them is checked by."""
@@ -347,10 +360,11 @@ class Monitor:
         # Before sources were recorded, ctxtop read only Claude Code (as ``Index._compute`` says).
         if getattr(kind(source or KINDS[0].name), "compaction", None) is not None:
             extra = [repr(report_fast.stamp(path)) for path in self.index.session_files(session_id)]
-        folder = str(observations.observed_dir())
-        if self._observed is None or self._observed[0] != folder:
+        if self._observed is None:  # once per call of session_rows or row_keys, not per session (~35 us)
+            folder = str(observations.observed_dir())
             self._observed = (folder, report_fast.observed_names(folder))
-        observed = report_fast.observed_key(folder, session_id, self._observed[1])
+        folder, names = self._observed
+        observed = report_fast.observed_key(folder, session_id, names)
         return report_fast.row_inputs(common, config_dir, settings[key], observed, extra)
 
     def remember_fast(self, options: dict) -> None:
@@ -383,7 +397,7 @@ class Monitor:
             "config_file": config_file, "key": report_fast.record_key(options, config_file, genai),
             "roots": list(self.sources.roots()),
             "observed_dir": str(observations.observed_dir()), "common": _common_inputs(self),
-            "settings": self._settings_files, "links": links,
+            "links": links,
         }  # fmt: skip
         from ctxtop.statusline_fast import dumps
 
@@ -400,14 +414,6 @@ class Monitor:
             conn.execute("COMMIT")
         except sqlite3.Error:
             conn.execute("ROLLBACK")
-
-
-def _checks(keys: list[tuple[str, str | None, str | None]]) -> dict | None:
-    """``report_fast.output_checks`` of an output's row keys; None when one has no inputs (not to keep)."""
-    from ctxtop import report_fast
-
-    keyed = [(sid, cwd, key) for sid, cwd, key in keys if key is not None]
-    return report_fast.output_checks(keyed) if len(keyed) == len(keys) else None
 
 
 ROW_ENV_PREFIXES = ("CLAUDE", "ANTHROPIC", "DISABLE_")
