@@ -231,16 +231,25 @@ def req_of(row: Row) -> Req:
                bool(row[17]), row[18] or 0)  # fmt: skip
 
 
+def _minutes_exact() -> bool:
+    """Whether the local day is the same all through a UTC minute (from 1973 on, ``MINUTES_FROM``): every time
+    zone offset in the tz database since 1972 is a whole number of minutes and changes on a whole minute; a
+    POSIX TZ string may give seconds."""
+    return not (time.timezone % 60 or time.altzone % 60)
+
+
+MINUTES_FROM = 1e8
+"""1973-03-03: before it, offsets in seconds existed."""
+
+
 def _day_of() -> Callable[[float], str]:
-    """``local_day``, memoized per UTC minute where that is exact: every time zone offset in the tz database
-    since 1972 is a whole number of minutes and changes on a whole minute (a POSIX TZ string may give seconds:
-    then, and for older times, every request asks)."""
-    if time.timezone % 60 or time.altzone % 60:
+    """``local_day``, memoized per UTC minute where that is exact (``_minutes_exact``)."""
+    if not _minutes_exact():
         return local_day
     days: dict[int, str] = {}
 
     def day_of(ts: float) -> str:
-        if ts < 1e8:  # before 1973: offsets in seconds existed
+        if ts < MINUTES_FROM:
             return local_day(ts)
         minute = int(ts // 60)
         day = days.get(minute)
@@ -281,6 +290,10 @@ def compute_rows(
     buckets: dict[tuple[str, str], list] = {}
     day_rates: dict[tuple, tuple[tuple[int, ...], tuple[Rates | None, ...]]] = {}
     day_of = _day_of()
+    # A request's circumstances (UTC minute, model, tier, speed) -> its bucket and the rates of its day: one
+    # lookup for the requests of one minute alike (the local day is the minute's: ``_minutes_exact``).
+    contexts: dict[tuple, tuple] = {}
+    by_minute = _minutes_exact()
     t_i = t_o = t_cr = t_w5 = t_w1 = 0  # the billed tokens' sums
     n = web_search = web_fetch = reasoning = prompts = rereads = reread_cache = main_rereads = 0
     unknown = [0, 0, 0, 0, 0]
@@ -309,30 +322,47 @@ def compute_rows(
             first_ts = ts
         elif ts > last_ts:
             last_ts = ts
-        bucket_key = (day_of(ts), model)
-        bucket = buckets.get(bucket_key)
-        if bucket is None:
-            bucket = buckets[bucket_key] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        context_key = (int(ts // 60), model, tier, speed) if by_minute and ts >= MINUTES_FROM else None
+        context = contexts.get(context_key) if context_key is not None else None
+        if context is None:
+            bucket_key = (day_of(ts), model)
+            bucket = buckets.get(bucket_key)
+            if bucket is None:
+                bucket = buckets[bucket_key] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            by_tier = None
+            if model != SYNTHETIC:
+                models.setdefault(model, Decimal(0))
+                rate_key = (model, int(ts // 86400), tier == "batch", speed)
+                by_tier = day_rates.get(rate_key)
+                if by_tier is None:
+                    by_tier = day_rates[rate_key] = prices.day_rates(model, ts, tier, speed)
+            context = (bucket_key, bucket, by_tier)
+            if context_key is not None:
+                contexts[context_key] = context
+        bucket_key, bucket, by_tier = context
         sub = chain != MAIN
-        synthetic = model == SYNTHETIC
+        synthetic = by_tier is None
         prompt = i + cr + w5 + w1
         # A server-side compaction pass is billed beyond the top-level usage, priced at its own tier.
         compaction_pass = bi + bo + bcr + bw5 + bw1 > prompt + o
         rates = passes_rates = None
-        if not synthetic:
-            models.setdefault(model, Decimal(0))
-            rate_key = (model, int(ts // 86400), tier == "batch", speed)
-            by_tier = day_rates.get(rate_key)
-            if by_tier is None:
-                by_tier = day_rates[rate_key] = prices.day_rates(model, ts, tier, speed)
+        if by_tier is not None:
             starts, tiered = by_tier
             if not starts:
                 rates = tiered[0]
             else:
-                rates = tiered[sum(1 for start in starts if prompt > start)]
+                crossed = 0
+                for start in starts:
+                    if prompt > start:
+                        crossed += 1
+                rates = tiered[crossed]
             if rates is not None and compaction_pass:
                 passes_prompt = bi + bcr + bw5 + bw1 - prompt
-                passes_rates = tiered[sum(1 for start in starts if passes_prompt > start)]
+                crossed = 0
+                for start in starts:
+                    if passes_prompt > start:
+                        crossed += 1
+                passes_rates = tiered[crossed]
         priced = synthetic or (rates is not None and (not compaction_pass or passes_rates is not None))
         if not priced:
             unknown[0] += bi
