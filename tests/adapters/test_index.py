@@ -234,8 +234,13 @@ def test_workers_are_forked_only_in_a_process_running_no_other_thread(monkeypatc
     import ctxtop.adapters.index as index_module
 
     monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(index_module.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     linux = sys.platform.startswith("linux")
     assert index_module._start_method() == ("fork" if linux else None)
+    # 2 cores, both busy (load average 1.5): the pipeline's worker would take turns with this process.
+    monkeypatch.setattr(index_module.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert index_module._start_method() is None
+    monkeypatch.setattr(index_module.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     # A thread running (the TUI's Textual and watchdog threads): never fork; on 2 cores, no workers at all.
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)

@@ -135,14 +135,26 @@ def _start_method() -> str | None:
     "fork" where it is safe and cheap: on Linux, from 2 cores, in a process running no other thread (a
     report, an export, doctor: a forked child inherits the locks of threads that do not exist in it, so never
     the TUI, whose Textual and watchdog threads run). A forked worker imports nothing again and shares the
-    parent's pages. "spawn" from ``PARALLEL_MIN_CORES`` otherwise (each worker imports ctxtop again)."""
+    parent's pages. "spawn" from ``PARALLEL_MIN_CORES`` otherwise (each worker imports ctxtop again). Below
+    ``PARALLEL_MIN_CORES`` (2 cores: one worker, a pipeline) only while a core is free: on a busy machine the
+    worker and this process take turns on the same core, and the pipeline costs more than it overlaps."""
     import sys
     import threading
 
     cores = os.cpu_count() or 1
+    if cores < PARALLEL_MIN_CORES and not _core_free(cores):
+        return None  # the pipeline's worker would only take turns with this process
     if cores >= 2 and sys.platform.startswith("linux") and threading.active_count() == 1:
         return "fork"
     return "spawn" if cores >= PARALLEL_MIN_CORES else None
+
+
+def _core_free(cores: int) -> bool:
+    """Less than ``cores - 1`` runnable processes on average over the last minute: a core for a worker."""
+    try:
+        return os.getloadavg()[0] < cores - 1
+    except OSError:
+        return False
 
 
 WRITTEN_KEYS = 200_000
