@@ -141,3 +141,28 @@ def test_a_first_update_finds_the_owners_without_asking_sqlite_as_a_later_one_do
     want = owners(tmp_path / "later.sqlite3")
     assert owners(tmp_path / "first.sqlite3") == want == owners(tmp_path / "capped.sqlite3")
     assert _figures(first) == _figures(later) == _figures(capped)
+
+
+@pytest.mark.parametrize("copy_sid", ["a", "b"])
+def test_a_larger_copy_read_later_in_another_file_changes_the_owners_figures(
+    tmp_path: Path, copy_sid: str
+) -> None:
+    # The owner (file a, earlier) keeps the request; file b's later, larger copy (a stale output_tokens in a)
+    # sets its counts: session a's stored figures change, whichever session b's records name.
+    from tests.adapters.test_index_review import _line, _world
+
+    proj, sources = _world(tmp_path)
+    (proj / "a.jsonl").write_text(
+        _line("k", 10, sid="a") + _line("x", 1, sid="a", ts="2026-11-20T10:00:05.000Z")
+    )
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(sources)
+    before = {s.session_id: s.tokens.output for s in index.sessions()}
+    assert before == {"a": 11}
+    (proj / "b.jsonl").write_text(
+        _line("y", 2, sid=copy_sid, ts="2026-11-20T10:00:01.000Z") + _line("k", 50, sid=copy_sid)
+    )
+    index.update(sources)
+    after = {s.session_id: s.tokens.output for s in index.sessions()}
+    assert after["a"] == 51  # the larger copy's count, in the owner's figures
+    assert after.get("b", 2) == 2

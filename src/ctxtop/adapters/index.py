@@ -1151,8 +1151,10 @@ class Index:
                 "ON CONFLICT(session_id) DO UPDATE SET dirty=1",
                 (sid, ctx.source, ctx.project_dir),
             )
-        # A stale copy replaced by this file's larger one changes the session that owns it.
-        if requests:
+        # A stale copy replaced by this file's larger one changes the session that owns it: one of the previous
+        # owners (marked above), or a session of this file when this copy took the request; only a request of
+        # a session this file does not list (none, as the sources parse) leaves one to look up.
+        if requests and not all(r[1] in sessions for r in requests):
             c.execute(
                 "UPDATE sessions SET dirty=1 WHERE session_id IN "
                 "(SELECT DISTINCT session_id FROM requests WHERE file=?)",
