@@ -294,26 +294,18 @@ def _index_path(options: dict[str, Any]) -> str | None:
 def _fresh(conn: sqlite3.Connection, roots: list[str]) -> bool:
     """The tree under ``roots`` is as the index saw it: the last walk of these roots kept every directory it
     reached, each is unchanged, and every known file has the identity, size, mtime and ctime it was indexed
-    at (what ``Index.update`` checks before doing nothing)."""
+    at (what ``Index.update`` checks before doing nothing).
+
+    Files before directories, the most recently added rows first (a backward scan, no sort): while a session
+    runs, its transcript is the one that changed (an append), so a run that must go the full way learns it
+    from a few stats, not after every one."""
     walked = conn.execute("SELECT value FROM meta WHERE key='walk_complete'").fetchone()
     if walked is None or walked[0] != "\0".join(sorted(roots)):
         return False
     prefixes = tuple(r.rstrip(os.sep) + os.sep for r in roots)
     stat = os.stat
-    kept = set()
-    for path, dev, ino, mtime, ctime in conn.execute("SELECT path, dev, ino, mtime_ns, ctime_ns FROM dirs"):
-        if path in roots or path.startswith(prefixes):
-            try:
-                st = stat(path)
-            except OSError:
-                return False
-            if st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != ino or st.st_dev != dev:
-                return False
-            kept.add(path)
-    if any(os.path.isdir(r) and r not in kept for r in roots):
-        return False
     for path, dev, ino, size, mtime, ctime in conn.execute(
-        "SELECT path, dev, ino, size, mtime_ns, ctime_ns FROM files WHERE gone=0"
+        "SELECT path, dev, ino, size, mtime_ns, ctime_ns FROM files WHERE gone=0 ORDER BY rowid DESC"
     ):
         if path.startswith(prefixes):
             try:
@@ -323,7 +315,19 @@ def _fresh(conn: sqlite3.Connection, roots: list[str]) -> bool:
             if (st.st_size != size or st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != ino
                     or st.st_dev != dev):  # fmt: skip
                 return False
-    return True
+    kept = set()
+    for path, dev, ino, mtime, ctime in conn.execute(
+        "SELECT path, dev, ino, mtime_ns, ctime_ns FROM dirs ORDER BY rowid DESC"
+    ):
+        if path in roots or path.startswith(prefixes):
+            try:
+                st = stat(path)
+            except OSError:
+                return False
+            if st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != ino or st.st_dev != dev:
+                return False
+            kept.add(path)
+    return not any(os.path.isdir(r) and r not in kept for r in roots)
 
 
 def _triggers_kept(conn: sqlite3.Connection) -> bool:
