@@ -261,8 +261,12 @@ def joined(rows: list[bytes]) -> bytes:
     return b"[\n" + b",\n".join(rows) + b"\n]\n" if rows else b"[]\n"
 
 
-def scope_sql(roots: tuple[str, ...] | None, column: str = "session_id") -> tuple[str, list[object]]:
-    """SQL restricting sessions to those with a file (present or gone) under one of ``roots`` (None: all)."""
+def scope_sql(
+    roots: tuple[str, ...] | None, column: str = "session_id", *, exists: bool = False
+) -> tuple[str, list[object]]:
+    """SQL restricting sessions to those with a file (present or gone) under one of ``roots`` (None: all).
+    ``exists``: as a lookup per session (``column`` qualified by its table), where most sessions of the
+    index are listed; else one subquery listing the sessions in scope."""
     if roots is None:
         return "", []
     if not roots:
@@ -272,37 +276,12 @@ def scope_sql(roots: tuple[str, ...] | None, column: str = "session_id") -> tupl
     for root in roots:
         prefix = root.rstrip(os.sep) + os.sep
         # Paths under the root sort between "root/" and "root0" ("0" follows "/"): an index range scan.
-        ranges.append("(path >= ? AND path < ?)")
+        ranges.append("(f.path >= ? AND f.path < ?)")
         args += [prefix, prefix[:-1] + chr(ord(os.sep) + 1)]
-    return f" AND {column} IN (SELECT session_id FROM session_files WHERE {' OR '.join(ranges)})", args
-
-
-def stored_rows(
-    conn: sqlite3.Connection, roots: tuple[str, ...] | None, since: float | None = None
-) -> list[tuple[str, str | None, int, str | None, str | None, float | None, bytes | None]]:
-    """(session, source, archived, inputs, cwd, first_ts, body) of the sessions ``Index.sessions`` lists, in
-    its order; the stored row's fields are None where none was rendered from the session's current stats
-    and flags."""
-    kept = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rows'").fetchone()
-    # An index from before rows were kept has no such table: every session is rendered (and stored).
-    columns = "r.inputs, r.cwd, r.first_ts, r.body" if kept else "NULL, NULL, NULL, NULL"
-    join = (
-        "LEFT JOIN rows r ON r.session_id = s.session_id AND r.stats = s.stats "
-        "AND r.archived IS s.archived AND r.deleted IS s.deleted "
-        if kept
-        else ""
-    )
-    sql = (
-        f"SELECT s.session_id, s.source, s.archived, {columns} FROM sessions s {join}"
-        "WHERE s.stats IS NOT NULL AND s.last_ts IS NOT NULL"
-    )
-    args: list[object] = []
-    if since is not None:
-        sql += " AND s.last_ts >= ?"
-        args.append(since)
-    scope, scope_args = scope_sql(roots, "s.session_id")
-    sql += scope + " ORDER BY s.last_ts DESC, s.session_id"
-    return conn.execute(sql, args + scope_args).fetchall()
+    if exists:
+        where = f"f.session_id = {column} AND ({' OR '.join(ranges)})"
+        return f" AND EXISTS (SELECT 1 FROM session_files f WHERE {where})", args
+    return f" AND {column} IN (SELECT f.session_id FROM session_files f WHERE {' OR '.join(ranges)})", args
 
 
 def _index_path(options: dict[str, Any]) -> str | None:
@@ -315,26 +294,18 @@ def _index_path(options: dict[str, Any]) -> str | None:
 def _fresh(conn: sqlite3.Connection, roots: list[str]) -> bool:
     """The tree under ``roots`` is as the index saw it: the last walk of these roots kept every directory it
     reached, each is unchanged, and every known file has the identity, size, mtime and ctime it was indexed
-    at (what ``Index.update`` checks before doing nothing)."""
+    at (what ``Index.update`` checks before doing nothing).
+
+    Files before directories, the most recently added rows first (a backward scan, no sort): while a session
+    runs, its transcript is the one that changed (an append), so a run that must go the full way learns it
+    from a few stats, not after every one."""
     walked = conn.execute("SELECT value FROM meta WHERE key='walk_complete'").fetchone()
     if walked is None or walked[0] != "\0".join(sorted(roots)):
         return False
     prefixes = tuple(r.rstrip(os.sep) + os.sep for r in roots)
     stat = os.stat
-    kept = set()
-    for path, dev, ino, mtime, ctime in conn.execute("SELECT path, dev, ino, mtime_ns, ctime_ns FROM dirs"):
-        if path in roots or path.startswith(prefixes):
-            try:
-                st = stat(path)
-            except OSError:
-                return False
-            if st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != ino or st.st_dev != dev:
-                return False
-            kept.add(path)
-    if any(os.path.isdir(r) and r not in kept for r in roots):
-        return False
     for path, dev, ino, size, mtime, ctime in conn.execute(
-        "SELECT path, dev, ino, size, mtime_ns, ctime_ns FROM files WHERE gone=0"
+        "SELECT path, dev, ino, size, mtime_ns, ctime_ns FROM files WHERE gone=0 ORDER BY rowid DESC"
     ):
         if path.startswith(prefixes):
             try:
@@ -344,7 +315,19 @@ def _fresh(conn: sqlite3.Connection, roots: list[str]) -> bool:
             if (st.st_size != size or st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != ino
                     or st.st_dev != dev):  # fmt: skip
                 return False
-    return True
+    kept = set()
+    for path, dev, ino, mtime, ctime in conn.execute(
+        "SELECT path, dev, ino, mtime_ns, ctime_ns FROM dirs ORDER BY rowid DESC"
+    ):
+        if path in roots or path.startswith(prefixes):
+            try:
+                st = stat(path)
+            except OSError:
+                return False
+            if st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != ino or st.st_dev != dev:
+                return False
+            kept.add(path)
+    return not any(os.path.isdir(r) and r not in kept for r in roots)
 
 
 def _triggers_kept(conn: sqlite3.Connection) -> bool:

@@ -57,11 +57,33 @@ class Stored:
 
 def stored(index: Index, since: float | None = None) -> list[Stored]:
     """The sessions ``Index.sessions`` would list (scope, ``since``), in its order, each with its stored row
-    where the row was rendered from the session's current stats and flags (``report_fast.stored_rows``, the
-    one query both paths serve rows with)."""
-    from ctxtop.report_fast import stored_rows
+    where the row was rendered from the session's current stats and flags."""
+    from ctxtop.report_fast import scope_sql
 
-    return [Stored(*row) for row in stored_rows(index.conn, index.scope, since)]
+    conn = index.conn
+    kept = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rows'").fetchone()
+    # An index from before rows were kept has no such table: every session is rendered (and stored).
+    columns = "r.inputs, r.cwd, r.first_ts, r.body" if kept else "NULL, NULL, NULL, NULL"
+    join = (
+        "LEFT JOIN rows r ON r.session_id = s.session_id AND r.stats = s.stats "
+        "AND r.archived IS s.archived AND r.deleted IS s.deleted "
+        if kept
+        else ""
+    )
+    sql = (
+        f"SELECT s.last_ts, s.session_id, s.source, s.archived, {columns} FROM sessions s {join}"
+        "WHERE s.stats IS NOT NULL AND s.last_ts IS NOT NULL"
+    )
+    args: list[object] = []
+    if since is not None:
+        sql += " AND s.last_ts >= ?"
+        args.append(since)
+    scope, scope_args = scope_sql(index.scope, "s.session_id", exists=True)
+    rows = conn.execute(sql + scope, args + scope_args).fetchall()
+    # Sorted here as Index.sessions' ORDER BY sorts (last_ts descending, then session_id), not by SQLite:
+    # its sorter would carry every stored row's bytes (at 1 GB it spilled 3 MB to a temporary file).
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    return [Stored(*row[1:]) for row in rows]
 
 
 def store(index: Index, rendered: Iterable[tuple[str, str, str | None, float | None, bytes]]) -> bool:

