@@ -166,3 +166,51 @@ def test_a_larger_copy_read_later_in_another_file_changes_the_owners_figures(
     after = {s.session_id: s.tokens.output for s in index.sessions()}
     assert after["a"] == 51  # the larger copy's count, in the owner's figures
     assert after.get("b", 2) == 2
+
+
+def test_a_request_of_a_session_its_file_does_not_list_marks_its_owner_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No source parses so today; were one to, the owners of what the file's copies changed are looked up by the
+    # file's keys (no index of requests by file): the figures come out as when the file lists them.
+    from ctxtop.adapters import index as index_module
+    from tests.adapters.test_index_review import _line, _world
+
+    proj, sources = _world(tmp_path)
+    (proj / "a.jsonl").write_text(
+        _line("k", 10, sid="a") + _line("x", 1, sid="a", ts="2026-11-20T10:00:05.000Z")
+    )
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(sources)
+    parse = index_module.read_and_parse
+    statements: list[str] = []
+
+    def unlisted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        read, parsed = parse(*args, **kwargs)
+        parsed.sessions.clear()
+        return read, parsed
+
+    monkeypatch.setattr(index_module, "read_and_parse", unlisted)
+    index.conn.set_trace_callback(statements.append)
+    (proj / "b.jsonl").write_text(_line("k", 50, sid="a"))
+    index.update(sources)
+    index.conn.set_trace_callback(None)
+    assert any("WHERE key IN (" in s and "AND file=" in s for s in statements)
+    assert {s.session_id: s.tokens.output for s in index.sessions()}["a"] == 51
+
+
+def test_a_schema_11_index_drops_its_index_of_requests_by_file_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "claude"
+    shutil.copytree(FIXTURES, root)
+    sources = Sources((ClaudeCode((root,)),))
+    db = tmp_path / "i.sqlite3"
+    index = Index(db)
+    index.update(sources)
+    want = _figures(index)
+    index.conn.execute("CREATE INDEX requests_file ON requests(file)")  # what schema 11 had
+    index.conn.execute("UPDATE meta SET value='11' WHERE key='schema'")
+    index.close()
+    upgraded = Index(db)
+    assert upgraded.update(sources).bytes_read == 0 and _figures(upgraded) == want
+    names = {n for (n,) in upgraded.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "requests_file" not in names and {"copies_fid", "requests_archived"} <= names

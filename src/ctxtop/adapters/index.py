@@ -47,7 +47,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the st
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -73,7 +73,6 @@ CREATE TABLE IF NOT EXISTS session_files (
     session_id TEXT, path TEXT, PRIMARY KEY (session_id, path)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS session_files_path ON session_files(path);
-CREATE INDEX IF NOT EXISTS requests_file ON requests(file);
 CREATE INDEX IF NOT EXISTS files_session ON files(session_id);
 CREATE TABLE IF NOT EXISTS compacts (
     session_id TEXT, chain TEXT, ts REAL, trigger TEXT, pre INTEGER, post INTEGER, file TEXT,
@@ -786,6 +785,9 @@ class Index:
                 _migrate_from_9(self.conn)
             if version in (5, 6, 7, 8, 9, 10):
                 _migrate_from_10(self.conn)
+            if version in (5, 6, 7, 8, 9, 10, 11):
+                # 11 to 12: no index of requests by file (every look-up by file goes by key now).
+                self.conn.execute("DROP INDEX IF EXISTS requests_file")
             else:
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
@@ -1167,11 +1169,14 @@ class Index:
         # owners (marked above), or a session of this file when this copy took the request; only a request of
         # a session this file does not list (none, as the sources parse) leaves one to look up.
         if requests and not all(r[1] in sessions for r in requests):
-            c.execute(
-                "UPDATE sessions SET dirty=1 WHERE session_id IN "
-                "(SELECT DISTINCT session_id FROM requests WHERE file=?)",
-                (spath,),
-            )
+            keys = [r[0] for r in requests]
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                c.execute(
+                    "UPDATE sessions SET dirty=1 WHERE session_id IN (SELECT DISTINCT session_id FROM requests "
+                    f"WHERE key IN ({','.join('?' * len(chunk))}) AND file=?)",
+                    (*chunk, spath),
+                )
         s = read.state
         c.execute(
             "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, "
