@@ -15,8 +15,8 @@ from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 from tests.support.fixtures import FIXTURES
 
-# (``copies`` names a file by its number, ``files.fid``: renamed with the file's row.)
-COLUMNS = (("files", "path"), ("requests", "file"), ("session_files", "path"), ("compacts", "file"))
+# (``copies`` and ``requests.file`` name a file by its number, ``files.fid``: renamed with the file's row.)
+COLUMNS = (("files", "path"), ("session_files", "path"), ("compacts", "file"))
 
 
 def _old_rule(db: Path, real: str, given: str) -> None:

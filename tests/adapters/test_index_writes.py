@@ -19,9 +19,22 @@ def _copies(db: Path) -> list[tuple[str, str]]:
         return sorted(conn.execute("SELECT c.key, f.path FROM copies c JOIN files f ON f.fid = c.fid"))
 
 
+def _largest(db: Path) -> list[tuple[str, str]]:
+    """Each request with the path of the file holding its largest copy."""
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT r.key, f.path FROM requests r JOIN files f ON f.fid = r.file"))
+
+
+def _paths_in_requests(conn: sqlite3.Connection) -> None:
+    """What schemas up to 12 held: the path of a request's largest copy, not the file's number."""
+    conn.execute("UPDATE requests SET file = (SELECT path FROM files WHERE fid = requests.file)")
+
+
 def _to_schema_10(db: Path) -> None:
     """What schema 10 held: copies by path, no file numbers."""
     with sqlite3.connect(db) as conn:
+        _paths_in_requests(conn)
+        conn.execute("CREATE INDEX requests_file ON requests(file)")
         conn.execute("CREATE TABLE old (key TEXT, file TEXT, PRIMARY KEY (key, file)) WITHOUT ROWID")
         conn.execute("INSERT INTO old SELECT c.key, f.path FROM copies c JOIN files f ON f.fid = c.fid")
         conn.execute("DROP TABLE copies")
@@ -55,6 +68,10 @@ def test_a_schema_10_index_keeps_its_copies_by_number_and_reads_nothing_again(tm
     upgraded, same = Index(db), Index(twin)
     assert upgraded.update(sources).bytes_read == 0  # converted in place, not read again
     assert _copies(db) == want and _figures(upgraded) == _figures(same)
+    assert (
+        _largest(db) == _largest(twin)
+        and len(_largest(db)) == upgraded.conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+    )
     assert upgraded.conn.execute("SELECT count(*) FROM files WHERE fid IS NULL").fetchone() == (0,)
 
     # The copies still say which files hold what: a deleted transcript archives only what no other file holds,
@@ -166,3 +183,56 @@ def test_a_larger_copy_read_later_in_another_file_changes_the_owners_figures(
     after = {s.session_id: s.tokens.output for s in index.sessions()}
     assert after["a"] == 51  # the larger copy's count, in the owner's figures
     assert after.get("b", 2) == 2
+
+
+def test_a_request_of_a_session_its_file_does_not_list_marks_its_owner_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No source parses so today; were one to, the owners of what the file's copies changed are looked up by the
+    # file's keys (no index of requests by file): the figures come out as when the file lists them.
+    from ctxtop.adapters import index as index_module
+    from tests.adapters.test_index_review import _line, _world
+
+    proj, sources = _world(tmp_path)
+    (proj / "a.jsonl").write_text(
+        _line("k", 10, sid="a") + _line("x", 1, sid="a", ts="2026-11-20T10:00:05.000Z")
+    )
+    index = Index(tmp_path / "i.sqlite3")
+    index.update(sources)
+    parse = index_module.read_and_parse
+    statements: list[str] = []
+
+    def unlisted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        read, parsed = parse(*args, **kwargs)
+        parsed.sessions.clear()
+        return read, parsed
+
+    monkeypatch.setattr(index_module, "read_and_parse", unlisted)
+    index.conn.set_trace_callback(statements.append)
+    (proj / "b.jsonl").write_text(_line("k", 50, sid="a"))
+    index.update(sources)
+    index.conn.set_trace_callback(None)
+    assert any("WHERE key IN (" in s and "AND file=" in s for s in statements)
+    assert {s.session_id: s.tokens.output for s in index.sessions()}["a"] == 51
+
+
+def test_a_schema_11_index_drops_its_index_of_requests_by_file_and_numbers_them_in_place(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "claude"
+    shutil.copytree(FIXTURES, root)
+    sources = Sources((ClaudeCode((root,)),))
+    db = tmp_path / "i.sqlite3"
+    index = Index(db)
+    index.update(sources)
+    want = _figures(index)
+    largest = _largest(db)
+    _paths_in_requests(index.conn)  # what schema 11 had
+    index.conn.execute("CREATE INDEX requests_file ON requests(file)")
+    index.conn.execute("UPDATE meta SET value='11' WHERE key='schema'")
+    index.close()
+    upgraded = Index(db)
+    assert upgraded.update(sources).bytes_read == 0 and _figures(upgraded) == want
+    assert _largest(db) == largest  # the paths of schema 11 turned into the files' numbers
+    names = {n for (n,) in upgraded.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "requests_file" not in names and {"copies_fid", "requests_archived"} <= names

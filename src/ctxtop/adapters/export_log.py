@@ -90,7 +90,9 @@ def response_text(index: Index, key: str) -> str | None:
     from ctxtop.adapters.jsonl import decode_line
     from ctxtop.adapters.tailer import open_regular
 
-    row = index.conn.execute("SELECT file FROM requests WHERE key=?", (key,)).fetchone()
+    row = index.conn.execute(
+        "SELECT f.path FROM requests r JOIN files f ON f.fid = r.file WHERE r.key=?", (key,)
+    ).fetchone()
     message_id = key.split(":", 1)[0]
     if row is None or not row[0] or not message_id:
         return None

@@ -47,7 +47,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the st
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 13
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -73,7 +73,6 @@ CREATE TABLE IF NOT EXISTS session_files (
     session_id TEXT, path TEXT, PRIMARY KEY (session_id, path)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS session_files_path ON session_files(path);
-CREATE INDEX IF NOT EXISTS requests_file ON requests(file);
 CREATE INDEX IF NOT EXISTS files_session ON files(session_id);
 CREATE TABLE IF NOT EXISTS compacts (
     session_id TEXT, chain TEXT, ts REAL, trigger TEXT, pre INTEGER, post INTEGER, file TEXT,
@@ -786,6 +785,11 @@ class Index:
                 _migrate_from_9(self.conn)
             if version in (5, 6, 7, 8, 9, 10):
                 _migrate_from_10(self.conn)
+            if version in (5, 6, 7, 8, 9, 10, 11):
+                # 11 to 12: no index of requests by file (every look-up by file goes by key now).
+                self.conn.execute("DROP INDEX IF EXISTS requests_file")
+            if version in (5, 6, 7, 8, 9, 10, 11, 12):
+                _migrate_from_12(self.conn)
             else:
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
@@ -1118,7 +1122,7 @@ class Index:
                 *r[:4],
                 self._next_seq(),
                 *r[4:-1],
-                spath,
+                fid,
                 f"{start}{'0' if r[0] in parsed.named else '~'}|{spath}",
                 r[-1],
             )
@@ -1167,11 +1171,14 @@ class Index:
         # owners (marked above), or a session of this file when this copy took the request; only a request of
         # a session this file does not list (none, as the sources parse) leaves one to look up.
         if requests and not all(r[1] in sessions for r in requests):
-            c.execute(
-                "UPDATE sessions SET dirty=1 WHERE session_id IN "
-                "(SELECT DISTINCT session_id FROM requests WHERE file=?)",
-                (spath,),
-            )
+            keys = [r[0] for r in requests]
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                c.execute(
+                    "UPDATE sessions SET dirty=1 WHERE session_id IN (SELECT DISTINCT session_id FROM requests "
+                    f"WHERE key IN ({','.join('?' * len(chunk))}) AND file=?)",
+                    (*chunk, fid),
+                )
         s = read.state
         c.execute(
             "INSERT INTO files(path, source, session_id, chain, dev, ino, size, mtime_ns, offset, partial, "
@@ -1684,6 +1691,15 @@ def _migrate_from_10(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE copies RENAME TO copies_by_path")
 
 
+def _migrate_from_12(conn: sqlite3.Connection) -> None:
+    """Schema 12 to 13 in place (and older, after their own steps, which number the files): ``requests.file``,
+    the file of a request's largest copy, is that file's number, not its path (a path in every request)."""
+    conn.execute(
+        "UPDATE requests SET file = (SELECT fid FROM files WHERE files.path = requests.file) "
+        "WHERE file IN (SELECT path FROM files)"
+    )
+
+
 def _number_files(conn: sqlite3.Connection) -> None:
     """A number for every file without one, above every number given (``fid`` is unique)."""
     conn.execute("UPDATE files SET fid = (SELECT coalesce(max(fid), 0) FROM files) + rowid WHERE fid IS NULL")
@@ -1711,7 +1727,7 @@ def _record_known_copies(conn: sqlite3.Connection) -> None:
     """After the schema-5 upgrade: the copies schema 5 knew (owner and largest), then every file once more
     from the start, which records all the others; a file found gone then archives what only it held."""
     conn.execute(
-        "INSERT OR IGNORE INTO copies SELECT r.key, f.fid FROM requests r JOIN files f ON f.path = r.file "
+        "INSERT OR IGNORE INTO copies SELECT r.key, f.fid FROM requests r JOIN files f ON f.fid = r.file "
         "WHERE r.file IS NOT NULL"
     )
     conn.execute(

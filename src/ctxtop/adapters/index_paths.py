@@ -51,9 +51,8 @@ def rename(conn: sqlite3.Connection, renames: list[tuple[str, str]]) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS moves (old TEXT PRIMARY KEY, new TEXT)")
     conn.execute("DELETE FROM moves")
     conn.executemany("INSERT INTO moves VALUES (?, ?)", renames)
-    # ``copies`` names a file by its number (``files.fid``), which keeps with its row.
-    for table, column in (("files", "path"), ("requests", "file"), ("session_files", "path"),
-                          ("compacts", "file")):  # fmt: skip
+    # ``copies`` and ``requests.file`` name a file by its number (``files.fid``), which keeps with its row.
+    for table, column in (("files", "path"), ("session_files", "path"), ("compacts", "file")):
         conn.execute(
             f"UPDATE OR REPLACE {table} SET {column} = (SELECT new FROM moves WHERE old = {table}.{column}) "
             f"WHERE {column} IN (SELECT old FROM moves)"
