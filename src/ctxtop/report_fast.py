@@ -143,9 +143,19 @@ def racy(stamps: list[list[int] | None], now: int | None = None) -> bool:
     return any(s is not None and now - s[3] < RACY_NS for s in stamps)
 
 
+_CODE: list[object] | None = None
+
+
 def code_stamp() -> list[object]:
     """ctxtop's own code and data (an edited checkout must not serve what its old code rendered): every file's
-    size and mtime, the TUI's aside."""
+    size and mtime, the TUI's aside. Taken once per process: the code that renders is the code it loaded."""
+    global _CODE
+    if _CODE is None:
+        _CODE = _code_stamp()
+    return _CODE
+
+
+def _code_stamp() -> list[object]:
     import ctxtop
 
     package = os.path.dirname(ctxtop.__file__)

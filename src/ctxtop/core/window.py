@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ VERIFIED: dict[str, VersionFacts] = {
 """Claude Code versions whose window and compaction rule ctxtop measured (see ``tests/e2e``)."""
 
 
+@lru_cache(maxsize=256)  # a history has a few versions; every session's window asks again (4-5 times)
 def version_key(version: str | None) -> tuple[int, ...] | None:
     if not version:
         return None
@@ -79,6 +81,7 @@ def version_key(version: str | None) -> tuple[int, ...] | None:
     return tuple(parts)
 
 
+@lru_cache(maxsize=256)
 def facts_for(version: str | None) -> tuple[VersionFacts | None, bool]:
     """The measured facts that apply to ``version`` and whether that version itself was verified.
 
