@@ -46,6 +46,7 @@ from ctxtop.sources.registry import KINDS, Sources, kind
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+    from typing import Any
 
 SCHEMA_VERSION = 13
 
@@ -1483,7 +1484,7 @@ class Index:
         sql += scope + " ORDER BY last_ts DESC, session_id"
         out: list[SessionStats] = []
         for blob, archived, deleted in self.conn.execute(sql, args + scope_args).fetchall():
-            stats = metrics.from_json(json.loads(blob))
+            stats = metrics.from_json(_stats_json(blob))
             if present_only and archived:
                 if archived >= stats.requests:
                     continue
@@ -1638,6 +1639,18 @@ class Index:
             (short, short + "\U0010ffff", tail),
         )]  # fmt: skip
         return session_ids.resolve(rows, short)
+
+
+def _stats_json(text: str) -> Any:
+    """A session's cached stats as ``json.loads`` reads them, by orjson (3-4x faster over a big history)
+    where it accepts the text: ``json.dumps`` wrote it, so only a NaN or a lone surrogate escape, which orjson
+    refuses, goes to the standard library."""
+    import orjson  # loaded by the reports already; the statusline's few sessions pay it only here
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:
