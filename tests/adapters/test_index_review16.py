@@ -1,0 +1,69 @@
+"""Adversarial review of issue 16's cold path, kept outputs and schema 11: each test is a finding.
+
+The cold path (one C check over a block, the narrow msgspec decode) must give the facts and counts of the
+line-by-line path (the one decoder and ``parse_claude``), and both must read a line the way ``JSON.parse``
+(Claude Code, ccusage) reads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ctxtop.adapters import jsonl
+from ctxtop.adapters.index import ParsedLines, parse_block, parse_lines
+from ctxtop.sources.claude_code.source import ClaudeCode
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude"
+TRANSCRIPTS = sorted(FIXTURES.glob("projects/*/*.jsonl"))
+
+LONG_INT = b"9" * 5000
+"""An integer literal longer than CPython's int-from-string limit (4,300 digits). ``JSON.parse`` reads it as
+Infinity (``node -e 'JSON.parse("{\\"a\\":" + "9".repeat(5000) + "}")'``); so does msgspec, skipping it."""
+
+
+def _facts(out: ParsedLines) -> tuple:
+    return out.requests, out.compacts, out.metas, out.malformed, out.lines, out.first_ts, out.named
+
+
+def _parse_lines(lines: list[bytes], path: Path) -> tuple:
+    ctx = ClaudeCode.context_for(path)
+    out = ParsedLines(sessions={ctx.session_id}, file_session=ctx.session_id)
+    parse_lines(lines, 0, str(path), ClaudeCode.markers, ClaudeCode.parser(ctx, None), out)
+    return _facts(out)
+
+
+def _parse_block(data: bytes, path: Path) -> tuple:
+    ctx = ClaudeCode.context_for(path)
+    out = ParsedLines(sessions={ctx.session_id}, file_session=ctx.session_id)
+    parse_block(memoryview(data), 0, str(path), ClaudeCode.markers, ClaudeCode.parser(ctx, None), out)
+    return _facts(out)
+
+
+def test_a_line_with_a_very_long_integer_is_json_as_json_parse_reads_it() -> None:
+    # Node's JSON.parse accepts it (Infinity); decode_line's standard-library rescue raised ValueError
+    # ("Exceeds the limit (4300 digits)"), so the line counted as malformed.
+    value = jsonl.decode_line(b'{"a":' + LONG_INT + b',"b":1}')
+    assert isinstance(value, dict) and value["b"] == 1 and value["a"] == float("inf")
+
+
+@pytest.mark.skipif(not jsonl._BOUNDED, reason="CPython 3.11 only: from 3.12 every line goes by decode_line")
+def test_a_long_integer_in_a_skipped_field_gives_the_same_facts_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An assistant line of the real CLI with one more field holding a 5,000-digit integer: the block path
+    # (msgspec skips the field, index_facts takes the request) and the line-by-line path (decode_line)
+    # must agree, and the request counts as JSON.parse sees the line.
+    path = TRANSCRIPTS[0]
+    body = path.read_bytes().rstrip(b"\n")
+    lines = body.split(b"\n")
+    at = next(n for n, raw in enumerate(lines) if b'"type":"assistant"' in raw and b'"usage"' in raw)
+    lines[at] = b'{"n":' + LONG_INT + b"," + lines[at][1:]
+    body = b"\n".join(lines)
+    monkeypatch.setattr(jsonl, "CHECK_MIN_BYTES", 0)
+    block = _parse_block(body, path)
+    monkeypatch.setattr(jsonl, "all_objects", lambda lines: False)
+    monkeypatch.setattr(jsonl, "block_objects", lambda block, lines: False)
+    one_by_one = _parse_lines(lines, path)
+    assert block == one_by_one
+    assert block[3] == 0  # nothing malformed: JSON.parse reads every line
