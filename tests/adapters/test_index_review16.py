@@ -6,6 +6,7 @@ line-by-line path (the one decoder and ``parse_claude``), and both must read a l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,27 @@ def test_a_long_integer_in_a_skipped_field_gives_the_same_facts_on_both_paths(
     one_by_one = _parse_lines(lines, path)
     assert block == one_by_one
     assert block[3] == 0  # nothing malformed: JSON.parse reads every line
+
+
+def test_daily_figures_follow_a_change_of_time_zone_that_keeps_its_abbreviations(tmp_path: Path) -> None:
+    # Europe/Athens and Africa/Cairo are both ('EET', 'EEST') with time.timezone -7200, yet on 2026-04-10
+    # Athens is on summer time (+3) and Cairo not yet (+2): 21:2x UTC is the 11th in one, the 10th in the
+    # other. The index re-figures its daily buckets, and report_fast keys its record, on (tzname, timezone)
+    # only, so after the switch the daily report still shows Athens' days. (The same with /etc/localtime
+    # pointed from one to the other, where no TZ variable changes.)
+    from tests.test_report_fast import World
+
+    world = World(tmp_path)
+    for path in world.home.glob("projects/**/*.jsonl"):
+        path.write_bytes(
+            path.read_bytes().replace(b'"timestamp":"2026-12-01T22:2', b'"timestamp":"2026-04-10T21:2')
+        )
+    world.settle()
+    daily = ("daily", "--json")
+    world.env["TZ"] = "Europe/Athens"
+    athens = world.run(report=daily)[0]
+    assert [row["date"] for row in json.loads(athens)] == ["2026-04-11"]
+    world.env["TZ"] = "Africa/Cairo"
+    cairo = world.cold(report=daily)
+    assert [row["date"] for row in json.loads(cairo)] == ["2026-04-10"]
+    assert world.run(report=daily)[0] == cairo
