@@ -732,10 +732,12 @@ class Index:
         self._price_cache = _PriceCache(self.conn) if prices is None else None
         self.prices = prices or PriceBook(price_overrides, cache=self._price_cache)
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
-        # ... and their daily buckets on the local time zone.
+        # ... and their daily buckets on the local time zone (``report_fast.zone``: names, offsets, TZ, zone file).
         # ... and on what the cached figures mean (metrics.STATS_VERSION).
+        from ctxtop.report_fast import zone
+
         stamp = json.dumps(
-            [price_overrides or {}, time.tzname, time.timezone, metrics.STATS_VERSION],
+            [price_overrides or {}, *zone(), metrics.STATS_VERSION],
             sort_keys=True,
             default=str,
         )
