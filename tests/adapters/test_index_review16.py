@@ -92,3 +92,28 @@ def test_daily_figures_follow_a_change_of_time_zone_that_keeps_its_abbreviations
     cairo = world.cold(report=daily)
     assert [row["date"] for row in json.loads(cairo)] == ["2026-04-10"]
     assert world.run(report=daily)[0] == cairo
+
+
+def test_an_empty_line_appended_alone_is_read_once_msgspec_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long-lived process (the TUI after a big cold index) has msgspec loaded, so every block is checked in C.
+    # A transcript that then gets a lone newline hands the parser an empty block (one empty line): the block
+    # check read its first byte and raised IndexError, failing the whole update.
+    from ctxtop.adapters.index import Index
+    from ctxtop.sources.registry import Sources
+
+    history = tmp_path / "claude"
+    transcript = history / "projects" / TRANSCRIPTS[0].parent.name / TRANSCRIPTS[0].name
+    transcript.parent.mkdir(parents=True)
+    transcript.write_bytes(TRANSCRIPTS[0].read_bytes())
+    monkeypatch.setattr(jsonl, "CHECK_MIN_BYTES", 0)  # msgspec loaded: as after any read of 256 KB or more
+    index = Index(tmp_path / "index.sqlite3")
+    sources = Sources((ClaudeCode((history,)),))
+    index.update(sources)
+    before = [(f.lines, f.malformed) for f in index.files()]
+    with transcript.open("ab") as fh:
+        fh.write(b"\n")
+    result = index.update(sources)
+    assert result.lines == 1 and result.malformed == 0
+    assert [(f.lines, f.malformed) for f in index.files()] == [(before[0][0] + 1, before[0][1])]
