@@ -126,8 +126,8 @@ def block_objects(block: memoryview, lines: int) -> bool:
     objects, and as many objects as lines means exactly one each. False for anything else (a blank line, a
     space or ``\r`` at a line's edge, a small block before msgspec is loaded): the caller splits the block and
     goes line by line."""
-    if not checks(len(block)):
-        return False
+    if not block or not checks(len(block)):
+        return False  # an empty block is one empty line
     from stringzilla import Str
 
     text = Str(block)
