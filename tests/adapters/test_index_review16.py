@@ -117,3 +117,29 @@ def test_an_empty_line_appended_alone_is_read_once_msgspec_is_loaded(
     result = index.update(sources)
     assert result.lines == 1 and result.malformed == 0
     assert [(f.lines, f.malformed) for f in index.files()] == [(before[0][0] + 1, before[0][1])]
+
+
+def test_an_observation_under_another_name_changes_no_report_unseen(tmp_path: Path) -> None:
+    # The full path read every observation file by the session id inside it; report_fast (and the stored rows)
+    # check only ``<session>.json``. A file of the session under another name (a copy, "S-old.json") changed
+    # the full path's window and fill while the kept output was still served. The one writer names each file
+    # by its session: a file named otherwise is not that session's.
+    import os
+    import time
+
+    from tests.test_report_fast import World
+
+    world = World(tmp_path)
+    before, fast = world.warm()
+    assert fast
+    transcript = next(world.home.glob("projects/*/*.jsonl"))
+    line = next(x for x in reversed(transcript.read_bytes().splitlines()) if b'"usage"' in x)
+    folder = tmp_path / "data" / "observed"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    copy = folder / f"{transcript.stem}-old.json"
+    copy.write_text(json.dumps({
+        "session_id": transcript.stem, "model": {"id": json.loads(line)["message"]["model"]},
+        "observed_at": time.time(), "context_window": {"context_window_size": 432_100, "used_percentage": 3}}))  # fmt: skip
+    os.chmod(copy, 0o600)
+    world.settle()
+    assert world.run()[0] == world.cold()
