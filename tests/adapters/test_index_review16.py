@@ -143,3 +143,48 @@ def test_an_observation_under_another_name_changes_no_report_unseen(tmp_path: Pa
     os.chmod(copy, 0o600)
     world.settle()
     assert world.run()[0] == world.cold()
+
+
+@pytest.mark.parametrize("upgraded", [False, True])
+def test_what_an_older_ctxtop_still_running_writes_is_archived_all_the_same(
+    tmp_path: Path, upgraded: bool
+) -> None:
+    # An older ctxtop (a TUI, ``export --watch``) checks the schema only when it opens the index. After this
+    # ctxtop upgraded the index to schema 11 under it, its reads go on writing schema 10's rows: a new file's
+    # row without a number, its copies as (key, path) in ``copies``, now (key, file number) (reproduced with
+    # 75bffbd's code). Such a copy names no file: deleting that transcript later left its requests present
+    # instead of archived. Here those rows are made as that code makes them, then the transcript is deleted.
+    import shutil
+
+    from ctxtop.adapters.index import Index
+    from ctxtop.sources.registry import Sources
+    from tests.adapters.test_index_writes import _to_schema_10
+
+    root = tmp_path / "claude"
+    shutil.copytree(FIXTURES, root)
+    db = tmp_path / "i.sqlite3"
+    sources = Sources((ClaudeCode((root,)),))
+    victim = max(root.glob("projects/*/*.jsonl"), key=lambda p: p.stat().st_size)
+    kept = victim.read_bytes()
+    victim.unlink()
+    index = Index(db)
+    index.update(sources)
+    index.close()
+    if upgraded:
+        _to_schema_10(db)
+    index = Index(db)  # upgraded in place (or already 11)
+    victim.write_bytes(kept)
+    index.update(sources)
+    conn = index.conn
+    conn.execute("UPDATE copies SET fid = (SELECT path FROM files WHERE path = ?) WHERE fid = "
+                 "(SELECT fid FROM files WHERE path = ?)", (str(victim), str(victim)))  # fmt: skip
+    conn.execute("UPDATE files SET fid = NULL WHERE path = ?", (str(victim),))
+    conn.commit()
+    held = conn.execute("SELECT count(*) FROM requests WHERE file = ?", (str(victim),)).fetchone()[0]
+    assert held > 0
+    victim.unlink()
+    index.update(sources)
+    assert conn.execute(
+        "SELECT count(*), sum(archived) FROM requests WHERE file = ?", (str(victim),)
+    ).fetchone() == (held, held)
+    assert conn.execute("SELECT count(*) FROM copies WHERE typeof(fid) <> 'integer'").fetchone() == (0,)
