@@ -205,8 +205,18 @@ def record_key(options: dict[str, Any], config_file: str, genai: str | None) -> 
     KB; loading a hash costs more than comparing them)."""
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
     config = stamp(config_file)
-    return dumps([options, os.getcwd(), env, list(time.tzname), time.timezone, config, racy([config]), genai,
-                  code_stamp()])  # fmt: skip
+    return dumps([options, os.getcwd(), env, zone(), config, racy([config]), genai, code_stamp()])
+
+
+def zone() -> list[object]:
+    """The local time zone, as far as it decides a timestamp's local day: its names and offsets are not enough
+    (Europe/Athens and Africa/Cairo share both, not their summer time), so also the ``TZ`` variable and the
+    zone file ``/etc/localtime`` names, with its size and mtime (a copy rather than a link, as in many
+    containers; a tzdata update). The index keys its daily buckets on this too."""
+    local = os.path.realpath("/etc/localtime")
+    found = stamp(local)
+    return [list(time.tzname), time.timezone, time.altzone, os.environ.get("TZ"), local,
+            found[2:4] if found else None]  # fmt: skip
 
 
 def settings_key(files: list[str]) -> str:

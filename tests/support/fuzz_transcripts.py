@@ -116,7 +116,8 @@ def reference_malformed(line: bytes) -> bool:
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))
     try:
-        value = json.loads(line.decode("utf-8", "replace"), parse_constant=_reject)
+        # Every number a double, as in JavaScript (an integer of over 4,300 digits too: int() refuses it).
+        value = json.loads(line.decode("utf-8", "replace"), parse_constant=_reject, parse_int=float)
     except (ValueError, RecursionError):
         return True
     finally:

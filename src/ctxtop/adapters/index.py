@@ -732,10 +732,12 @@ class Index:
         self._price_cache = _PriceCache(self.conn) if prices is None else None
         self.prices = prices or PriceBook(price_overrides, cache=self._price_cache)
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
-        # ... and their daily buckets on the local time zone.
+        # ... and their daily buckets on the local time zone (``report_fast.zone``: names, offsets, TZ, zone file).
         # ... and on what the cached figures mean (metrics.STATS_VERSION).
+        from ctxtop.report_fast import zone
+
         stamp = json.dumps(
-            [price_overrides or {}, time.tzname, time.timezone, metrics.STATS_VERSION],
+            [price_overrides or {}, *zone(), metrics.STATS_VERSION],
             sort_keys=True,
             default=str,
         )
@@ -961,6 +963,7 @@ class Index:
                 fresh = self._known()
             pending = self._pending(todo, fresh)
             self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
+            _adopt_older_writes(self.conn)
             self._fid = self.conn.execute("SELECT coalesce(max(fid), 0) FROM files").fetchone()[0]
             # An index with no request yet (a first, cold update) holds only the keys this update writes.
             self._written = set() if self._seq == 0 else None
@@ -1716,6 +1719,21 @@ def _migrate_from_12(conn: sqlite3.Connection) -> None:
 def _number_files(conn: sqlite3.Connection) -> None:
     """A number for every file without one, above every number given (``fid`` is unique)."""
     conn.execute("UPDATE files SET fid = (SELECT coalesce(max(fid), 0) FROM files) + rowid WHERE fid IS NULL")
+
+
+def _adopt_older_writes(conn: sqlite3.Connection) -> None:
+    """What an older ctxtop still running wrote since this index was upgraded (it checks the schema only when
+    it opens the index): files without a number, copies naming their file by path (text, which sorts after
+    every number: one index seek each when there are none). Numbered and converted in the caller's write
+    transaction, before anything asks which files hold a request."""
+    if conn.execute("SELECT 1 FROM files WHERE fid IS NULL LIMIT 1").fetchone() is not None:
+        _number_files(conn)
+    if conn.execute("SELECT 1 FROM copies WHERE fid >= '' LIMIT 1").fetchone() is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO copies SELECT c.key, f.fid FROM copies c JOIN files f ON f.path = c.fid "
+            "WHERE c.fid >= ''"
+        )
+        conn.execute("DELETE FROM copies WHERE fid >= ''")
 
 
 def _copies_by_file_id(conn: sqlite3.Connection) -> None:

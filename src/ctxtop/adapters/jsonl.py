@@ -6,7 +6,8 @@ ccusage does), so a line is decoded the way ``JSON.parse`` would see it:
 - orjson decodes it (strict JSON, UTF-8, nesting up to 1,024 levels); almost every real line stops here;
 - a line orjson rejects (or one over ``BIG_LINE``, for which orjson's scratch memory, ~13x the line, is too
   much) is decoded by the standard library, the way Node reads it: invalid UTF-8
-  bytes become U+FFFD, a number too large for a double becomes infinity (counted as 0 tokens downstream),
+  bytes become U+FFFD, a number too large for a double becomes infinity (counted as 0 tokens downstream; an
+  integer literal too long for ``int()`` too),
   and a lone surrogate escape (``"\\ud800"``, which ``JSON.stringify`` writes for half a surrogate pair)
   becomes U+FFFD too, since SQLite cannot store it;
 - anything else is malformed (``ValueError``): ``NaN``/``Infinity`` literals, a byte-order mark, control
@@ -125,8 +126,8 @@ def block_objects(block: memoryview, lines: int) -> bool:
     objects, and as many objects as lines means exactly one each. False for anything else (a blank line, a
     space or ``\r`` at a line's edge, a small block before msgspec is loaded): the caller splits the block and
     goes line by line."""
-    if not checks(len(block)):
-        return False
+    if not block or not checks(len(block)):
+        return False  # an empty block is one empty line
     from stringzilla import Str
 
     text = Str(block)
@@ -143,7 +144,16 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-_STRICT = json.JSONDecoder(parse_constant=_reject_constant)
+def _integer(text: str) -> int | float:
+    """An integer literal as ``JSON.parse`` reads it: one too long for ``int()`` (over 4,300 digits, CPython's
+    limit) is a double too, so infinity (and 0 tokens downstream), not a malformed line."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_integer)
 
 
 def _scrub(value: object) -> object:

@@ -56,8 +56,10 @@ def load_all(directory: Path | None = None) -> dict[str, dict[str, Any]]:
     for name in names:
         if name.endswith(".json") and not name.startswith("."):
             data = _read(folder / name)
-            if data is not None and isinstance(data.get("session_id"), str):
-                out[data["session_id"]] = data
+            # Only ``<session>.json`` is the session's (as ``record`` names it, ``load`` reads it and the kept
+            # rows and outputs are checked by): a copy under another name is not, whatever it says inside.
+            if data is not None and data.get("session_id") == name[:-5]:
+                out[name[:-5]] = data
     return out
 
 
