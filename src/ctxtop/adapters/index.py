@@ -150,10 +150,14 @@ def _start_method() -> str | None:
 
 
 def _core_free(cores: int) -> bool:
-    """Less than ``cores - 1`` runnable processes on average over the last minute: a core for a worker."""
+    """A core for a worker: fewer runnable threads than cores right now, this one included (``/proc/loadavg``'s
+    fourth field), and a 1-minute load average below ``cores - 0.5`` (a machine kept busy by others)."""
     try:
-        return os.getloadavg()[0] < cores - 1
-    except OSError:
+        with open("/proc/loadavg", "rb") as fh:
+            fields = fh.read().split()
+        runnable = int(fields[3].split(b"/")[0])
+        return runnable < cores and float(fields[0]) < cores - 0.5
+    except (OSError, IndexError, ValueError):
         return False
 
 
