@@ -176,15 +176,20 @@ def test_what_an_older_ctxtop_still_running_writes_is_archived_all_the_same(
     victim.write_bytes(kept)
     index.update(sources)
     conn = index.conn
+    # Schema 12 and before also named a request's largest-copy file by path (``requests.file``).
+    conn.execute("UPDATE requests SET file = ? WHERE file = (SELECT fid FROM files WHERE path = ?)",
+                 (str(victim), str(victim)))  # fmt: skip
     conn.execute("UPDATE copies SET fid = (SELECT path FROM files WHERE path = ?) WHERE fid = "
                  "(SELECT fid FROM files WHERE path = ?)", (str(victim), str(victim)))  # fmt: skip
     conn.execute("UPDATE files SET fid = NULL WHERE path = ?", (str(victim),))
     conn.commit()
-    held = conn.execute("SELECT count(*) FROM requests WHERE file = ?", (str(victim),)).fetchone()[0]
-    assert held > 0
+    keys = [k for (k,) in conn.execute("SELECT key FROM requests WHERE file = ?", (str(victim),))]
+    assert keys
     victim.unlink()
     index.update(sources)
+    marks = ",".join("?" * len(keys))
     assert conn.execute(
-        "SELECT count(*), sum(archived) FROM requests WHERE file = ?", (str(victim),)
-    ).fetchone() == (held, held)
+        f"SELECT count(*), sum(archived) FROM requests WHERE key IN ({marks})", keys
+    ).fetchone() == (len(keys), len(keys))
     assert conn.execute("SELECT count(*) FROM copies WHERE typeof(fid) <> 'integer'").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM requests WHERE file GLOB '*[^0-9]*'").fetchone() == (0,)

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
     from typing import Any
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_session ON requests(session_id);
 CREATE INDEX IF NOT EXISTS requests_archived ON requests(session_id) WHERE archived=1;
+CREATE INDEX IF NOT EXISTS requests_file_path ON requests(file) WHERE file GLOB '*[^0-9]*';
 CREATE TABLE IF NOT EXISTS copies (key TEXT, fid INTEGER, PRIMARY KEY (key, fid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS copies_fid ON copies(fid);
 CREATE TABLE IF NOT EXISTS session_files (
@@ -797,7 +798,7 @@ class Index:
                 self.conn.execute("DROP INDEX IF EXISTS requests_file")
             if version in (5, 6, 7, 8, 9, 10, 11, 12):
                 _migrate_from_12(self.conn)
-            else:
+            elif version != 13:  # 13 to 14 adds an index only (requests_file_path), created below
                 # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
                 for (name,) in self.conn.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'"
@@ -1727,8 +1728,8 @@ def _number_files(conn: sqlite3.Connection) -> None:
 
 def _adopt_older_writes(conn: sqlite3.Connection) -> None:
     """What an older ctxtop still running wrote since this index was upgraded (it checks the schema only when
-    it opens the index): files without a number, copies naming their file by path (text, which sorts after
-    every number: one index seek each when there are none). Numbered and converted in the caller's write
+    it opens the index): files without a number, copies and requests naming their file by path (text, which
+    sorts after every number: one index seek each when there are none). Numbered and converted in the caller's write
     transaction, before anything asks which files hold a request."""
     if conn.execute("SELECT 1 FROM files WHERE fid IS NULL LIMIT 1").fetchone() is not None:
         _number_files(conn)
@@ -1738,6 +1739,10 @@ def _adopt_older_writes(conn: sqlite3.Connection) -> None:
             "WHERE c.fid >= ''"
         )
         conn.execute("DELETE FROM copies WHERE fid >= ''")
+    # Its requests' largest-copy file by path (schema 12 and before; the column's text affinity keeps a
+    # number as its digits): an index of such rows only (requests_file_path), empty here.
+    if conn.execute("SELECT 1 FROM requests WHERE file GLOB '*[^0-9]*' LIMIT 1").fetchone() is not None:
+        _migrate_from_12(conn)
 
 
 def _copies_by_file_id(conn: sqlite3.Connection) -> None:
