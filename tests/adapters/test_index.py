@@ -234,51 +234,18 @@ def test_workers_are_forked_only_in_a_process_running_no_other_thread(monkeypatc
     import ctxtop.adapters.index as index_module
 
     monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(index_module, "_core_free", lambda cores: True)
-    linux = sys.platform.startswith("linux")
-    assert index_module._start_method() == ("fork" if linux else None)
-    # 2 cores, both busy: the pipeline's worker would take turns with this process.
-    monkeypatch.setattr(index_module, "_core_free", lambda cores: False)
-    assert index_module._start_method() is None
-    monkeypatch.setattr(index_module, "_core_free", lambda cores: True)
-    # A thread running (the TUI's Textual and watchdog threads): never fork; on 2 cores, no workers at all.
+    assert index_module._start_method() is None  # 2 cores: one process (measured: workers cost more)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 4)
+    assert index_module._start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    # A thread running (the TUI's Textual and watchdog threads): never fork.
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert index_module._start_method() is None
-        monkeypatch.setattr(index_module.os, "cpu_count", lambda: 4)
         assert index_module._start_method() == "spawn"
     finally:
         stop.set()
         thread.join()
-
-
-@pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="needs /proc/loadavg")
-def test_a_free_core_is_read_from_the_runnable_threads_and_the_load_average(
-    tmp_path: Path, monkeypatch
-) -> None:
-    import builtins
-
-    import ctxtop.adapters.index as index_module
-
-    real_open = builtins.open
-
-    def loadavg(text: str) -> bool:
-        fake = tmp_path / "loadavg"
-        fake.write_text(text)
-        monkeypatch.setattr(
-            builtins, "open", lambda p, *a, **k: real_open(fake if p == "/proc/loadavg" else p, *a, **k)
-        )
-        try:
-            return index_module._core_free(2)
-        finally:
-            monkeypatch.setattr(builtins, "open", real_open)
-
-    assert loadavg("0.30 0.40 0.50 1/300 4242\n")  # only this process runs, the machine was quiet
-    assert not loadavg("0.30 0.40 0.50 2/300 4242\n")  # another thread runs right now
-    assert not loadavg("1.80 1.20 0.90 1/300 4242\n")  # kept busy over the last minute
-    assert not loadavg("garbage\n")  # unreadable: no worker
 
 
 def test_largest_tool_outputs_are_counted_with_tiktoken(tmp_path: Path) -> None:

@@ -125,41 +125,28 @@ UPSERT_REQUEST = (
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Below this much new data, starting worker processes costs more than it saves."""
 PARALLEL_MIN_CORES = 3
-"""Fewer cores than this: no spawned workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB,
-paired) one process took less CPU for the same wall time: spawning, importing and pickling cost what the
-second core saved. Forked workers (``_start_method``) import nothing again: from 2 cores, one of them."""
+"""Fewer cores than this: no workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB and 1 GB,
+paired) one process took less CPU for the same wall time, even quiet and with one forked worker reading and
+parsing while the parent wrote SQLite (1.02-1.04x the wall time, 1.22-1.27x the CPU): handing each file's
+rows over cost what the overlap saved."""
 
 
 def _start_method() -> str | None:
-    """How a cold index starts its worker processes, or None to read in this process.
+    """How a cold index starts its worker processes, or None to read in this process (fewer than
+    ``PARALLEL_MIN_CORES``).
 
-    "fork" where it is safe and cheap: on Linux, from 2 cores, in a process running no other thread (a
-    report, an export, doctor: a forked child inherits the locks of threads that do not exist in it, so never
-    the TUI, whose Textual and watchdog threads run). A forked worker imports nothing again and shares the
-    parent's pages. "spawn" from ``PARALLEL_MIN_CORES`` otherwise (each worker imports ctxtop again). Below
-    ``PARALLEL_MIN_CORES`` (2 cores: one worker, a pipeline) only while a core is free: on a busy machine the
-    worker and this process take turns on the same core, and the pipeline costs more than it overlaps."""
+    "fork" where it is safe and cheap: on Linux, in a process running no other thread (a report, an export,
+    doctor: a forked child inherits the locks of threads that do not exist in it, so never the TUI, whose
+    Textual and watchdog threads run); a forked worker imports nothing again and shares the parent's pages.
+    "spawn" otherwise (each worker imports ctxtop again)."""
     import sys
     import threading
 
-    cores = os.cpu_count() or 1
-    if cores < PARALLEL_MIN_CORES and not _core_free(cores):
-        return None  # the pipeline's worker would only take turns with this process
-    if cores >= 2 and sys.platform.startswith("linux") and threading.active_count() == 1:
+    if (os.cpu_count() or 1) < PARALLEL_MIN_CORES:
+        return None
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return "fork"
-    return "spawn" if cores >= PARALLEL_MIN_CORES else None
-
-
-def _core_free(cores: int) -> bool:
-    """A core for a worker: fewer runnable threads than cores right now, this one included (``/proc/loadavg``'s
-    fourth field), and a 1-minute load average below ``cores - 0.5`` (a machine kept busy by others)."""
-    try:
-        with open("/proc/loadavg", "rb") as fh:
-            fields = fh.read().split()
-        runnable = int(fields[3].split(b"/")[0])
-        return runnable < cores and float(fields[0]) < cores - 0.5
-    except (OSError, IndexError, ValueError):
-        return False
+    return "spawn"
 
 
 WRITTEN_KEYS = 200_000
@@ -1046,11 +1033,8 @@ class Index:
         totals are identical (a test checks this). None: read in this process (too few files, no process
         support here).
         """
-        cores = os.cpu_count() or 1
-        # Below PARALLEL_MIN_CORES (forked, 2 cores): one worker reads and parses while this process writes
-        # SQLite, a pipeline (benchmarks/index.py, 300 MB, paired: two workers cost more than they saved).
-        workers = 1 if cores < PARALLEL_MIN_CORES else min(cores, 8)
-        if len(pending) < 2 * workers:
+        workers = min(os.cpu_count() or 1, 8)
+        if workers < 2 or len(pending) < 2 * workers:
             return None
         # A source's class travels to the worker by reference (module and name), not by value.
         jobs = [
