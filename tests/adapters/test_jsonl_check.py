@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,16 @@ def test_the_chunk_check_never_accepts_a_line_decode_line_rejects(
         assert isinstance(jsonl.decode_line(line), dict)
 
 
-def _parse(lines: list[bytes], path: Path) -> tuple:
+def _read(read: Callable, data: object, path: Path) -> tuple:
+    """What ``read`` (``parse_lines`` or ``parse_block``) makes of ``data`` as the start of ``path``."""
     ctx = ClaudeCode.context_for(path)
     out = ParsedLines(sessions={ctx.session_id}, file_session=ctx.session_id)
-    parse_lines(lines, 0, str(path), ClaudeCode.markers, ClaudeCode.parser(ctx, None), out)
+    read(data, 0, str(path), ClaudeCode.markers, ClaudeCode.parser(ctx, None), out)
     return out.requests, out.compacts, out.metas, out.malformed, out.lines, out.first_ts, out.named
+
+
+def _parse(lines: list[bytes], path: Path) -> tuple:
+    return _read(parse_lines, lines, path)
 
 
 @SETTINGS
@@ -118,10 +124,7 @@ def test_the_simd_marker_search_agrees_with_the_in_operator(
 
 
 def _parse_block(data: bytes, path: Path) -> tuple:
-    ctx = ClaudeCode.context_for(path)
-    out = ParsedLines(sessions={ctx.session_id}, file_session=ctx.session_id)
-    parse_block(memoryview(data), 0, str(path), ClaudeCode.markers, ClaudeCode.parser(ctx, None), out)
-    return out.requests, out.compacts, out.metas, out.malformed, out.lines, out.first_ts, out.named
+    return _read(parse_block, memoryview(data), path)
 
 
 @SETTINGS

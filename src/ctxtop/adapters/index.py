@@ -261,13 +261,21 @@ def parse_lines(
         # only checked, not parsed.
         if not checked and first not in raw and second not in raw:
             continue
-        try:
-            facts = parse(obj, f"{spath}:{line_offset}")
-        except Exception:  # noqa: BLE001 - an odd line is counted as malformed, never fatal
-            out.malformed += 1
-            continue
-        _take(out, facts, obj.get("sessionId", obj.get("session_id")), spath)
+        _parse_object(out, parse, obj, f"{spath}:{line_offset}", spath)
     return out
+
+
+def _parse_object(out: ParsedLines, parse: Callable[[dict, str], list[Parsed]], obj: dict, key: str,
+                  spath: str) -> None:  # fmt: skip
+    """One decoded line's facts into ``out``, by the source's ``parse``: a line it cannot parse is counted
+    as malformed, never fatal. The session the line names is its ``sessionId`` (an API log's
+    ``session_id``)."""
+    try:
+        facts = parse(obj, key)
+    except Exception:  # noqa: BLE001 - an odd line is counted as malformed, never fatal
+        out.malformed += 1
+        return
+    _take(out, facts, obj.get("sessionId", obj.get("session_id")), spath)
 
 
 def parse_block(
@@ -315,17 +323,17 @@ def parse_block(
         view = block[start : found[start]]
         key = f"{spath}:{offset + start}"
         got = fast(view, key) if fast is not None else None
-        if got is None:
-            try:
-                obj = decode_line(bytes(view))
-                if not isinstance(obj, dict):
-                    raise ValueError("not an object")  # never after block_objects; counted all the same
-                facts = parse(obj, key)
-            except Exception:  # noqa: BLE001 - an odd line is counted as malformed, never fatal
-                out.malformed += 1
-                continue
-            got = facts, obj.get("sessionId", obj.get("session_id"))
-        _take(out, got[0], got[1], spath)
+        if got is not None:
+            _take(out, got[0], got[1], spath)
+            continue
+        try:
+            obj = decode_line(bytes(view))
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):  # always, after block_objects
+            _parse_object(out, parse, obj, key, spath)
+        else:
+            out.malformed += 1
     return out
 
 

@@ -31,6 +31,14 @@ from types import FrameType
 
 import orjson
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the statusline ~5 ms
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    import msgspec
+
+    T = TypeVar("T")
+
 MAX_DEPTH = 1024
 """Nested arrays/objects allowed in a line (orjson's own limit)."""
 BIG_LINE = 4 * 1024 * 1024
@@ -47,11 +55,11 @@ CHECK_MIN_BYTES = 256 * 1024
 """``all_objects`` loads msgspec (~20 ms) only for a batch of lines at least this big: a statusline's or a live
 tail's few lines go by ``decode_line`` alone."""
 _check_object = None
-_check_lines = None
+"""msgspec's decoder of "any JSON object" (``_checker``), once loaded."""
 
 
-def _checker() -> Callable[[bytes], object]:
-    global _check_object, _check_lines
+def _checker() -> msgspec.json.Decoder:
+    global _check_object
     if _check_object is None:
         import msgspec
 
@@ -59,8 +67,7 @@ def _checker() -> Callable[[bytes], object]:
             """Any JSON object: a line is checked against it without building anything (every field is
             skipped, yet validated)."""
 
-        decoder = msgspec.json.Decoder(_Object)
-        _check_object, _check_lines = decoder.decode, decoder.decode_lines
+        _check_object = msgspec.json.Decoder(_Object)
     return _check_object
 
 
@@ -87,12 +94,12 @@ def all_objects(lines: list[bytes]) -> bool:
     ``decode_line``."""
     if not checks(sum(map(len, lines))):
         return False
-    check = _checker()
-    return _checked(lambda: deque(map(check, lines), 0))
+    check = _checker().decode
+    return _checked(lambda: deque(map(check, lines), 0)) is not None
 
 
-def _checked(check: Callable[[], object]) -> bool:
-    """``check()`` under a recursion limit that leaves msgspec fewer levels than ``MAX_DEPTH``; False when
+def _checked(check: Callable[[], T]) -> T | None:
+    """``check()`` under a recursion limit that leaves msgspec fewer levels than ``MAX_DEPTH``; None when
     it finds anything msgspec rejects."""
     import msgspec
 
@@ -102,12 +109,11 @@ def _checked(check: Callable[[], object]) -> bool:
         # (which checks MAX_DEPTH itself) has the last word on it.
         sys.setrecursionlimit(_stack_depth() + MAX_DEPTH - 24)
         try:
-            check()
+            return check()
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            return False
+            return None
         finally:
             sys.setrecursionlimit(limit)
-    return True
 
 
 def checks(size: int) -> bool:
@@ -133,11 +139,8 @@ def block_objects(block: memoryview, lines: int) -> bool:
     text = Str(block)
     if not (block[0] == 0x7B and block[-1] == 0x7D and text.count(b"}\n{") == lines - 1):
         return False
-    _checker()
-    found: list[int] = []
-    decode_lines = _check_lines
-    assert decode_lines is not None
-    return _checked(lambda: found.append(len(decode_lines(block)))) and found[0] == lines
+    decode_lines = _checker().decode_lines
+    return _checked(lambda: len(decode_lines(block))) == lines
 
 
 def _reject_constant(name: str) -> object:
