@@ -198,26 +198,33 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch, sta
     sequential = Index(tmp_path / "seq.sqlite3")
     sequential.update(sources)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_CORES", 2)
-    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(index_module, "BATCH_BYTES", 1)  # a batch per file
+    monkeypatch.setattr(index_module, "PARALLEL_STATS_MIN", 1)  # the worker computes session stats too
+    monkeypatch.setattr(index_module, "STATS_CHUNK", 1)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)  # one worker, and this process
     monkeypatch.setattr(index_module, "_start_method", lambda: start_method)
     parallel = Index(tmp_path / "par.sqlite3")
     taken: list[tuple[str, bool]] = []
     held: list[int] = []
+    prefetches: list[index_module._Prefetch] = []
     original_take = index_module._Prefetch.take
 
     def spy(self, spath, state):  # type: ignore[no-untyped-def]
-        held.append(len(self.flight))
         done = original_take(self, spath, state)
+        held.append(len(self.futures) + len(self.held) + len(self.current))
         taken.append((spath, done is not None))
+        prefetches.append(self)
         return done
 
     monkeypatch.setattr(index_module._Prefetch, "take", spy)
     seen: list[tuple[int, int, int, int]] = []
     parallel.update(sources, progress=lambda *p: seen.append(p))
-    # Every file was parsed in a worker process and handed over in turn, a window at a time (not all held).
+    # Every file was parsed ahead (by the worker, or by this process while the worker was busy) and handed
+    # over in turn, a window at a time (not all held): two batches with the worker, HOLD held here.
     assert len(taken) == 9 and all(done for _, done in taken)
-    assert max(held) <= 8 < 9
+    assert max(held) <= 2 + index_module._Prefetch.HOLD < 9
+    [prefetch] = set(prefetches)
+    assert prefetch.stolen < len(prefetch.batches)  # the worker parsed some
     # Progress comes once per file, ending at all files and all bytes.
     assert [p[0] for p in seen] == list(range(1, 10))
     assert seen[-1][2] == seen[-1][3] > 0
@@ -225,6 +232,57 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch, sta
     assert summary(parallel) == summary(sequential)
     # The copies share message ids: each request counts once, with the session that showed it first.
     assert len(summary(parallel)) == 3
+    # The stored stats are the same, whichever process computed them.
+    stored = lambda ix: sorted(ix.conn.execute("SELECT session_id, stats, dirty FROM sessions"))  # noqa: E731
+    assert stored(parallel) == stored(sequential)
+
+
+def test_stats_in_workers_only_when_nobody_wrote_between_the_commits(tmp_path: Path, monkeypatch) -> None:
+    """A cold index commits its requests so that the workers can read them, then takes the lock again: if
+    another ctxtop wrote in between, the workers would read its state, so this process computes alone."""
+    import sqlite3
+
+    import ctxtop.adapters.index as index_module
+
+    history = tmp_path / "claude"
+    for n in range(3):
+        for src in sorted((FIXTURES / "projects").glob("*/*.jsonl")):
+            dest = history / "projects" / f"{src.parent.name}-{n}" / f"{n}{src.name[1:]}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(src.read_bytes().replace(src.stem.encode(), dest.stem.encode()))
+    sources = Sources((ClaudeCode((history,)),))
+    sequential = Index(tmp_path / "seq.sqlite3")
+    sequential.update(sources)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(index_module, "PARALLEL_STATS_MIN", 1)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(index_module, "_start_method", lambda: "fork")
+    db = tmp_path / "par.sqlite3"
+    parallel = Index(db)
+    original_begin = index_module._begin_immediate
+    began: list[int] = []
+
+    def begin(conn, *, wait=True):  # type: ignore[no-untyped-def]
+        began.append(1)
+        if len(began) == 2:  # the lock taken again after the requests' commit: another writer was first
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("INSERT OR REPLACE INTO meta VALUES ('someone-else', '1')")
+            other.close()
+        return original_begin(conn, wait=wait)
+
+    pools: list[object] = []
+    original_refresh = index_module.Index._refresh
+
+    def refresh(self, session_ids, pool=None):  # type: ignore[no-untyped-def]
+        pools.append(pool)
+        return original_refresh(self, session_ids, pool)
+
+    monkeypatch.setattr(index_module, "_begin_immediate", begin)
+    monkeypatch.setattr(index_module.Index, "_refresh", refresh)
+    parallel.update(sources)
+    assert len(began) == 2 and pools == [None]  # computed here alone
+    stored = lambda ix: sorted(ix.conn.execute("SELECT session_id, stats, dirty FROM sessions"))  # noqa: E731
+    assert stored(parallel) == stored(sequential)
 
 
 def test_workers_are_forked_only_in_a_process_running_no_other_thread(monkeypatch) -> None:
@@ -233,8 +291,10 @@ def test_workers_are_forked_only_in_a_process_running_no_other_thread(monkeypatc
 
     import ctxtop.adapters.index as index_module
 
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 1)
+    assert index_module._start_method() is None  # 1 core: one process
     monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
-    assert index_module._start_method() is None  # 2 cores: one process (measured: workers cost more)
+    assert index_module._start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
     monkeypatch.setattr(index_module.os, "cpu_count", lambda: 4)
     assert index_module._start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
     # A thread running (the TUI's Textual and watchdog threads): never fork.

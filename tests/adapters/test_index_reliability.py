@@ -394,7 +394,7 @@ from ctxtop.sources.claude_code.source import ClaudeCode
 from ctxtop.sources.registry import Sources
 
 ix.PARALLEL_MIN_BYTES = 0  # the worker pool, whatever the size
-ix.PARALLEL_MIN_CORES = 2  # ... and on 2 cores
+ix.os.cpu_count = lambda: 3  # two workers (and this process), whatever the machine
 ix._start_method = lambda: sys.argv[3]  # forked or spawned
 ix.Index(Path(sys.argv[1])).update(Sources((ClaudeCode((Path(sys.argv[2]),)),)))
 """

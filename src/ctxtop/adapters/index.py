@@ -124,11 +124,11 @@ UPSERT_REQUEST = (
 
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Below this much new data, starting worker processes costs more than it saves."""
-PARALLEL_MIN_CORES = 3
-"""Fewer cores than this: no workers whatever the size. On 2 cores (benchmarks/index.py, 300 MB and 1 GB,
-paired) one process took less CPU for the same wall time, even quiet and with one forked worker reading and
-parsing while the parent wrote SQLite (1.02-1.04x the wall time, 1.22-1.27x the CPU): handing each file's
-rows over cost what the overlap saved."""
+PARALLEL_MIN_CORES = 2
+"""Fewer cores than this: no workers whatever the size. With 2, one worker reads and parses while this process
+writes SQLite and parses whatever batch the worker has not reached when it would otherwise wait
+(``_Prefetch``): files go to the worker in batches, so the handing over costs little. (A worker per file on 2
+cores, with this process only writing, measured 1.02-1.04x one process's wall time for 1.22-1.27x its CPU.)"""
 
 
 def _start_method() -> str | None:
@@ -317,21 +317,34 @@ def parse_block(
             found[start] = end
             at = text.find(marker, end) if end < size else -1
     del text
-    fast = getattr(parser, "index_facts", None)
+    spans = sorted(found.items())
+    fast = getattr(parser, "index_block", None)
     parse = parser.parse
-    for start in sorted(found):
-        view = block[start : found[start]]
-        key = f"{spath}:{offset + start}"
-        got = fast(view, key) if fast is not None else None
-        if got is not None:
-            _take(out, got[0], got[1], spath)
-            continue
+
+    def line_key(start: int) -> str:
+        return f"{spath}:{offset + start}"
+
+    at = 0
+    while at < len(spans):
+        if fast is not None:
+            had = len(out.requests)
+            # The parser's narrow reader takes the lines it settles, up to the first it does not.
+            at, first = fast(block, spans, at, spath, line_key, out.requests, out.metas, out.compacts,
+                             out.named, out.file_session)  # fmt: skip
+            if len(out.requests) > had:
+                out.sessions.add(out.requests[-1][1])  # its requests are the file's session's
+            if first is not None and (out.first_ts is None or first < out.first_ts):
+                out.first_ts = first
+            if at == len(spans):
+                break
+        start, end = spans[at]
+        at += 1
         try:
-            obj = decode_line(bytes(view))
+            obj = decode_line(bytes(block[start:end]))
         except ValueError:
             obj = None
         if isinstance(obj, dict):  # always, after block_objects
-            _parse_object(out, parse, obj, key, spath)
+            _parse_object(out, parse, obj, line_key(start), spath)
         else:
             out.malformed += 1
     return out
@@ -422,6 +435,7 @@ def read_and_parse(
 
     read = read_appended(spath, state, on_block=on_block)
     parsed.malformed += read.oversized
+    parsed.requests = one_per_request(parsed.requests)  # here: in the worker, when a worker read it
     if parsers:
         parsed.parser_state = parsers[0].state
     elif not read.reset and read.state.offset:
@@ -479,60 +493,176 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ctxtop-parent-watch", daemon=True).start()
 
 
-class _Prefetch:
-    """Files read and parsed by a worker pool, handed over one at a time in the order they were submitted.
+BATCH_BYTES = 4 * 1024 * 1024
+"""A worker's task: consecutive files up to about this many new bytes (or ``BATCH_FILES``), so the handing over
+costs a few hundred tasks at 1 GB, not one per file (each costs ~0.2 ms of the parent's time in the pool's
+threads), while a batch stays small enough for the parent to take one over when it would otherwise wait."""
+BATCH_FILES = 64
 
-    At most ``window`` files are in flight or done and not yet taken: the parent holds the results the
-    workers are ahead by, never every file's (each is applied to SQLite and dropped as it is taken)."""
+
+def _read_and_parse_batch(
+    jobs: list[tuple[str, type[Source], FileState | None, str | None]],
+) -> list[tuple[ReadResult, ParsedLines] | str]:
+    """Worker-process entry: ``_read_and_parse`` of each of a batch's files, in order."""
+    return [_read_and_parse(job) for job in jobs]
+
+
+PARALLEL_STATS_MIN = 64
+"""A cold index's workers compute a share of the session stats when at least this many sessions changed."""
+STATS_CHUNK = 24
+"""Sessions per stats task."""
+
+
+_WORKER_DBS: dict[str, sqlite3.Connection] = {}
+"""A worker process's own read connections to the indexes it computes stats of (``_stats_of``)."""
+
+
+def _stats_of(db: str, prices: PriceBook, session_ids: list[str]) -> list[SessionStats]:
+    """Worker-process entry: the stats of sessions, from their requests as committed in the index ``db``
+    (``Index._committed_for_workers``); the parent adds what the sessions table says."""
+    conn = _WORKER_DBS.get(db)
+    if conn is None:
+        conn = sqlite3.connect(db, timeout=5.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only=1")
+        _WORKER_DBS[db] = conn
+    return [
+        metrics.compute_rows(sid, _session_rows(conn, sid), _main_compactions(conn, sid), prices)
+        for sid in session_ids
+    ]
+
+
+def _session_rows(
+    conn: sqlite3.Connection,
+    session_id: str | None,
+    present_only: bool = False,
+    since: float | None = None,
+    *,
+    with_key: bool = False,
+) -> list[tuple]:
+    """A session's requests (or every request from ``since`` on) as ``metrics.Row`` tuples, in the order
+    its stats are computed in; ``with_key``: each with its key appended."""
+    where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
+    return conn.execute(
+        "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction, ro"
+        f"{', key' if with_key else ''} "
+        f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
+        (arg,),
+    ).fetchall()
+
+
+def _main_compactions(
+    conn: sqlite3.Connection, session_id: str, present_only: bool = False
+) -> list[Compaction]:
+    """The main chain's compact boundaries of a session, in time order."""
+    present = " AND file IN (SELECT path FROM files WHERE gone=0)" if present_only else ""
+    return [
+        Compaction(ts, trig, pre, post)
+        for ts, trig, pre, post in conn.execute(
+            f"SELECT ts, trigger, pre, post FROM compacts WHERE session_id=? AND chain='main'{present} "
+            "ORDER BY ts",
+            (session_id,),
+        )
+    ]
+
+
+class _Prefetch:
+    """Files read and parsed ahead, by a worker pool and by this process, handed over one at a time in the
+    order they were submitted.
+
+    Consecutive files go in batches (``BATCH_BYTES``). At most ``2 * workers`` batches are with the pool and
+    not yet taken; when the next batch the parent needs is still being parsed, the parent does not wait: it
+    reads and parses the first batch nobody has claimed yet itself, holding at most ``HOLD`` such batches.
+    So the parent, which also writes SQLite, takes the share of the parsing its own time leaves room for,
+    and the memory held is a few batches' results, never every file's."""
+
+    HOLD = 2
 
     def __init__(
         self,
         pool: ProcessPoolExecutor,
         jobs: list[tuple[str, type[Source], FileState | None, str | None]],
-        window: int,
+        sizes: list[int],
+        workers: int,
     ) -> None:
-        from collections import deque
-
         self.pool = pool
-        self.jobs = iter(jobs)
-        self.window = window
-        self.queued: set[str] = {job[0] for job in jobs}
-        self.flight: deque[tuple[str, FileState | None, Future]] = deque()
+        self.batches: list[list[tuple[str, type[Source], FileState | None, str | None]]] = []
+        size = BATCH_BYTES
+        for job, new in zip(jobs, sizes, strict=True):
+            if size >= BATCH_BYTES or len(self.batches[-1]) >= BATCH_FILES:
+                self.batches.append([])
+                size = 0
+            self.batches[-1].append(job)
+            size += new
+        self.batch_of = {job[0]: b for b, batch in enumerate(self.batches) for job in batch}
+        self.ahead = 2 * workers
+        self.futures: dict[int, Future] = {}  # with the pool, not taken yet
+        self.held: dict[int, list] = {}  # parsed here ahead of their turn
+        self.unclaimed = 0  # the first batch neither with the pool nor held
+        self.at = 0  # the first batch not taken yet
+        self.current: dict[str, tuple[FileState | None, object]] = {}  # the batch being taken, by path
         self.broken = False
+        self.stolen = 0
+        """Batches this process parsed itself (``benchmarks`` and tests read it)."""
         self._fill()
 
     def _fill(self) -> None:
-        while not self.broken and len(self.flight) < self.window:
-            job = next(self.jobs, None)
-            if job is None:
-                return
+        while not self.broken and len(self.futures) < self.ahead and self.unclaimed < len(self.batches):
             try:
-                self.flight.append((job[0], job[2], self.pool.submit(_read_and_parse, job)))
+                self.futures[self.unclaimed] = self.pool.submit(
+                    _read_and_parse_batch, self.batches[self.unclaimed]
+                )
             except Exception:  # noqa: BLE001 - the pool broke: what is left is read in this process
                 self.broken = True
+                return
+            self.unclaimed += 1
+
+    def _here(self, b: int) -> list:
+        self.stolen += 1
+        return _read_and_parse_batch(self.batches[b])
+
+    def _batch(self, b: int) -> list:
+        """Batch ``b``'s results (None for a file to read in turn), from whoever parsed it."""
+        if b in self.held:
+            return self.held.pop(b)
+        future = self.futures.pop(b, None)
+        if future is None:  # nobody claimed it: parse it now
+            self.unclaimed = max(self.unclaimed, b + 1)
+            done = self._here(b)
+            self._fill()
+            return done
+        while not future.done() and len(self.held) < self.HOLD and self.unclaimed < len(self.batches):
+            # Rather than wait for the pool: parse the next unclaimed batch here, for its turn.
+            self.held[self.unclaimed] = self._here(self.unclaimed)
+            self.unclaimed += 1
+        self._fill()
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - e.g. a main module that cannot be re-imported: go sequential
+            self.broken = True
+            return [None] * len(self.batches[b])
 
     def take(self, spath: str, state: FileState | None) -> tuple[ReadResult, ParsedLines] | None:
-        """The worker's result for ``spath`` if it was parsed from ``state``; None: read it in this process."""
-        if spath not in self.queued:
-            return None
-        while self.flight:
-            path, job_state, future = self.flight.popleft()
-            self.queued.discard(path)
-            self._fill()
-            if path != spath:
-                future.cancel()  # not wanted any more (e.g. found gone under the lock): read in turn, if at all
-                continue
-            try:
-                done = future.result()
-            except Exception:  # noqa: BLE001 - e.g. a main module that cannot be re-imported: go sequential
-                self.broken = True
+        """The parsed read of ``spath`` if it was parsed from ``state``; None: read it in this process."""
+        if spath not in self.current:
+            b = self.batch_of.get(spath)
+            if b is None or b < self.at:
                 return None
-            if isinstance(done, str) or job_state != state:
-                return None  # an OSError (read again here, to record it) or a state no longer current
-            return done
-        return None
+            for skipped in range(self.at, b):  # not wanted any more (e.g. found gone under the lock)
+                self.held.pop(skipped, None)
+                future = self.futures.pop(skipped, None)
+                if future is not None:
+                    future.cancel()
+            self.at = b + 1
+            jobs = self.batches[b]
+            self.current = {job[0]: (job[2], done) for job, done in zip(jobs, self._batch(b), strict=True)}
+        job_state, done = self.current.pop(spath)
+        if done is None or isinstance(done, str) or job_state != state:
+            return None  # an OSError (read again here, to record it) or a state no longer current
+        return done  # type: ignore[return-value]
 
     def close(self, *, abort: bool = False) -> None:
+        self.held.clear()
+        self.current.clear()
         if abort:
             procs = list((getattr(self.pool, "_processes", None) or {}).values())
             for proc in procs:
@@ -998,11 +1128,14 @@ class Index:
                 self._queue_rereads(pending, n)
                 if progress is not None:
                     progress(n, len(pending), done_bytes, total_bytes)
-            if prefetch is not None:
-                prefetch.close()
             self._reread.clear()
             self._written = None
-            self._refresh(result.changed_sessions)
+            pool = prefetch.pool if prefetch is not None and not prefetch.broken else None
+            if pool is not None and not self._committed_for_workers(result.changed_sessions):
+                pool = None
+            self._refresh(result.changed_sessions, pool)
+            if prefetch is not None:
+                prefetch.close()
             if collecting:
                 gc.enable()
             self.conn.execute("COMMIT")
@@ -1016,10 +1149,25 @@ class Index:
                 prefetch.close(abort=True)
             self._reread.clear()
             self._written = None
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         result.seconds = time.perf_counter() - started
         return result
+
+    def _committed_for_workers(self, changed: set[str]) -> bool:
+        """Before a cold index's session stats: commit what the update wrote, so that worker processes can
+        read the requests themselves, and take the write lock again at once. True when nobody else wrote in
+        between (``PRAGMA data_version``): the workers then read exactly what this update left, and nobody
+        can write until this update commits the stats. Until then a reader sees the new requests with their
+        sessions marked dirty, as after an update interrupted before its stats (the next update computes
+        them)."""
+        if len(changed) < PARALLEL_STATS_MIN:
+            return False
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        self.conn.execute("COMMIT")
+        _begin_immediate(self.conn)
+        return bool(self.conn.execute("PRAGMA data_version").fetchone()[0] == version)
 
     def _listed(self, sources: Sources) -> list[tuple[Path, str]]:
         """Every source file, listing again only the directories that changed since the last update."""
@@ -1041,8 +1189,8 @@ class Index:
         totals are identical (a test checks this). None: read in this process (too few files, no process
         support here).
         """
-        workers = min(os.cpu_count() or 1, 8)
-        if workers < 2 or len(pending) < 2 * workers:
+        workers = min((os.cpu_count() or 1) - 1, 8)  # this process parses too
+        if workers < 1 or len(pending) < 4:
             return None
         # A source's class travels to the worker by reference (module and name), not by value.
         jobs = [
@@ -1050,6 +1198,7 @@ class Index:
             for p, source, _ in pending
             if (src := self._kind(source)) is not None
         ]
+        sizes = [max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending]
         if len(jobs) < len(pending):
             return None
         import multiprocessing
@@ -1064,7 +1213,7 @@ class Index:
             )
         except Exception:  # noqa: BLE001 - no process support here (e.g. no semaphores): go sequential
             return None
-        return _Prefetch(pool, jobs, window=4 * workers)
+        return _Prefetch(pool, jobs, sizes, workers)
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -1127,7 +1276,7 @@ class Index:
                 f"{start}{'0' if r[0] in parsed.named else '~'}|{spath}",
                 r[-1],
             )
-            for r in one_per_request(parsed.requests)
+            for r in parsed.requests  # one per request (``read_and_parse``)
         ]
         previous_owners = self._owners(self._known_keys([r[0] for r in requests]))
         compacts, metas, sessions, malformed = (
@@ -1364,15 +1513,8 @@ class Index:
         *,
         with_key: bool = False,
     ) -> list[tuple]:
-        """A session's requests (or every request from ``since`` on) as ``metrics.Row`` tuples, in the order
-        its stats are computed in; ``with_key``: each with its key appended."""
-        where, arg = ("session_id=?", session_id) if session_id is not None else ("ts>=?", since)
-        return self.conn.execute(
-            "SELECT chain, ts, model, i, o, cr, w5, w1, bi, bo, bcr, bw5, bw1, ws, wf, tier, speed, compaction, ro"
-            f"{', key' if with_key else ''} "
-            f"FROM requests WHERE {where} {'AND archived=0' if present_only else ''} ORDER BY ts, seq",
-            (arg,),
-        ).fetchall()
+        """See ``_session_rows``."""
+        return _session_rows(self.conn, session_id, present_only, since, with_key=with_key)
 
     def keyed_requests(self, session_id: str) -> tuple[list[str], list[Req]]:
         """A session's requests in the order its stats are computed in, with their keys (the OTLP export)."""
@@ -1381,35 +1523,24 @@ class Index:
 
     def compactions(self, session_id: str) -> list[Compaction]:
         """The main chain's compact boundaries of a session, in time order."""
-        return [
-            Compaction(ts, trig, pre, post)
-            for ts, trig, pre, post in self.conn.execute(
-                "SELECT ts, trigger, pre, post FROM compacts WHERE session_id=? AND chain='main' ORDER BY ts",
-                (session_id,),
-            )
-        ]
+        return _main_compactions(self.conn, session_id)
 
     def _compute(self, session_id: str, keep_turns: bool = False, present_only: bool = False) -> SessionStats:
-        present = " AND file IN (SELECT path FROM files WHERE gone=0)" if present_only else ""
-        compactions = [
-            Compaction(ts, trig, pre, post)
-            for ts, trig, pre, post in self.conn.execute(
-                f"SELECT ts, trigger, pre, post FROM compacts WHERE session_id=? AND chain='main'{present} "
-                "ORDER BY ts",
-                (session_id,),
-            )
-        ]
         stats = metrics.compute_rows(
             session_id,
             self._rows(session_id, present_only),
-            compactions,
+            _main_compactions(self.conn, session_id, present_only),
             self.prices,
             keep_turns=keep_turns,
         )
+        return self._described(stats, present_only)
+
+    def _described(self, stats: SessionStats, present_only: bool = False) -> SessionStats:
+        """``stats`` with what the sessions table says of the session (source, cwd, branch, what is gone)."""
         row = self.conn.execute(
             "SELECT source, cwd, git_branch, version, project_dir, archived, deleted FROM sessions "
             "WHERE session_id=?",
-            (session_id,),
+            (stats.session_id,),
         ).fetchone()
         if row:
             # Before sources were recorded, ctxtop read only the first registered one (Claude Code).
@@ -1422,9 +1553,13 @@ class Index:
                 stats.archived_requests, stats.transcript_deleted = row[5] or 0, bool(row[6])
         return stats
 
-    def _refresh(self, session_ids: Iterable[str]) -> None:
+    def _refresh(self, session_ids: Iterable[str], pool: ProcessPoolExecutor | None = None) -> None:
+        """The stats of the dirty and changed sessions, computed and stored. With ``pool`` (a cold index's
+        workers, idle by now, once ``_committed_for_workers``), a share of them is computed there
+        (``_stats_of``); this process computes the rest and stores all."""
         dirty = {r[0] for r in self.conn.execute("SELECT session_id FROM sessions WHERE dirty=1")}
-        for sid in dirty | set(session_ids):
+        todo = sorted(dirty | set(session_ids))
+        for sid in todo:
             # What Claude Code deleted of this session: archived requests; no main transcript left.
             archived = self.conn.execute(
                 "SELECT count(*) FROM requests WHERE session_id=? AND archived=1", (sid,)
@@ -1440,11 +1575,52 @@ class Index:
             self.conn.execute(
                 "UPDATE sessions SET archived=?, deleted=? WHERE session_id=?", (archived, int(deleted), sid)
             )
-            stats = self._compute(sid)
-            self.conn.execute(
-                "UPDATE sessions SET stats=?, last_ts=?, dirty=0 WHERE session_id=?",
-                (json.dumps(metrics.to_json(stats), separators=(",", ":")), stats.last_ts, sid),
-            )
+        if pool is None or len(todo) < PARALLEL_STATS_MIN:
+            for sid in todo:
+                self._store_stats(self._compute(sid))
+            return
+        # Sessions in chunks: the workers get the first ones, two chunks at a time (they read the rows this
+        # update committed), while this process computes chunks from the end; each result is stored as it
+        # comes.
+        from collections import deque
+
+        chunks = deque(todo[i : i + STATS_CHUNK] for i in range(0, len(todo), STATS_CHUNK))
+        flight: deque[tuple[list[str], Future]] = deque()
+        book = self.prices.detached()
+        workers = [pool]
+
+        def hand_over() -> None:
+            while workers and len(flight) < 2 and len(chunks) > 1:
+                chunk = chunks.popleft()
+                try:
+                    flight.append((chunk, workers[0].submit(_stats_of, str(self.path), book, chunk)))
+                except Exception:  # noqa: BLE001 - the pool broke: the rest is computed here
+                    chunks.appendleft(chunk)
+                    workers.clear()
+
+        def take(wait: bool) -> None:
+            while flight and (wait or flight[0][1].done()):
+                chunk, future = flight.popleft()
+                try:
+                    computed = [self._described(stats) for stats in future.result()]
+                except Exception:  # noqa: BLE001 - a worker failed: compute these here
+                    computed = [self._compute(sid) for sid in chunk]
+                for stats in computed:
+                    self._store_stats(stats)
+                hand_over()
+
+        hand_over()
+        while chunks:
+            for sid in chunks.pop():
+                self._store_stats(self._compute(sid))
+                take(wait=False)
+        take(wait=True)
+
+    def _store_stats(self, stats: SessionStats) -> None:
+        self.conn.execute(
+            "UPDATE sessions SET stats=?, last_ts=?, dirty=0 WHERE session_id=?",
+            (json.dumps(metrics.to_json(stats), separators=(",", ":")), stats.last_ts, stats.session_id),
+        )
 
     def scope_sql(self, column: str = "session_id") -> tuple[str, list[object]]:
         """SQL restricting sessions to those with a file (present or gone) under a root of ``self.scope``."""

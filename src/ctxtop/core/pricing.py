@@ -435,6 +435,16 @@ class PriceBook:
         # Longest prefix first so "claude-opus-4-8" beats "claude-opus".
         self._overrides.sort(key=lambda item: -len(item[0]))
 
+    def detached(self) -> PriceBook:
+        """A copy to hand to another process: the same overrides and answers, its cache a plain snapshot of
+        this one's (what it resolves stays in it; this book's cache, e.g. the index's table, is not touched)."""
+        import copy
+
+        book = copy.copy(self)
+        book._cache = dict(self._cache.items())
+        book._rates, book._fast, book._estimates = dict(self._rates), dict(self._fast), dict(self._estimates)
+        return book
+
     def listed_window(self, model: str) -> int | None:
         """``context_window_listed`` through the same cache as the prices (no snapshot load when cached)."""
         key = f"window|{base_model(model).lower()}"

@@ -16,6 +16,7 @@ line of the fixtures and the corpus, and on mutated lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated  # only a big read loads this module
 
 import msgspec
@@ -90,6 +91,8 @@ class _Line(msgspec.Struct, gc=False):
 
 
 _decode = msgspec.json.Decoder(_Line).decode
+_NOBODY = object()
+"""A ``file_session`` no line names."""
 _Invalid = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
@@ -113,7 +116,7 @@ def _tokens(u: _Usage | _Pass) -> tuple[int, int, int, int, int]:
     )
 
 
-def _request(key: str, ctx: FileContext, chain: str, ts: float, model: str, u: _Usage) -> FlatRequest:
+def _request(key: str, session: str, chain: str, ts: float, model: str, u: _Usage) -> FlatRequest:
     """What ``flat_request`` makes of the ``RequestRecord`` ``parse_claude`` would build."""
     t = _tokens(u)
     b = t
@@ -128,7 +131,7 @@ def _request(key: str, ctx: FileContext, chain: str, ts: float, model: str, u: _
     if server is not None:
         web_search, web_fetch = server.web_search_requests or 0, server.web_fetch_requests or 0
     return (
-        key, ctx.session_id, chain, ts, model, *t, *b, web_search, web_fetch,
+        key, session, chain, ts, model, *t, *b, web_search, web_fetch,
         u.service_tier or None, u.speed or None, int(chain.startswith("acompact")), sum(b), 0,
     )  # fmt: skip
 
@@ -137,52 +140,108 @@ def index_facts(
     raw: bytes | memoryview, ctx: FileContext, line_key: str
 ) -> tuple[list[Parsed | FlatRequest], str | None] | None:
     """The index facts of one transcript line and the session its ``sessionId`` names; None when the line is
-    not plainly typed (decode it fully and ask ``parse_claude``)."""
-    try:
-        line = _decode(raw)
-    except _Invalid:
+    not plainly typed (decode it fully and ask ``parse_claude``). ``index_block`` of a one-line block."""
+    requests: list[FlatRequest] = []
+    metas: dict[str, Meta] = {}
+    compacts: list[tuple] = []
+    named: set[str] = set()
+    names: list[str | None] = []
+    done, _ = index_block(raw, [(0, len(raw))], 0, ctx, "", lambda _start: line_key,
+                          requests, metas, compacts, named, _NOBODY, names)  # fmt: skip
+    if done == 0:
         return None
-    kind = line.type
-    if kind is None:
-        return None  # parse_claude reads such a line by whether its message has a usage key
-    ts = parse_ts(line.timestamp)
-    out: list[Parsed | FlatRequest] = []
-    if ts is None:
-        return out, _named(line)
-    chain = ctx.chain
-    if chain == MAIN and line.isSidechain is True:
-        agent = line.agentId
-        chain = f"sidechain-{agent}" if agent else "sidechain"
-    cwd = line.cwd
-    if cwd is not None and (chain == MAIN or ctx.chain != MAIN):
-        out.append(
-            Meta(ctx.session_id, ts, cwd, line.gitBranch or None, line.version, fallback=ctx.chain != MAIN)
-        )
-    message = line.message
-    if kind == "assistant":
-        if message is not None and message.usage is not None:
-            mid, rid = message.id, line.requestId
-            key = f"{mid}:{rid}" if mid and rid else f"line:{line_key}"
-            out.append(_request(key, ctx, chain, ts, message.model or "unknown", message.usage))
-    elif kind == "system" and line.subtype == "compact_boundary":
-        meta = line.compactMetadata
-        if meta is None:
-            out.append(CompactRecord(ctx.session_id, chain, ts, "unknown", 0, None))
-        else:
-            post = meta.postTokens
-            out.append(
-                CompactRecord(
-                    ctx.session_id,
-                    chain,
-                    ts,
-                    meta.trigger if meta.trigger is not None else "unknown",
-                    meta.preTokens or 0,
-                    post,
+    out: list[Parsed | FlatRequest] = [*metas.values(), *requests]
+    out += [CompactRecord(c[0], c[1], c[2], c[3], c[4], c[5]) for c in compacts]
+    return out, names[0] if names else None
+
+
+def index_block(
+    block: bytes | memoryview,
+    spans: list[tuple[int, int]],
+    at: int,
+    ctx: FileContext,
+    spath: str,
+    line_key: Callable[[int], str],
+    requests: list[FlatRequest],
+    metas: dict[str, Meta],
+    compacts: list[tuple],
+    named: set[str],
+    file_session: object,
+    names: list[str | None] | None = None,
+) -> tuple[int, float | None]:
+    """The index facts of the lines ``block[start:end]`` for each (start, end) of ``spans`` from ``at`` on,
+    straight into the index's containers, in order, until a line this decoder does not settle.
+
+    Per line, as ``index.parse_lines`` would take ``parse_claude``'s facts: its ``Meta`` kept in ``metas``
+    when it is the session's latest; its request appended to ``requests`` as a ``FlatRequest`` (its key
+    added to ``named`` when the line's ``sessionId`` is ``file_session``); its compact boundary appended to
+    ``compacts`` as (session, chain, ts, trigger, pre, post, ``spath``). ``line_key(start)``: the key of a
+    request without message and request ids. ``names`` (tests): each line's ``sessionId`` is appended.
+
+    Returns the index of the first span not taken (``len(spans)`` when all were: the caller decodes that
+    line fully, asks ``parse_claude``, and calls again from the next) and the earliest time of the facts
+    taken (None if none)."""
+    decode = _decode
+    session = ctx.session_id
+    file_chain = ctx.chain
+    in_main = file_chain == MAIN
+    first: float | None = None
+    n = len(spans)
+    while at < n:
+        start, end = spans[at]
+        try:
+            line = decode(block[start:end])
+        except _Invalid:
+            return at, first
+        kind = line.type
+        if kind is None:
+            return at, first  # parse_claude reads such a line by whether its message has a usage key
+        ts = parse_ts(line.timestamp)
+        if ts is None:
+            if names is not None:
+                names.append(_named(line))
+            at += 1
+            continue  # no facts
+        chain = file_chain
+        if in_main and line.isSidechain is True:
+            agent = line.agentId
+            chain = f"sidechain-{agent}" if agent else "sidechain"
+        cwd = line.cwd
+        meta = cwd is not None and (chain == MAIN or not in_main)
+        request = compact = None
+        if kind == "assistant":
+            message = line.message
+            if message is not None and message.usage is not None:
+                mid, rid = message.id, line.requestId
+                key = f"{mid}:{rid}" if mid and rid else f"line:{line_key(start)}"
+                request = _request(key, session, chain, ts, message.model or "unknown", message.usage)
+        elif kind == "system" and line.subtype == "compact_boundary":
+            c = line.compactMetadata
+            if c is None:
+                compact = (session, chain, ts, "unknown", 0, None, spath)
+            else:
+                trigger = c.trigger if c.trigger is not None else "unknown"
+                compact = (session, chain, ts, trigger, c.preTokens or 0, c.postTokens, spath)
+        if not meta and request is None and compact is None:
+            return at, first  # its only facts may be tool calls or results, whose time parse_claude counts
+        if first is None or ts < first:
+            first = ts
+        if meta:
+            prev = metas.get(session)
+            if prev is None or ts >= prev.ts:
+                metas[session] = Meta(
+                    session, ts, cwd, line.gitBranch or None, line.version, fallback=not in_main
                 )
-            )
-    if not out:
-        return None  # its only facts may be tool calls or results, whose time parse_claude counts
-    return out, _named(line)
+        if request is not None:
+            requests.append(request)
+            if _named(line) == file_session:
+                named.add(request[0])
+        elif compact is not None:
+            compacts.append(compact)
+        if names is not None:
+            names.append(_named(line))
+        at += 1
+    return at, first
 
 
 def _named(line: _Line) -> str | None:

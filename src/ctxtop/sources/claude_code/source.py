@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from ctxtop.core.records import MAIN, FileContext, FlatRequest, Parsed
+from ctxtop.core.records import MAIN, FileContext, FlatRequest, Meta, Parsed
 from ctxtop.sources.base import DirsSource, FileParser, StatelessParser, under, walk_jsonl
 from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.transcript import parse_claude
@@ -147,6 +147,25 @@ class _TranscriptParser(StatelessParser):
         from ctxtop.sources.claude_code.index_lines import index_facts
 
         return index_facts(raw, self._ctx, line_key)
+
+    def index_block(
+        self,
+        block: bytes | memoryview,
+        spans: list[tuple[int, int]],
+        at: int,
+        spath: str,
+        line_key: Callable[[int], str],
+        requests: list[FlatRequest],
+        metas: dict[str, Meta],
+        compacts: list[tuple],
+        named: set[str],
+        file_session: object,
+    ) -> tuple[int, float | None]:
+        """See ``index_lines.index_block``: the facts of many marker lines of a block in one call."""
+        from ctxtop.sources.claude_code.index_lines import index_block
+
+        return index_block(block, spans, at, self._ctx, spath, line_key, requests, metas, compacts, named,
+                           file_session)  # fmt: skip
 
 
 def decode_project_dir(name: str) -> str:
