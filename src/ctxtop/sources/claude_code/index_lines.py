@@ -208,7 +208,8 @@ def index_block(
             chain = f"sidechain-{agent}" if agent else "sidechain"
         cwd = line.cwd
         meta = cwd is not None and (chain == MAIN or not in_main)
-        request = compact = None
+        request: FlatRequest | None = None
+        compact: tuple | None = None
         if kind == "assistant":
             message = line.message
             if message is not None and message.usage is not None:
