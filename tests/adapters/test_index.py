@@ -184,17 +184,23 @@ def test_truncating_one_file_of_a_session_keeps_its_other_files_counted(
     assert index.update(sources).files_read == 0
 
 
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch, start_method: str) -> None:
-    import ctxtop.adapters.index as index_module
-
+def _fixture_copies(tmp_path: Path) -> Sources:
+    """Three copies of the fixture sessions under new session ids (sharing their message ids): enough
+    files for the worker pool to start."""
     history = tmp_path / "claude"
-    for n in range(3):  # enough files for the worker pool to start
+    for n in range(3):
         for src in sorted((FIXTURES / "projects").glob("*/*.jsonl")):
             dest = history / "projects" / f"{src.parent.name}-{n}" / f"{n}{src.name[1:]}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(src.read_bytes().replace(src.stem.encode(), dest.stem.encode()))
-    sources = Sources((ClaudeCode((history,)),))
+    return Sources((ClaudeCode((history,)),))
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch, start_method: str) -> None:
+    import ctxtop.adapters.index as index_module
+
+    sources = _fixture_copies(tmp_path)
     sequential = Index(tmp_path / "seq.sqlite3")
     sequential.update(sources)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
@@ -244,13 +250,7 @@ def test_stats_in_workers_only_when_nobody_wrote_between_the_commits(tmp_path: P
 
     import ctxtop.adapters.index as index_module
 
-    history = tmp_path / "claude"
-    for n in range(3):
-        for src in sorted((FIXTURES / "projects").glob("*/*.jsonl")):
-            dest = history / "projects" / f"{src.parent.name}-{n}" / f"{n}{src.name[1:]}"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(src.read_bytes().replace(src.stem.encode(), dest.stem.encode()))
-    sources = Sources((ClaudeCode((history,)),))
+    sources = _fixture_copies(tmp_path)
     sequential = Index(tmp_path / "seq.sqlite3")
     sequential.update(sources)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)

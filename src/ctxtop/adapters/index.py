@@ -290,8 +290,9 @@ def parse_block(
 
     The block is checked in one C call (``jsonl.block_objects``: every line a JSON object); then the lines
     holding a marker are found by searching the whole block (StringZilla's SIMD search) and only they are
-    cut out. Each goes first to the parser's ``index_facts`` when it has one (the facts straight from the
-    bytes, a narrow decode), else, or when that declines the line, through the one decoder and ``parse``.
+    cut out. They go first to the parser's ``index_reader`` when it has one (the facts straight from the
+    bytes, a narrow decode, many lines a call), else, or for a line it declines, through the one decoder
+    and ``parse``.
     Anything odd (a malformed or blank line, a small block, a source without markers) goes the line-by-line
     way of ``parse_lines``, so the facts and the counts never depend on which way a block went."""
     from ctxtop.adapters.jsonl import block_objects, checks, decode_line  # not on the warm path
@@ -318,7 +319,8 @@ def parse_block(
             at = text.find(marker, end) if end < size else -1
     del text
     spans = sorted(found.items())
-    fast = getattr(parser, "index_block", None)
+    reader = getattr(parser, "index_reader", None)  # the source's narrow reader of index lines, if any
+    fast = reader() if reader is not None else None
     parse = parser.parse
 
     def line_key(start: int) -> str:

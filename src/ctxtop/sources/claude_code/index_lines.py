@@ -146,7 +146,7 @@ def index_facts(
     compacts: list[tuple] = []
     named: set[str] = set()
     names: list[str | None] = []
-    done, _ = index_block(raw, [(0, len(raw))], 0, ctx, "", lambda _start: line_key,
+    done, _ = index_block(ctx, raw, [(0, len(raw))], 0, "", lambda _start: line_key,
                           requests, metas, compacts, named, _NOBODY, names)  # fmt: skip
     if done == 0:
         return None
@@ -156,10 +156,10 @@ def index_facts(
 
 
 def index_block(
+    ctx: FileContext,
     block: bytes | memoryview,
     spans: list[tuple[int, int]],
     at: int,
-    ctx: FileContext,
     spath: str,
     line_key: Callable[[int], str],
     requests: list[FlatRequest],
@@ -169,8 +169,9 @@ def index_block(
     file_session: object,
     names: list[str | None] | None = None,
 ) -> tuple[int, float | None]:
-    """The index facts of the lines ``block[start:end]`` for each (start, end) of ``spans`` from ``at`` on,
-    straight into the index's containers, in order, until a line this decoder does not settle.
+    """The index facts of the lines ``block[start:end]`` of a file of context ``ctx``, for each (start, end)
+    of ``spans`` from ``at`` on, straight into the index's containers, in order, until a line this decoder
+    does not settle.
 
     Per line, as ``index.parse_lines`` would take ``parse_claude``'s facts: its ``Meta`` kept in ``metas``
     when it is the session's latest; its request appended to ``requests`` as a ``FlatRequest`` (its key

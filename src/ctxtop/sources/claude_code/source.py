@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from ctxtop.core.records import MAIN, FileContext, FlatRequest, Meta, Parsed
+from ctxtop.core.records import MAIN, FileContext
 from ctxtop.sources.base import DirsSource, FileParser, StatelessParser, under, walk_jsonl
 from ctxtop.sources.claude_code import layout
 from ctxtop.sources.claude_code.transcript import parse_claude
@@ -140,32 +140,14 @@ class _TranscriptParser(StatelessParser):
 
     __slots__ = ()
 
-    def index_facts(
-        self, raw: bytes | memoryview, line_key: str
-    ) -> tuple[list[Parsed | FlatRequest], str | None] | None:
-        """See ``index_lines.index_facts`` (msgspec is loaded only by the index's big reads)."""
-        from ctxtop.sources.claude_code.index_lines import index_facts
+    def index_reader(self) -> Callable[..., tuple[int, float | None]]:
+        """``index_lines.index_block`` with this file's context: the facts of many marker lines of a block
+        in one call (msgspec is loaded only by the index's big reads)."""
+        from functools import partial
 
-        return index_facts(raw, self._ctx, line_key)
-
-    def index_block(
-        self,
-        block: bytes | memoryview,
-        spans: list[tuple[int, int]],
-        at: int,
-        spath: str,
-        line_key: Callable[[int], str],
-        requests: list[FlatRequest],
-        metas: dict[str, Meta],
-        compacts: list[tuple],
-        named: set[str],
-        file_session: object,
-    ) -> tuple[int, float | None]:
-        """See ``index_lines.index_block``: the facts of many marker lines of a block in one call."""
         from ctxtop.sources.claude_code.index_lines import index_block
 
-        return index_block(block, spans, at, self._ctx, spath, line_key, requests, metas, compacts, named,
-                           file_session)  # fmt: skip
+        return partial(index_block, self._ctx)
 
 
 def decode_project_dir(name: str) -> str:
