@@ -331,3 +331,41 @@ def test_largest_tool_outputs_are_counted_with_tiktoken(tmp_path: Path) -> None:
     assert [(t.tokens, t.chars, t.is_error) for t in top] == want
     # `seq 1 5000`: 5,000 numbers and their newlines.
     assert want[0][1] == len("\n".join(str(n) for n in range(1, 5001)))
+
+
+def test_a_lock_lost_between_the_commits_leaves_the_sessions_to_the_next_update(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """If another ctxtop keeps the write lock past the busy timeout after the requests' commit, the update
+    returns (no traceback, a notice), the sessions stay dirty, and the next update computes them."""
+    import sqlite3
+
+    import ctxtop.adapters.index as index_module
+
+    sources = _fixture_copies(tmp_path)
+    sequential = Index(tmp_path / "seq.sqlite3")
+    sequential.update(sources)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(index_module, "PARALLEL_STATS_MIN", 1)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(index_module, "_start_method", lambda: "fork")
+    parallel = Index(tmp_path / "par.sqlite3")
+    original_begin = index_module._begin_immediate
+    began: list[int] = []
+
+    def begin(conn, *, wait=True):  # type: ignore[no-untyped-def]
+        began.append(1)
+        if len(began) == 2:
+            raise sqlite3.OperationalError("database is locked")
+        return original_begin(conn, wait=wait)
+
+    monkeypatch.setattr(index_module, "_begin_immediate", begin)
+    result = parallel.update(sources)
+    assert result.files_read == 9 and any("computed by the next update" in n for n in parallel.notices)
+    [(dirty, everyone)] = parallel.conn.execute("SELECT sum(dirty), count(*) FROM sessions").fetchall()
+    assert dirty == everyone > 0
+    monkeypatch.setattr(index_module, "_begin_immediate", original_begin)
+    again = parallel.update(sources)
+    assert again.files_read == 0
+    stored = lambda ix: sorted(ix.conn.execute("SELECT session_id, stats, dirty FROM sessions"))  # noqa: E731
+    assert stored(parallel) == stored(sequential)

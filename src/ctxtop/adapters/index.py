@@ -685,6 +685,11 @@ class IndexUnavailable(Exception):
     """The index cannot be created or written where it lives (a read-only or foreign location)."""
 
 
+class _LockLost(Exception):
+    """A cold update could not take the write lock again after committing its requests (another ctxtop held
+    it past the busy timeout)."""
+
+
 class _Damaged(Exception):
     """The index file is not a usable SQLite database (it is set aside and rebuilt)."""
 
@@ -1133,8 +1138,23 @@ class Index:
             self._reread.clear()
             self._written = None
             pool = prefetch.pool if prefetch is not None and not prefetch.broken else None
-            if pool is not None and not self._committed_for_workers(result.changed_sessions):
-                pool = None
+            try:
+                if pool is not None and not self._committed_for_workers(result.changed_sessions):
+                    pool = None
+            except _LockLost:
+                # Another ctxtop took the write lock between the two transactions and kept it past the busy
+                # timeout: the requests are in, their sessions marked dirty for whichever update comes next.
+                if prefetch is not None:
+                    prefetch.close()
+                if collecting:
+                    gc.enable()
+                self.lock_elsewhere = True
+                self.notices.append(
+                    f"another ctxtop is updating the index at {self.path}: the figures of "
+                    f"{len(result.changed_sessions)} session(s) read now are computed by the next update"
+                )
+                result.seconds = time.perf_counter() - started
+                return result
             self._refresh(result.changed_sessions, pool)
             if prefetch is not None:
                 prefetch.close()
@@ -1168,7 +1188,12 @@ class Index:
             return False
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         self.conn.execute("COMMIT")
-        _begin_immediate(self.conn)
+        try:
+            _begin_immediate(self.conn)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            raise _LockLost from exc
         return bool(self.conn.execute("PRAGMA data_version").fetchone()[0] == version)
 
     def _listed(self, sources: Sources) -> list[tuple[Path, str]]:
