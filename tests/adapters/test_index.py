@@ -238,9 +238,10 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch, sta
     assert summary(parallel) == summary(sequential)
     # The copies share message ids: each request counts once, with the session that showed it first.
     assert len(summary(parallel)) == 3
-    # The stored stats are the same, whichever process computed them.
+    # The stored stats are the same, whichever process computed them (the worker computed some).
     stored = lambda ix: sorted(ix.conn.execute("SELECT session_id, stats, dirty FROM sessions"))  # noqa: E731
     assert stored(parallel) == stored(sequential)
+    assert parallel.stats_in_workers > 0
 
 
 def test_stats_in_workers_only_when_nobody_wrote_between_the_commits(tmp_path: Path, monkeypatch) -> None:
@@ -369,3 +370,77 @@ def test_a_lock_lost_between_the_commits_leaves_the_sessions_to_the_next_update(
     assert again.files_read == 0
     stored = lambda ix: sorted(ix.conn.execute("SELECT session_id, stats, dirty FROM sessions"))  # noqa: E731
     assert stored(parallel) == stored(sequential)
+
+
+def _parallel_everything(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The worker pool on tiny inputs: a batch per file, session stats in the worker one at a time."""
+    import ctxtop.adapters.index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(index_module, "BATCH_BYTES", 1)
+    monkeypatch.setattr(index_module, "PARALLEL_STATS_MIN", 1)
+    monkeypatch.setattr(index_module, "STATS_CHUNK", 1)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(index_module, "_start_method", lambda: "fork")
+
+
+def test_price_entries_the_workers_resolved_are_kept_in_the_index(tmp_path: Path, monkeypatch) -> None:
+    """The stats workers price with a copy of the price book: what they resolve reaches the index's price
+    table as if this process had resolved it (the next short-lived process need not load genai-prices)."""
+    import time
+
+    import ctxtop.adapters.index as index_module
+
+    sources = _fixture_copies(tmp_path)
+    sequential = Index(tmp_path / "seq.sqlite3")
+    sequential.update(sources)
+    parallel = Index(tmp_path / "par.sqlite3")
+    with monkeypatch.context() as m:
+        _parallel_everything(m)
+        slow = index_module.Index._compute
+
+        def compute(self, sid, *args, **kwargs):  # type: ignore[no-untyped-def]
+            time.sleep(0.3)  # this process is slow: the worker computes every chunk it can
+            return slow(self, sid, *args, **kwargs)
+
+        m.setattr(index_module.Index, "_compute", compute)
+        parallel.update(sources)
+    assert parallel.stats_in_workers > 0
+    keys = lambda ix: sorted(k for (k,) in ix.conn.execute("SELECT key FROM prices"))  # noqa: E731
+    assert keys(parallel) == keys(sequential) != []
+
+
+def test_after_a_lock_lost_between_the_commits_price_writes_do_not_wait_again(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import sqlite3
+    import time
+
+    import ctxtop.adapters.index as index_module
+
+    sources = _fixture_copies(tmp_path)
+    db = tmp_path / "par.sqlite3"
+    parallel = Index(db)
+    other = sqlite3.connect(db, isolation_level=None, timeout=0)
+    original_begin = index_module._begin_immediate
+    began: list[int] = []
+
+    def begin(conn, *, wait=True):  # type: ignore[no-untyped-def]
+        began.append(1)
+        if len(began) == 2:
+            other.execute(
+                "BEGIN IMMEDIATE"
+            )  # another ctxtop takes the lock between the commits, and keeps it
+        return original_begin(conn, wait=wait)
+
+    with monkeypatch.context() as m:
+        _parallel_everything(m)
+        m.setattr(index_module, "_begin_immediate", begin)
+        parallel.update(sources)
+    try:
+        assert parallel.lock_elsewhere
+        started = time.monotonic()
+        parallel.prices.listed_window("claude-some-new-model-9")  # a price cache write
+        assert time.monotonic() - started < 1.0
+    finally:
+        other.execute("ROLLBACK")

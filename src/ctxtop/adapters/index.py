@@ -28,7 +28,7 @@ from ctxtop.adapters import index_paths
 from ctxtop.adapters.tailer import FileState, ReadResult, open_regular, read_appended, restarts
 from ctxtop.core import metrics, session_ids
 from ctxtop.core.metrics import Compaction, Req, SessionStats
-from ctxtop.core.pricing import PriceBook
+from ctxtop.core.pricing import Cached, PriceBook
 from ctxtop.core.records import (
     CompactRecord,
     FileContext,
@@ -519,18 +519,22 @@ _WORKER_DBS: dict[str, sqlite3.Connection] = {}
 """A worker process's own read connections to the indexes it computes stats of (``_stats_of``)."""
 
 
-def _stats_of(db: str, prices: PriceBook, session_ids: list[str]) -> list[SessionStats]:
+def _stats_of(
+    db: str, prices: PriceBook, session_ids: list[str]
+) -> tuple[list[SessionStats], dict[str, Cached]]:
     """Worker-process entry: the stats of sessions, from their requests as committed in the index ``db``
-    (``Index._committed_for_workers``); the parent adds what the sessions table says."""
+    (``Index._committed_for_workers``; the parent adds what the sessions table says), and the price entries
+    resolved for them that ``prices`` (a ``PriceBook.detached`` copy) did not hold, for the parent to keep."""
     conn = _WORKER_DBS.get(db)
     if conn is None:
-        conn = sqlite3.connect(db, timeout=5.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA query_only=1")
+        # Read-only: an index that vanished meanwhile is not created again as an empty file.
+        conn = sqlite3.connect(f"{Path(db).as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
         _WORKER_DBS[db] = conn
-    return [
+    stats = [
         metrics.compute_rows(sid, _session_rows(conn, sid), _main_compactions(conn, sid), prices)
         for sid in session_ids
     ]
+    return stats, prices.resolved_since_detached()
 
 
 def _session_rows(
@@ -866,6 +870,8 @@ class Index:
         """Files left out of the index and why (shown by doctor), beside the unreadable ones in ``files``."""
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
         self._written: set[str] | None = None
+        self.stats_in_workers = 0
+        """Sessions whose stats worker processes computed (``_refresh``), for benchmarks and tests."""
         self._price_cache = _PriceCache(self.conn) if prices is None else None
         self.prices = prices or PriceBook(price_overrides, cache=self._price_cache)
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
@@ -1149,6 +1155,8 @@ class Index:
                 if collecting:
                     gc.enable()
                 self.lock_elsewhere = True
+                if self._price_cache is not None:
+                    self._price_cache.unwritable = True  # its writes would wait as long again
                 self.notices.append(
                     f"another ctxtop is updating the index at {self.path}: the figures of "
                     f"{len(result.changed_sessions)} session(s) read now are computed by the next update"
@@ -1629,7 +1637,10 @@ class Index:
             while flight and (wait or flight[0][1].done()):
                 chunk, future = flight.popleft()
                 try:
-                    computed = [self._described(stats) for stats in future.result()]
+                    done, resolved = future.result()
+                    self.prices.remember(resolved)  # persisted as if resolved here
+                    computed = [self._described(stats) for stats in done]
+                    self.stats_in_workers += len(computed)
                 except Exception:  # noqa: BLE001 - a worker failed: compute these here
                     computed = [self._compute(sid) for sid in chunk]
                 for stats in computed:

@@ -401,6 +401,8 @@ class PriceBook:
         # ``cache`` (e.g. the index's price table) spares short-lived processes such as the statusline the
         # ~150 ms it takes to load genai-prices' snapshot; it is keyed by model, day and variant.
         self._cache: MutableMapping[str, Cached] = cache if cache is not None else {}
+        self._detached_keys: frozenset[str] = frozenset()
+        """What the cache held when this book was ``detached`` (empty for a book of its own)."""
         self._overrides: list[tuple[str, Rates]] = []
         self._rates: dict[tuple[str, int], Rates] = {}
         self._fast: dict[tuple, tuple[str, Resolved | Rates | None, list[int]]] = {}
@@ -443,7 +445,19 @@ class PriceBook:
         book = copy.copy(self)
         book._cache = dict(self._cache.items())
         book._rates, book._fast, book._estimates = dict(self._rates), dict(self._fast), dict(self._estimates)
+        book._detached_keys = frozenset(book._cache)
         return book
+
+    def resolved_since_detached(self) -> dict[str, Cached]:
+        """What a ``detached`` copy resolved that its snapshot did not hold (for ``remember``)."""
+        return {k: v for k, v in self._cache.items() if k not in self._detached_keys}
+
+    def remember(self, entries: Mapping[str, Cached]) -> None:
+        """Entries another copy resolved (``resolved_since_detached``), kept in this book's cache as if it had
+        resolved them itself (the index's table persists them)."""
+        for key, value in entries.items():
+            if key not in self._cache:
+                self._cache[key] = value
 
     def listed_window(self, model: str) -> int | None:
         """``context_window_listed`` through the same cache as the prices (no snapshot load when cached)."""
