@@ -209,7 +209,8 @@ def test_parallel_cold_index_matches_sequential(tmp_path: Path, monkeypatch, sta
     monkeypatch.setattr(index_module, "STATS_CHUNK", 1)
     monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)  # one worker, and this process
     monkeypatch.setattr(index_module, "_start_method", lambda: start_method)
-    parallel = Index(tmp_path / "par.sqlite3")
+    monkeypatch.chdir(tmp_path)
+    parallel = Index(Path("par.sqlite3"))  # relative, as a --cache-dir may be
     taken: list[tuple[str, bool]] = []
     held: list[int] = []
     prefetches: list[index_module._Prefetch] = []

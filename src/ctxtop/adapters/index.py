@@ -528,7 +528,8 @@ def _stats_of(
     conn = _WORKER_DBS.get(db)
     if conn is None:
         # Read-only: an index that vanished meanwhile is not created again as an empty file.
-        conn = sqlite3.connect(f"{Path(db).as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+        uri = f"{Path(db).resolve().as_uri()}?mode=ro"  # resolved: a relative --cache-dir has no file URI
+        conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
         _WORKER_DBS[db] = conn
     stats = [
         metrics.compute_rows(sid, _session_rows(conn, sid), _main_compactions(conn, sid), prices)
