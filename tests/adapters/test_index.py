@@ -255,10 +255,7 @@ def test_stats_in_workers_only_when_nobody_wrote_between_the_commits(tmp_path: P
     sources = _fixture_copies(tmp_path)
     sequential = Index(tmp_path / "seq.sqlite3")
     sequential.update(sources)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(index_module, "PARALLEL_STATS_MIN", 1)
-    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(index_module, "_start_method", lambda: "fork")
+    _parallel_everything(monkeypatch)
     db = tmp_path / "par.sqlite3"
     parallel = Index(db)
     original_begin = index_module._begin_immediate
@@ -347,10 +344,7 @@ def test_a_lock_lost_between_the_commits_leaves_the_sessions_to_the_next_update(
     sources = _fixture_copies(tmp_path)
     sequential = Index(tmp_path / "seq.sqlite3")
     sequential.update(sources)
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(index_module, "PARALLEL_STATS_MIN", 1)
-    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(index_module, "_start_method", lambda: "fork")
+    _parallel_everything(monkeypatch)
     parallel = Index(tmp_path / "par.sqlite3")
     original_begin = index_module._begin_immediate
     began: list[int] = []
