@@ -32,7 +32,6 @@ from ctxtop.core.pricing import Cached, PriceBook
 from ctxtop.core.records import (
     CompactRecord,
     FileContext,
-    FlatRequest,
     Meta,
     Parsed,
     RequestRecord,
@@ -352,20 +351,10 @@ def parse_block(
     return out
 
 
-def _take(out: ParsedLines, facts: Iterable[Parsed | FlatRequest], named: object, spath: str) -> None:
-    """Adds one line's facts to ``out`` (a request may come as a ``FlatRequest``); ``named``: the session the
-    line's record names."""
+def _take(out: ParsedLines, facts: Iterable[Parsed], named: object, spath: str) -> None:
+    """Adds the facts a source's ``parse`` made of one line to ``out`` (a source's narrow reader adds its own:
+    ``parse_block``); ``named``: the session the line's record names."""
     for fact in facts:
-        if type(fact) is tuple:
-            key, session, ts = fact[0], fact[1], fact[3]
-            if out.first_ts is None or ts < out.first_ts:
-                out.first_ts = ts
-            out.requests.append(fact)
-            out.sessions.add(session)
-            if named == out.file_session:
-                out.named.add(key)
-            continue
-        assert not isinstance(fact, tuple)
         if out.first_ts is None or fact.ts < out.first_ts:
             out.first_ts = fact.ts
         if isinstance(fact, RequestRecord):
@@ -407,6 +396,12 @@ def one_per_request(rows: list[tuple]) -> list[tuple]:
             # larger copy; tier, speed and the compaction flag are never updated on conflict.
             merged[r[0]] = (*prev[:5], *r[5:17], *prev[17:20], *r[20:])
     return list(merged.values())
+
+
+def _unread(path: Path, st: os.stat_result, known: dict[str, FileState]) -> int:
+    """How many of a file's bytes the index has not read yet (all of them for a file it does not know)."""
+    state = known.get(str(path))
+    return max(st.st_size - (state.size if state is not None else 0), 0)
 
 
 def _offsets(lines: list[bytes], offset: int) -> Iterator[tuple[int, bytes]]:
@@ -609,7 +604,7 @@ class _Prefetch:
         self.current: dict[str, tuple[FileState | None, object]] = {}  # the batch being taken, by path
         self.broken = False
         self.stolen = 0
-        """Batches this process parsed itself (``benchmarks`` and tests read it)."""
+        """Batches this process parsed itself (tests read it)."""
         self._fill()
 
     def _fill(self) -> None:
@@ -872,7 +867,7 @@ class Index:
         self._seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0]
         self._written: set[str] | None = None
         self.stats_in_workers = 0
-        """Sessions whose stats worker processes computed (``_refresh``), for benchmarks and tests."""
+        """Sessions whose stats worker processes computed (``_refresh``; tests read it)."""
         self._price_cache = _PriceCache(self.conn) if prices is None else None
         self.prices = prices or PriceBook(price_overrides, cache=self._price_cache)
         # Cached session costs depend on the user's price overrides: a change re-prices every session.
@@ -1067,9 +1062,7 @@ class Index:
         if not pending and not dirty and not vanished and not deferred:
             result.seconds = time.perf_counter() - started
             return result  # the warm path takes no write lock
-        total_bytes = sum(
-            max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending
-        )
+        total_bytes = sum(_unread(p, st, known) for p, _, st in pending)
         start_method = _start_method() if total_bytes >= PARALLEL_MIN_BYTES else None
         done_bytes = 0
         prefetch: _Prefetch | None = None
@@ -1234,9 +1227,9 @@ class Index:
             for p, source, _ in pending
             if (src := self._kind(source)) is not None
         ]
-        sizes = [max(st.st_size - (known[str(p)].size if str(p) in known else 0), 0) for p, _, st in pending]
         if len(jobs) < len(pending):
             return None
+        sizes = [_unread(p, st, known) for p, _, st in pending]
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -1623,16 +1616,17 @@ class Index:
         chunks = deque(todo[i : i + STATS_CHUNK] for i in range(0, len(todo), STATS_CHUNK))
         flight: deque[tuple[list[str], Future]] = deque()
         book = self.prices.detached()
-        workers = [pool]
+        executor: ProcessPoolExecutor | None = pool
 
         def hand_over() -> None:
-            while workers and len(flight) < 2 and len(chunks) > 1:
+            nonlocal executor
+            while executor is not None and len(flight) < 2 and len(chunks) > 1:
                 chunk = chunks.popleft()
                 try:
-                    flight.append((chunk, workers[0].submit(_stats_of, str(self.path), book, chunk)))
+                    flight.append((chunk, executor.submit(_stats_of, str(self.path), book, chunk)))
                 except Exception:  # noqa: BLE001 - the pool broke: the rest is computed here
                     chunks.appendleft(chunk)
-                    workers.clear()
+                    executor = None
 
         def take(wait: bool) -> None:
             while flight and (wait or flight[0][1].done()):
