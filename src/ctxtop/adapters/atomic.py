@@ -18,8 +18,12 @@ def _temp_prefix(name: str) -> str:
     return f".{name}.ctxtop-{os.getpid()}-"
 
 
-def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically. ``mode`` defaults to the existing file's mode (else 0600)."""
+def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None, sync_dir: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically. ``mode`` defaults to the existing file's mode (else 0600).
+
+    The data is synced before the replace, and the directory after it, so the new name survives a power
+    loss too. ``sync_dir=False`` for a cache that names the file it wrote by its inode (a replace lost in a
+    crash leaves the old inode there, which the cache then does not take for its own)."""
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
@@ -45,6 +49,8 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> N
         except FileNotFoundError:
             pass
         raise
+    if not sync_dir:
+        return
     try:
         dir_fd = os.open(target.parent, os.O_RDONLY)
     except OSError:

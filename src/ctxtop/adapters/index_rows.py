@@ -146,7 +146,9 @@ def store_output(index: Index, name: str, checks: dict[str, Any] | None, body: b
             conn.execute("DELETE FROM meta WHERE key = ?", (OUTPUT,))  # and its second
         conn.execute("DELETE FROM meta WHERE key=?", (key,))
         # A new file (a new inode): a stamp kept before names no file any more, whichever run commits.
-        write_atomic(Path(file), body, mode=0o600)
+        # The stamp names the file by its inode: were the replace lost in a crash, the old file there would
+        # not be taken for this one, so the directory need not be synced (~15 ms of a cold report).
+        write_atomic(Path(file), body, mode=0o600, sync_dir=False)
         written = stamp(file)
         if written is None or written[2] != len(body):
             return True
