@@ -1,5 +1,5 @@
 """A new index built by a one-shot command (``Index.build_alone``): SQLite's rollback-journal mode while it is
-built, the same rows as a build in WAL mode, WAL from the next opener on, and a kill mid-build loses nothing."""
+built, the same rows as a build in WAL mode, WAL once built, and a kill mid-build loses nothing."""
 
 from __future__ import annotations
 
@@ -36,9 +36,11 @@ def _mode(index: Index) -> str:
     return str(index.conn.execute("PRAGMA journal_mode").fetchone()[0])
 
 
-def test_a_new_index_built_alone_holds_what_a_wal_build_holds_and_the_next_opener_puts_it_in_wal(
-    tmp_path: Path,
+def test_a_new_index_built_alone_holds_what_a_wal_build_holds_and_is_in_wal_mode_once_built(
+    tmp_path: Path, monkeypatch
 ) -> None:
+    import ctxtop.adapters.index as index_module
+
     sources = _fixture_copies(tmp_path)
     wal = Index(tmp_path / "wal.sqlite3")
     wal.update(sources)
@@ -46,19 +48,54 @@ def test_a_new_index_built_alone_holds_what_a_wal_build_holds_and_the_next_opene
     path = tmp_path / "alone.sqlite3"
     alone = Index(path, build_alone=True)
     assert _mode(alone) == "delete"
+    modes: list[str] = []
+    commit = index_module.Index._store_stats
+
+    def store(self, stats):  # type: ignore[no-untyped-def]
+        modes.append(_mode(self))
+        return commit(self, stats)
+
+    monkeypatch.setattr(index_module.Index, "_store_stats", store)
     alone.update(sources)
-    assert _mode(alone) == "delete" and not Path(f"{path}-wal").exists()
+    assert set(modes) == {"delete"}  # written without the log ...
+    assert _mode(alone) == "wal"  # ... and in WAL mode once committed
     assert alone.conn.execute("PRAGMA cache_spill").fetchone()[0] > 0  # pages spill again after the stats
     assert _tables(alone) == _tables(wal) and _tables(wal)["requests"]
-    # Another process opening it meanwhile (the TUI after a report) puts it in WAL mode; the first connection
-    # goes on reading and writing through the log.
     other = Index(path)
-    assert _mode(other) == "wal"
     assert alone.update(sources).files_read == 0 and other.update(sources).files_read == 0
     assert _tables(other) == _tables(wal)
     # An index that exists already is opened as any other, whoever opens it.
     again = Index(tmp_path / "wal.sqlite3", build_alone=True)
     assert _mode(again) == "wal"
+
+
+def test_an_index_built_alone_that_another_process_reads_is_put_in_wal_mode_by_the_next_opener(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import ctxtop.adapters.index as index_module
+
+    sources = _fixture_copies(tmp_path)
+    path = tmp_path / "alone.sqlite3"
+    alone = Index(path, build_alone=True)
+    to_wal = index_module.Index._to_wal
+    took: list[float] = []
+
+    def read_meanwhile(self):  # type: ignore[no-untyped-def]
+        # Another process reads just as the update has committed: the switch does not wait for it.
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN")
+        other.execute("SELECT count(*) FROM meta").fetchone()
+        started = time.monotonic()
+        to_wal(self)
+        took.append(time.monotonic() - started)
+        other.execute("COMMIT")
+
+    monkeypatch.setattr(index_module.Index, "_to_wal", read_meanwhile)
+    alone.update(sources)
+    assert took and took[0] < 1.0  # not the busy timeout (5 s)
+    assert _mode(alone) == "delete"
+    assert _mode(Index(path)) == "wal"
+    assert alone.update(sources).files_read == 0  # and it goes on through the log
 
 
 def test_the_stats_workers_read_an_index_built_alone_while_it_writes(tmp_path: Path, monkeypatch) -> None:
@@ -101,7 +138,7 @@ def test_the_stats_workers_read_an_index_built_alone_while_it_writes(tmp_path: P
     started = time.monotonic()
     alone.update(sources)
     elapsed = time.monotonic() - started
-    assert _mode(alone) == "delete"
+    assert _mode(alone) == "wal"
     assert _tables(alone) == _tables(sequential)  # (meta, where the test wrote, is not compared)
     assert alone.stats_in_workers >= 20, "the workers gave up (they could not read)"
     assert elapsed < 4.5  # no worker waited for the busy timeout (5 s)
@@ -179,3 +216,22 @@ def test_a_report_builds_its_new_index_alone_and_the_tui_does_not(tmp_path: Path
     _world(tmp_path)
     monitor = Monitor.open([str(tmp_path / "claude")], None, str(tmp_path / "data"), build_alone=build_alone)
     assert _mode(monitor.index) == ("delete" if build_alone else "wal")
+
+
+def test_opening_an_index_while_it_is_built_alone_says_to_try_again(tmp_path: Path, monkeypatch) -> None:
+    # Another ctxtop opening the index mid-build must put it in WAL mode, which waits for the build's lock:
+    # after the busy timeout (shortened here) one clear message, not a traceback.
+    import ctxtop.adapters.index as index_module
+    from ctxtop.adapters.index import IndexUnavailable
+
+    path = tmp_path / "alone.sqlite3"
+    alone = Index(path, build_alone=True)
+    alone.conn.execute("BEGIN IMMEDIATE")
+    alone.conn.execute("INSERT INTO meta VALUES ('test', 'x')")
+    alone.conn.execute("PRAGMA cache_size=10")
+    alone.conn.executemany("INSERT INTO meta VALUES (?, ?)", [(f"k{n}", "x" * 2000) for n in range(500)])
+    connect = index_module.sqlite3.connect
+    monkeypatch.setattr(index_module.sqlite3, "connect", lambda *a, **k: connect(*a, **{**k, "timeout": 0.2}))
+    with pytest.raises(IndexUnavailable, match="try again when it has finished"):
+        Index(path)
+    alone.conn.execute("COMMIT")

@@ -806,7 +806,7 @@ def _unavailable(path: Path, exc: BaseException) -> IndexUnavailable | None:
         # the busy timeout.
         return IndexUnavailable(
             f"another ctxtop is updating the index at {path}, and opening it needs a write first (a new "
-            "schema): try again when it has finished"
+            "schema, or WAL mode for an index that ctxtop is building): try again when it has finished"
         )
     return None
 
@@ -830,10 +830,10 @@ class Index:
         self.build_alone = build_alone
         """The caller is a command that reads the index once (a report, an export): an index it creates is
         built in SQLite's rollback-journal mode, each page written once (in WAL mode every page is written
-        twice, to the log and back to the file at a checkpoint). The next process that opens the index puts
-        it in WAL mode, which lets others read while one writes; until then, another ctxtop opening it
-        waits for the lock while an update holds it, as it does for a schema upgrade. The TUI, which reads
-        while it indexes, opens its index in WAL mode from the start."""
+        twice, to the log and back to the file at a checkpoint), and put in WAL mode, which lets others read
+        while one writes, once that first update has committed (``_to_wal``; or by the next process that opens
+        it). Until then another ctxtop opening it waits for the lock, as it does for a schema upgrade. The TUI,
+        which reads while it indexes, opens its index in WAL mode from the start."""
         self.scope: tuple[str, ...] | None = None
         """Roots (``<config>/projects``, API log dirs) whose sessions the queries return; None: all."""
         self.notices: list[str] = []
@@ -873,7 +873,7 @@ class Index:
 
     def _open(self, prices: PriceBook | None, price_overrides: dict | None) -> None:
         self._rollback_journal = self.build_alone and not os.path.lexists(self.path)
-        """This process created the index, in rollback-journal mode (``build_alone``)."""
+        """This process created the index, in rollback-journal mode until ``_to_wal`` (``build_alone``)."""
         self.conn = _connect(self.path, wal=not self._rollback_journal)
         if _schema_version(self.conn) != SCHEMA_VERSION:
             self._upgrade()
@@ -923,6 +923,23 @@ class Index:
 
     def close(self) -> None:
         self.conn.close()
+
+    def _to_wal(self) -> None:
+        """A ``build_alone`` index put in WAL mode once its update has committed; not waiting for a lock
+        another process holds now (whoever opens the index next does it then)."""
+        if not self._rollback_journal or self.conn.in_transaction:
+            return
+        timeout = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            return
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
+        self._rollback_journal = str(mode).lower() != "wal"
 
     def _upgrade(self) -> None:
         """Create or upgrade the schema in one transaction: an interrupted upgrade leaves the old one."""
@@ -1182,6 +1199,7 @@ class Index:
                 gc.enable()
             self.conn.execute("COMMIT")
             self.conn.execute("PRAGMA cache_spill=ON")
+            self._to_wal()
             if self._price_cache is not None:
                 self._price_cache.unwritable = False  # the lock was ours again: cache entries persist
         except BaseException:
