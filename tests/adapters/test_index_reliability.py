@@ -647,8 +647,8 @@ def test_what_opening_could_not_write_is_written_by_the_next_update_that_takes_t
 
     connect = ix._connect
 
-    def short_wait(path: Path, **kwargs: bool) -> sqlite3.Connection:
-        conn = connect(path, **kwargs)
+    def short_wait(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
         conn.execute("PRAGMA busy_timeout=50")  # the lock waits of this test, not 5 s each
         return conn
 

@@ -715,9 +715,7 @@ def _truncated(path: Path) -> bool:
     return head[24:28] == head[92:96] and pages * page_size > size
 
 
-def _connect(path: Path, *, wal: bool = True) -> sqlite3.Connection:
-    """The index's connection; ``wal=False`` leaves a new file in SQLite's rollback-journal mode
-    (``Index.build_alone``)."""
+def _connect(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
@@ -732,8 +730,7 @@ def _connect(path: Path, *, wal: bool = True) -> sqlite3.Connection:
     except OSError:
         pass
     try:
-        if wal:
-            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
     except sqlite3.DatabaseError:
@@ -806,7 +803,7 @@ def _unavailable(path: Path, exc: BaseException) -> IndexUnavailable | None:
         # the busy timeout.
         return IndexUnavailable(
             f"another ctxtop is updating the index at {path}, and opening it needs a write first (a new "
-            "schema, or WAL mode for an index that ctxtop is building): try again when it has finished"
+            "schema): try again when it has finished"
         )
     return None
 
@@ -819,21 +816,9 @@ class Index:
     be written raises ``IndexUnavailable`` with a message for the user."""
 
     def __init__(
-        self,
-        db_path: Path,
-        prices: PriceBook | None = None,
-        price_overrides: dict | None = None,
-        *,
-        build_alone: bool = False,
+        self, db_path: Path, prices: PriceBook | None = None, price_overrides: dict | None = None
     ) -> None:
         self.path = db_path
-        self.build_alone = build_alone
-        """The caller is a command that reads the index once (a report, an export): an index it creates is
-        built in SQLite's rollback-journal mode, each page written once (in WAL mode every page is written
-        twice, to the log and back to the file at a checkpoint), and put in WAL mode, which lets others read
-        while one writes, once that first update has committed (``_to_wal``; or by the next process that opens
-        it). Until then another ctxtop opening it waits for the lock, as it does for a schema upgrade. The TUI,
-        which reads while it indexes, opens its index in WAL mode from the start."""
         self.scope: tuple[str, ...] | None = None
         """Roots (``<config>/projects``, API log dirs) whose sessions the queries return; None: all."""
         self.notices: list[str] = []
@@ -872,9 +857,7 @@ class Index:
         )
 
     def _open(self, prices: PriceBook | None, price_overrides: dict | None) -> None:
-        self._rollback_journal = self.build_alone and not os.path.lexists(self.path)
-        """This process created the index, in rollback-journal mode until ``_to_wal`` (``build_alone``)."""
-        self.conn = _connect(self.path, wal=not self._rollback_journal)
+        self.conn = _connect(self.path)
         if _schema_version(self.conn) != SCHEMA_VERSION:
             self._upgrade()
         self._reread: set[str] = set()
@@ -923,23 +906,6 @@ class Index:
 
     def close(self) -> None:
         self.conn.close()
-
-    def _to_wal(self) -> None:
-        """A ``build_alone`` index put in WAL mode once its update has committed; not waiting for a lock
-        another process holds now (whoever opens the index next does it then)."""
-        if not self._rollback_journal or self.conn.in_transaction:
-            return
-        timeout = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        self.conn.execute("PRAGMA busy_timeout=0")
-        try:
-            mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        except sqlite3.OperationalError as exc:
-            if not _busy(exc):
-                raise
-            return
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
-        self._rollback_journal = str(mode).lower() != "wal"
 
     def _upgrade(self) -> None:
         """Create or upgrade the schema in one transaction: an interrupted upgrade leaves the old one."""
@@ -1182,7 +1148,6 @@ class Index:
                     prefetch.close()
                 if collecting:
                     gc.enable()
-                self.conn.execute("PRAGMA cache_spill=ON")
                 self.lock_elsewhere = True
                 if self._price_cache is not None:
                     self._price_cache.unwritable = True  # its writes would wait as long again
@@ -1198,8 +1163,6 @@ class Index:
             if collecting:
                 gc.enable()
             self.conn.execute("COMMIT")
-            self.conn.execute("PRAGMA cache_spill=ON")
-            self._to_wal()
             if self._price_cache is not None:
                 self._price_cache.unwritable = False  # the lock was ours again: cache entries persist
         except BaseException:
@@ -1212,7 +1175,6 @@ class Index:
             self._written = None
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            self.conn.execute("PRAGMA cache_spill=ON")
             raise
         result.seconds = time.perf_counter() - started
         return result
@@ -1228,12 +1190,6 @@ class Index:
             return False
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         self.conn.execute("COMMIT")
-        if self._rollback_journal:
-            # The workers read while this process writes. Without WAL, a page written to the file before
-            # the commit would take the exclusive lock, which keeps every reader out: the stats' pages (a few
-            # MB) stay in memory until then (``_update`` turns spilling on again). Set between transactions:
-            # inside one it would apply to the next.
-            self.conn.execute("PRAGMA cache_spill=OFF")
         try:
             _begin_immediate(self.conn)
         except sqlite3.OperationalError as exc:

@@ -20,7 +20,6 @@ def open_monitor(args: argparse.Namespace, *, quiet: bool = False, problems: boo
             getattr(args, "api_logs", None),
             getattr(args, "cache_dir", None),
             codex_dirs=getattr(args, "codex_dir", None),
-            build_alone=True,  # a command reads the index once: a new one is built the faster way
         )
         for problem in [*(monitor.config.problems if problems else ()), *monitor.notices]:
             print(f"ctxtop: {problem}", file=sys.stderr)

@@ -53,10 +53,7 @@ class Monitor:
         cache_dir: str | None = None,
         config: Config | None = None,
         codex_dirs: list[str] | None = None,
-        *,
-        build_alone: bool = False,
     ) -> Monitor:
-        """``build_alone``: the caller reads the index once (``Index.build_alone``)."""
         config = config or Config.load()
         claude_dirs = claude_dirs or config.get("sources.claude_dirs") or None
         api_logs = api_logs or config.get("sources.api_logs") or None
@@ -64,7 +61,7 @@ class Monitor:
         sources = Sources.discover(
             {"claude_dirs": claude_dirs, "api_logs": api_logs, "codex_dirs": codex_dirs}
         )
-        return cls._with_index(sources, config, cache_dir, build_alone=build_alone)
+        return cls._with_index(sources, config, cache_dir)
 
     @classmethod
     def for_transcript(
@@ -78,11 +75,9 @@ class Monitor:
         return cls._with_index(sources, config or Config.load(), cache_dir)
 
     @classmethod
-    def _with_index(
-        cls, sources: Sources, config: Config, cache_dir: str | None, *, build_alone: bool = False
-    ) -> Monitor:
+    def _with_index(cls, sources: Sources, config: Config, cache_dir: str | None) -> Monitor:
         path, notice = index_home.locate(cache_dir)
-        index = Index(path, price_overrides=config.price_overrides, build_alone=build_alone)
+        index = Index(path, price_overrides=config.price_overrides)
         # One index may hold several config dirs: every view shows the sessions of these sources only.
         index.scope = sources.roots()
         return cls(sources, config, index, [notice] if notice else [])
