@@ -338,6 +338,45 @@ def test_a_damaged_index_is_set_aside_and_rebuilt(tmp_path: Path, kind: str) -> 
         assert len(list(db.parent.glob("index.sqlite3.damaged-*"))) == 1
 
 
+def _mid_checkpoint(db: Path) -> None:
+    """Put the database file in the state another process's checkpoint leaves it in for a moment: page 1 (the
+    header with the new page count) copied from the WAL, the pages that grow the file not yet."""
+    wal = Path(f"{db}-wal").read_bytes()
+    page_size = int.from_bytes(wal[8:12], "big")
+    frames = range(32, len(wal) - 24 - page_size + 1, 24 + page_size)
+    page1 = [
+        wal[at + 24 : at + 24 + page_size] for at in frames if wal[at : at + 4] == (1).to_bytes(4, "big")
+    ]
+    with open(db, "r+b") as fh:
+        fh.write(page1[-1])
+
+
+def test_an_index_another_process_is_checkpointing_is_not_taken_for_damaged(tmp_path: Path) -> None:
+    proj, sources = _world(tmp_path)
+    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(3000)))
+    db = tmp_path / "cache" / "index.sqlite3"
+    db.parent.mkdir()
+    writer = Index(db)
+    writer.conn.execute("PRAGMA wal_autocheckpoint=0")
+    writer.update(sources)
+    expected = (_one(writer).requests, _one(writer).tokens)
+    _mid_checkpoint(db)
+    assert db.stat().st_size < int.from_bytes(db.read_bytes()[28:32], "big") * 4096, "not truncated-looking"
+    reader = Index(db)
+    assert reader.notices == [] and not list(db.parent.glob("*.damaged-*"))
+    assert (_one(reader).requests, _one(reader).tokens) == expected
+    reader.close()
+    writer.close()
+    # Cut short for real, with no WAL to complete it: set aside and rebuilt.
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    index = Index(db)
+    index.update(sources)
+    assert (_one(index).requests, _one(index).tokens) == expected
+    assert "damaged" in index.notices[0] and len(list(db.parent.glob("index.sqlite3.damaged-*"))) == 1
+    index.close()
+
+
 def test_the_cli_says_in_one_line_that_it_rebuilt_a_damaged_index(tmp_path: Path) -> None:
     proj, _ = _world(tmp_path)
     (proj / "s.jsonl").write_text(_line("a", 7, sid="s"))

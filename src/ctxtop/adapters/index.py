@@ -722,8 +722,10 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise IndexUnavailable(f"cannot create the index directory {path.parent}: {exc.strerror}") from exc
     if path.exists() and not path.is_file():
         raise _Damaged("not a regular file")
-    if _truncated(path):
-        raise _Damaged("truncated")
+    # A file shorter than its header says is cut short, or is being checkpointed by another process this
+    # moment (page 1 is written before the pages that grow the file): SQLite's own check, which reads the
+    # pages still in the WAL from there, tells them apart.
+    suspect = _truncated(path)
     conn = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
     try:
         os.chmod(path, 0o600)
@@ -733,7 +735,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
-    except sqlite3.DatabaseError:
+        if suspect and conn.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+            raise _Damaged("truncated")
+    except (sqlite3.DatabaseError, _Damaged):
         conn.close()
         raise
     return conn
@@ -842,11 +846,17 @@ class Index:
         aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         try:
             os.replace(self.path, aside)
-            for suffix in ("-wal", "-shm"):
+            # Its WAL and rollback journal go with it (left here, SQLite would apply them to the new file);
+            # the shared-memory index is rebuilt from the WAL.
+            for suffix in ("-wal", "-journal"):
                 try:
-                    os.unlink(f"{self.path}{suffix}")
+                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
                 except FileNotFoundError:
                     pass
+            try:
+                os.unlink(f"{self.path}-shm")
+            except FileNotFoundError:
+                pass
         except OSError as err:
             raise IndexUnavailable(
                 f"the index at {self.path} is damaged ({exc}) and cannot be moved: {err}"
