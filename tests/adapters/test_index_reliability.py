@@ -377,6 +377,30 @@ def test_an_index_another_process_is_checkpointing_is_not_taken_for_damaged(tmp_
     index.close()
 
 
+def test_an_upgrade_another_process_finished_first_drops_nothing(tmp_path: Path) -> None:
+    """Two ctxtops open an index of the previous schema at once: both see it old, one upgrades it, and the other,
+    taking the lock after it, finds it current and leaves it be (it dropped every table, archived history with
+    them)."""
+    proj, sources = _world(tmp_path)
+    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(50)))
+    db = tmp_path / "cache" / "index.sqlite3"
+    db.parent.mkdir()
+    first = Index(db)
+    first.update(sources)
+    expected = (_one(first).requests, _one(first).tokens)
+    # What the slower process does once it has the lock: it had read the schema before the other upgraded.
+    late = Index(db)
+    late._upgrade()
+    assert (_one(late).requests, _one(late).tokens) == expected
+    late.close()
+    first.close()
+    (proj / "s.jsonl").unlink()  # its transcript gone: the index is the only copy left
+    again = Index(db)
+    again.update(sources)
+    assert (_one(again).requests, _one(again).tokens) == expected
+    again.close()
+
+
 def test_the_cli_says_in_one_line_that_it_rebuilt_a_damaged_index(tmp_path: Path) -> None:
     proj, _ = _world(tmp_path)
     (proj / "s.jsonl").write_text(_line("a", 7, sid="s"))

@@ -735,8 +735,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
-        if suspect and conn.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
-            raise _Damaged("truncated")
+        if suspect and (problem := conn.execute("PRAGMA quick_check(1)").fetchone()[0]) != "ok":
+            raise _Damaged(f"truncated: {problem}")
     except (sqlite3.DatabaseError, _Damaged):
         conn.close()
         raise
@@ -926,6 +926,9 @@ class Index:
                 raise RuntimeError(
                     f"{self.path} was written by a newer ctxtop (schema {version}); upgrade ctxtop to read it"
                 )
+            if version == SCHEMA_VERSION:  # another process upgraded it since this one looked
+                self.conn.execute("COMMIT")
+                return
             if version == 5:
                 _migrate_from_5(self.conn)
             if version in (5, 6):
@@ -942,8 +945,9 @@ class Index:
                 self.conn.execute("DROP INDEX IF EXISTS requests_file")
             if version in (5, 6, 7, 8, 9, 10, 11, 12):
                 _migrate_from_12(self.conn)
-            elif version != 13:  # 13 to 14 adds an index only (requests_file_path), created below
-                # Before schema 5 the index held nothing the transcripts did not: rebuild it from them.
+            elif version is None or version < 5:  # 13 to 14 adds an index only (requests_file_path)
+                # A new file, or one from before schema 5, which held nothing the transcripts did not: built
+                # again from them. Nothing else is ever dropped (archived history lives only here).
                 for (name,) in self.conn.execute(
                     "SELECT name FROM sqlite_master WHERE type='table'"
                 ).fetchall():
