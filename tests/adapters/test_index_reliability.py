@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -399,6 +400,29 @@ def test_an_upgrade_another_process_finished_first_drops_nothing(tmp_path: Path)
     again.update(sources)
     assert (_one(again).requests, _one(again).tokens) == expected
     again.close()
+
+
+def test_a_damaged_index_two_processes_judged_is_set_aside_once(tmp_path: Path) -> None:
+    """Two ctxtops find the same file damaged; the second to take the lock finds it set aside and rebuilt by the
+    first and moves nothing (it moved the new index over the copy set aside: the only one of that history)."""
+    proj, sources = _world(tmp_path)
+    (proj / "s.jsonl").write_text(_line("a", 7, sid="s"))
+    db = tmp_path / "cache" / "index.sqlite3"
+    db.parent.mkdir()
+    damaged = os.urandom(20_000)
+    db.write_bytes(damaged)
+    judged = (db.stat().st_dev, db.stat().st_ino)  # what the slower process looked at
+    first = Index(db)
+    first.update(sources)
+    [aside] = db.parent.glob("index.sqlite3.damaged-*")
+    late = Index.__new__(Index)
+    late.path, late.notices, late.opened = db, [], judged
+    late._recover(sqlite3.DatabaseError("file is not a database"))
+    assert late.notices == [] and [p.name for p in db.parent.glob("index.sqlite3.damaged-*")] == [aside.name]
+    assert aside.read_bytes() == damaged
+    assert [s.session_id for s in first.sessions()] == ["s"]
+    first.close()
+    assert [s.session_id for s in Index(db).sessions()] == ["s"]
 
 
 def test_the_cli_says_in_one_line_that_it_rebuilt_a_damaged_index(tmp_path: Path) -> None:

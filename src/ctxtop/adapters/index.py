@@ -715,11 +715,48 @@ def _truncated(path: Path) -> bool:
     return head[24:28] == head[92:96] and pages * page_size > size
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class _SetAsideLock:
+    """Setting a damaged index aside (exclusive) against opening one (shared), on ``<index>.lock``: an opener
+    never finds the file moved and its WAL not yet (SQLite would create an empty file there and delete that
+    WAL), and processes that judged the same file damaged set it aside once. Where no lock file can be made
+    (a read-only dir, where nothing can be moved either) it locks nothing."""
+
+    def __init__(self, path: Path, *, exclusive: bool) -> None:
+        self.path, self.exclusive, self.fd = path, exclusive, -1
+
+    def __enter__(self) -> None:
+        try:
+            import fcntl
+
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            self.fd = os.open(f"{self.path}.lock", flags, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        except (ImportError, OSError):
+            pass
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise IndexUnavailable(f"cannot create the index directory {path.parent}: {exc.strerror}") from exc
+    with _SetAsideLock(path, exclusive=False):
+        return _connect_locked(path)
+
+
+def _connect_locked(path: Path) -> sqlite3.Connection:
     if path.exists() and not path.is_file():
         raise _Damaged("not a regular file")
     # A file shorter than its header says is cut short, or is being checkpointed by another process this
@@ -834,7 +871,8 @@ class Index:
             self._open(prices, price_overrides)
 
     def _recover(self, exc: BaseException) -> None:
-        """Set a damaged index aside (re-raising anything that is not damage), so that it is rebuilt."""
+        """Set the damaged index aside (the file ``_open`` opened), re-raising anything that is not damage, so
+        that it is rebuilt; nothing when another process set that file aside first."""
         unavailable = _unavailable(self.path, exc)
         if unavailable is not None:
             raise unavailable from exc
@@ -843,7 +881,14 @@ class Index:
             conn.close()
         if not isinstance(exc, _Damaged) and not _damaged(self.path, exc):
             raise exc
-        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        with _SetAsideLock(self.path, exclusive=True):
+            # Not when another process set that file aside first (a file that was not there: nothing to keep).
+            if self.opened is None or _identity(self.path) == self.opened:
+                self._set_aside(exc)
+
+    def _set_aside(self, exc: BaseException) -> None:
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # never another process's copy
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
         try:
             os.replace(self.path, aside)
             # Its WAL and rollback journal go with it (left here, SQLite would apply them to the new file);
@@ -867,6 +912,8 @@ class Index:
         )
 
     def _open(self, prices: PriceBook | None, price_overrides: dict | None) -> None:
+        self.opened = _identity(self.path)
+        """The device and inode of the file opened (a damaged one is set aside only while it is still there)."""
         self.conn = _connect(self.path)
         if _schema_version(self.conn) != SCHEMA_VERSION:
             self._upgrade()

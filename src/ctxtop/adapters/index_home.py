@@ -65,7 +65,7 @@ def migrate(old: Path, new: Path) -> None:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".lock"):
         try:
             os.unlink(f"{old}{suffix}")
         except FileNotFoundError:
