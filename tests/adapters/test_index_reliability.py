@@ -318,12 +318,18 @@ def _damage(db: Path, kind: str) -> None:
 DAMAGE = ["truncated", "garbage", "header", "middle page", "directory", "empty", "garbage wal", "text"]
 
 
-@pytest.mark.parametrize("kind", DAMAGE)
-def test_a_damaged_index_is_set_aside_and_rebuilt(tmp_path: Path, kind: str) -> None:
+def _history(tmp_path: Path, lines: int) -> tuple[Path, object, Path]:
+    """One session of ``lines`` requests: its project dir, its sources and where its index goes (made)."""
     proj, sources = _world(tmp_path)
-    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(300)))
+    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(lines)))
     db = tmp_path / "cache" / "index.sqlite3"
     db.parent.mkdir()
+    return proj, sources, db
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_index_is_set_aside_and_rebuilt(tmp_path: Path, kind: str) -> None:
+    proj, sources, db = _history(tmp_path, 300)
     index = Index(db)
     index.update(sources)
     expected = (_one(index).requests, _one(index).tokens)
@@ -353,10 +359,7 @@ def _mid_checkpoint(db: Path) -> None:
 
 
 def test_an_index_another_process_is_checkpointing_is_not_taken_for_damaged(tmp_path: Path) -> None:
-    proj, sources = _world(tmp_path)
-    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(3000)))
-    db = tmp_path / "cache" / "index.sqlite3"
-    db.parent.mkdir()
+    proj, sources, db = _history(tmp_path, 3000)
     writer = Index(db)
     writer.conn.execute("PRAGMA wal_autocheckpoint=0")
     writer.update(sources)
@@ -382,10 +385,7 @@ def test_an_upgrade_another_process_finished_first_drops_nothing(tmp_path: Path)
     """Two ctxtops open an index of the previous schema at once: both see it old, one upgrades it, and the other,
     taking the lock after it, finds it current and leaves it be (it dropped every table, archived history with
     them)."""
-    proj, sources = _world(tmp_path)
-    (proj / "s.jsonl").write_text("".join(_line(f"m{n}", 10 + n, sid="s") for n in range(50)))
-    db = tmp_path / "cache" / "index.sqlite3"
-    db.parent.mkdir()
+    proj, sources, db = _history(tmp_path, 50)
     first = Index(db)
     first.update(sources)
     expected = (_one(first).requests, _one(first).tokens)
